@@ -1,0 +1,35 @@
+/* pack.h: turns a user's CSV (wide close prices, or long features) into a vfr
+ * dataset file (dataset.h). Not a general CSV library: the two layouts below
+ * are the contract, and anything else is a clear error naming file, row and
+ * column. Output is written to a temporary name and renamed on success. */
+#ifndef VFR_PACK_H
+#define VFR_PACK_H
+
+#include <stdint.h>
+
+#include "vfr/report.h"
+#include "vfr/status.h"
+
+typedef struct vfr_pack_options {
+    const int32_t *horizons; /* [H] forward-return horizons; NULL: 1,5,10,20 */
+    int32_t H;
+    int compression;         /* deflate level 0..9; < 0: default (4)         */
+    const vfr_reporter *reporter;
+} vfr_pack_options;
+
+/* Wide close prices: header `date,SYM1,SYM2,...`, one row per date, dates
+ * strictly ascending (YYYY-MM-DD). An empty cell (or NA/NaN) is a missing
+ * price: that symbol has no row on that date. Prices must be > 0.
+ * Computes the standard price features (features.h) per symbol, forward
+ * returns for each horizon, and stores close. */
+vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
+                               const vfr_pack_options *opt);
+
+/* Long layout: header `date,symbol,<feature columns>[,close][,forward_return_<h>d...]`,
+ * any row order, each (date, symbol) once. Empty cell or NA/NaN in a feature
+ * column is missing (NaN). When no forward_return_<h>d columns are given but
+ * close is, forward returns are computed from close for opt->horizons. */
+vfr_status vfr_pack_long_csv(const char *csv_path, const char *out_path,
+                             const vfr_pack_options *opt);
+
+#endif

@@ -1,0 +1,116 @@
+/* colstats.cu: per-column count/mean/std of a float32 [N, F] matrix on the GPU.
+ * The matrix is staged in row blocks; each block is reduced to per-column
+ * partial (count, sum, M2) in double, merged on the host with Chan's parallel
+ * formula. One launch per block, no per-column round trip. CPU twin:
+ * src/host/colstats.c. */
+extern "C" {
+#include "vfr/colstats.h"
+}
+
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdlib.h>
+
+/* One thread per column: walks the block's rows (coalesced across columns of a
+ * row), accumulating with Welford so that one pass suffices. */
+static __global__ void colstats_kernel(const float *d_x, long long n, int F,
+                                       long long *d_cnt, double *d_mean, double *d_m2)
+{
+    int f = blockIdx.x * blockDim.x + threadIdx.x;
+    if (f >= F)
+        return;
+    long long c = 0;
+    double mean = 0.0, m2 = 0.0;
+    for (long long i = 0; i < n; i++) {
+        float v = d_x[i * F + f];
+        if (isfinite(v)) {
+            c++;
+            double d = v - mean;
+            mean += d / (double)c;
+            m2 += d * (v - mean);
+        }
+    }
+    d_cnt[f] = c;
+    d_mean[f] = mean;
+    d_m2[f] = m2;
+}
+
+#define CUDA_TRY(call)                                                              \
+    do {                                                                            \
+        cudaError_t e_ = (call);                                                    \
+        if (e_ != cudaSuccess) {                                                    \
+            st = vfr_fail(VFR_ERR_CUDA, "colstats: %s: %s", #call, cudaGetErrorString(e_)); \
+            goto fail;                                                              \
+        }                                                                           \
+    } while (0)
+
+extern "C" vfr_status vfr_colstats_cuda(const float *x, int64_t N, int32_t F, vfr_colstats *st_out)
+{
+    vfr_status st = VFR_OK;
+    vfr_device_kind used;
+    float *d_x = NULL;
+    long long *d_cnt = NULL;
+    double *d_mean = NULL, *d_m2 = NULL;
+    long long *h_cnt = NULL;
+    double *h_mean = NULL, *h_m2 = NULL, *acc_m2 = NULL;
+    const int64_t block_rows = 1 << 16;
+    st = vfr_device_resolve(VFR_DEVICE_CUDA, &used);
+    if (st != VFR_OK)
+        return st;
+    h_cnt = (long long *)malloc(sizeof *h_cnt * (F ? F : 1));
+    h_mean = (double *)malloc(sizeof *h_mean * (F ? F : 1));
+    h_m2 = (double *)malloc(sizeof *h_m2 * (F ? F : 1));
+    acc_m2 = (double *)calloc(F ? F : 1, sizeof *acc_m2);
+    if (!h_cnt || !h_mean || !h_m2 || !acc_m2) {
+        st = vfr_fail(VFR_ERR_NOMEM, "colstats: out of host memory");
+        goto fail;
+    }
+    for (int32_t f = 0; f < F; f++) {
+        st_out->count[f] = 0;
+        st_out->mean[f] = 0.0;
+    }
+    if (N > 0 && F > 0) {
+        int64_t rows = N < block_rows ? N : block_rows;
+        CUDA_TRY(cudaMalloc(&d_x, sizeof(float) * rows * F));
+        CUDA_TRY(cudaMalloc(&d_cnt, sizeof(long long) * F));
+        CUDA_TRY(cudaMalloc(&d_mean, sizeof(double) * F));
+        CUDA_TRY(cudaMalloc(&d_m2, sizeof(double) * F));
+        for (int64_t r0 = 0; r0 < N; r0 += block_rows) {
+            int64_t n = N - r0 < block_rows ? N - r0 : block_rows;
+            CUDA_TRY(cudaMemcpy(d_x, x + r0 * F, sizeof(float) * n * F, cudaMemcpyHostToDevice));
+            colstats_kernel<<<(F + 127) / 128, 128>>>(d_x, n, F, d_cnt, d_mean, d_m2);
+            CUDA_TRY(cudaGetLastError());
+            CUDA_TRY(cudaMemcpy(h_cnt, d_cnt, sizeof(long long) * F, cudaMemcpyDeviceToHost));
+            CUDA_TRY(cudaMemcpy(h_mean, d_mean, sizeof(double) * F, cudaMemcpyDeviceToHost));
+            CUDA_TRY(cudaMemcpy(h_m2, d_m2, sizeof(double) * F, cudaMemcpyDeviceToHost));
+            for (int32_t f = 0; f < F; f++) { /* Chan et al. merge of two partials */
+                double na = (double)st_out->count[f], nb = (double)h_cnt[f];
+                if (nb == 0)
+                    continue;
+                double d = h_mean[f] - st_out->mean[f];
+                double n2 = na + nb;
+                st_out->mean[f] += d * nb / n2;
+                acc_m2[f] += h_m2[f] + d * d * na * nb / n2;
+                st_out->count[f] += h_cnt[f];
+            }
+        }
+    }
+    for (int32_t f = 0; f < F; f++) {
+        if (st_out->count[f] == 0) {
+            st_out->mean[f] = NAN;
+            st_out->std[f] = NAN;
+        } else {
+            st_out->std[f] = sqrt(acc_m2[f] / (double)st_out->count[f]);
+        }
+    }
+fail:
+    cudaFree(d_x);
+    cudaFree(d_cnt);
+    cudaFree(d_mean);
+    cudaFree(d_m2);
+    free(h_cnt);
+    free(h_mean);
+    free(h_m2);
+    free(acc_m2);
+    return st;
+}
