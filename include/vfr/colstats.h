@@ -26,7 +26,7 @@ void vfr_colstats_cpu(const float *x, int64_t N, int32_t F, vfr_colstats *st);
 vfr_status vfr_colstats_cuda(const float *x, int64_t N, int32_t F, vfr_colstats *st);
 
 /* Dispatches on the resolved device kind (CPU or CUDA). */
-vfr_status vfr_colstats(vfr_device_kind dev, const float *x, int64_t N, int32_t F,
-                        vfr_colstats *st);
+vfr_status vfr_colstats_compute(vfr_device_kind dev, const float *x, int64_t N, int32_t F,
+                                vfr_colstats *st);
 
 #endif

@@ -42,7 +42,7 @@ vfr_status vfr_colstats_cuda(const float *x, int64_t N, int32_t F, vfr_colstats 
 }
 #endif
 
-vfr_status vfr_colstats(vfr_device_kind dev, const float *x, int64_t N, int32_t F,
+vfr_status vfr_colstats_compute(vfr_device_kind dev, const float *x, int64_t N, int32_t F,
                         vfr_colstats *st)
 {
     if (dev == VFR_DEVICE_CUDA)

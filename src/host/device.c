@@ -2,6 +2,7 @@
  * Any CUDA runtime error counts as "no device": on a machine without a driver
  * cudaGetDeviceCount returns 35 (insufficient driver), not 100. */
 #include "vfr/device.h"
+#include "vfr_config.h"
 
 #include <stdio.h>
 #include <string.h>

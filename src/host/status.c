@@ -48,8 +48,17 @@ void vfr_error_prefix(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
+    /* Truncation is fine here: the detail is advice for a person. */
     memcpy(old, last_error, sizeof old);
-    snprintf(last_error, sizeof last_error, "%s%s", head, old);
+    size_t h = strlen(head);
+    if (h >= sizeof last_error)
+        h = sizeof last_error - 1;
+    memcpy(last_error, head, h);
+    size_t rest = strlen(old);
+    if (rest > sizeof last_error - 1 - h)
+        rest = sizeof last_error - 1 - h;
+    memcpy(last_error + h, old, rest);
+    last_error[h + rest] = '\0';
 }
 
 int vfr_status_exit_code(vfr_status st)
