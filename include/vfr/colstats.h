@@ -25,6 +25,10 @@ void vfr_colstats_cpu(const float *x, int64_t N, int32_t F, vfr_colstats *st);
  * Errors: NO_DEVICE (not built with CUDA or no device), CUDA, NOMEM. */
 vfr_status vfr_colstats_cuda(const float *x, int64_t N, int32_t F, vfr_colstats *st);
 
+/* Merges the statistics of a second block of rows into acc (Chan et al.'s
+ * pairwise update), so that a large matrix can be summarised block by block. */
+void vfr_colstats_merge(vfr_colstats *acc, const vfr_colstats *part, int32_t F);
+
 /* Dispatches on the resolved device kind (CPU or CUDA). */
 vfr_status vfr_colstats_compute(vfr_device_kind dev, const float *x, int64_t N, int32_t F,
                                 vfr_colstats *st);

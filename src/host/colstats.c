@@ -34,6 +34,27 @@ void vfr_colstats_cpu(const float *x, int64_t N, int32_t F, vfr_colstats *st)
         st->std[f] = st->count[f] ? sqrt(st->std[f] / (double)st->count[f]) : NAN;
 }
 
+void vfr_colstats_merge(vfr_colstats *acc, const vfr_colstats *part, int32_t F)
+{
+    for (int32_t f = 0; f < F; f++) {
+        double na = (double)acc->count[f], nb = (double)part->count[f];
+        if (nb == 0)
+            continue;
+        if (na == 0) {
+            acc->count[f] = part->count[f];
+            acc->mean[f] = part->mean[f];
+            acc->std[f] = part->std[f];
+            continue;
+        }
+        double n = na + nb, d = part->mean[f] - acc->mean[f];
+        double m2 = acc->std[f] * acc->std[f] * na + part->std[f] * part->std[f] * nb +
+                    d * d * na * nb / n;
+        acc->mean[f] += d * nb / n;
+        acc->std[f] = sqrt(m2 / n);
+        acc->count[f] += part->count[f];
+    }
+}
+
 #ifndef VFR_HAVE_CUDA
 vfr_status vfr_colstats_cuda(const float *x, int64_t N, int32_t F, vfr_colstats *st)
 {

@@ -1,7 +1,7 @@
 /* colstats.cu: per-column count/mean/std of a float32 [N, F] matrix on the GPU.
  * The matrix is staged in row blocks; each block is reduced to per-column
- * partial (count, sum, M2) in double, merged on the host with Chan's parallel
- * formula. One launch per block, no per-column round trip. CPU twin:
+ * partial (count, mean, M2) in double, merged on the host with
+ * vfr_colstats_merge. One launch per block, no per-column round trip. CPU twin:
  * src/host/colstats.c. */
 extern "C" {
 #include "vfr/colstats.h"
@@ -44,30 +44,31 @@ static __global__ void colstats_kernel(const float *d_x, long long n, int F,
         }                                                                           \
     } while (0)
 
-extern "C" vfr_status vfr_colstats_cuda(const float *x, int64_t N, int32_t F, vfr_colstats *st_out)
+extern "C" vfr_status vfr_colstats_cuda(const float *x, int64_t N, int32_t F, vfr_colstats *out)
 {
     vfr_status st = VFR_OK;
     vfr_device_kind used;
     float *d_x = NULL;
     long long *d_cnt = NULL;
     double *d_mean = NULL, *d_m2 = NULL;
-    long long *h_cnt = NULL;
-    double *h_mean = NULL, *h_m2 = NULL, *acc_m2 = NULL;
+    size_t nf = F > 0 ? (size_t)F : 1;
+    long long *h_cnt = (long long *)malloc(sizeof(long long) * nf);
+    double *h_m2 = (double *)malloc(sizeof(double) * nf);
+    int64_t *p_cnt = (int64_t *)malloc(sizeof(int64_t) * nf);
+    double *p_mean = (double *)malloc(sizeof(double) * nf);
+    double *p_std = (double *)malloc(sizeof(double) * nf);
+    vfr_colstats part = {p_cnt, p_mean, p_std};
     const int64_t block_rows = 1 << 16;
-    st = vfr_device_resolve(VFR_DEVICE_CUDA, &used);
-    if (st != VFR_OK)
-        return st;
-    h_cnt = (long long *)malloc(sizeof *h_cnt * (F ? F : 1));
-    h_mean = (double *)malloc(sizeof *h_mean * (F ? F : 1));
-    h_m2 = (double *)malloc(sizeof *h_m2 * (F ? F : 1));
-    acc_m2 = (double *)calloc(F ? F : 1, sizeof *acc_m2);
-    if (!h_cnt || !h_mean || !h_m2 || !acc_m2) {
+    if (!h_cnt || !h_m2 || !p_cnt || !p_mean || !p_std) {
         st = vfr_fail(VFR_ERR_NOMEM, "colstats: out of host memory");
         goto fail;
     }
+    if ((st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
+        goto fail;
     for (int32_t f = 0; f < F; f++) {
-        st_out->count[f] = 0;
-        st_out->mean[f] = 0.0;
+        out->count[f] = 0;
+        out->mean[f] = NAN;
+        out->std[f] = NAN;
     }
     if (N > 0 && F > 0) {
         int64_t rows = N < block_rows ? N : block_rows;
@@ -81,26 +82,13 @@ extern "C" vfr_status vfr_colstats_cuda(const float *x, int64_t N, int32_t F, vf
             colstats_kernel<<<(F + 127) / 128, 128>>>(d_x, n, F, d_cnt, d_mean, d_m2);
             CUDA_TRY(cudaGetLastError());
             CUDA_TRY(cudaMemcpy(h_cnt, d_cnt, sizeof(long long) * F, cudaMemcpyDeviceToHost));
-            CUDA_TRY(cudaMemcpy(h_mean, d_mean, sizeof(double) * F, cudaMemcpyDeviceToHost));
+            CUDA_TRY(cudaMemcpy(p_mean, d_mean, sizeof(double) * F, cudaMemcpyDeviceToHost));
             CUDA_TRY(cudaMemcpy(h_m2, d_m2, sizeof(double) * F, cudaMemcpyDeviceToHost));
-            for (int32_t f = 0; f < F; f++) { /* Chan et al. merge of two partials */
-                double na = (double)st_out->count[f], nb = (double)h_cnt[f];
-                if (nb == 0)
-                    continue;
-                double d = h_mean[f] - st_out->mean[f];
-                double n2 = na + nb;
-                st_out->mean[f] += d * nb / n2;
-                acc_m2[f] += h_m2[f] + d * d * na * nb / n2;
-                st_out->count[f] += h_cnt[f];
+            for (int32_t f = 0; f < F; f++) {
+                p_cnt[f] = h_cnt[f];
+                p_std[f] = h_cnt[f] ? sqrt(h_m2[f] / (double)h_cnt[f]) : NAN;
             }
-        }
-    }
-    for (int32_t f = 0; f < F; f++) {
-        if (st_out->count[f] == 0) {
-            st_out->mean[f] = NAN;
-            st_out->std[f] = NAN;
-        } else {
-            st_out->std[f] = sqrt(acc_m2[f] / (double)st_out->count[f]);
+            vfr_colstats_merge(out, &part, F);
         }
     }
 fail:
@@ -109,8 +97,9 @@ fail:
     cudaFree(d_mean);
     cudaFree(d_m2);
     free(h_cnt);
-    free(h_mean);
     free(h_m2);
-    free(acc_m2);
+    free(p_cnt);
+    free(p_mean);
+    free(p_std);
     return st;
 }

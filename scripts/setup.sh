@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# setup.sh: installs what vfr needs to build and test, and only what is
+# missing (Debian packages via apt-get, Python peers via pip). Idempotent and
+# quiet when everything is there. CUDA (nvcc, cuBLAS, cuDNN) is used when
+# present and never installed here: without it vfr builds CPU-only.
+set -euo pipefail
+
+APT_PKGS=(build-essential cmake pkg-config zlib1g-dev libhdf5-dev libcjson-dev
+          libxgboost-dev libsqlite3-dev libopenblas-dev libssl-dev libgsl-dev)
+PY_PKGS=(numpy h5py)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if command -v "$PY" >/dev/null 2>&1; then
+  pymiss=()
+  for p in "${PY_PKGS[@]}"; do
+    "$PY" -c "import $p" >/dev/null 2>&1 || pymiss+=("$p")
+  done
+  if [ ${#pymiss[@]} -gt 0 ]; then
+    echo "setup: pip installing ${pymiss[*]}"
+    "$PY" -m pip install -q --disable-pip-version-check "${pymiss[@]}" 2>&1 | grep -v "^WARNING: Running pip as" || true
+  fi
+fi

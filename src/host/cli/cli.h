@@ -1,0 +1,59 @@
+/* cli.h: what the vfr subcommands share: options, the logger and progress
+ * display (a vfr_reporter), argument helpers and status -> exit code.
+ * The CLI is thin: it parses arguments, calls the public API, prints. */
+#ifndef VFR_CLI_H
+#define VFR_CLI_H
+
+#include <stdint.h>
+
+#include "vfr/device.h"
+#include "vfr/report.h"
+#include "vfr/status.h"
+
+typedef struct cli_globals {
+    int verbosity;          /* 0 quiet (errors only), 1 normal, 2 verbose */
+    int log_json;           /* one JSON object per line on stderr          */
+    vfr_device_kind device; /* --device, default auto                      */
+    const char *command;    /* the subcommand, for log lines               */
+} cli_globals;
+
+extern cli_globals cli;
+
+/* The reporter that prints log lines and the progress bar (TTY only). */
+const vfr_reporter *cli_reporter(void);
+void cli_log(vfr_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Ends any progress bar line before other output goes to stderr. */
+void cli_progress_done(void);
+
+/* Prints the failure (status name and detail) and returns the exit code. */
+int cli_fail(vfr_status st);
+/* A usage error: prints msg and a pointer to --help, returns 2. */
+int cli_usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Argument helpers. cli_opt matches `--name value` and `--name=value`,
+ * advancing *i; it returns 1 on a match (value in *val), 0 otherwise, and -1
+ * when the value is missing (error already printed). */
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
+int cli_flag(const char *arg, const char *name);
+int cli_is_help(const char *arg);
+/* Strict numeric parses; print a usage error naming the option on failure. */
+int cli_parse_i64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
+int cli_parse_u64(const char *opt, const char *s, uint64_t *out);
+/* "1,5,10,20" -> ascending positive ints; returns count or -1. */
+int cli_parse_int_list(const char *opt, const char *s, int32_t *out, int cap);
+
+/* Subcommands: each takes the arguments after its name. */
+int cmd_info(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+
+#endif

@@ -1,0 +1,99 @@
+/* main.c: the vfr command line. Parses global options, dispatches to a
+ * subcommand, and maps its status to an exit code:
+ *   0 ok, 1 runtime failure, 2 usage or bad input, 3 interrupted (requeue). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "vfr_config.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int, char **);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, "versions, build options, devices and libraries"},
+    {"pack", cmd_pack, "CSV prices or features -> vfr dataset (HDF5)"},
+    {"inspect", cmd_inspect, "describe a dataset: shape, symbols, dates, missing values"},
+    {"synth", cmd_synth, "write a synthetic dataset with a planted signal"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "vfr %s: GPU-accelerated batch trainer for financial ML models\n\n"
+            "usage: vfr [global options] <command> [options]\n\n"
+            "commands:\n",
+            VFR_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\nglobal options (also accepted after the command):\n"
+            "  --device auto|cpu|cuda  where to compute (default auto: CUDA when present)\n"
+            "  --quiet                 errors only\n"
+            "  --verbose               debug messages too\n"
+            "  --log-json              log lines as JSON objects on stderr\n"
+            "  --help                  this text; 'vfr <command> --help' for a command\n"
+            "  --version               print the version\n\n"
+            "exit codes: 0 ok, 1 runtime failure, 2 usage or bad input, 3 interrupted\n");
+}
+
+/* Takes the global options out of argv wherever they stand, so that
+ * `vfr pack --quiet ...` and `vfr --quiet pack ...` both work. */
+static int strip_globals(int *argc, char **argv)
+{
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *v;
+        int m;
+        if (cli_flag(argv[i], "--quiet")) {
+            cli.verbosity = 0;
+        } else if (cli_flag(argv[i], "--verbose")) {
+            cli.verbosity = 2;
+        } else if (cli_flag(argv[i], "--log-json")) {
+            cli.log_json = 1;
+        } else if ((m = cli_opt(*argc, argv, &i, "--device", &v)) != 0) {
+            if (m < 0)
+                return 2;
+            vfr_status st = vfr_device_parse(v, &cli.device);
+            if (st != VFR_OK)
+                return cli_fail(st);
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    *argc = out;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    argc--, argv++;
+    int rc = strip_globals(&argc, argv);
+    if (rc)
+        return rc;
+    if (argc == 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (cli_is_help(argv[0]) || strcmp(argv[0], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[0], "--version") == 0) {
+        printf("vfr %s\n", VFR_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[0], commands[i].name) == 0) {
+            cli.command = commands[i].name;
+            rc = commands[i].run(argc - 1, argv + 1);
+            cli_progress_done();
+            return rc;
+        }
+    fprintf(stderr, "vfr: unknown command '%s'\n\n", argv[0]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,75 @@
+#define _GNU_SOURCE /* dlinfo */
+/* xgboost_loader.c: finds and dlopens libxgboost, once per process.
+ * Only the entry points vfr needs are resolved; see xgboost.h for why vfr
+ * does not link the library directly. */
+#include <cjson/cJSON.h>
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfr/xgboost.h"
+
+typedef void (*version_fn)(int *, int *, int *);
+typedef int (*buildinfo_fn)(const char **);
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static vfr_status load_status;
+static char load_error[1024];
+static vfr_xgboost_info info;
+
+static void load(void)
+{
+    const char *env = getenv("VFR_XGBOOST_LIB");
+    const char *cands[] = {env && *env ? env : NULL, "libxgboost.so", "libxgboost.so.0"};
+    void *h = NULL;
+    for (size_t i = 0; i < sizeof cands / sizeof cands[0] && !h; i++) {
+        if (!cands[i])
+            continue;
+        h = dlopen(cands[i], RTLD_NOW | RTLD_LOCAL);
+        if (!h && i == 0) { /* an explicit choice that fails is an error, not a fallback */
+            snprintf(load_error, sizeof load_error, "VFR_XGBOOST_LIB=%s: %s", env, dlerror());
+            load_status = VFR_ERR_NOT_FOUND;
+            return;
+        }
+    }
+    if (!h) {
+        snprintf(load_error, sizeof load_error,
+                 "libxgboost.so not found (install libxgboost-dev, or set VFR_XGBOOST_LIB)");
+        load_status = VFR_ERR_NOT_FOUND;
+        return;
+    }
+    struct link_map *lm = NULL;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name)
+        snprintf(info.path, sizeof info.path, "%s", lm->l_name);
+    version_fn ver;
+    buildinfo_fn bi;
+    *(void **)&ver = dlsym(h, "XGBoostVersion");
+    *(void **)&bi = dlsym(h, "XGBuildInfo");
+    if (!ver || !bi) {
+        snprintf(load_error, sizeof load_error, "%s: not an XGBoost library (XGBoostVersion missing)",
+                 info.path);
+        load_status = VFR_ERR_XGBOOST;
+        return;
+    }
+    ver(&info.major, &info.minor, &info.patch);
+    const char *js = NULL;
+    if (bi(&js) == 0 && js) {
+        cJSON *o = cJSON_Parse(js);
+        info.has_cuda = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "USE_CUDA"));
+        info.has_openmp = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "USE_OPENMP"));
+        cJSON_Delete(o);
+    }
+    load_status = VFR_OK;
+}
+
+vfr_status vfr_xgboost_probe(vfr_xgboost_info *out)
+{
+    pthread_once(&once, load);
+    if (load_status != VFR_OK)
+        return vfr_fail(load_status, "%s", load_error);
+    *out = info;
+    return VFR_OK;
+}
