@@ -6,6 +6,7 @@
  * HDF5's automatic error printing is switched off: the library never prints,
  * and every HDF5 failure becomes a vfr_status naming the file and field. */
 #include "vfr/dataset.h"
+#include "dataset_internal.h"
 #include "vfr_config.h"
 
 #include <errno.h>
@@ -572,7 +573,13 @@ static vfr_status read_rows(vfr_dataset *ds, hid_t id, const char *name, int64_t
                         (long long)r0, (long long)r1, (long long)ds->meta.N);
     if (r1 == r0 || width == 0)
         return VFR_OK;
-    vfr_status st = VFR_OK;
+    vfr_status st = vfr_dataset_fastread(id, rank, r0, r1, width, out);
+    if (st == VFR_OK)
+        return VFR_OK;
+    if (st == VFR_ERR_IO) /* a chunk that cannot be read: say so, don't retry */
+        return vfr_fail(VFR_ERR_IO, "%s: reading '%s' rows [%lld, %lld) failed (corrupt chunk?)",
+                        ds->path, name, (long long)r0, (long long)r1);
+    st = VFR_OK;
     hsize_t start[2] = {(hsize_t)r0, 0}, count[2] = {(hsize_t)(r1 - r0), (hsize_t)width};
     hid_t fs = H5Dget_space(id);
     hid_t ms = H5Screate_simple(rank, count, NULL);
