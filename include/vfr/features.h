@@ -2,7 +2,7 @@
  *
  * Every feature at position t uses close[0..t] only (no look-ahead); a test
  * changes future prices and checks past features are unchanged. Values are
- * NaN while the window has too little history. Definitions: docs/dataset-format.md. */
+ * NaN while the window has too little history. Definitions: docs/features.md. */
 #ifndef VFR_FEATURES_H
 #define VFR_FEATURES_H
 

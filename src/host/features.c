@@ -100,8 +100,8 @@ static void window_mean_std(const double *x, int64_t t, int n, int ddof, double 
     *sd = sqrt(ss / (n - ddof));
 }
 
-/* ema[t] for t >= n-1: seeded with the mean of x[first..first+n-1] at row
- * first+n-1, then ema[t] = a*x[t] + (1-a)*ema[t-1] with a = 2/(n+1). */
+/* out[t] for t >= first+n-1: seeded with the mean of x[first..first+n-1] at
+ * row first+n-1, then ema[t] = a*x[t] + (1-a)*ema[t-1] with a = 2/(n+1). */
 static void ema(const double *x, int64_t first, int64_t T, int n, double *out)
 {
     int64_t seed = first + n - 1;
@@ -113,7 +113,7 @@ static void ema(const double *x, int64_t first, int64_t T, int n, double *out)
     double a = 2.0 / (n + 1), e = s / n;
     out[seed] = e;
     for (int64_t t = seed + 1; t < T; t++) {
-        e = a * x[t] + (1.0 - a) * e;
+        e += a * (x[t] - e); /* = a*x + (1-a)*e, and exact when x == e */
         out[t] = e;
     }
 }
