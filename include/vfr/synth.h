@@ -1,7 +1,7 @@
 /* synth.h: synthetic panels with a planted, learnable signal, for tests and
  * benchmarks at scale. Streams to disk date by date, so memory stays at a few
  * dates' worth whatever the size. The same options give the same file, byte
- * for byte. What is planted is documented in docs/dataset-format.md. */
+ * for byte. What is planted is documented in docs/synth.md. */
 #ifndef VFR_SYNTH_H
 #define VFR_SYNTH_H
 
