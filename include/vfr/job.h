@@ -1,0 +1,99 @@
+/* job.h: the job file (JSON): loading with strict validation, defaults, and
+ * the resolved form. Keys follow the old service's (jobId, dataConfig, ...);
+ * every key, type, default and range is in docs/job-config.md.
+ *
+ * Loading is strict: an unknown key, a wrong type, a value out of range or a
+ * missing required field is VFR_ERR_INVALID_ARG (INVALID_PARAMETERS) with a
+ * message naming the key path, e.g.
+ *   job.json: trainingConfig.hyperparamters: unknown key; did you mean hyperparameters? */
+#ifndef VFR_JOB_H
+#define VFR_JOB_H
+
+#include <stdint.h>
+
+#include "vfr/status.h"
+
+typedef enum vfr_objective {
+    VFR_OBJECTIVE_DIRECTION = 0, /* classification: price_direction_<h>d */
+    VFR_OBJECTIVE_RETURN,        /* regression: return_<h>d              */
+} vfr_objective;
+
+typedef enum vfr_split_method {
+    VFR_SPLIT_HOLDOUT = 0,
+    VFR_SPLIT_WALK_FORWARD,
+    VFR_SPLIT_KFOLD,   /* time-series k-fold, expanding            */
+    VFR_SPLIT_CPCV,    /* combinatorial purged CV (Lopez de Prado) */
+} vfr_split_method;
+
+typedef enum vfr_nonfinite_policy {
+    VFR_NONFINITE_DROP_ROW = 0,
+    VFR_NONFINITE_KEEP_AS_MISSING,
+} vfr_nonfinite_policy;
+
+typedef enum vfr_flat_policy {
+    VFR_FLAT_DROP = 0, /* exactly-zero moves leave the labelled set */
+    VFR_FLAT_DOWN,     /* ... count as 0 (not up)                   */
+} vfr_flat_policy;
+
+/* How dates are divided into train / validation / test. Counts are in
+ * trading dates (distinct dates of the prepared panel). */
+typedef struct vfr_split_spec {
+    vfr_split_method method;
+    double train_share;     /* holdout: share of dates for training (0.70)       */
+    double val_share;       /* holdout: share for validation (0.15); other
+                               methods: share of each fold's training dates
+                               kept back, at its end, for early stopping       */
+    int32_t window;         /* walk_forward: training window (252)                */
+    int32_t step;           /* walk_forward: test length and step (21)            */
+    int expanding;          /* walk_forward: training start fixed at date 0       */
+    int32_t folds;          /* kfold: number of folds (5)                         */
+    int32_t groups;         /* cpcv: N groups (6)                                 */
+    int32_t test_groups;    /* cpcv: k test groups per split (2)                  */
+    int32_t purge;          /* dates purged before each test/validation block      */
+    int32_t embargo;        /* dates dropped after each test block (0)             */
+    int32_t horizon;        /* the label horizon the split protects (from the job) */
+} vfr_split_spec;
+
+typedef struct vfr_job {
+    char *path;             /* the job file as given                      */
+    char *job_id, *model_name, *model_version, *model_type, *priority, *target;
+    vfr_objective objective;
+    int32_t horizon;        /* predictionHorizon, trading days            */
+    struct {
+        char *dataset;      /* resolved against the job file's folder     */
+        char **symbols;     /* NULL: all                                  */
+        int32_t n_symbols;
+        int32_t start_date, end_date; /* days since epoch; INT32_MIN/MAX: open */
+        double min_quality, min_completeness;
+        int32_t min_samples_per_symbol;
+        vfr_nonfinite_policy nonfinite;
+        vfr_flat_policy flat;
+        int64_t min_rows;
+        int32_t min_dates, min_symbols;
+    } data;
+    struct {
+        char *hyperparameters_json; /* the object as JSON text ("{}" default) */
+        int32_t cv_folds;
+        uint64_t seed;
+    } training;
+    vfr_split_spec split;
+    int auto_register, auto_deploy;
+} vfr_job;
+
+/* Loads and validates a job file. OUT *out: owned by the caller
+ * (vfr_job_free). Errors: NOT_FOUND (file), INVALID_ARG (content; the
+ * message names the file and key path), NOMEM. */
+vfr_status vfr_job_load(const char *path, vfr_job **out);
+/* Same, from JSON text; `name` is used in messages and to resolve relative
+ * dataset paths (its folder). */
+vfr_status vfr_job_parse(const char *name, const char *json, vfr_job **out);
+void vfr_job_free(vfr_job *job); /* NULL is a no-op */
+
+/* The resolved job (every default filled in) as pretty JSON text; the
+ * caller frees it with free(). NULL on allocation failure. */
+char *vfr_job_to_json(const vfr_job *job);
+
+/* Parses "price_direction_<h>d" / "return_<h>d". */
+vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, int32_t *horizon);
+
+#endif

@@ -1,0 +1,245 @@
+/* cmd_job.c: `vfr job show`, `vfr prepare` and `vfr split`: a job file
+ * resolved, its data-quality report, and its folds with their dates. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "vfr/job.h"
+#include "vfr/prepare.h"
+#include "vfr/split.h"
+
+static const char help_job[] =
+    "usage: vfr job show JOB.json\n\n"
+    "Validates a job file and prints it resolved: every default filled in, the\n"
+    "dataset path made relative to the current folder. Keys: docs/job-config.md.\n";
+
+static const char help_prepare[] =
+    "usage: vfr prepare JOB.json [--json]\n\n"
+    "Runs the job's data-quality gate on its dataset and prints the report: rows\n"
+    "and symbols in, dropped and why, the quality distribution.\n";
+
+static const char help_split[] =
+    "usage: vfr split JOB.json [--json]\n\n"
+    "Prepares the job's data and prints every set of every fold of its split:\n"
+    "date ranges, row counts, purged and embargoed dates (docs/job-config.md).\n";
+
+/* Parses `JOB.json [--json]`; returns 0 to go on, or an exit code + 1. */
+static int parse(int argc, char **argv, const char *help, const char **job, int *json)
+{
+    *job = NULL;
+    *json = 0;
+    for (int i = 0; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(help, stdout);
+            return 1;
+        } else if (cli_flag(argv[i], "--json")) {
+            *json = 1;
+        } else if (argv[i][0] == '-' || *job) {
+            return cli_usage_error("unknown argument '%s'", argv[i]) + 1;
+        } else {
+            *job = argv[i];
+        }
+    }
+    if (!*job)
+        return cli_usage_error("which job file?") + 1;
+    return 0;
+}
+
+int cmd_job(int argc, char **argv)
+{
+    if (argc >= 1 && cli_is_help(argv[0])) {
+        fputs(help_job, stdout);
+        return 0;
+    }
+    if (argc < 1 || strcmp(argv[0], "show") != 0)
+        return cli_usage_error("vfr job show JOB.json");
+    const char *path;
+    int json, rc = parse(argc - 1, argv + 1, help_job, &path, &json);
+    if (rc)
+        return rc - 1;
+    vfr_job *job;
+    vfr_status st = vfr_job_load(path, &job);
+    if (st != VFR_OK)
+        return cli_fail(st);
+    char *s = vfr_job_to_json(job);
+    puts(s ? s : "{}");
+    free(s);
+    vfr_job_free(job);
+    return 0;
+}
+
+/* Loads the job, opens its dataset and prepares the panel. */
+static vfr_status load_prepared(const char *path, vfr_job **job, vfr_panel **panel, char **report)
+{
+    vfr_device_kind dev;
+    vfr_dataset *ds = NULL;
+    vfr_status st;
+    *job = NULL;
+    *panel = NULL;
+    *report = NULL;
+    if ((st = vfr_device_resolve(cli.device, &dev)) != VFR_OK || (st = vfr_job_load(path, job)) != VFR_OK ||
+        (st = vfr_prepare_open_dataset(*job, &ds)) != VFR_OK)
+        return st;
+    st = vfr_prepare(ds, *job, dev, cli_reporter(), panel, report);
+    vfr_dataset_close(ds);
+    return st;
+}
+
+static void print_report_text(const char *json)
+{
+    cJSON *o = cJSON_Parse(json);
+    if (!o)
+        return;
+    printf("data quality: %s\n", cJSON_GetObjectItem(o, "dataset")->valuestring);
+    printf("  rows in         %.0f (of %.0f in the date range)\n",
+           cJSON_GetObjectItem(o, "rowsIn")->valuedouble,
+           cJSON_GetObjectItem(o, "rowsInRange")->valuedouble);
+    printf("  rows kept       %.0f\n", cJSON_GetObjectItem(o, "rowsKept")->valuedouble);
+    printf("  rows dropped    %.0f\n", cJSON_GetObjectItem(o, "rowsDropped")->valuedouble);
+    for (cJSON *e = cJSON_GetObjectItem(o, "droppedBy")->child; e; e = e->next)
+        if (e->valuedouble > 0)
+            printf("    %-22s %.0f\n", e->string, e->valuedouble);
+    printf("  symbols         %.0f in, %.0f kept", cJSON_GetObjectItem(o, "symbolsIn")->valuedouble,
+           cJSON_GetObjectItem(o, "symbolsKept")->valuedouble);
+    cJSON *sd = cJSON_GetObjectItem(o, "symbolsDropped");
+    if (cJSON_GetArraySize(sd)) {
+        printf("; dropped:");
+        for (cJSON *e = sd->child; e; e = e->next)
+            printf(" %s", e->valuestring);
+    }
+    printf("\n  dates           %.0f (%s to %s)\n", cJSON_GetObjectItem(o, "datesKept")->valuedouble,
+           cJSON_GetObjectItem(o, "dateFirst")->valuestring,
+           cJSON_GetObjectItem(o, "dateLast")->valuestring);
+    cJSON *q = cJSON_GetObjectItem(o, "quality");
+    if (cJSON_GetObjectItem(q, "min"))
+        printf("  quality         min %.3f  p05 %.3f  median %.3f  p95 %.3f  max %.3f  mean %.3f\n",
+               cJSON_GetObjectItem(q, "min")->valuedouble, cJSON_GetObjectItem(q, "p05")->valuedouble,
+               cJSON_GetObjectItem(q, "median")->valuedouble, cJSON_GetObjectItem(q, "p95")->valuedouble,
+               cJSON_GetObjectItem(q, "max")->valuedouble, cJSON_GetObjectItem(q, "mean")->valuedouble);
+    cJSON_Delete(o);
+}
+
+int cmd_prepare(int argc, char **argv)
+{
+    const char *path;
+    int json, rc = parse(argc, argv, help_prepare, &path, &json);
+    if (rc)
+        return rc - 1;
+    vfr_job *job;
+    vfr_panel *panel;
+    char *report;
+    vfr_status st = load_prepared(path, &job, &panel, &report);
+    if (report) /* also when too little data is left: it says why */
+        json ? (void)puts(report) : print_report_text(report);
+    free(report);
+    vfr_panel_free(panel);
+    vfr_job_free(job);
+    return st == VFR_OK ? 0 : cli_fail(st);
+}
+
+static void add_set(cJSON *fold, const char *name, const vfr_range *r, int32_t n,
+                    const vfr_panel *p)
+{
+    cJSON *set = cJSON_AddObjectToObject(fold, name);
+    cJSON *ranges = cJSON_AddArrayToObject(set, "ranges");
+    int64_t rows = 0;
+    for (int32_t i = 0; i < n; i++) {
+        char a[11], b[11];
+        int64_t r0, r1;
+        vfr_date_format(p->dates[r[i].lo], a);
+        vfr_date_format(p->dates[r[i].hi - 1], b);
+        vfr_panel_rows(p, r[i].lo, r[i].hi, &r0, &r1);
+        rows += r1 - r0;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "start", a);
+        cJSON_AddStringToObject(e, "end", b);
+        cJSON_AddNumberToObject(e, "dates", r[i].hi - r[i].lo);
+        cJSON_AddNumberToObject(e, "rows", (double)(r1 - r0));
+        cJSON_AddItemToArray(ranges, e);
+    }
+    cJSON_AddNumberToObject(set, "dates", vfr_range_count(r, n));
+    cJSON_AddNumberToObject(set, "rows", (double)rows);
+}
+
+static const char *method_name(vfr_split_method m)
+{
+    static const char *n[] = {"holdout", "walk_forward", "kfold", "cpcv"};
+    return n[m];
+}
+
+int cmd_split(int argc, char **argv)
+{
+    const char *path;
+    int json, rc = parse(argc, argv, help_split, &path, &json);
+    if (rc)
+        return rc - 1;
+    vfr_job *job;
+    vfr_panel *p;
+    char *report;
+    vfr_split *sp = NULL;
+    vfr_status st = load_prepared(path, &job, &p, &report);
+    free(report);
+    if (st == VFR_OK)
+        st = vfr_split_make(&job->split, p->T, &sp);
+    if (st != VFR_OK) {
+        if (st == VFR_ERR_INVALID_ARG && strncmp(vfr_last_error(), "split", 5) == 0)
+            vfr_error_prefix("%s: ", path);
+        rc = cli_fail(st);
+        goto done;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", method_name(job->split.method));
+    cJSON_AddNumberToObject(o, "horizon", job->horizon);
+    cJSON_AddNumberToObject(o, "purgeDays", job->split.purge);
+    cJSON_AddNumberToObject(o, "embargoDays", job->split.embargo);
+    cJSON_AddNumberToObject(o, "dates", p->T);
+    cJSON_AddNumberToObject(o, "rows", (double)p->n);
+    cJSON *folds = cJSON_AddArrayToObject(o, "folds");
+    for (int32_t k = 0; k < sp->K; k++) {
+        const vfr_fold *f = &sp->folds[k];
+        cJSON *fo = cJSON_CreateObject();
+        cJSON_AddNumberToObject(fo, "fold", k);
+        add_set(fo, "train", f->train, f->n_train, p);
+        add_set(fo, "validation", f->val, f->n_val, p);
+        add_set(fo, "test", f->test, f->n_test, p);
+        cJSON_AddNumberToObject(fo, "purgedDates", f->purged);
+        cJSON_AddNumberToObject(fo, "embargoedDates", f->embargoed);
+        cJSON_AddNumberToObject(fo, "unusedDates", f->unused);
+        cJSON_AddItemToArray(folds, fo);
+    }
+    if (json) {
+        char *s = cJSON_Print(o);
+        puts(s);
+        free(s);
+    } else {
+        printf("split %s over %d dates (%lld rows), horizon %d, purge %d, embargo %d: %d fold%s\n",
+               method_name(job->split.method), p->T, (long long)p->n, job->horizon,
+               job->split.purge, job->split.embargo, sp->K, sp->K == 1 ? "" : "s");
+        static const char *sets[] = {"train", "validation", "test"};
+        for (cJSON *fo = folds->child; fo; fo = fo->next) {
+            printf("fold %d  purged %d  embargoed %d  unused %d\n",
+                   cJSON_GetObjectItem(fo, "fold")->valueint,
+                   cJSON_GetObjectItem(fo, "purgedDates")->valueint,
+                   cJSON_GetObjectItem(fo, "embargoedDates")->valueint,
+                   cJSON_GetObjectItem(fo, "unusedDates")->valueint);
+            for (int s = 0; s < 3; s++) {
+                cJSON *set = cJSON_GetObjectItem(fo, sets[s]);
+                printf("  %-10s %5d dates %9.0f rows ", sets[s],
+                       cJSON_GetObjectItem(set, "dates")->valueint,
+                       cJSON_GetObjectItem(set, "rows")->valuedouble);
+                for (cJSON *r = cJSON_GetObjectItem(set, "ranges")->child; r; r = r->next)
+                    printf(" %s..%s", cJSON_GetObjectItem(r, "start")->valuestring,
+                           cJSON_GetObjectItem(r, "end")->valuestring);
+                printf("\n");
+            }
+        }
+    }
+    cJSON_Delete(o);
+done:
+    vfr_split_free(sp);
+    vfr_panel_free(p);
+    vfr_job_free(job);
+    return rc;
+}

@@ -1,0 +1,621 @@
+#define _XOPEN_SOURCE 700 /* realpath */
+/* job.c: job-file loading. A key table (name, type, range, choices, children)
+ * drives validation, so that every key gets the same strict checks and the
+ * same messages; defaults are applied when the struct is filled. The table is
+ * the source for docs/job-config.md. */
+#include "vfr/job.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfr/dataset.h"
+
+typedef enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STRLIST, K_ANYOBJ, K_DATE } kind;
+
+typedef struct key_spec {
+    const char *name;
+    kind type;
+    int required;
+    double lo, hi;              /* K_INT / K_NUM range, inclusive      */
+    const char *choices;        /* K_STR: "a|b|c", NULL = any          */
+    const struct key_spec *sub; /* K_OBJ: children, NULL-name ended    */
+} key_spec;
+
+static const key_spec data_keys[] = {
+    {"dataset", K_STR, 1, 0, 0, NULL, NULL},
+    {"symbols", K_STRLIST, 0, 0, 0, NULL, NULL},
+    {"startDate", K_DATE, 0, 0, 0, NULL, NULL},
+    {"endDate", K_DATE, 0, 0, 0, NULL, NULL},
+    {"minQuality", K_NUM, 0, 0, 1, NULL, NULL},
+    {"minCompleteness", K_NUM, 0, 0, 1, NULL, NULL},
+    {"minSamplesPerSymbol", K_INT, 0, 1, 1e7, NULL, NULL},
+    {"nonFinitePolicy", K_STR, 0, 0, 0, "dropRow|keepAsMissing", NULL},
+    {"flatPolicy", K_STR, 0, 0, 0, "drop|down", NULL},
+    {"minRows", K_INT, 0, 1, 1e12, NULL, NULL},
+    {"minDates", K_INT, 0, 2, 1e6, NULL, NULL},
+    {"minSymbols", K_INT, 0, 1, 1e7, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const key_spec training_keys[] = {
+    {"hyperparameters", K_ANYOBJ, 0, 0, 0, NULL, NULL},
+    {"trainTestSplit", K_NUM, 0, 0.05, 0.95, NULL, NULL},
+    {"validationSplit", K_NUM, 0, 0, 0.5, NULL, NULL},
+    {"cvFolds", K_INT, 0, 2, 50, NULL, NULL},
+    {"seed", K_INT, 0, 0, 9007199254740991.0, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const key_spec split_keys[] = {
+    {"method", K_STR, 0, 0, 0, "holdout|walk_forward|kfold|cpcv", NULL},
+    {"windowSize", K_INT, 0, 10, 1e6, NULL, NULL},
+    {"stepSize", K_INT, 0, 1, 1e6, NULL, NULL},
+    {"expanding", K_BOOL, 0, 0, 0, NULL, NULL},
+    {"purgeDays", K_INT, 0, 0, 1e4, NULL, NULL},
+    {"embargoDays", K_INT, 0, 0, 1e4, NULL, NULL},
+    {"nGroups", K_INT, 0, 3, 30, NULL, NULL},
+    {"nTestGroups", K_INT, 0, 1, 29, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const key_spec job_keys[] = {
+    {"jobId", K_STR, 1, 0, 0, NULL, NULL},
+    {"modelName", K_STR, 1, 0, 0, NULL, NULL},
+    {"modelVersion", K_STR, 0, 0, 0, NULL, NULL},
+    {"modelType", K_STR, 0, 0, 0, "xgboost|linear|lstm|lightgbm", NULL},
+    {"objective", K_STR, 0, 0, 0, "direction|return", NULL},
+    {"targetVariable", K_STR, 0, 0, 0, NULL, NULL},
+    {"predictionHorizon", K_INT, 0, 1, 1000, NULL, NULL},
+    {"dataConfig", K_OBJ, 1, 0, 0, NULL, data_keys},
+    {"trainingConfig", K_OBJ, 0, 0, 0, NULL, training_keys},
+    {"split", K_OBJ, 0, 0, 0, NULL, split_keys},
+    {"autoRegister", K_BOOL, 0, 0, 0, NULL, NULL},
+    {"autoDeploy", K_BOOL, 0, 0, 0, NULL, NULL},
+    {"priority", K_STR, 0, 0, 0, "low|normal|high", NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* ---- validation -------------------------------------------------------- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[64];
+    if (la >= 63 || lb >= 63)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diag + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static const char *kind_name(kind k)
+{
+    switch (k) {
+    case K_STR: return "a string";
+    case K_DATE: return "a date string YYYY-MM-DD";
+    case K_INT: return "an integer";
+    case K_NUM: return "a number";
+    case K_BOOL: return "true or false";
+    case K_OBJ: case K_ANYOBJ: return "an object";
+    default: return "an array of strings";
+    }
+}
+
+static const char *json_kind(const cJSON *v)
+{
+    if (cJSON_IsString(v)) return "string";
+    if (cJSON_IsNumber(v)) return "number";
+    if (cJSON_IsBool(v)) return "boolean";
+    if (cJSON_IsObject(v)) return "object";
+    if (cJSON_IsArray(v)) return "array";
+    return "null";
+}
+
+static int in_choices(const char *choices, const char *s)
+{
+    size_t n = strlen(s);
+    for (const char *p = choices; p && *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, s, n) == 0)
+            return 1;
+        p = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+/* A JSON null stands for "absent": the default applies (the resolved job
+ * writes null for open dates and "all symbols"). */
+static const cJSON *get(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNull(v) ? NULL : v;
+}
+
+static vfr_status validate(const char *file, const cJSON *obj, const key_spec *spec,
+                           const char *prefix)
+{
+    char path[256];
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        const key_spec *k = spec;
+        while (k->name && strcmp(k->name, it->string) != 0)
+            k++;
+        snprintf(path, sizeof path, "%s%s", prefix, it->string);
+        if (k->name && !k->required && cJSON_IsNull(it))
+            continue; /* null = use the default */
+        if (!k->name) {
+            const char *best = NULL;
+            size_t bd = 4;
+            for (const key_spec *c = spec; c->name; c++) {
+                size_t d = edit_distance(it->string, c->name);
+                if (d < bd) {
+                    bd = d;
+                    best = c->name;
+                }
+            }
+            if (best)
+                return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: unknown key; did you mean %s?", file,
+                                path, best);
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: unknown key (see docs/job-config.md)",
+                            file, path);
+        }
+        int ok;
+        switch (k->type) {
+        case K_STR:
+        case K_DATE: ok = cJSON_IsString(it); break;
+        case K_INT: ok = cJSON_IsNumber(it) && it->valuedouble == floor(it->valuedouble); break;
+        case K_NUM: ok = cJSON_IsNumber(it) && isfinite(it->valuedouble); break;
+        case K_BOOL: ok = cJSON_IsBool(it); break;
+        case K_OBJ:
+        case K_ANYOBJ: ok = cJSON_IsObject(it); break;
+        default: {
+            ok = cJSON_IsArray(it);
+            int i = 0;
+            for (const cJSON *e = ok ? it->child : NULL; e; e = e->next, i++)
+                if (!cJSON_IsString(e) || !e->valuestring[0])
+                    return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s[%d]: expected a non-empty string, got %s",
+                                    file, path, i, json_kind(e));
+        }
+        }
+        if (!ok)
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: expected %s, got %s", file, path,
+                            kind_name(k->type), json_kind(it));
+        if ((k->type == K_INT || k->type == K_NUM) &&
+            (it->valuedouble < k->lo || it->valuedouble > k->hi))
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: %g is out of range [%g, %g]", file, path,
+                            it->valuedouble, k->lo, k->hi);
+        if (k->type == K_STR && k->choices && !in_choices(k->choices, it->valuestring))
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: '%s' is not one of %s", file, path,
+                            it->valuestring, k->choices);
+        if (k->type == K_DATE) {
+            int32_t d;
+            if (vfr_date_parse(it->valuestring, &d) != VFR_OK)
+                return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: '%s' is not a date YYYY-MM-DD", file,
+                                path, it->valuestring);
+        }
+        if (k->type == K_OBJ) {
+            char sub[sizeof path + 2];
+            snprintf(sub, sizeof sub, "%s.", path);
+            vfr_status st = validate(file, it, k->sub, sub);
+            if (st != VFR_OK)
+                return st;
+        }
+    }
+    for (const key_spec *k = spec; k->name; k++)
+        if (k->required && !get(obj, k->name))
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s%s: required field is missing", file,
+                            prefix, k->name);
+    return VFR_OK;
+}
+
+/* ---- filling the struct ------------------------------------------------ */
+
+
+static double num_or(const cJSON *o, const char *k, double dflt)
+{
+    const cJSON *v = get(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static int bool_or(const cJSON *o, const char *k, int dflt)
+{
+    const cJSON *v = get(o, k);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+static char *str_or(const cJSON *o, const char *k, const char *dflt)
+{
+    const cJSON *v = get(o, k);
+    return dup_str(cJSON_IsString(v) ? v->valuestring : dflt);
+}
+
+vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, int32_t *horizon)
+{
+    const char *num;
+    if (strncmp(target, "price_direction_", 16) == 0) {
+        *objective = VFR_OBJECTIVE_DIRECTION;
+        num = target + 16;
+    } else if (strncmp(target, "return_", 7) == 0) {
+        *objective = VFR_OBJECTIVE_RETURN;
+        num = target + 7;
+    } else {
+        goto bad;
+    }
+    char *end;
+    errno = 0;
+    long h = strtol(num, &end, 10);
+    if (errno || end == num || strcmp(end, "d") != 0 || h < 1 || h > 1000)
+        goto bad;
+    *horizon = (int32_t)h;
+    return VFR_OK;
+bad:
+    return vfr_fail(VFR_ERR_INVALID_ARG,
+                    "'%s' is not a target (want price_direction_<h>d or return_<h>d)", target);
+}
+
+/* Names that become folder or file names: letters, digits, '.', '_', '-'. */
+static int safe_name(const char *s)
+{
+    if (!s[0] || strlen(s) > 128 || s[0] == '.')
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '_' || *p == '-'))
+            return 0;
+    return 1;
+}
+
+static int semver(const char *s)
+{
+    int parts = 0;
+    const char *p = s;
+    while (parts < 3) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        parts++;
+        if (parts < 3 && *p++ != '.')
+            return 0;
+    }
+    return *p == '\0';
+}
+
+void vfr_job_free(vfr_job *job)
+{
+    if (!job)
+        return;
+    free(job->path);
+    free(job->job_id);
+    free(job->model_name);
+    free(job->model_version);
+    free(job->model_type);
+    free(job->priority);
+    free(job->target);
+    free(job->data.dataset);
+    for (int32_t i = 0; i < job->data.n_symbols; i++)
+        free(job->data.symbols[i]);
+    free(job->data.symbols);
+    free(job->training.hyperparameters_json);
+    free(job);
+}
+
+static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
+{
+    const cJSON *dc = get(root, "dataConfig"), *tc = get(root, "trainingConfig"),
+                *sp = get(root, "split");
+    j->job_id = str_or(root, "jobId", "");
+    j->model_name = str_or(root, "modelName", "");
+    j->model_version = str_or(root, "modelVersion", "");
+    j->model_type = str_or(root, "modelType", "xgboost");
+    j->priority = str_or(root, "priority", "normal");
+    if (!j->job_id || !j->model_name || !j->model_version || !j->model_type || !j->priority)
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    if (!safe_name(j->job_id))
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "%s: jobId: '%s' must be 1-128 letters, digits, '.', '_' or '-' (it names the run folder)",
+                        file, j->job_id);
+    if (!safe_name(j->model_name))
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "%s: modelName: '%s' must be 1-128 letters, digits, '.', '_' or '-'", file,
+                        j->model_name);
+    if (j->model_version[0] && !semver(j->model_version))
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: modelVersion: '%s' is not MAJOR.MINOR.PATCH",
+                        file, j->model_version);
+
+    /* target, objective and horizon: any one pins the others; they must agree */
+    const cJSON *tv = get(root, "targetVariable"), *ob = get(root, "objective"),
+                *ph = get(root, "predictionHorizon");
+    vfr_objective obj = VFR_OBJECTIVE_DIRECTION;
+    int32_t h = 0;
+    if (tv) {
+        if (vfr_job_parse_target(tv->valuestring, &obj, &h) != VFR_OK)
+            return vfr_fail(VFR_ERR_INVALID_ARG,
+                            "%s: targetVariable: '%s' is not price_direction_<h>d or return_<h>d",
+                            file, tv->valuestring);
+        if (ph && (int32_t)ph->valuedouble != h)
+            return vfr_fail(VFR_ERR_INVALID_ARG,
+                            "%s: predictionHorizon: %d disagrees with targetVariable '%s'", file,
+                            (int)ph->valuedouble, tv->valuestring);
+        if (ob && (strcmp(ob->valuestring, "direction") == 0) != (obj == VFR_OBJECTIVE_DIRECTION))
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: objective: '%s' disagrees with targetVariable '%s'",
+                            file, ob->valuestring, tv->valuestring);
+    } else {
+        if (!ph)
+            return vfr_fail(VFR_ERR_INVALID_ARG,
+                            "%s: predictionHorizon: required field is missing (or give targetVariable)",
+                            file);
+        h = (int32_t)ph->valuedouble;
+        obj = ob && strcmp(ob->valuestring, "return") == 0 ? VFR_OBJECTIVE_RETURN
+                                                           : VFR_OBJECTIVE_DIRECTION;
+    }
+    j->objective = obj;
+    j->horizon = h;
+    char tgt[64];
+    snprintf(tgt, sizeof tgt, "%s_%dd", obj == VFR_OBJECTIVE_DIRECTION ? "price_direction" : "return", h);
+    if (!(j->target = dup_str(tgt)))
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+
+    /* dataConfig; a relative dataset path is relative to the job file */
+    const char *ds = get(dc, "dataset")->valuestring;
+    const char *slash = strrchr(file, '/');
+    size_t n = strlen(ds) + (slash ? (size_t)(slash - file) + 2 : 1);
+    if (!(j->data.dataset = malloc(n)))
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    if (ds[0] != '/' && slash)
+        snprintf(j->data.dataset, n, "%.*s/%s", (int)(slash - file), file, ds);
+    else
+        snprintf(j->data.dataset, n, "%s", ds);
+    char *abs = realpath(j->data.dataset, NULL); /* a missing file keeps its joined name */
+    if (abs) {
+        free(j->data.dataset);
+        j->data.dataset = abs;
+    }
+    const cJSON *syms = get(dc, "symbols");
+    if (syms) {
+        int ns = cJSON_GetArraySize(syms);
+        if (ns == 0)
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.symbols: empty (omit it for all symbols)", file);
+        j->data.symbols = calloc((size_t)ns, sizeof *j->data.symbols);
+        if (!j->data.symbols)
+            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+        for (const cJSON *e = syms->child; e; e = e->next) {
+            for (int32_t k = 0; k < j->data.n_symbols; k++)
+                if (strcmp(j->data.symbols[k], e->valuestring) == 0)
+                    return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.symbols[%d]: '%s' is listed twice",
+                                    file, j->data.n_symbols, e->valuestring);
+            if (!(j->data.symbols[j->data.n_symbols++] = dup_str(e->valuestring)))
+                return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+        }
+    }
+    j->data.start_date = INT32_MIN;
+    j->data.end_date = INT32_MAX;
+    if (get(dc, "startDate"))
+        vfr_date_parse(get(dc, "startDate")->valuestring, &j->data.start_date);
+    if (get(dc, "endDate"))
+        vfr_date_parse(get(dc, "endDate")->valuestring, &j->data.end_date);
+    if (j->data.start_date > j->data.end_date)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.endDate is before dataConfig.startDate", file);
+    j->data.min_quality = num_or(dc, "minQuality", 0.7);
+    j->data.min_completeness = num_or(dc, "minCompleteness", 0.8);
+    j->data.min_samples_per_symbol = (int32_t)num_or(dc, "minSamplesPerSymbol", 100);
+    const cJSON *nf = get(dc, "nonFinitePolicy");
+    j->data.nonfinite = nf && strcmp(nf->valuestring, "keepAsMissing") == 0
+                            ? VFR_NONFINITE_KEEP_AS_MISSING : VFR_NONFINITE_DROP_ROW;
+    const cJSON *fp = get(dc, "flatPolicy");
+    j->data.flat = fp && strcmp(fp->valuestring, "down") == 0 ? VFR_FLAT_DOWN : VFR_FLAT_DROP;
+    j->data.min_rows = (int64_t)num_or(dc, "minRows", 1000);
+    j->data.min_dates = (int32_t)num_or(dc, "minDates", 100);
+    j->data.min_symbols = (int32_t)num_or(dc, "minSymbols", 1);
+
+    /* trainingConfig */
+    const cJSON *hp = get(tc, "hyperparameters");
+    j->training.hyperparameters_json = hp ? cJSON_PrintUnformatted(hp) : dup_str("{}");
+    if (!j->training.hyperparameters_json)
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    j->training.cv_folds = (int32_t)num_or(tc, "cvFolds", 5);
+    j->training.seed = (uint64_t)num_or(tc, "seed", 42);
+
+    /* split */
+    vfr_split_spec *s = &j->split;
+    const cJSON *m = get(sp, "method");
+    const char *ms = m ? m->valuestring : "holdout";
+    s->method = strcmp(ms, "walk_forward") == 0 ? VFR_SPLIT_WALK_FORWARD
+                : strcmp(ms, "kfold") == 0      ? VFR_SPLIT_KFOLD
+                : strcmp(ms, "cpcv") == 0       ? VFR_SPLIT_CPCV
+                                                : VFR_SPLIT_HOLDOUT;
+    s->train_share = num_or(tc, "trainTestSplit", 0.70);
+    s->val_share = num_or(tc, "validationSplit", 0.15);
+    if (s->method == VFR_SPLIT_HOLDOUT && s->train_share + s->val_share > 0.95)
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "%s: trainingConfig.validationSplit: %g + trainTestSplit %g leaves less than 5%% of dates for the test set",
+                        file, s->val_share, s->train_share);
+    s->window = (int32_t)num_or(sp, "windowSize", 252);
+    s->step = (int32_t)num_or(sp, "stepSize", 21);
+    s->expanding = bool_or(sp, "expanding", 0);
+    s->folds = j->training.cv_folds;
+    s->groups = (int32_t)num_or(sp, "nGroups", 6);
+    s->test_groups = (int32_t)num_or(sp, "nTestGroups", 2);
+    if (s->test_groups >= s->groups)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: split.nTestGroups: %d must be below nGroups %d",
+                        file, s->test_groups, s->groups);
+    s->horizon = h;
+    s->purge = (int32_t)num_or(sp, "purgeDays", h);
+    s->embargo = (int32_t)num_or(sp, "embargoDays", 0);
+    if (s->purge < h)
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "%s: split.purgeDays: %d is below predictionHorizon %d: training labels would reach into the test period",
+                        file, s->purge, h);
+
+    j->auto_register = bool_or(root, "autoRegister", 0);
+    j->auto_deploy = bool_or(root, "autoDeploy", 0);
+    return VFR_OK;
+}
+
+vfr_status vfr_job_parse(const char *name, const char *json, vfr_job **out)
+{
+    vfr_status st = VFR_OK;
+    *out = NULL;
+    const char *err_at = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &err_at, 1);
+    vfr_job *j = NULL;
+    if (!root) {
+        int line = 1;
+        for (const char *p = json; err_at && p < err_at; p++)
+            line += *p == '\n';
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: line %d: not valid JSON", name, line);
+    }
+    if (!cJSON_IsObject(root)) {
+        st = vfr_fail(VFR_ERR_INVALID_ARG, "%s: the job must be a JSON object", name);
+        goto fail;
+    }
+    VFR_TRY(validate(name, root, job_keys, ""));
+    j = calloc(1, sizeof *j);
+    if (!j || !(j->path = dup_str(name))) {
+        st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", name);
+        goto fail;
+    }
+    VFR_TRY(fill(name, root, j));
+    cJSON_Delete(root);
+    *out = j;
+    return VFR_OK;
+fail:
+    cJSON_Delete(root);
+    vfr_job_free(j);
+    return st;
+}
+
+vfr_status vfr_job_load(const char *path, vfr_job **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", path,
+                        strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            if (cap > (64u << 20)) {
+                free(buf);
+                fclose(f);
+                return vfr_fail(VFR_ERR_INVALID_ARG, "%s: larger than 64 MiB: not a job file", path);
+            }
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, 4096, f);
+        len += got;
+        if (got < 4096)
+            break;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    vfr_status st = vfr_job_parse(path, buf, out);
+    free(buf);
+    return st;
+}
+
+static const char *split_method_name(vfr_split_method m)
+{
+    static const char *n[] = {"holdout", "walk_forward", "kfold", "cpcv"};
+    return n[m];
+}
+
+char *vfr_job_to_json(const vfr_job *j)
+{
+    cJSON *o = cJSON_CreateObject();
+    char d[11];
+    cJSON_AddStringToObject(o, "jobId", j->job_id);
+    cJSON_AddStringToObject(o, "modelName", j->model_name);
+    if (j->model_version[0])
+        cJSON_AddStringToObject(o, "modelVersion", j->model_version);
+    else
+        cJSON_AddNullToObject(o, "modelVersion");
+    cJSON_AddStringToObject(o, "modelType", j->model_type);
+    cJSON_AddStringToObject(o, "objective", j->objective == VFR_OBJECTIVE_DIRECTION ? "direction" : "return");
+    cJSON_AddStringToObject(o, "targetVariable", j->target);
+    cJSON_AddNumberToObject(o, "predictionHorizon", j->horizon);
+    cJSON *dc = cJSON_AddObjectToObject(o, "dataConfig");
+    cJSON_AddStringToObject(dc, "dataset", j->data.dataset);
+    if (j->data.symbols)
+        cJSON_AddItemToObject(dc, "symbols", cJSON_CreateStringArray((const char *const *)j->data.symbols, j->data.n_symbols));
+    else
+        cJSON_AddNullToObject(dc, "symbols");
+    if (j->data.start_date != INT32_MIN) {
+        vfr_date_format(j->data.start_date, d);
+        cJSON_AddStringToObject(dc, "startDate", d);
+    } else {
+        cJSON_AddNullToObject(dc, "startDate");
+    }
+    if (j->data.end_date != INT32_MAX) {
+        vfr_date_format(j->data.end_date, d);
+        cJSON_AddStringToObject(dc, "endDate", d);
+    } else {
+        cJSON_AddNullToObject(dc, "endDate");
+    }
+    cJSON_AddNumberToObject(dc, "minQuality", j->data.min_quality);
+    cJSON_AddNumberToObject(dc, "minCompleteness", j->data.min_completeness);
+    cJSON_AddNumberToObject(dc, "minSamplesPerSymbol", j->data.min_samples_per_symbol);
+    cJSON_AddStringToObject(dc, "nonFinitePolicy", j->data.nonfinite == VFR_NONFINITE_DROP_ROW ? "dropRow" : "keepAsMissing");
+    cJSON_AddStringToObject(dc, "flatPolicy", j->data.flat == VFR_FLAT_DROP ? "drop" : "down");
+    cJSON_AddNumberToObject(dc, "minRows", (double)j->data.min_rows);
+    cJSON_AddNumberToObject(dc, "minDates", j->data.min_dates);
+    cJSON_AddNumberToObject(dc, "minSymbols", j->data.min_symbols);
+    cJSON *tc = cJSON_AddObjectToObject(o, "trainingConfig");
+    cJSON *hp = cJSON_Parse(j->training.hyperparameters_json);
+    cJSON_AddItemToObject(tc, "hyperparameters", hp ? hp : cJSON_CreateObject());
+    cJSON_AddNumberToObject(tc, "trainTestSplit", j->split.train_share);
+    cJSON_AddNumberToObject(tc, "validationSplit", j->split.val_share);
+    cJSON_AddNumberToObject(tc, "cvFolds", j->training.cv_folds);
+    cJSON_AddNumberToObject(tc, "seed", (double)j->training.seed);
+    cJSON *sp = cJSON_AddObjectToObject(o, "split");
+    cJSON_AddStringToObject(sp, "method", split_method_name(j->split.method));
+    cJSON_AddNumberToObject(sp, "windowSize", j->split.window);
+    cJSON_AddNumberToObject(sp, "stepSize", j->split.step);
+    cJSON_AddBoolToObject(sp, "expanding", j->split.expanding);
+    cJSON_AddNumberToObject(sp, "purgeDays", j->split.purge);
+    cJSON_AddNumberToObject(sp, "embargoDays", j->split.embargo);
+    cJSON_AddNumberToObject(sp, "nGroups", j->split.groups);
+    cJSON_AddNumberToObject(sp, "nTestGroups", j->split.test_groups);
+    cJSON_AddBoolToObject(o, "autoRegister", j->auto_register);
+    cJSON_AddBoolToObject(o, "autoDeploy", j->auto_deploy);
+    cJSON_AddStringToObject(o, "priority", j->priority);
+    char *s = cJSON_Print(o);
+    cJSON_Delete(o);
+    return s;
+}
