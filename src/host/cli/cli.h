@@ -55,5 +55,8 @@ int cmd_info(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_job(int argc, char **argv);
+int cmd_prepare(int argc, char **argv);
+int cmd_split(int argc, char **argv);
 
 #endif

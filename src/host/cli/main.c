@@ -18,6 +18,9 @@ static const command commands[] = {
     {"pack", cmd_pack, "CSV prices or features -> vfr dataset (HDF5)"},
     {"inspect", cmd_inspect, "describe a dataset: shape, symbols, dates, missing values"},
     {"synth", cmd_synth, "write a synthetic dataset with a planted signal"},
+    {"job", cmd_job, "job show JOB.json: the job file validated and resolved"},
+    {"prepare", cmd_prepare, "the data-quality report of a job's dataset"},
+    {"split", cmd_split, "the folds of a job's split: dates, rows, purge, embargo"},
 };
 
 static void usage(FILE *f)
