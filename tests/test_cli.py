@@ -167,6 +167,80 @@ def main():
         expect_bad(["inspect", noth5], None, ["prices.h5", "not an HDF5 file"])
         expect_bad(["inspect", os.path.join(tmp, "missing.h5")], None, ["missing.h5"])
 
+        # job files: errors name the key path and exit 2
+        qs = os.path.join(SRC, "data", "examples", "quickstart.json")
+        job = json.load(open(qs))
+        job["dataConfig"]["dataset"] = DJ
+        job["trainingConfig"]["hyperparamters"] = job["trainingConfig"].pop("hyperparameters")
+        bad_job = os.path.join(tmp, "bad_job.json")
+        write(bad_job, json.dumps(job))
+        expect_bad(["job", "show", bad_job], None,
+                   ["bad_job.json", "trainingConfig.hyperparamters: unknown key; did you mean hyperparameters?"])
+        expect_bad(["split", os.path.join(tmp, "nojob.json")], None, ["nojob.json"])
+        rc, out, _ = run("job", "show", qs)
+        check(rc == 0 and json.loads(out)["split"]["purgeDays"] == 1, "job show resolves defaults")
+
+        # vfr split on the bundled data: 70/15/15 by date, purge = horizon
+        rc, out, err = run("split", qs, "--json")
+        check(rc == 0, f"split quickstart: {err}")
+        sp = json.loads(out)
+        f0 = sp["folds"][0]
+        T = sp["dates"]
+        n_tr, n_va, n_te = (f0[k]["dates"] for k in ("train", "validation", "test"))
+        check(sp["method"] == "holdout" and len(sp["folds"]) == 1, "holdout, one fold")
+        check(sp["purgeDays"] == sp["horizon"] == 1, "purge equals the horizon")
+        check(abs((n_tr + f0["purgedDates"] / 2) / T - 0.70) < 0.005, f"train share {n_tr / T}")
+        check(abs((n_va + f0["purgedDates"] / 2) / T - 0.15) < 0.005, f"validation share {n_va / T}")
+        check(abs(n_te / T - 0.15) < 0.005, f"test share {n_te / T}")
+        check(n_tr + n_va + n_te + f0["purgedDates"] == T, "sets add up")
+        check(f0["train"]["ranges"][0]["end"] < f0["validation"]["ranges"][0]["start"] <
+              f0["test"]["ranges"][0]["start"], "time order")
+
+        # walk-forward 252/21: every window listed, none leaks
+        wf = json.load(open(os.path.join(SRC, "data", "examples", "walk_forward.json")))
+        wf["dataConfig"]["dataset"] = DJ
+        wfp = os.path.join(tmp, "wf.json")
+        write(wfp, json.dumps(wf))
+        rc, out, err = run("split", wfp, "--json")
+        check(rc == 0, f"split walk_forward: {err}")
+        sp = json.loads(out)
+        check(len(sp["folds"]) == -(-(sp["dates"] - 252) // 21), f"{len(sp['folds'])} windows")
+        for f in sp["folds"]:
+            check(f["test"]["dates"] <= 21 and f["purgedDates"] == 2 * sp["purgeDays"],
+                  f"window {f['fold']} test/purge")
+            check(f["train"]["ranges"][-1]["end"] < f["validation"]["ranges"][0]["start"] and
+                  f["validation"]["ranges"][-1]["end"] < f["test"]["ranges"][0]["start"],
+                  f"window {f['fold']} order")
+
+        # vfr prepare on planted bad rows: reported dropped, with reasons
+        long_csv = os.path.join(tmp, "planted.csv")
+        rows = ["date,symbol,f1,f2,f3,f4,f5,forward_return_1d"]
+        base = np.datetime64("2020-01-01")
+        for t in range(400):
+            d = str(base + t)
+            for s, sym in enumerate(["AAA", "BBB"]):
+                f1 = "NaN" if (t % 40 == 3 and s == 0) else f"{(t * 7 + s) % 13 - 6}"
+                ret = "0" if t % 40 == 5 else f"{0.01 if (t + s) % 3 else -0.01}"
+                rows.append(f"{d},{sym},{f1},{t % 5},{s},{t % 7},{t % 3},{ret}")  # 1 NaN of 5: completeness 0.8
+        write(long_csv, "\n".join(rows) + "\n")
+        planted = os.path.join(tmp, "planted.h5")
+        rc, _, err = run("pack", "--csv", long_csv, "--out", planted)
+        check(rc == 0, f"pack planted: {err}")
+        pj = os.path.join(tmp, "planted.json")
+        write(pj, json.dumps({"jobId": "planted", "modelName": "m", "predictionHorizon": 1,
+                              "dataConfig": {"dataset": planted, "minDates": 50, "minRows": 100}}))
+        rc, out, err = run("prepare", pj, "--json")
+        check(rc == 0, f"prepare planted: {err}")
+        rep = json.loads(out)
+        check(rep["droppedBy"]["non_finite_feature"] == 10, f"NaN rows dropped: {rep['droppedBy']}")
+        check(rep["droppedBy"]["flat_move"] == 20, f"flat rows dropped: {rep['droppedBy']}")
+        check(rep["rowsKept"] == 800 - 30, f"rows kept {rep['rowsKept']}")
+        rc, out, _ = run("prepare", pj)
+        check(rc == 0 and "non_finite_feature" in out and "flat_move" in out, "prepare text report")
+        write(pj, json.dumps({"jobId": "planted", "modelName": "m", "predictionHorizon": 1,
+                              "dataConfig": {"dataset": planted, "minRows": 100000}}))
+        expect_bad(["prepare", pj], None, ["too little data", "minRows"])
+
         # synth: same seed, same bytes
         a, b = os.path.join(tmp, "a.h5"), os.path.join(tmp, "b.h5")
         for p in (a, b):
