@@ -74,6 +74,7 @@ typedef struct vfr_job {
     struct {
         char *hyperparameters_json; /* the object as JSON text ("{}" default) */
         int32_t cv_folds;
+        int32_t early_stopping_rounds; /* 0: off */
         uint64_t seed;
     } training;
     vfr_split_spec split;

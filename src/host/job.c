@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "vfr/dataset.h"
 
 typedef enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STRLIST, K_ANYOBJ, K_DATE } kind;
@@ -47,6 +48,7 @@ static const key_spec training_keys[] = {
     {"trainTestSplit", K_NUM, 0, 0.05, 0.95, NULL, NULL},
     {"validationSplit", K_NUM, 0, 0, 0.5, NULL, NULL},
     {"cvFolds", K_INT, 0, 2, 50, NULL, NULL},
+    {"earlyStoppingRounds", K_INT, 0, 0, 100000, NULL, NULL},
     {"seed", K_INT, 0, 0, 9007199254740991.0, NULL, NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
@@ -81,31 +83,6 @@ static const key_spec job_keys[] = {
 };
 
 /* ---- validation -------------------------------------------------------- */
-
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[64];
-    if (la >= 63 || lb >= 63)
-        return 99;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t best = diag + cost;
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
 
 static const char *kind_name(kind k)
 {
@@ -163,15 +140,11 @@ static vfr_status validate(const char *file, const cJSON *obj, const key_spec *s
         if (k->name && !k->required && cJSON_IsNull(it))
             continue; /* null = use the default */
         if (!k->name) {
-            const char *best = NULL;
-            size_t bd = 4;
-            for (const key_spec *c = spec; c->name; c++) {
-                size_t d = edit_distance(it->string, c->name);
-                if (d < bd) {
-                    bd = d;
-                    best = c->name;
-                }
-            }
+            const char *names[64];
+            size_t nn = 0;
+            for (const key_spec *c = spec; c->name && nn < 64; c++)
+                names[nn++] = c->name;
+            const char *best = vfr_closest(it->string, names, nn);
             if (best)
                 return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: unknown key; did you mean %s?", file,
                                 path, best);
@@ -242,19 +215,11 @@ static int bool_or(const cJSON *o, const char *k, int dflt)
     return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
 
 static char *str_or(const cJSON *o, const char *k, const char *dflt)
 {
     const cJSON *v = get(o, k);
-    return dup_str(cJSON_IsString(v) ? v->valuestring : dflt);
+    return vfr_strdup(cJSON_IsString(v) ? v->valuestring : dflt);
 }
 
 vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, int32_t *horizon)
@@ -381,7 +346,7 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     j->horizon = h;
     char tgt[64];
     snprintf(tgt, sizeof tgt, "%s_%dd", obj == VFR_OBJECTIVE_DIRECTION ? "price_direction" : "return", h);
-    if (!(j->target = dup_str(tgt)))
+    if (!(j->target = vfr_strdup(tgt)))
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
 
     /* dataConfig; a relative dataset path is relative to the job file */
@@ -412,7 +377,7 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
                 if (strcmp(j->data.symbols[k], e->valuestring) == 0)
                     return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.symbols[%d]: '%s' is listed twice",
                                     file, j->data.n_symbols, e->valuestring);
-            if (!(j->data.symbols[j->data.n_symbols++] = dup_str(e->valuestring)))
+            if (!(j->data.symbols[j->data.n_symbols++] = vfr_strdup(e->valuestring)))
                 return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
         }
     }
@@ -438,10 +403,11 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
 
     /* trainingConfig */
     const cJSON *hp = get(tc, "hyperparameters");
-    j->training.hyperparameters_json = hp ? cJSON_PrintUnformatted(hp) : dup_str("{}");
+    j->training.hyperparameters_json = hp ? cJSON_PrintUnformatted(hp) : vfr_strdup("{}");
     if (!j->training.hyperparameters_json)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
     j->training.cv_folds = (int32_t)num_or(tc, "cvFolds", 5);
+    j->training.early_stopping_rounds = (int32_t)num_or(tc, "earlyStoppingRounds", 50);
     j->training.seed = (uint64_t)num_or(tc, "seed", 42);
 
     /* split */
@@ -499,7 +465,7 @@ vfr_status vfr_job_parse(const char *name, const char *json, vfr_job **out)
     }
     VFR_TRY(validate(name, root, job_keys, ""));
     j = calloc(1, sizeof *j);
-    if (!j || !(j->path = dup_str(name))) {
+    if (!j || !(j->path = vfr_strdup(name))) {
         st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", name);
         goto fail;
     }
@@ -516,35 +482,11 @@ fail:
 vfr_status vfr_job_load(const char *path, vfr_job **out)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *buf;
+    size_t len;
+    if (vfr_read_file(path, &buf, &len) != 0)
         return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", path,
                         strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            if (cap > (64u << 20)) {
-                free(buf);
-                fclose(f);
-                return vfr_fail(VFR_ERR_INVALID_ARG, "%s: larger than 64 MiB: not a job file", path);
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, 4096, f);
-        len += got;
-        if (got < 4096)
-            break;
-    }
-    fclose(f);
-    buf[len] = '\0';
     vfr_status st = vfr_job_parse(path, buf, out);
     free(buf);
     return st;
@@ -602,6 +544,7 @@ char *vfr_job_to_json(const vfr_job *j)
     cJSON_AddNumberToObject(tc, "trainTestSplit", j->split.train_share);
     cJSON_AddNumberToObject(tc, "validationSplit", j->split.val_share);
     cJSON_AddNumberToObject(tc, "cvFolds", j->training.cv_folds);
+    cJSON_AddNumberToObject(tc, "earlyStoppingRounds", j->training.early_stopping_rounds);
     cJSON_AddNumberToObject(tc, "seed", (double)j->training.seed);
     cJSON *sp = cJSON_AddObjectToObject(o, "split");
     cJSON_AddStringToObject(sp, "method", split_method_name(j->split.method));

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vfr/xgboost.h"
+#include "xgboost_internal.h"
 
 typedef void (*version_fn)(int *, int *, int *);
 typedef int (*buildinfo_fn)(const char **);
@@ -18,7 +18,8 @@ typedef int (*buildinfo_fn)(const char **);
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static vfr_status load_status;
 static char load_error[1024];
-static vfr_xgboost_info info;
+static vfr_xgb_api api;
+#define info api.info
 
 static void load(void)
 {
@@ -55,6 +56,38 @@ static void load(void)
         return;
     }
     ver(&info.major, &info.minor, &info.patch);
+    /* every entry point vfr calls; a library missing one is refused whole */
+    struct {
+        const char *name;
+        void **slot;
+    } syms[] = {
+        {"XGBGetLastError", (void **)&api.GetLastError},
+        {"XGBSetGlobalConfig", (void **)&api.SetGlobalConfig},
+        {"XGDMatrixCreateFromDense", (void **)&api.DMatrixCreateFromDense},
+        {"XGDMatrixSetFloatInfo", (void **)&api.DMatrixSetFloatInfo},
+        {"XGDMatrixSetStrFeatureInfo", (void **)&api.DMatrixSetStrFeatureInfo},
+        {"XGDMatrixFree", (void **)&api.DMatrixFree},
+        {"XGBoosterCreate", (void **)&api.BoosterCreate},
+        {"XGBoosterFree", (void **)&api.BoosterFree},
+        {"XGBoosterSetParam", (void **)&api.BoosterSetParam},
+        {"XGBoosterUpdateOneIter", (void **)&api.BoosterUpdateOneIter},
+        {"XGBoosterEvalOneIter", (void **)&api.BoosterEvalOneIter},
+        {"XGBoosterPredictFromDense", (void **)&api.BoosterPredictFromDense},
+        {"XGBoosterSaveModelToBuffer", (void **)&api.BoosterSaveModelToBuffer},
+        {"XGBoosterLoadModelFromBuffer", (void **)&api.BoosterLoadModelFromBuffer},
+        {"XGBoosterSlice", (void **)&api.BoosterSlice},
+        {"XGBoosterBoostedRounds", (void **)&api.BoosterBoostedRounds},
+        {"XGBoosterFeatureScore", (void **)&api.BoosterFeatureScore},
+    };
+    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+        *syms[i].slot = dlsym(h, syms[i].name);
+        if (!*syms[i].slot) {
+            snprintf(load_error, sizeof load_error, "%s: XGBoost %d.%d.%d lacks %s (vfr needs 1.7 or newer)",
+                     info.path, info.major, info.minor, info.patch, syms[i].name);
+            load_status = VFR_ERR_XGBOOST;
+            return;
+        }
+    }
     const char *js = NULL;
     if (bi(&js) == 0 && js) {
         cJSON *o = cJSON_Parse(js);
@@ -71,5 +104,15 @@ vfr_status vfr_xgboost_probe(vfr_xgboost_info *out)
     if (load_status != VFR_OK)
         return vfr_fail(load_status, "%s", load_error);
     *out = info;
+    return VFR_OK;
+}
+
+vfr_status vfr_xgb_api_get(const vfr_xgb_api **out)
+{
+    pthread_once(&once, load);
+    *out = NULL;
+    if (load_status != VFR_OK)
+        return vfr_fail(load_status, "%s", load_error);
+    *out = &api;
     return VFR_OK;
 }

@@ -1,0 +1,40 @@
+/* linear.h: the numerical core of vfr's linear baseline: L2-regularised
+ * logistic regression (direction) or ridge regression (returns), fitted by
+ * Newton's method. Each Newton step needs the loss, gradient and Hessian over
+ * all rows; that is the BLAS-heavy part, with a CPU twin (OpenBLAS dsyrk/dgemv
+ * on row blocks) and a cuBLAS version. Features are standardised on the fly
+ * (x - mean) / scale, NaN -> 0 (the mean), and an intercept column of 1s is
+ * appended, so P = F + 1 coefficients; the intercept is not penalised. */
+#ifndef VFR_LINEAR_H
+#define VFR_LINEAR_H
+
+#include <stdint.h>
+
+#include "vfr/device.h"
+#include "vfr/status.h"
+
+typedef struct vfr_linear_problem {
+    const float *X;       /* [n, F] host memory, NaN = missing               */
+    const float *y;       /* [n] 0/1 (logistic) or the target (ridge)         */
+    int64_t n;
+    int32_t F;
+    const double *mean;   /* [F] standardisation                              */
+    const double *scale;  /* [F] (> 0)                                        */
+    int logistic;         /* 1: logistic loss, 0: squared loss / 2            */
+    double l2;            /* penalty lambda: loss + lambda/2 * |w[0..F-1]|^2  */
+} vfr_linear_problem;
+
+/* At coefficients w [P] (w[F] = intercept): OUT loss (scalar), grad [P],
+ * hess [P, P] row-major (full, symmetric). Thread-safe. */
+vfr_status vfr_linear_gradhess_cpu(const vfr_linear_problem *p, const double *w, double *loss,
+                                   double *grad, double *hess);
+/* Same on the GPU (X copied in row blocks each call). NO_DEVICE without one. */
+vfr_status vfr_linear_gradhess_cuda(const vfr_linear_problem *p, const double *w, double *loss,
+                                    double *grad, double *hess);
+
+/* Newton's method with step halving to convergence (|step| < tol or max_iter).
+ * OUT w [P]. Returns the iterations used in *iters. */
+vfr_status vfr_linear_fit(vfr_device_kind dev, const vfr_linear_problem *p, int max_iter,
+                          double tol, double *w, int *iters);
+
+#endif

@@ -1,0 +1,101 @@
+/* model.h: the model interface. Every model type (XGBoost, linear, LSTM)
+ * implements one small table of functions: create from params, fit (train +
+ * validation, with early stopping), predict, save, load, feature importance,
+ * describe. vfr train, tune and the registry only talk to this interface.
+ *
+ * Data reach a model as a vfr_dataview: a borrowed row-major float32 block
+ * (a zero-copy row range of the prepared panel) plus per-model caches built on
+ * first use (XGBoost's DMatrix with its histogram cuts), so that a fold's
+ * matrix is built once and reused by every trial. */
+#ifndef VFR_MODEL_H
+#define VFR_MODEL_H
+
+#include <stdint.h>
+
+#include "vfr/device.h"
+#include "vfr/job.h"
+#include "vfr/report.h"
+#include "vfr/status.h"
+
+typedef struct vfr_model vfr_model;
+typedef struct vfr_dataview vfr_dataview;
+
+/* A view of n rows: X [n, F] (NaN = missing), y [n] labels (may be NULL for
+ * prediction-only views), and for sequence models the rows' symbol [n] and
+ * date [n] (may be NULL). All borrowed: they must outlive the view.
+ * Thread-safe to share between threads once created. */
+vfr_status vfr_dataview_create(const float *X, const float *y, int64_t n, int32_t F,
+                               vfr_dataview **out);
+void vfr_dataview_destroy(vfr_dataview *v); /* NULL is a no-op */
+
+/* Gives sequence models (LSTM) each row's history. panel_X [panel_n, F] is the
+ * whole prepared panel; the view's row i is panel row first_row + i (views are
+ * contiguous date ranges); prev_row [panel_n] is, for every panel row, the
+ * panel row of the same symbol's previous date, or -1. Borrowed. Tree and
+ * linear models ignore it. */
+void vfr_dataview_set_history(vfr_dataview *v, const float *panel_X, int64_t first_row,
+                              const int64_t *prev_row);
+int64_t vfr_dataview_rows(const vfr_dataview *v);
+
+typedef struct vfr_model_config {
+    const char *type;           /* "xgboost" | "linear" | "lstm"                 */
+    const char *params_json;    /* the job's trainingConfig.hyperparameters      */
+    vfr_objective objective;
+    vfr_device_kind device;     /* resolved: CPU or CUDA                         */
+    uint64_t seed;
+    int32_t F;
+    const char *const *feature_names; /* [F]                                     */
+    int nthread;                /* CPU threads for this model; 0 = all cores     */
+    const vfr_reporter *reporter;
+} vfr_model_config;
+
+typedef struct vfr_fit_options {
+    int32_t early_stopping_rounds; /* 0: off                                     */
+    int32_t max_rounds;            /* 0: the model's own (n_estimators, epochs)  */
+    volatile const int *stop;      /* non-NULL and set: stop at the next round   */
+} vfr_fit_options;
+
+typedef struct vfr_fit_result {
+    int32_t rounds;          /* rounds (trees, epochs, iterations) trained        */
+    int32_t best_round;      /* kept: rounds [0, best_round] (early stopping)     */
+    double best_val_loss;    /* validation loss at best_round (NaN: no val set)   */
+    double train_loss;       /* training loss at best_round                       */
+    const char *loss_name;   /* static: "logloss", "rmse", ...                    */
+} vfr_fit_result;
+
+/* Creates an untrained model. Errors: INVALID_ARG (unknown type, a parameter
+ * that is unknown or of the wrong type: the message names
+ * trainingConfig.hyperparameters.<key>), NO_DEVICE (CUDA asked for and the
+ * model's library cannot use it), NOT_FOUND (the model's library is absent). */
+vfr_status vfr_model_create(const vfr_model_config *cfg, vfr_model **out);
+void vfr_model_destroy(vfr_model *m); /* NULL is a no-op */
+
+/* Trains on `train`, early-stopping on `val` (may be NULL), keeping the model
+ * at its best round. Not thread-safe for one model; distinct models may fit
+ * concurrently. */
+vfr_status vfr_model_fit(vfr_model *m, vfr_dataview *train, vfr_dataview *val,
+                         const vfr_fit_options *opt, vfr_fit_result *res);
+
+/* Scores the view's rows: OUT out [n]: probability of "up" (direction) or
+ * the predicted return. Thread-safe for a trained model. */
+vfr_status vfr_model_predict(vfr_model *m, vfr_dataview *v, float *out);
+
+/* Saves the artifact to `path` (written to a temporary name and renamed).
+ * XGBoost: XGBoost's own JSON, loadable by xgboost.Booster().load_model(). */
+vfr_status vfr_model_save(vfr_model *m, const char *path);
+/* Loads an artifact saved by vfr_model_save. cfg->type names the type; its
+ * params_json is ignored (the artifact carries what prediction needs). */
+vfr_status vfr_model_load(const vfr_model_config *cfg, const char *path, vfr_model **out);
+
+/* Feature importance by feature: OUT imp [F] (gain for trees, |coefficient|
+ * of standardised features for linear models), 0 for unused features. */
+vfr_status vfr_model_importance(vfr_model *m, double *imp);
+
+/* A JSON object describing the model (type, parameters as used, library
+ * version, rounds). Caller frees. */
+char *vfr_model_describe(vfr_model *m);
+
+/* The artifact's file name for this type ("model.json", "model.h5"). */
+const char *vfr_model_artifact_name(const char *type);
+
+#endif

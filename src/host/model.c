@@ -1,0 +1,168 @@
+/* model.c: the model interface's dispatcher and the dataview. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model_internal.h"
+
+struct vfr_model {
+    const vfr_model_ops *ops;
+    void *state;
+};
+
+static const vfr_model_ops *const all_ops[] = {&vfr_model_xgboost_ops, &vfr_model_linear_ops};
+
+static const vfr_model_ops *find(const char *type)
+{
+    for (size_t i = 0; i < sizeof all_ops / sizeof all_ops[0]; i++)
+        if (all_ops[i]->type && strcmp(all_ops[i]->type, type) == 0)
+            return all_ops[i];
+    return NULL;
+}
+
+static vfr_status unknown_type(const char *type)
+{
+    if (strcmp(type, "lightgbm") == 0)
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "modelType: 'lightgbm' is not built into this vfr (available: xgboost, linear, lstm); "
+                        "the LightGBM-style parameters map onto xgboost (docs/job-config.md)");
+    return vfr_fail(VFR_ERR_INVALID_ARG, "modelType: '%s' is unknown (available: xgboost, linear, lstm)",
+                    type);
+}
+
+const char *vfr_model_artifact_name(const char *type)
+{
+    const vfr_model_ops *ops = find(type);
+    return ops ? ops->artifact : "model.bin";
+}
+
+vfr_status vfr_model_create(const vfr_model_config *cfg, vfr_model **out)
+{
+    *out = NULL;
+    const vfr_model_ops *ops = find(cfg->type);
+    if (!ops)
+        return unknown_type(cfg->type);
+    vfr_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return vfr_fail(VFR_ERR_NOMEM, "model: out of memory");
+    m->ops = ops;
+    vfr_status st = ops->create(cfg, &m->state);
+    if (st != VFR_OK) {
+        free(m);
+        return st;
+    }
+    *out = m;
+    return VFR_OK;
+}
+
+vfr_status vfr_model_load(const vfr_model_config *cfg, const char *path, vfr_model **out)
+{
+    *out = NULL;
+    const vfr_model_ops *ops = find(cfg->type);
+    if (!ops)
+        return unknown_type(cfg->type);
+    vfr_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return vfr_fail(VFR_ERR_NOMEM, "model: out of memory");
+    m->ops = ops;
+    vfr_status st = ops->load(cfg, path, &m->state);
+    if (st != VFR_OK) {
+        free(m);
+        return st;
+    }
+    *out = m;
+    return VFR_OK;
+}
+
+void vfr_model_destroy(vfr_model *m)
+{
+    if (!m)
+        return;
+    if (m->state)
+        m->ops->destroy(m->state);
+    free(m);
+}
+
+vfr_status vfr_model_fit(vfr_model *m, vfr_dataview *train, vfr_dataview *val,
+                         const vfr_fit_options *opt, vfr_fit_result *res)
+{
+    static const vfr_fit_options none = {0, 0, NULL};
+    memset(res, 0, sizeof *res);
+    if (!train || train->n < 1 || !train->y)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "model fit: the training set is empty or unlabelled");
+    if (val && (val->n < 1 || !val->y))
+        val = NULL;
+    return m->ops->fit(m->state, train, val, opt ? opt : &none, res);
+}
+
+vfr_status vfr_model_predict(vfr_model *m, vfr_dataview *v, float *out)
+{
+    if (v->n == 0)
+        return VFR_OK;
+    return m->ops->predict(m->state, v, out);
+}
+
+vfr_status vfr_model_save(vfr_model *m, const char *path) { return m->ops->save(m->state, path); }
+
+vfr_status vfr_model_importance(vfr_model *m, double *imp) { return m->ops->importance(m->state, imp); }
+
+char *vfr_model_describe(vfr_model *m) { return m->ops->describe(m->state); }
+
+/* ---- dataview ------------------------------------------------------------ */
+
+vfr_status vfr_dataview_create(const float *X, const float *y, int64_t n, int32_t F,
+                               vfr_dataview **out)
+{
+    *out = NULL;
+    if (n < 0 || F < 0 || (n > 0 && !X))
+        return vfr_fail(VFR_ERR_INVALID_ARG, "dataview: bad shape (%lld x %d)", (long long)n, F);
+    vfr_dataview *v = calloc(1, sizeof *v);
+    if (!v)
+        return vfr_fail(VFR_ERR_NOMEM, "dataview: out of memory");
+    v->X = X;
+    v->y = y;
+    v->n = n;
+    v->F = F;
+    pthread_mutex_init(&v->lock, NULL);
+    *out = v;
+    return VFR_OK;
+}
+
+void vfr_dataview_destroy(vfr_dataview *v)
+{
+    if (!v)
+        return;
+    if (v->xgb_dmatrix && v->xgb_free)
+        v->xgb_free(v->xgb_dmatrix);
+    pthread_mutex_destroy(&v->lock);
+    free(v);
+}
+
+int64_t vfr_dataview_rows(const vfr_dataview *v) { return v->n; }
+
+void vfr_dataview_set_history(vfr_dataview *v, const float *panel_X, int64_t first_row,
+                              const int64_t *prev_row)
+{
+    v->panel_X = panel_X;
+    v->first_row = first_row;
+    v->prev_row = prev_row;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+vfr_status vfr_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return vfr_fail(VFR_ERR_IO, "%s: cannot create '%s'", path, tmp);
+    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return vfr_fail(VFR_ERR_IO, "%s: write failed (disk full?)", path);
+    }
+    return VFR_OK;
+}

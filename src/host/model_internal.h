@@ -1,0 +1,43 @@
+/* model_internal.h: what a model type implements (the table behind model.h),
+ * and the dataview's per-model cache slots. */
+#ifndef VFR_MODEL_INTERNAL_H
+#define VFR_MODEL_INTERNAL_H
+
+#include <pthread.h>
+
+#include "vfr/model.h"
+
+struct vfr_dataview {
+    const float *X, *y;
+    int64_t n;
+    int32_t F;
+    pthread_mutex_t lock;     /* guards the cache slots                    */
+    void *xgb_dmatrix;        /* XGBoost DMatrix, built on first use        */
+    void (*xgb_free)(void *); /* frees it (set by the XGBoost model)        */
+    const float *panel_X;     /* sequence history (vfr_dataview_set_history) */
+    int64_t first_row;
+    const int64_t *prev_row;
+};
+
+typedef struct vfr_model_ops {
+    const char *type;
+    const char *artifact;     /* file name of the saved artifact             */
+    vfr_status (*create)(const vfr_model_config *cfg, void **state);
+    vfr_status (*fit)(void *state, vfr_dataview *train, vfr_dataview *val,
+                      const vfr_fit_options *opt, vfr_fit_result *res);
+    vfr_status (*predict)(void *state, vfr_dataview *v, float *out);
+    vfr_status (*save)(void *state, const char *path);
+    vfr_status (*load)(const vfr_model_config *cfg, const char *path, void **state);
+    vfr_status (*importance)(void *state, double *imp);
+    char *(*describe)(void *state);
+    void (*destroy)(void *state);
+} vfr_model_ops;
+
+extern const vfr_model_ops vfr_model_xgboost_ops;
+extern const vfr_model_ops vfr_model_linear_ops;
+extern const vfr_model_ops vfr_model_lstm_ops;
+
+/* Writes len bytes to path through a temporary file, fsync and rename. */
+vfr_status vfr_write_file_atomic(const char *path, const void *data, size_t len);
+
+#endif
