@@ -73,7 +73,7 @@ int main(void)
     CHECK_OK(vfr_job_parse("job.json", json, &job));
     vfr_dataset *ds;
     CHECK_OK(vfr_dataset_open(path, &ds));
-    vfr_panel *p = NULL;
+    vfr_prepared *p = NULL;
     char *rep = NULL;
     CHECK_OK(vfr_prepare(ds, job, VFR_DEVICE_CPU, NULL, &p, &rep));
     if (!p || !rep)
@@ -106,7 +106,7 @@ int main(void)
     }
     cJSON_Delete(o);
     free(rep);
-    vfr_panel_free(p);
+    vfr_prepared_free(p);
     vfr_job_free(job);
 
     /* keepAsMissing keeps the single-NaN rows; flatPolicy down labels flat as 0 */
@@ -118,7 +118,7 @@ int main(void)
     CHECK_OK(vfr_prepare(ds, job, VFR_DEVICE_CPU, NULL, &p, NULL));
     if (p) {
         CHECK(p->n == kept + planted_nan + planted_flat);
-        vfr_panel_free(p);
+        vfr_prepared_free(p);
     }
     vfr_job_free(job);
 
@@ -132,7 +132,7 @@ int main(void)
     if (p) {
         for (int64_t i = 0; i < p->n; i++)
             CHECK(p->symbol[i] == 1 && p->date[i] >= 17987);
-        vfr_panel_free(p);
+        vfr_prepared_free(p);
     }
     vfr_job_free(job);
     snprintf(json, sizeof json,

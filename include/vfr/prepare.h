@@ -20,7 +20,7 @@
 #include "vfr/report.h"
 #include "vfr/status.h"
 
-typedef struct vfr_panel {
+typedef struct vfr_prepared {
     int64_t n;              /* rows                                             */
     int32_t F, S, T;        /* features, symbols (of the dataset), dates         */
     float *X;               /* [n, F] features, NaN = missing (keepAsMissing)    */
@@ -34,24 +34,24 @@ typedef struct vfr_panel {
     char **feature_names;   /* [F]                                               */
     char **symbols;         /* [S] the dataset's symbol names                    */
     int32_t horizon;
-} vfr_panel;
+} vfr_prepared;
 
 /* Opens the job's dataset. A `.csv` path is taken as wide close prices and
  * packed on the fly into a temporary file (removed once open), so that a job
  * can name the bundled CSV directly. */
 vfr_status vfr_prepare_open_dataset(const vfr_job *job, vfr_dataset **out);
 
-/* Runs the gate. OUT panel: owned by the caller (vfr_panel_free). OUT
+/* Runs the gate. OUT panel: owned by the caller (vfr_prepared_free). OUT
  * report_json: the quality report (rows and symbols in, dropped and why,
  * quality distribution), pretty JSON, caller frees; may be NULL.
  * Errors: INVALID_ARG (a listed symbol not in the dataset, a horizon the
  * dataset lacks, too little data left: the message says what remained and
  * which minimum failed), IO, NOMEM. */
 vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
-                       const vfr_reporter *rep, vfr_panel **panel, char **report_json);
-void vfr_panel_free(vfr_panel *p);
+                       const vfr_reporter *rep, vfr_prepared **panel, char **report_json);
+void vfr_prepared_free(vfr_prepared *p);
 
 /* Rows [*r0, *r1) of the date-index range [lo, hi). */
-void vfr_panel_rows(const vfr_panel *p, int32_t lo, int32_t hi, int64_t *r0, int64_t *r1);
+void vfr_prepared_rows(const vfr_prepared *p, int32_t lo, int32_t hi, int64_t *r0, int64_t *r1);
 
 #endif

@@ -22,7 +22,7 @@ static const char *const reason_names[R_COUNT] = {
  * from the column mean counts as invalid (a bad tick, a unit error). */
 #define VALIDITY_SIGMAS 10.0
 
-void vfr_panel_free(vfr_panel *p)
+void vfr_prepared_free(vfr_prepared *p)
 {
     if (!p)
         return;
@@ -36,7 +36,7 @@ void vfr_panel_free(vfr_panel *p)
     free(p);
 }
 
-void vfr_panel_rows(const vfr_panel *p, int32_t lo, int32_t hi, int64_t *r0, int64_t *r1)
+void vfr_prepared_rows(const vfr_prepared *p, int32_t lo, int32_t hi, int64_t *r0, int64_t *r1)
 {
     *r0 = p->date_row[lo];
     *r1 = p->date_row[hi];
@@ -96,12 +96,12 @@ static cJSON *quantiles(float *q, int64_t n)
 }
 
 vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
-                       const vfr_reporter *rep, vfr_panel **panel_out, char **report_out)
+                       const vfr_reporter *rep, vfr_prepared **panel_out, char **report_out)
 {
     vfr_status st = VFR_OK;
     const vfr_dataset_meta *m = vfr_dataset_meta_get(ds);
     const int32_t F = m->F, S = m->S;
-    vfr_panel *p = NULL;
+    vfr_prepared *p = NULL;
     unsigned char *sel = NULL, *keep = NULL;
     float *fwd_all = NULL, *qual[VFR_QUALITY_COUNT] = {0}, *qv = NULL;
     int64_t *count = NULL, *sym_rows = NULL;
@@ -351,6 +351,6 @@ fail:
     free(sel), free(keep), free(fwd_all), free(qv), free(count), free(mean), free(sd), free(sym_rows);
     for (int q = 0; q < VFR_QUALITY_COUNT; q++)
         free(qual[q]);
-    vfr_panel_free(p);
+    vfr_prepared_free(p);
     return st;
 }

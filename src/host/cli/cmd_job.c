@@ -71,7 +71,7 @@ int cmd_job(int argc, char **argv)
 }
 
 /* Loads the job, opens its dataset and prepares the panel. */
-static vfr_status load_prepared(const char *path, vfr_job **job, vfr_panel **panel, char **report)
+static vfr_status load_prepared(const char *path, vfr_job **job, vfr_prepared **panel, char **report)
 {
     vfr_device_kind dev;
     vfr_dataset *ds = NULL;
@@ -128,19 +128,19 @@ int cmd_prepare(int argc, char **argv)
     if (rc)
         return rc - 1;
     vfr_job *job;
-    vfr_panel *panel;
+    vfr_prepared *panel;
     char *report;
     vfr_status st = load_prepared(path, &job, &panel, &report);
     if (report) /* also when too little data is left: it says why */
         json ? (void)puts(report) : print_report_text(report);
     free(report);
-    vfr_panel_free(panel);
+    vfr_prepared_free(panel);
     vfr_job_free(job);
     return st == VFR_OK ? 0 : cli_fail(st);
 }
 
 static void add_set(cJSON *fold, const char *name, const vfr_range *r, int32_t n,
-                    const vfr_panel *p)
+                    const vfr_prepared *p)
 {
     cJSON *set = cJSON_AddObjectToObject(fold, name);
     cJSON *ranges = cJSON_AddArrayToObject(set, "ranges");
@@ -150,7 +150,7 @@ static void add_set(cJSON *fold, const char *name, const vfr_range *r, int32_t n
         int64_t r0, r1;
         vfr_date_format(p->dates[r[i].lo], a);
         vfr_date_format(p->dates[r[i].hi - 1], b);
-        vfr_panel_rows(p, r[i].lo, r[i].hi, &r0, &r1);
+        vfr_prepared_rows(p, r[i].lo, r[i].hi, &r0, &r1);
         rows += r1 - r0;
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "start", a);
@@ -176,7 +176,7 @@ int cmd_split(int argc, char **argv)
     if (rc)
         return rc - 1;
     vfr_job *job;
-    vfr_panel *p;
+    vfr_prepared *p;
     char *report;
     vfr_split *sp = NULL;
     vfr_status st = load_prepared(path, &job, &p, &report);
@@ -239,7 +239,7 @@ int cmd_split(int argc, char **argv)
     cJSON_Delete(o);
 done:
     vfr_split_free(sp);
-    vfr_panel_free(p);
+    vfr_prepared_free(p);
     vfr_job_free(job);
     return rc;
 }
