@@ -17,14 +17,14 @@ typedef struct vfr_range {
     int32_t lo, hi; /* date indices [lo, hi) */
 } vfr_range;
 
-typedef enum vfr_set {
-    VFR_SET_UNUSED = 0,
-    VFR_SET_TRAIN,
-    VFR_SET_VAL,
-    VFR_SET_TEST,
-    VFR_SET_PURGED,
-    VFR_SET_EMBARGOED,
-} vfr_set;
+typedef enum vfr_role {
+    VFR_ROLE_UNUSED = 0,
+    VFR_ROLE_TRAIN,
+    VFR_ROLE_VAL,
+    VFR_ROLE_TEST,
+    VFR_ROLE_PURGED,
+    VFR_ROLE_EMBARGOED,
+} vfr_role;
 
 typedef struct vfr_fold {
     vfr_range train[VFR_SPLIT_MAX_RANGES];
@@ -59,6 +59,6 @@ int32_t vfr_range_count(const vfr_range *r, int32_t n);
  * before b + horizon + embargo. Thread-safe. */
 vfr_status vfr_split_check(const vfr_fold *f, int32_t T, int32_t horizon, int32_t embargo);
 
-const char *vfr_set_name(vfr_set s);
+const char *vfr_role_name(vfr_role s);
 
 #endif

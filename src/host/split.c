@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *vfr_set_name(vfr_set s)
+const char *vfr_role_name(vfr_role s)
 {
     static const char *n[] = {"unused", "train", "validation", "test", "purged", "embargoed"};
-    return (unsigned)s <= VFR_SET_EMBARGOED ? n[s] : "?";
+    return (unsigned)s <= VFR_ROLE_EMBARGOED ? n[s] : "?";
 }
 
 int32_t vfr_range_count(const vfr_range *r, int32_t n)
@@ -32,7 +32,7 @@ void vfr_split_free(vfr_split *s)
     free(s);
 }
 
-static void set_roles(unsigned char *role, int32_t lo, int32_t hi, vfr_set r)
+static void set_roles(unsigned char *role, int32_t lo, int32_t hi, vfr_role r)
 {
     for (int32_t t = lo; t < hi; t++)
         role[t] = (unsigned char)r;
@@ -42,7 +42,7 @@ static void set_roles(unsigned char *role, int32_t lo, int32_t hi, vfr_set r)
  * for validation; train and validation for test) whose label window reaches
  * into the block, or that follow it within the purge (and, for test blocks,
  * the embargo). */
-static void purge_around(unsigned char *role, int32_t T, vfr_set protect, int32_t purge,
+static void purge_around(unsigned char *role, int32_t T, vfr_role protect, int32_t purge,
                          int32_t embargo)
 {
     for (int32_t a = 0; a < T;) {
@@ -54,12 +54,12 @@ static void purge_around(unsigned char *role, int32_t T, vfr_set protect, int32_
         while (b < T && role[b] == protect)
             b++;
         for (int32_t t = a - purge < 0 ? 0 : a - purge; t < a; t++)
-            if (role[t] == VFR_SET_TRAIN || (protect == VFR_SET_TEST && role[t] == VFR_SET_VAL))
-                role[t] = VFR_SET_PURGED;
-        int32_t e = protect == VFR_SET_TEST ? embargo : 0;
+            if (role[t] == VFR_ROLE_TRAIN || (protect == VFR_ROLE_TEST && role[t] == VFR_ROLE_VAL))
+                role[t] = VFR_ROLE_PURGED;
+        int32_t e = protect == VFR_ROLE_TEST ? embargo : 0;
         for (int32_t t = b; t < T && t < b + purge + e; t++)
-            if (role[t] == VFR_SET_TRAIN || (protect == VFR_SET_TEST && role[t] == VFR_SET_VAL))
-                role[t] = t < b + purge ? VFR_SET_PURGED : VFR_SET_EMBARGOED;
+            if (role[t] == VFR_ROLE_TRAIN || (protect == VFR_ROLE_TEST && role[t] == VFR_ROLE_VAL))
+                role[t] = t < b + purge ? VFR_ROLE_PURGED : VFR_ROLE_EMBARGOED;
         a = b;
     }
 }
@@ -74,12 +74,12 @@ static vfr_status to_fold(const unsigned char *role, int32_t T, vfr_fold *f)
         vfr_range r = {t, u};
         vfr_range *dst = NULL;
         int32_t *n = NULL;
-        switch ((vfr_set)role[t]) {
-        case VFR_SET_TRAIN: dst = f->train, n = &f->n_train; break;
-        case VFR_SET_VAL: dst = f->val, n = &f->n_val; break;
-        case VFR_SET_TEST: dst = f->test, n = &f->n_test; break;
-        case VFR_SET_PURGED: f->purged += u - t; break;
-        case VFR_SET_EMBARGOED: f->embargoed += u - t; break;
+        switch ((vfr_role)role[t]) {
+        case VFR_ROLE_TRAIN: dst = f->train, n = &f->n_train; break;
+        case VFR_ROLE_VAL: dst = f->val, n = &f->n_val; break;
+        case VFR_ROLE_TEST: dst = f->test, n = &f->n_test; break;
+        case VFR_ROLE_PURGED: f->purged += u - t; break;
+        case VFR_ROLE_EMBARGOED: f->embargoed += u - t; break;
         default: f->unused += u - t; break;
         }
         if (dst) {
@@ -98,12 +98,12 @@ static vfr_status to_fold(const unsigned char *role, int32_t T, vfr_fold *f)
 static void lay_sequential(unsigned char *role, int32_t lo, int32_t a, int32_t b, double val_share,
                            int32_t purge)
 {
-    set_roles(role, a, b, VFR_SET_TEST);
+    set_roles(role, a, b, VFR_ROLE_TEST);
     int32_t avail = a - purge;
     int32_t nval = avail > lo ? (int32_t)(val_share * (double)(avail - lo) + 0.5) : 0;
-    set_roles(role, lo, a, VFR_SET_TRAIN);
+    set_roles(role, lo, a, VFR_ROLE_TRAIN);
     if (nval > 0)
-        set_roles(role, avail - nval, a, VFR_SET_VAL);
+        set_roles(role, avail - nval, a, VFR_ROLE_VAL);
 }
 
 static int64_t choose(int n, int k)
@@ -149,7 +149,7 @@ vfr_status vfr_split_make(const vfr_split_spec *sp, int32_t T, vfr_split **out)
         goto fail;
     }
     for (int32_t k = 0; k < cap; k++) {
-        memset(role, VFR_SET_UNUSED, (size_t)T);
+        memset(role, VFR_ROLE_UNUSED, (size_t)T);
         if (sp->method == VFR_SPLIT_HOLDOUT) {
             int32_t t1 = (int32_t)(T * sp->train_share + 0.5);
             int32_t t2 = (int32_t)(T * (sp->train_share + sp->val_share) + 0.5);
@@ -159,9 +159,9 @@ vfr_status vfr_split_make(const vfr_split_spec *sp, int32_t T, vfr_split **out)
                               T, sp->train_share, sp->val_share, purge);
                 goto fail;
             }
-            set_roles(role, 0, t1, VFR_SET_TRAIN);
-            set_roles(role, t1, t2, VFR_SET_VAL);
-            set_roles(role, t2, T, VFR_SET_TEST);
+            set_roles(role, 0, t1, VFR_ROLE_TRAIN);
+            set_roles(role, t1, t2, VFR_ROLE_VAL);
+            set_roles(role, t2, T, VFR_ROLE_TEST);
         } else if (sp->method == VFR_SPLIT_WALK_FORWARD) {
             int32_t s0 = k * sp->step, a = s0 + sp->window, b = a + sp->step > T ? T : a + sp->step;
             if (a - (sp->expanding ? 0 : s0) - purge < 2) {
@@ -195,13 +195,13 @@ vfr_status vfr_split_make(const vfr_split_spec *sp, int32_t T, vfr_split **out)
                 for (int32_t j = i + 1; j < m; j++)
                     pick[j] = pick[j - 1] + 1;
             }
-            set_roles(role, 0, T, VFR_SET_TRAIN);
+            set_roles(role, 0, T, VFR_ROLE_TRAIN);
             for (int32_t i = 0; i < m; i++)
                 set_roles(role, (int32_t)((int64_t)T * pick[i] / G),
-                          (int32_t)((int64_t)T * (pick[i] + 1) / G), VFR_SET_TEST);
+                          (int32_t)((int64_t)T * (pick[i] + 1) / G), VFR_ROLE_TEST);
         }
-        purge_around(role, T, VFR_SET_TEST, purge, sp->embargo);
-        purge_around(role, T, VFR_SET_VAL, purge, 0);
+        purge_around(role, T, VFR_ROLE_TEST, purge, sp->embargo);
+        purge_around(role, T, VFR_ROLE_VAL, purge, 0);
         VFR_TRY(to_fold(role, T, &s->folds[k]));
         if (s->folds[k].n_train == 0) {
             st = vfr_fail(VFR_ERR_INVALID_ARG, "split: fold %d has no training dates left after purge and embargo", k);
