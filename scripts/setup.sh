@@ -7,7 +7,16 @@ set -euo pipefail
 
 APT_PKGS=(build-essential cmake pkg-config zlib1g-dev libhdf5-dev libcjson-dev
           libxgboost-dev libsqlite3-dev libopenblas-dev libssl-dev libgsl-dev)
-PY_PKGS=(numpy h5py)
+# chromium renders the run report in test_report_render (tests/test_report.py
+# --render; docs/report.md). It is big (some 300 MB with its libraries), so it
+# comes only where asked: VFR_SETUP_BROWSER=1, or in CI (CI set) unless
+# VFR_SETUP_BROWSER=0. Without it that one test is skipped.
+if [ "${VFR_SETUP_BROWSER:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_BROWSER:-}" != 0 ]; }; then
+  APT_PKGS+=(chromium)
+fi
+# python module -> PyPI package; xgboost-cpu is XGBoost without the CUDA
+# wheel's few hundred MB (tests only check that Python loads vfr's models)
+PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -25,7 +34,7 @@ PY=${PYTHON:-python3}
 if command -v "$PY" >/dev/null 2>&1; then
   pymiss=()
   for p in "${PY_PKGS[@]}"; do
-    "$PY" -c "import $p" >/dev/null 2>&1 || pymiss+=("$p")
+    "$PY" -c "import ${p%%:*}" >/dev/null 2>&1 || pymiss+=("${p#*:}")
   done
   if [ ${#pymiss[@]} -gt 0 ]; then
     echo "setup: pip installing ${pymiss[*]}"

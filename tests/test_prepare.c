@@ -97,6 +97,10 @@ int main(void)
     CHECK(p->T == NDAYS - 5 - planted_dates);
     CHECK(p->date_row[0] == 0 && p->date_row[p->T] == p->n);
     for (int64_t i = 0; i < p->n; i++) {
+        int64_t pr = p->prev_row[i]; /* the same symbol's previous kept row */
+        CHECK(pr < i && (pr < 0 || (p->symbol[pr] == p->symbol[i] && p->date[pr] < p->date[i])));
+        for (int64_t j = pr + 1; pr >= 0 && j < i; j++)
+            CHECK(p->symbol[j] != p->symbol[i]);
         CHECK(p->symbol[i] != 2);
         CHECK(p->y[i] == (p->fwd[i] > 0 ? 1.0f : 0.0f));
         CHECK(p->fwd[i] != 0.0f);

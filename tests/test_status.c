@@ -24,6 +24,10 @@ int main(void)
     CHECK(vfr_status_exit_code(VFR_ERR_NOT_FOUND) == 2);
     CHECK(vfr_status_exit_code(VFR_ERR_IO) == 1);
     CHECK(vfr_status_exit_code(VFR_ERR_INTERRUPTED) == 3);
+    CHECK(strcmp(vfr_status_str(VFR_ERR_DUPLICATE_VERSION), "DUPLICATE_VERSION") == 0);
+    CHECK(vfr_status_exit_code(VFR_ERR_DUPLICATE_VERSION) == 2);
+    CHECK(vfr_status_exit_code(VFR_ERR_INTEGRITY) == 1);
+    CHECK(vfr_status_exit_code(VFR_ERR_VALIDATION) == 1);
 
     CHECK(vfr_fail(VFR_ERR_FORMAT, "row %d", 7) == VFR_ERR_FORMAT);
     CHECK(strcmp(vfr_last_error(), "row 7") == 0);

@@ -54,6 +54,12 @@ typedef struct vfr_split_spec {
     int32_t horizon;        /* the label horizon the split protects (from the job) */
 } vfr_split_spec;
 
+typedef enum vfr_search_method {
+    VFR_SEARCH_GRID = 0,
+    VFR_SEARCH_RANDOM,
+    VFR_SEARCH_TPE,
+} vfr_search_method;
+
 typedef struct vfr_job {
     char *path;             /* the job file as given                      */
     char *job_id, *model_name, *model_version, *model_type, *priority, *target;
@@ -78,6 +84,31 @@ typedef struct vfr_job {
         uint64_t seed;
     } training;
     vfr_split_spec split;
+    struct {
+        char *strategy;     /* long_short_sign | long_only | top_k          */
+        int32_t k;          /* top_k: names per side                        */
+        double cost_bps;    /* per unit of turnover                         */
+        double threshold;   /* sign strategies: 0.5 direction, 0 returns    */
+    } backtest;
+    struct {
+        int enabled;            /* the job has a search block               */
+        vfr_search_method method;
+        char *space_json;       /* the space object as JSON text            */
+        char *metric;           /* f1 accuracy auc logloss sharpe ic        */
+        char *pruning;          /* none | successive_halving                */
+        int32_t folds, max_iter, early_stopping_rounds, patience;
+        int32_t eta, min_rounds, startup, batch;
+        uint64_t seed;
+    } search;
+    struct {
+        char *against;      /* the baseline the deploy rule compares with  */
+        double min_sharpe_improvement, min_accuracy_gain, max_p_value;
+        double min_sharpe, max_drawdown, min_dsr;
+        int32_t sma_fast, sma_slow, sma_short, momentum_days, resamples;
+        double level;
+    } baseline;
+    char *deploy_as;        /* autoDeploy: champion | challenger            */
+    double deploy_traffic;  /* challenger's A/B share                       */
     int auto_register, auto_deploy;
 } vfr_job;
 

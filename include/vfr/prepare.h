@@ -31,6 +31,8 @@ typedef struct vfr_prepared {
     int32_t *date, *symbol; /* [n] days since epoch; index into dataset symbols  */
     int32_t *dates;         /* [T] distinct dates, ascending                     */
     int64_t *date_row;      /* [T + 1] rows of date t are [date_row[t], date_row[t+1]) */
+    int64_t *prev_row;      /* [n] the row of the same symbol's previous kept date, or -1
+                               (sequence models' history; vfr_dataview_set_history) */
     char **feature_names;   /* [F]                                               */
     char **symbols;         /* [S] the dataset's symbol names                    */
     int32_t horizon;

@@ -18,6 +18,9 @@ typedef enum vfr_status {
     VFR_ERR_XGBOOST,       /* XGBoost C API returned -1                       */
     VFR_ERR_INTERRUPTED,   /* stopped by a signal; state is consistent        */
     VFR_ERR_INTERNAL,      /* broken invariant: a vfr bug                     */
+    VFR_ERR_DUPLICATE_VERSION, /* registry: that name:version already exists  */
+    VFR_ERR_INTEGRITY,     /* a stored artifact's SHA-256 does not match      */
+    VFR_ERR_VALIDATION,    /* a deployment validation check failed           */
     VFR_STATUS_COUNT
 } vfr_status;
 

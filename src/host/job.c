@@ -65,6 +65,48 @@ static const key_spec split_keys[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
+static const key_spec backtest_keys[] = {
+    {"strategy", K_STR, 0, 0, 0, "long_short_sign|long_only|top_k", NULL},
+    {"k", K_INT, 0, 1, 100000, NULL, NULL},
+    {"costBps", K_NUM, 0, 0, 10000, NULL, NULL},
+    {"threshold", K_NUM, 0, -1e9, 1e9, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const key_spec search_keys[] = {
+    {"method", K_STR, 0, 0, 0, "grid_search|random_search|bayesian", NULL},
+    {"space", K_ANYOBJ, 1, 0, 0, NULL, NULL},
+    {"nFolds", K_INT, 0, 2, 50, NULL, NULL},
+    {"scoringMetric", K_STR, 0, 0, 0, "f1|accuracy|auc|logloss|sharpe|ic", NULL},
+    {"maxIterations", K_INT, 0, 1, 100000, NULL, NULL},
+    {"earlyStoppingRounds", K_INT, 0, 0, 100000, NULL, NULL},
+    {"patience", K_INT, 0, 0, 100000, NULL, NULL},
+    {"pruning", K_STR, 0, 0, 0, "none|successive_halving", NULL},
+    {"reductionFactor", K_INT, 0, 2, 10, NULL, NULL},
+    {"minRounds", K_INT, 0, 1, 100000, NULL, NULL},
+    {"startupTrials", K_INT, 0, 1, 10000, NULL, NULL},
+    {"batchSize", K_INT, 0, 1, 1000, NULL, NULL},
+    {"seed", K_INT, 0, 0, 9007199254740991.0, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const key_spec baseline_keys[] = {
+    {"compareAgainst", K_STR, 0, 0, 0, "buy_and_hold|sma_crossover|momentum|majority_class|champion", NULL},
+    {"minSharpeImprovement", K_NUM, 0, -1e6, 1e6, NULL, NULL},
+    {"minAccuracyGain", K_NUM, 0, -1, 1, NULL, NULL},
+    {"maxPValue", K_NUM, 0, 0, 1, NULL, NULL},
+    {"minSharpe", K_NUM, 0, -1e6, 1e6, NULL, NULL},
+    {"maxDrawdown", K_NUM, 0, -1, 0, NULL, NULL},
+    {"minDeflatedSharpe", K_NUM, 0, 0, 1, NULL, NULL},
+    {"smaFast", K_INT, 0, 1, 10000, NULL, NULL},
+    {"smaSlow", K_INT, 0, 2, 10000, NULL, NULL},
+    {"smaShort", K_BOOL, 0, 0, 0, NULL, NULL},
+    {"momentumDays", K_INT, 0, 1, 10000, NULL, NULL},
+    {"bootstrapResamples", K_INT, 0, 100, 1000000, NULL, NULL},
+    {"confidenceLevel", K_NUM, 0, 0.5, 0.999, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 static const key_spec job_keys[] = {
     {"jobId", K_STR, 1, 0, 0, NULL, NULL},
     {"modelName", K_STR, 1, 0, 0, NULL, NULL},
@@ -76,6 +118,11 @@ static const key_spec job_keys[] = {
     {"dataConfig", K_OBJ, 1, 0, 0, NULL, data_keys},
     {"trainingConfig", K_OBJ, 0, 0, 0, NULL, training_keys},
     {"split", K_OBJ, 0, 0, 0, NULL, split_keys},
+    {"backtest", K_OBJ, 0, 0, 0, NULL, backtest_keys},
+    {"search", K_OBJ, 0, 0, 0, NULL, search_keys},
+    {"baseline", K_OBJ, 0, 0, 0, NULL, baseline_keys},
+    {"deployAs", K_STR, 0, 0, 0, "champion|challenger", NULL},
+    {"deployTraffic", K_NUM, 0, 0, 1, NULL, NULL},
     {"autoRegister", K_BOOL, 0, 0, 0, NULL, NULL},
     {"autoDeploy", K_BOOL, 0, 0, 0, NULL, NULL},
     {"priority", K_STR, 0, 0, 0, "low|normal|high", NULL},
@@ -290,6 +337,12 @@ void vfr_job_free(vfr_job *job)
         free(job->data.symbols[i]);
     free(job->data.symbols);
     free(job->training.hyperparameters_json);
+    free(job->backtest.strategy);
+    free(job->search.space_json);
+    free(job->search.metric);
+    free(job->search.pruning);
+    free(job->baseline.against);
+    free(job->deploy_as);
     free(job);
 }
 
@@ -441,6 +494,69 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
                         "%s: split.purgeDays: %d is below predictionHorizon %d: training labels would reach into the test period",
                         file, s->purge, h);
 
+    const cJSON *bt = get(root, "backtest");
+    j->backtest.strategy = str_or(bt, "strategy", "long_short_sign");
+    if (!j->backtest.strategy)
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    j->backtest.k = (int32_t)num_or(bt, "k", 5);
+    j->backtest.cost_bps = num_or(bt, "costBps", 5.0);
+    /* direction scores are probabilities: long above 1/2; returns: above 0 */
+    j->backtest.threshold = num_or(bt, "threshold", obj == VFR_OBJECTIVE_DIRECTION ? 0.5 : 0.0);
+
+    const cJSON *se = get(root, "search");
+    j->search.enabled = se != NULL;
+    if (se) {
+        const cJSON *m2 = get(se, "method");
+        const char *sm = m2 ? m2->valuestring : "grid_search";
+        j->search.method = strcmp(sm, "random_search") == 0 ? VFR_SEARCH_RANDOM
+                           : strcmp(sm, "bayesian") == 0    ? VFR_SEARCH_TPE
+                                                            : VFR_SEARCH_GRID;
+        j->search.space_json = cJSON_PrintUnformatted(get(se, "space"));
+        j->search.metric = str_or(se, "scoringMetric",
+                                  obj == VFR_OBJECTIVE_DIRECTION ? "auc" : "ic");
+        j->search.pruning = str_or(se, "pruning", j->search.method == VFR_SEARCH_GRID ? "none" : "none");
+        if (!j->search.space_json || !j->search.metric || !j->search.pruning)
+            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+        if (obj == VFR_OBJECTIVE_RETURN && (strcmp(j->search.metric, "f1") == 0 ||
+                                            strcmp(j->search.metric, "accuracy") == 0 ||
+                                            strcmp(j->search.metric, "auc") == 0 ||
+                                            strcmp(j->search.metric, "logloss") == 0))
+            return vfr_fail(VFR_ERR_INVALID_ARG,
+                            "%s: search.scoringMetric: '%s' needs a direction target; use sharpe or ic for returns",
+                            file, j->search.metric);
+        j->search.folds = (int32_t)num_or(se, "nFolds", 5);
+        j->search.max_iter = (int32_t)num_or(se, "maxIterations", 50);
+        j->search.early_stopping_rounds = (int32_t)num_or(se, "earlyStoppingRounds", j->training.early_stopping_rounds);
+        j->search.patience = (int32_t)num_or(se, "patience", 0);
+        j->search.eta = (int32_t)num_or(se, "reductionFactor", 3);
+        j->search.min_rounds = (int32_t)num_or(se, "minRounds", 25);
+        j->search.startup = (int32_t)num_or(se, "startupTrials", 10);
+        j->search.batch = (int32_t)num_or(se, "batchSize", 4);
+        j->search.seed = (uint64_t)num_or(se, "seed", (double)j->training.seed);
+    }
+
+    const cJSON *bl = get(root, "baseline");
+    j->baseline.against = str_or(bl, "compareAgainst", "buy_and_hold");
+    j->deploy_as = str_or(root, "deployAs", "champion");
+    if (!j->baseline.against || !j->deploy_as)
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    j->deploy_traffic = num_or(root, "deployTraffic", 0.1);
+    j->baseline.min_sharpe_improvement = num_or(bl, "minSharpeImprovement", 0.20);
+    j->baseline.min_accuracy_gain = num_or(bl, "minAccuracyGain", 0.05);
+    j->baseline.max_p_value = num_or(bl, "maxPValue", 0.05);
+    j->baseline.min_sharpe = num_or(bl, "minSharpe", 1.0);
+    j->baseline.max_drawdown = num_or(bl, "maxDrawdown", -0.25);
+    j->baseline.min_dsr = num_or(bl, "minDeflatedSharpe", 0.95);
+    j->baseline.sma_fast = (int32_t)num_or(bl, "smaFast", 20);
+    j->baseline.sma_slow = (int32_t)num_or(bl, "smaSlow", 50);
+    j->baseline.sma_short = bool_or(bl, "smaShort", 0);
+    j->baseline.momentum_days = (int32_t)num_or(bl, "momentumDays", 20);
+    j->baseline.resamples = (int32_t)num_or(bl, "bootstrapResamples", 2000);
+    j->baseline.level = num_or(bl, "confidenceLevel", 0.95);
+    if (j->baseline.sma_fast >= j->baseline.sma_slow)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: baseline.smaFast: %d must be below smaSlow %d", file,
+                        j->baseline.sma_fast, j->baseline.sma_slow);
+
     j->auto_register = bool_or(root, "autoRegister", 0);
     j->auto_deploy = bool_or(root, "autoDeploy", 0);
     return VFR_OK;
@@ -555,6 +671,45 @@ char *vfr_job_to_json(const vfr_job *j)
     cJSON_AddNumberToObject(sp, "embargoDays", j->split.embargo);
     cJSON_AddNumberToObject(sp, "nGroups", j->split.groups);
     cJSON_AddNumberToObject(sp, "nTestGroups", j->split.test_groups);
+    cJSON *bt = cJSON_AddObjectToObject(o, "backtest");
+    cJSON_AddStringToObject(bt, "strategy", j->backtest.strategy);
+    cJSON_AddNumberToObject(bt, "k", j->backtest.k);
+    cJSON_AddNumberToObject(bt, "costBps", j->backtest.cost_bps);
+    cJSON_AddNumberToObject(bt, "threshold", j->backtest.threshold);
+    if (j->search.enabled) {
+        static const char *sm[] = {"grid_search", "random_search", "bayesian"};
+        cJSON *se = cJSON_AddObjectToObject(o, "search");
+        cJSON_AddStringToObject(se, "method", sm[j->search.method]);
+        cJSON *space = cJSON_Parse(j->search.space_json);
+        cJSON_AddItemToObject(se, "space", space ? space : cJSON_CreateObject());
+        cJSON_AddNumberToObject(se, "nFolds", j->search.folds);
+        cJSON_AddStringToObject(se, "scoringMetric", j->search.metric);
+        cJSON_AddNumberToObject(se, "maxIterations", j->search.max_iter);
+        cJSON_AddNumberToObject(se, "earlyStoppingRounds", j->search.early_stopping_rounds);
+        cJSON_AddNumberToObject(se, "patience", j->search.patience);
+        cJSON_AddStringToObject(se, "pruning", j->search.pruning);
+        cJSON_AddNumberToObject(se, "reductionFactor", j->search.eta);
+        cJSON_AddNumberToObject(se, "minRounds", j->search.min_rounds);
+        cJSON_AddNumberToObject(se, "startupTrials", j->search.startup);
+        cJSON_AddNumberToObject(se, "batchSize", j->search.batch);
+        cJSON_AddNumberToObject(se, "seed", (double)j->search.seed);
+    }
+    cJSON *bl = cJSON_AddObjectToObject(o, "baseline");
+    cJSON_AddStringToObject(bl, "compareAgainst", j->baseline.against);
+    cJSON_AddNumberToObject(bl, "minSharpeImprovement", j->baseline.min_sharpe_improvement);
+    cJSON_AddNumberToObject(bl, "minAccuracyGain", j->baseline.min_accuracy_gain);
+    cJSON_AddNumberToObject(bl, "maxPValue", j->baseline.max_p_value);
+    cJSON_AddNumberToObject(bl, "minSharpe", j->baseline.min_sharpe);
+    cJSON_AddNumberToObject(bl, "maxDrawdown", j->baseline.max_drawdown);
+    cJSON_AddNumberToObject(bl, "minDeflatedSharpe", j->baseline.min_dsr);
+    cJSON_AddNumberToObject(bl, "smaFast", j->baseline.sma_fast);
+    cJSON_AddNumberToObject(bl, "smaSlow", j->baseline.sma_slow);
+    cJSON_AddBoolToObject(bl, "smaShort", j->baseline.sma_short);
+    cJSON_AddNumberToObject(bl, "momentumDays", j->baseline.momentum_days);
+    cJSON_AddNumberToObject(bl, "bootstrapResamples", j->baseline.resamples);
+    cJSON_AddNumberToObject(bl, "confidenceLevel", j->baseline.level);
+    cJSON_AddStringToObject(o, "deployAs", j->deploy_as);
+    cJSON_AddNumberToObject(o, "deployTraffic", j->deploy_traffic);
     cJSON_AddBoolToObject(o, "autoRegister", j->auto_register);
     cJSON_AddBoolToObject(o, "autoDeploy", j->auto_deploy);
     cJSON_AddStringToObject(o, "priority", j->priority);

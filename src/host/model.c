@@ -11,7 +11,7 @@ struct vfr_model {
     void *state;
 };
 
-static const vfr_model_ops *const all_ops[] = {&vfr_model_xgboost_ops, &vfr_model_linear_ops};
+static const vfr_model_ops *const all_ops[] = {&vfr_model_xgboost_ops, &vfr_model_linear_ops, &vfr_model_lstm_ops};
 
 static const vfr_model_ops *find(const char *type)
 {
@@ -149,20 +149,3 @@ void vfr_dataview_set_history(vfr_dataview *v, const float *panel_X, int64_t fir
     v->prev_row = prev_row;
 }
 
-/* ---- files --------------------------------------------------------------- */
-
-vfr_status vfr_write_file_atomic(const char *path, const void *data, size_t len)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return vfr_fail(VFR_ERR_IO, "%s: cannot create '%s'", path, tmp);
-    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return vfr_fail(VFR_ERR_IO, "%s: write failed (disk full?)", path);
-    }
-    return VFR_OK;
-}

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include "util.h"
 #include "vfr/model.h"
 
 struct vfr_dataview {
@@ -36,8 +37,5 @@ typedef struct vfr_model_ops {
 extern const vfr_model_ops vfr_model_xgboost_ops;
 extern const vfr_model_ops vfr_model_linear_ops;
 extern const vfr_model_ops vfr_model_lstm_ops;
-
-/* Writes len bytes to path through a temporary file, fsync and rename. */
-vfr_status vfr_write_file_atomic(const char *path, const void *data, size_t len);
 
 #endif

@@ -27,7 +27,7 @@ void vfr_prepared_free(vfr_prepared *p)
     if (!p)
         return;
     free(p->X), free(p->y), free(p->fwd), free(p->fwd1), free(p->close);
-    free(p->date), free(p->symbol), free(p->dates), free(p->date_row);
+    free(p->date), free(p->symbol), free(p->dates), free(p->date_row), free(p->prev_row);
     for (int32_t f = 0; f < p->F && p->feature_names; f++)
         free(p->feature_names[f]);
     for (int32_t s = 0; s < p->S && p->symbols; s++)
@@ -281,6 +281,20 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
             p->date_row[t++] = i;
         }
     p->date_row[T] = w;
+    p->prev_row = malloc(sizeof *p->prev_row * (size_t)(w ? w : 1));
+    int64_t *last = malloc(sizeof *last * (size_t)(S ? S : 1));
+    if (!p->prev_row || !last) {
+        free(last);
+        st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
+        goto fail;
+    }
+    for (int32_t s = 0; s < S; s++)
+        last[s] = -1;
+    for (int64_t i = 0; i < w; i++) {
+        p->prev_row[i] = last[p->symbol[i]];
+        last[p->symbol[i]] = i;
+    }
+    free(last);
     vfr_report_progress(rep, "prepare", 3, 4);
 
     rep_json = cJSON_CreateObject();

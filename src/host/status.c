@@ -19,6 +19,9 @@ static const char *const names[VFR_STATUS_COUNT] = {
     [VFR_ERR_XGBOOST] = "XGBOOST_ERROR",
     [VFR_ERR_INTERRUPTED] = "INTERRUPTED",
     [VFR_ERR_INTERNAL] = "INTERNAL_ERROR",
+    [VFR_ERR_DUPLICATE_VERSION] = "DUPLICATE_VERSION",
+    [VFR_ERR_INTEGRITY] = "INTEGRITY_ERROR",
+    [VFR_ERR_VALIDATION] = "VALIDATION_FAILED",
 };
 
 const char *vfr_status_str(vfr_status st)
@@ -70,6 +73,7 @@ int vfr_status_exit_code(vfr_status st)
     case VFR_ERR_NOT_FOUND:
     case VFR_ERR_FORMAT:
     case VFR_ERR_NO_DEVICE:
+    case VFR_ERR_DUPLICATE_VERSION:
         return 2;
     case VFR_ERR_INTERRUPTED:
         return 3;

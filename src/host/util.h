@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "vfr/status.h"
+
 /* The candidate closest to `word` by edit distance, if it is within 3 edits;
  * else NULL. For "did you mean ...?" in messages about unknown keys. */
 const char *vfr_closest(const char *word, const char *const *cands, size_t n);
@@ -14,5 +16,23 @@ char *vfr_strdup(const char *s);
 /* Reads a whole file into a NUL-terminated malloc'd buffer. Returns 0 and
  * sets *len, or -1 with errno set. */
 int vfr_read_file(const char *path, char **data, size_t *len);
+
+
+/* Removes a directory tree (files and folders below it, then itself).
+ * Returns 0, or -1 with errno set. A missing path is not an error. */
+int vfr_remove_tree(const char *path);
+
+/* Creates a directory and its parents (mode 0755). Returns 0 or -1. */
+int vfr_mkdirs(const char *path);
+
+/* The current time as "YYYY-MM-DDTHH:MM:SSZ" (UTC). */
+void vfr_utc_now(char out[32]);
+
+/* Seconds on a monotonic clock. */
+double vfr_seconds(void);
+
+/* Writes len bytes to path through a temporary file, fsync and rename, so a
+ * reader sees the old file or the new one, never a half. Errors: IO. */
+vfr_status vfr_write_file_atomic(const char *path, const void *data, size_t len);
 
 #endif

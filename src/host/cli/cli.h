@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "vfr/compare.h"
 #include "vfr/device.h"
 #include "vfr/report.h"
 #include "vfr/status.h"
@@ -58,5 +59,18 @@ int cmd_synth(int argc, char **argv);
 int cmd_job(int argc, char **argv);
 int cmd_prepare(int argc, char **argv);
 int cmd_split(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+
+/* The comparison table of a comparison.json text. */
+void cli_print_comparison(const char *json);
+/* The registry's champion for the champion baseline, or NULL (no registry). */
+const vfr_champion_source *cli_champion_source(void);
+int cmd_evaluate(int argc, char **argv);
+int cmd_backtest(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

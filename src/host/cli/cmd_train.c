@@ -1,0 +1,144 @@
+/* cmd_train.c: `vfr train JOB.json`: the end-to-end training run, then the
+ * test-set metrics next to buy-and-hold. SIGINT/SIGTERM stop it cleanly
+ * (nothing half-written is left) with exit code 3, so a scheduler can requeue. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "vfr/job.h"
+#include "util.h"
+#include "vfr/train.h"
+
+static const char help[] =
+    "usage: vfr train JOB.json [options]\n\n"
+    "Loads the job's dataset, runs the quality gate, splits by date, fits the\n"
+    "model with early stopping on the validation set, predicts the test set,\n"
+    "evaluates it (every metric and the job's backtest, next to buy-and-hold)\n"
+    "and writes the run folder (docs/run-folder.md).\n\n"
+    "  --out DIR      the run folder (default runs/<jobId>)\n"
+    "  --runs DIR     parent folder of run folders (default runs)\n"
+    "  --threads N    CPU threads (default: all cores)\n"
+    "  --jobs N       with a search block: trial x folds trained at once (default 1)\n"
+    "  --resume       with a search block: resume from the run folder's trials.jsonl\n"
+    "  --json         print metrics.json instead of the table\n"
+    "  --device auto|cpu|cuda, --quiet, --verbose, --log-json: see 'vfr --help'\n\n"
+    "exit codes: 0 ok, 1 runtime failure, 2 bad job or data, 3 interrupted\n";
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static double num(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItem(o, a);
+    if (b)
+        x = cJSON_GetObjectItem(x, b);
+    return cJSON_IsNumber(x) ? x->valuedouble : NAN;
+}
+
+static void print_table(const cJSON *m)
+{
+    const cJSON *test = cJSON_GetObjectItem(m, "test"), *bt = cJSON_GetObjectItem(m, "backtest");
+    const cJSON *mod = cJSON_GetObjectItem(bt, "model"), *bh = cJSON_GetObjectItem(bt, "buyAndHold");
+    const cJSON *tp = cJSON_GetObjectItem(m, "testPeriod");
+    printf("\ntest set: %s to %s, %.0f dates, %.0f rows\n",
+           cJSON_GetObjectItem(tp, "start")->valuestring, cJSON_GetObjectItem(tp, "end")->valuestring,
+           num(m, "testPeriod", "dates"), num(m, "testPeriod", "rows"));
+    int cls = strcmp(cJSON_GetObjectItem(m, "task")->valuestring, "classification") == 0;
+    static const char *cm[] = {"accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "ic", "rank_ic"};
+    static const char *rm[] = {"rmse", "mae", "r2", "ic", "rank_ic", "icir"};
+    printf("\n  %-22s %12s\n", "model metric", "value");
+    const char **names = cls ? cm : rm;
+    int nn = cls ? 8 : 6;
+    for (int i = 0; i < nn; i++)
+        printf("  %-22s %12.4f\n", names[i], num(test, names[i], NULL));
+    printf("\n  backtest: %s, hold %.0f days, %.1f bps costs\n",
+           cJSON_GetObjectItem(bt, "strategy")->valuestring, num(bt, "holdingDays", NULL),
+           num(bt, "costBps", NULL));
+    printf("  %-22s %12s %12s\n", "", "model", "buy&hold");
+    static const char *fm[] = {"total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
+                               "calmar", "win_rate", "directional_accuracy", "turnover"};
+    for (int i = 0; i < 10; i++)
+        printf("  %-22s %12.4f %12.4f\n", fm[i], num(mod, fm[i], NULL), num(bh, fm[i], NULL));
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *path = NULL, *out = NULL, *runs = NULL, *v;
+    int json = 0, resume = 0;
+    int64_t threads = 0, jobs = 1;
+    for (int i = 0; i < argc; i++) {
+        int m;
+        if (cli_is_help(argv[i])) {
+            fputs(help, stdout);
+            return 0;
+        } else if (cli_flag(argv[i], "--json")) {
+            json = 1;
+        } else if (cli_flag(argv[i], "--resume")) {
+            resume = 1;
+        } else if ((m = cli_opt(argc, argv, &i, "--jobs", &v)) != 0) {
+            if (m < 0 || cli_parse_i64("--jobs", v, 1, 256, &jobs) < 0)
+                return 2;
+        } else if ((m = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
+            if (m < 0)
+                return 2;
+        } else if ((m = cli_opt(argc, argv, &i, "--runs", &runs)) != 0) {
+            if (m < 0)
+                return 2;
+        } else if ((m = cli_opt(argc, argv, &i, "--threads", &v)) != 0) {
+            if (m < 0 || cli_parse_i64("--threads", v, 1, 1024, &threads) < 0)
+                return 2;
+        } else if (argv[i][0] == '-' || path) {
+            return cli_usage_error("unknown argument '%s'", argv[i]);
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path)
+        return cli_usage_error("which job file? vfr train JOB.json");
+    vfr_job *job;
+    vfr_status st = vfr_job_load(path, &job);
+    if (st != VFR_OK)
+        return cli_fail(st);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    vfr_train_options o = {.runs_dir = runs, .out_dir = out, .device = cli.device,
+                           .nthread = (int)threads, .jobs = (int)jobs, .resume = resume,
+                           .champion = cli_champion_source(), .reporter = cli_reporter(),
+                           .stop = &stop_flag};
+    vfr_train_result res;
+    st = vfr_train_run(job, &o, &res);
+    vfr_job_free(job);
+    if (st != VFR_OK)
+        return cli_fail(st);
+    cli_progress_done();
+    if (json) {
+        puts(res.metrics_json);
+    } else {
+        cJSON *m = cJSON_Parse(res.metrics_json);
+        if (m)
+            print_table(m);
+        cJSON_Delete(m);
+        char cpath[4200], *cj;
+        size_t len;
+        snprintf(cpath, sizeof cpath, "%s/comparison.json", res.run_dir);
+        if (vfr_read_file(cpath, &cj, &len) == 0) {
+            cli_print_comparison(cj);
+            free(cj);
+        }
+        printf("\nrun folder: %s\n", res.run_dir);
+    }
+    free(res.metrics_json);
+    return 0;
+}

@@ -1,0 +1,81 @@
+/* metrics_internal.h: what the metrics, backtest and predictions sources share
+ * and the public headers do not show: the thread fan-out over models, the
+ * float sort key, input checks used by both the CPU twins and the CUDA
+ * launchers, and a few HDF5 helpers for the predictions and backtest files. */
+#ifndef VFR_METRICS_INTERNAL_H
+#define VFR_METRICS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vfr/backtest.h"
+#include "vfr/metrics.h"
+#include "vfr/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Threads to use for n independent items: asked (0 = online cores), at most n. */
+int vfr_metrics_threads(int asked, int64_t n);
+
+/* Runs fn(ctx, tid, nthreads) on nthreads threads (the caller's thread is one
+ * of them) and returns the first non-OK status. Each fn takes items
+ * tid, tid + nthreads, ... so that the split does not depend on timing. */
+vfr_status vfr_metrics_parallel(int nthreads, vfr_status (*fn)(void *ctx, int tid, int nthreads),
+                         void *ctx);
+
+/* Order-preserving unsigned key of a finite float; -0 and +0 map alike. */
+static inline uint32_t vfr_metrics_float_key(float f)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v;
+    v.f = f == 0.0f ? 0.0f : f;
+    return (v.u & 0x80000000u) ? ~v.u : (v.u | 0x80000000u);
+}
+
+/* Sorts a[0..n) by the high 32 bits (a vfr_metrics_float_key) ascending,
+ * stably: equal keys keep their order, so the low 32 bits can carry a row
+ * number or a label. tmp: [n] scratch. LSD radix; insertion for small n. */
+void vfr_metrics_sort_keys(uint64_t *a, uint64_t *tmp, int64_t n);
+
+/* Classification labels must be 0 or 1 where finite. INVALID_ARG names the row. */
+vfr_status vfr_metrics_check_labels(const vfr_panel *p);
+
+/* Shared argument checks of the batch entry points (CPU and CUDA alike). */
+vfr_status vfr_metrics_check_args(const vfr_panel *p, const float *score, int32_t M,
+                                  const vfr_metrics_options *o, const double *out);
+vfr_status vfr_backtest_check_args(const vfr_panel *p, const float *score, int32_t M,
+                                   const vfr_backtest_options *o, const double *metrics);
+
+/* HDF5 helpers (predictions.c). Return 0 on success, -1 on failure; the
+ * caller names the file and field in its error. */
+void vfr_predictions_h5_quiet(void);
+char *vfr_predictions_h5_strdup(const char *s);
+void vfr_predictions_h5_free_strings(char **v, int64_t n);
+int vfr_predictions_h5_write_string_attr(int64_t obj, const char *name, const char *value);
+int vfr_predictions_h5_write_int_attr(int64_t obj, const char *name, int32_t value);
+int vfr_predictions_h5_write_double_attr(int64_t obj, const char *name, double value);
+int vfr_predictions_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap);
+int vfr_predictions_h5_read_int_attr(int64_t obj, const char *name, int32_t *value);
+int vfr_predictions_h5_write_strings(int64_t file, const char *name, const char *const *v, int64_t n);
+/* Reads a 1-d string dataset of n entries into *out (malloc'ed strings). */
+int vfr_predictions_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out);
+/* Creates and writes a dataset of rank 1 or 2 (dims[rank]) from memory of
+ * type memtype, stored as filetype, chunked and deflated when compression > 0. */
+int vfr_predictions_h5_write_array(int64_t file, const char *name, int64_t filetype,
+                                    int64_t memtype, int rank, const uint64_t *dims, const void *buf, int compression);
+/* Creates a file at a temporary name beside path; *tmp is malloc'ed. */
+int64_t vfr_predictions_h5_create_tmp(const char *path, char **tmp);
+/* Closes file, fsyncs and renames tmp to path; removes tmp on failure. */
+vfr_status vfr_predictions_h5_commit(int64_t file, char *tmp, const char *path);
+/* Closes file (if open) and removes tmp. */
+void vfr_predictions_h5_abort(int64_t file, char *tmp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,48 @@
+/* pipeline.c: what vfr train and vfr tune share: the metrics view of a date
+ * range of the prepared panel, and the model's device. */
+#include "pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfr/xgboost.h"
+
+vfr_status vfr_pipeline_panel(const vfr_prepared *p, int32_t lo, int32_t hi, int64_t **offsets,
+                              vfr_panel *out)
+{
+    int64_t r0 = p->date_row[lo];
+    *offsets = malloc(sizeof **offsets * (size_t)(hi - lo + 1));
+    if (!*offsets)
+        return vfr_fail(VFR_ERR_NOMEM, "out of memory");
+    for (int32_t t = lo; t <= hi; t++)
+        (*offsets)[t - lo] = p->date_row[t] - r0;
+    out->N = p->date_row[hi] - r0;
+    out->T = hi - lo;
+    out->S = p->S;
+    out->date_offset = *offsets;
+    out->symbol = p->symbol + r0;
+    out->label = p->y + r0;
+    out->fwd = p->fwd + r0;
+    out->fwd1 = p->fwd1 + r0;
+    return VFR_OK;
+}
+
+vfr_status vfr_pipeline_model_device(const vfr_job *job, vfr_device_kind asked, vfr_device_kind dev,
+                                     const vfr_reporter *rep, vfr_device_kind *model_dev)
+{
+    *model_dev = dev;
+    if (strcmp(job->model_type, "xgboost") != 0 || dev != VFR_DEVICE_CUDA)
+        return VFR_OK;
+    vfr_xgboost_info xi;
+    if (vfr_xgboost_probe(&xi) != VFR_OK || xi.has_cuda)
+        return VFR_OK;
+    if (asked == VFR_DEVICE_CUDA)
+        return vfr_fail(VFR_ERR_NO_DEVICE,
+                        "--device cuda: the XGBoost library %s (%d.%d.%d) has no CUDA; set VFR_XGBOOST_LIB to a CUDA-enabled libxgboost.so",
+                        xi.path, xi.major, xi.minor, xi.patch);
+    vfr_report_log(rep, VFR_LOG_WARN,
+                   "device auto: %s has no CUDA, so XGBoost trains on the CPU (metrics still use the GPU)",
+                   xi.path);
+    *model_dev = VFR_DEVICE_CPU;
+    return VFR_OK;
+}

@@ -1,0 +1,672 @@
+/* train.c: the end-to-end training run (train.h).
+ *
+ * Everything that can be refused as bad input (job, dataset, horizon, model
+ * type and hyperparameters, split) is checked before the run folder exists.
+ * The folder is then written under <runs>/.<jobId>.tmp.<pid> and renamed over
+ * <runs>/<jobId> at the end. Every log line also goes to the folder's
+ * log.jsonl, so a run can be read back without its terminal. */
+#include "vfr/train.h"
+#include "vfr/tune.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pipeline.h"
+#include "util.h"
+#include "vfr/backtest.h"
+#include "vfr/compare.h"
+#include "vfr/dataset.h"
+#include "vfr/digest.h"
+#include "vfr/metrics.h"
+#include "vfr/model.h"
+#include "vfr/predictions.h"
+#include "vfr/prepare.h"
+#include "vfr/probe.h"
+#include "vfr/split.h"
+#include "vfr/xgboost.h"
+#include "vfr_config.h"
+
+/* The run's log: forwards to the caller's reporter and appends JSON lines. */
+typedef struct run_log {
+    const vfr_reporter *up;
+    FILE *f;
+} run_log;
+
+static void log_sink(void *user, vfr_log_level level, const char *msg)
+{
+    run_log *l = user;
+    static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+    if (l->f) {
+        char ts[32];
+        vfr_utc_now(ts);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "ts", ts);
+        cJSON_AddStringToObject(o, "level", names[level <= VFR_LOG_DEBUG ? level : 2]);
+        cJSON_AddStringToObject(o, "cmd", "train");
+        cJSON_AddStringToObject(o, "msg", msg);
+        char *s = cJSON_PrintUnformatted(o);
+        if (s)
+            fprintf(l->f, "%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+        fflush(l->f);
+    }
+    if (l->up && l->up->log)
+        l->up->log(l->up->user, level, msg);
+}
+
+static void progress_sink(void *user, const char *step, double done, double total)
+{
+    run_log *l = user;
+    vfr_report_progress(l->up, step, done, total);
+}
+
+/* Wall time of each step, for the manifest and the report. */
+typedef struct timings {
+    cJSON *steps;
+    double t0;
+    const char *step;
+} timings;
+
+static void step_begin(timings *t, const vfr_reporter *rep, const char *step, int idx, int total)
+{
+    t->t0 = vfr_seconds();
+    t->step = step;
+    vfr_report_log(rep, VFR_LOG_INFO, "step %d/%d: %s", idx, total, step);
+    vfr_report_progress(rep, "train", idx - 1, total);
+}
+
+static void step_end(timings *t)
+{
+    cJSON_AddNumberToObject(t->steps, t->step, vfr_seconds() - t->t0);
+}
+
+static vfr_status write_json(const char *dir, const char *name, cJSON *o)
+{
+    char path[8400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *s = cJSON_Print(o);
+    if (!s)
+        return vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+    vfr_status st = vfr_write_file_atomic(path, s, strlen(s));
+    free(s);
+    return st;
+}
+
+static vfr_status write_text(const char *dir, const char *name, const char *text)
+{
+    char path[8400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return vfr_write_file_atomic(path, text, strlen(text));
+}
+
+static cJSON *metric_table(const double *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int k = 0; k < VFR_METRIC_COUNT; k++)
+        if (isfinite(m[k]))
+            cJSON_AddNumberToObject(o, vfr_metrics_name((vfr_metric)k), m[k]);
+        else
+            cJSON_AddNullToObject(o, vfr_metrics_name((vfr_metric)k));
+    return o;
+}
+
+static cJSON *fin_table(const double *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int k = 0; k < VFR_FIN_COUNT; k++)
+        if (isfinite(m[k]))
+            cJSON_AddNumberToObject(o, vfr_backtest_metric_name((vfr_fin)k), m[k]);
+        else
+            cJSON_AddNullToObject(o, vfr_backtest_metric_name((vfr_fin)k));
+    return o;
+}
+
+static cJSON *range_json(const vfr_prepared *p, vfr_range r)
+{
+    char a[11], b[11];
+    cJSON *o = cJSON_CreateObject();
+    vfr_date_format(p->dates[r.lo], a);
+    vfr_date_format(p->dates[r.hi - 1], b);
+    cJSON_AddStringToObject(o, "start", a);
+    cJSON_AddStringToObject(o, "end", b);
+    cJSON_AddNumberToObject(o, "dates", r.hi - r.lo);
+    cJSON_AddNumberToObject(o, "rows", (double)(p->date_row[r.hi] - p->date_row[r.lo]));
+    return o;
+}
+
+static cJSON *split_json(const vfr_job *job, const vfr_prepared *p, const vfr_split *sp)
+{
+    static const char *methods[] = {"holdout", "walk_forward", "kfold", "cpcv"};
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", methods[job->split.method]);
+    cJSON_AddNumberToObject(o, "horizon", job->horizon);
+    cJSON_AddNumberToObject(o, "purgeDays", job->split.purge);
+    cJSON_AddNumberToObject(o, "embargoDays", job->split.embargo);
+    cJSON_AddNumberToObject(o, "dates", p->T);
+    cJSON_AddNumberToObject(o, "rows", (double)p->n);
+    cJSON *folds = cJSON_AddArrayToObject(o, "folds");
+    for (int32_t k = 0; k < sp->K; k++) {
+        const vfr_fold *f = &sp->folds[k];
+        cJSON *fo = cJSON_CreateObject();
+        cJSON_AddNumberToObject(fo, "fold", k);
+        const vfr_range *sets[3] = {f->train, f->val, f->test};
+        const int32_t ns[3] = {f->n_train, f->n_val, f->n_test};
+        static const char *names[3] = {"train", "validation", "test"};
+        for (int s = 0; s < 3; s++) {
+            cJSON *a = cJSON_AddArrayToObject(fo, names[s]);
+            for (int32_t i = 0; i < ns[s]; i++)
+                cJSON_AddItemToArray(a, range_json(p, sets[s][i]));
+        }
+        cJSON_AddNumberToObject(fo, "purgedDates", f->purged);
+        cJSON_AddNumberToObject(fo, "embargoedDates", f->embargoed);
+        cJSON_AddItemToArray(folds, fo);
+    }
+    return o;
+}
+
+/* The probe set (probe.h): the rows of the last dates of the test period,
+ * about 512 rows, with their history inside the slice, and the model's
+ * predictions on exactly that slice. */
+static vfr_status write_probe(const char *dir, const vfr_prepared *p, vfr_model *m, int32_t te_hi)
+{
+    int32_t lo = te_hi;
+    while (lo > 0 && p->date_row[te_hi] - p->date_row[lo - 1] <= 512)
+        lo--;
+    if (lo == te_hi)
+        lo = te_hi - 1;
+    int64_t r0 = p->date_row[lo], n = p->date_row[te_hi] - r0;
+    vfr_probe pr = {n, p->F, p->X + r0 * p->F, malloc(sizeof(int64_t) * (size_t)n), p->date + r0,
+                    p->symbol + r0, malloc(sizeof(float) * (size_t)n)};
+    vfr_status st = VFR_OK;
+    if (!pr.prev_row || !pr.score) {
+        st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++)
+        pr.prev_row[i] = p->prev_row[r0 + i] >= r0 ? p->prev_row[r0 + i] - r0 : -1;
+    if ((st = vfr_probe_predict(m, &pr, pr.score)) == VFR_OK) {
+        char path[8400];
+        snprintf(path, sizeof path, "%s/probe.h5", dir);
+        st = vfr_probe_write(path, &pr);
+    }
+done:
+    free(pr.prev_row);
+    free(pr.score);
+    return st;
+}
+
+/* Replaces dst by the finished folder src: the old run is moved aside first
+ * and removed only once the new one is in place. */
+static vfr_status publish(const char *src, const char *dst)
+{
+    char old[8400];
+    snprintf(old, sizeof old, "%s.old.%ld", dst, (long)getpid());
+    int had_old = rename(dst, old) == 0;
+    if (!had_old && errno != ENOENT)
+        return vfr_fail(VFR_ERR_IO, "%s: cannot move the previous run aside: %s", dst, strerror(errno));
+    if (rename(src, dst) != 0) {
+        int e = errno;
+        if (had_old)
+            rename(old, dst);
+        return vfr_fail(VFR_ERR_IO, "%s: cannot rename the finished run into place: %s", dst, strerror(e));
+    }
+    if (had_old)
+        vfr_remove_tree(old);
+    return VFR_OK;
+}
+
+vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_train_result *res)
+{
+    vfr_status st = VFR_OK;
+    vfr_tune_result tr_res = {0};
+    char *best_params = NULL;
+    vfr_dataset *ds = NULL;
+    vfr_prepared *p = NULL;
+    vfr_split *sp = NULL;
+    vfr_model *model = NULL;
+    vfr_dataview *tr = NULL, *va = NULL, *te = NULL;
+    char *quality = NULL, tmp[8400] = "";
+    float *score = NULL, *val_score = NULL, *bh = NULL;
+    int64_t *off_te = NULL, *off_va = NULL;
+    double *imp = NULL, *daily = NULL;
+    run_log lg = {o->reporter, NULL};
+    vfr_reporter rep = {log_sink, progress_sink, &lg};
+    cJSON *manifest = cJSON_CreateObject(), *metrics = cJSON_CreateObject();
+    timings tm = {cJSON_AddObjectToObject(manifest, "stepSeconds"), 0, NULL};
+    const int NSTEPS = 8;
+    memset(res, 0, sizeof *res);
+
+    /* 1. load: device, dataset, lineage */
+    step_begin(&tm, &rep, "load", 1, NSTEPS);
+    vfr_device_kind dev, model_dev;
+    VFR_TRY(vfr_device_resolve(o->device, &dev));
+    VFR_TRY(vfr_pipeline_model_device(job, o->device, dev, &rep, &model_dev));
+    vfr_report_log(&rep, VFR_LOG_INFO, "job %s: %s model, target %s, device %s", job->job_id,
+                   job->model_type, job->target, vfr_device_kind_str(model_dev));
+    char sha[65];
+    VFR_TRY(vfr_prepare_open_dataset(job, &ds));
+    VFR_TRY(vfr_digest_sha256_file(job->data.dataset, sha));
+    step_end(&tm);
+
+    /* 2. prepare */
+    step_begin(&tm, &rep, "prepare", 2, NSTEPS);
+    VFR_TRY(vfr_prepare(ds, job, dev, &rep, &p, &quality));
+    vfr_report_log(&rep, VFR_LOG_INFO, "prepared %lld rows, %d dates, %d features", (long long)p->n,
+                   p->T, p->F);
+    step_end(&tm);
+
+    /* 3. split */
+    step_begin(&tm, &rep, "split", 3, NSTEPS);
+    if (job->split.method == VFR_SPLIT_CPCV) {
+        st = vfr_fail(VFR_ERR_INVALID_ARG,
+                      "%s: split.method: cpcv folds test overlapping dates, so they cannot give one out-of-sample test set; "
+                      "use it with vfr tune, and holdout or walk_forward for vfr train",
+                      job->path);
+        goto fail;
+    }
+    st = vfr_split_make(&job->split, p->T, &sp);
+    if (st != VFR_OK) {
+        vfr_error_prefix("%s: ", job->path);
+        goto fail;
+    }
+    step_end(&tm);
+
+    /* the model is created now so that bad hyperparameters fail before any folder */
+    vfr_model_config mc = {job->model_type, job->training.hyperparameters_json, job->objective,
+                           model_dev, job->training.seed, p->F,
+                           (const char *const *)p->feature_names, o->nthread, &rep};
+    st = vfr_model_create(&mc, &model);
+    if (st != VFR_OK) {
+        vfr_error_prefix("%s: ", job->path);
+        goto fail;
+    }
+
+    char dst[4096];
+    if (o->out_dir)
+        snprintf(dst, sizeof dst, "%s", o->out_dir);
+    else
+        snprintf(dst, sizeof dst, "%s/%s", o->runs_dir ? o->runs_dir : "runs", job->job_id);
+
+    /* a search block: tune first (its trial log lives in the run folder, so
+     * an interrupted search resumes), then fit with the best parameters */
+    if (job->search.enabled) {
+        vfr_tune_options to = {dst, o->jobs > 0 ? o->jobs : 1, o->nthread, o->resume, 0, 1,
+                               o->device, &rep, o->stop};
+        st = vfr_tune_prepared(job, p, dev, model_dev, &to, &tr_res);
+        if (st != VFR_OK)
+            goto fail;
+        best_params = tr_res.best_params_json;
+        vfr_report_log(&rep, VFR_LOG_INFO, "search: best trial %d, %s %.5f +- %.5f over %lld trials; final fit with %s",
+                       tr_res.best_trial, job->search.metric, tr_res.best_mean, tr_res.best_sd,
+                       (long long)tr_res.trials_evaluated, best_params);
+        vfr_model_destroy(model);
+        model = NULL;
+        mc.params_json = best_params;
+        VFR_TRY(vfr_model_create(&mc, &model));
+        cJSON *sj = cJSON_AddObjectToObject(metrics, "search");
+        cJSON_AddNumberToObject(sj, "trialsEvaluated", (double)tr_res.trials_evaluated);
+        cJSON_AddNumberToObject(sj, "bestTrial", tr_res.best_trial);
+        cJSON_AddNumberToObject(sj, "bestScoreMean", tr_res.best_mean);
+        cJSON_AddNumberToObject(sj, "bestScoreSd", tr_res.best_sd);
+        cJSON_AddStringToObject(sj, "scoringMetric", job->search.metric);
+        cJSON *bp = cJSON_Parse(best_params);
+        cJSON_AddItemToObject(sj, "bestParams", bp ? bp : cJSON_CreateObject());
+        if (isfinite(tr_res.sharpe_variance))
+            cJSON_AddNumberToObject(sj, "trialSharpeVariance", tr_res.sharpe_variance);
+        cJSON_AddNumberToObject(sj, "bestRounds", tr_res.best_rounds);
+    }
+
+    /* the run folder, under a temporary name */
+    char *slash = strrchr(dst, '/');
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - dst) : 1, slash ? dst : ".");
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", parent, slash ? slash + 1 : dst, (long)getpid());
+    if (vfr_mkdirs(parent) != 0 || vfr_mkdirs(tmp) != 0) {
+        st = vfr_fail(VFR_ERR_IO, "%s: cannot create the run folder: %s", tmp, strerror(errno));
+        tmp[0] = '\0';
+        goto fail;
+    }
+    char logp[8500];
+    snprintf(logp, sizeof logp, "%s/log.jsonl", tmp);
+    lg.f = fopen(logp, "w");
+    vfr_report_log(&rep, VFR_LOG_INFO, "run folder %s (assembled in %s)", dst, tmp);
+    char *resolved = vfr_job_to_json(job);
+    st = resolved ? write_text(tmp, "job.json", resolved) : vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+    free(resolved);
+    if (st != VFR_OK)
+        goto fail;
+    VFR_TRY(write_text(tmp, "quality.json", quality));
+    cJSON *spj = split_json(job, p, sp);
+    st = write_json(tmp, "split.json", spj);
+    cJSON_Delete(spj);
+    if (st != VFR_OK)
+        goto fail;
+
+    /* 4. fit, 5. predict: per fold; the test blocks of successive folds are
+     * adjacent, so together they form one out-of-sample date range */
+    int32_t te_lo = sp->folds[0].test[0].lo, te_hi = sp->folds[sp->K - 1].test[0].hi;
+    int64_t te_r0 = p->date_row[te_lo], n_te = p->date_row[te_hi] - te_r0;
+    const vfr_fold *last = &sp->folds[sp->K - 1];
+    /* with a search, a holdout's final fit uses train + validation with the
+     * search's rounds, so the validation rows are no longer out of sample */
+    int refit = job->search.enabled && job->split.method == VFR_SPLIT_HOLDOUT && last->n_val > 0;
+    int holdout = job->split.method == VFR_SPLIT_HOLDOUT && last->n_val > 0 && !refit;
+    int64_t va_r0 = holdout ? p->date_row[last->val[0].lo] : 0;
+    int64_t n_va = holdout ? p->date_row[last->val[0].hi] - va_r0 : 0;
+    score = malloc(sizeof *score * (size_t)(n_te ? n_te : 1));
+    val_score = malloc(sizeof *val_score * (size_t)(n_va ? n_va : 1));
+    imp = calloc((size_t)(p->F ? p->F : 1), sizeof *imp);
+    if (!score || !val_score || !imp) {
+        st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+        goto fail;
+    }
+    cJSON *fits = cJSON_AddArrayToObject(metrics, "folds");
+    vfr_fit_result fr = {0};
+    step_begin(&tm, &rep, "fit", 4, NSTEPS);
+    double predict_s = 0;
+    for (int32_t k = 0; k < sp->K; k++) {
+        const vfr_fold *f = &sp->folds[k];
+        if (f->n_train != 1 || f->n_test != 1 || f->n_val > 1) {
+            st = vfr_fail(VFR_ERR_INTERNAL, "train: fold %d is not a sequential layout", k);
+            goto fail;
+        }
+        int64_t a = p->date_row[f->train[0].lo], b = p->date_row[f->train[0].hi];
+        if (refit)
+            b = p->date_row[f->val[0].hi];
+        VFR_TRY(vfr_dataview_create(p->X + a * p->F, p->y + a, b - a, p->F, &tr));
+        vfr_dataview_set_history(tr, p->X, a, p->prev_row);
+        if (f->n_val && !refit) {
+            int64_t c = p->date_row[f->val[0].lo], d = p->date_row[f->val[0].hi];
+            VFR_TRY(vfr_dataview_create(p->X + c * p->F, p->y + c, d - c, p->F, &va));
+            vfr_dataview_set_history(va, p->X, c, p->prev_row);
+        }
+        if (k > 0) {
+            vfr_model_destroy(model);
+            model = NULL;
+            VFR_TRY(vfr_model_create(&mc, &model));
+        }
+        vfr_fit_options fo = {job->training.early_stopping_rounds, refit ? tr_res.best_rounds : 0, o->stop};
+        VFR_TRY(vfr_model_fit(model, tr, va, &fo, &fr));
+        double t1 = vfr_seconds();
+        int64_t c = p->date_row[f->test[0].lo], d = p->date_row[f->test[0].hi];
+        VFR_TRY(vfr_dataview_create(p->X + c * p->F, NULL, d - c, p->F, &te));
+        vfr_dataview_set_history(te, p->X, c, p->prev_row);
+        VFR_TRY(vfr_model_predict(model, te, score + (c - te_r0)));
+        if (holdout && va)
+            VFR_TRY(vfr_model_predict(model, va, val_score));
+        predict_s += vfr_seconds() - t1;
+        cJSON *fj = cJSON_CreateObject();
+        cJSON_AddNumberToObject(fj, "fold", k);
+        cJSON_AddNumberToObject(fj, "trainRows", (double)(b - a));
+        cJSON_AddNumberToObject(fj, "validationRows", va ? (double)vfr_dataview_rows(va) : 0);
+        cJSON_AddNumberToObject(fj, "testRows", (double)(d - c));
+        cJSON_AddNumberToObject(fj, "rounds", fr.rounds);
+        cJSON_AddNumberToObject(fj, "bestRound", fr.best_round);
+        cJSON_AddStringToObject(fj, "loss", fr.loss_name);
+        cJSON_AddNumberToObject(fj, "trainLoss", fr.train_loss);
+        if (isfinite(fr.best_val_loss))
+            cJSON_AddNumberToObject(fj, "validationLoss", fr.best_val_loss);
+        else
+            cJSON_AddNullToObject(fj, "validationLoss");
+        cJSON_AddItemToArray(fits, fj);
+        vfr_report_log(&rep, VFR_LOG_INFO,
+                       "fold %d/%d: %lld train rows, %d rounds (best %d), %s train %.5f validation %.5f",
+                       k + 1, sp->K, (long long)(b - a), fr.rounds, fr.best_round + 1, fr.loss_name,
+                       fr.train_loss, fr.best_val_loss);
+        vfr_report_progress(&rep, "fit", k + 1, sp->K);
+        vfr_dataview_destroy(tr), vfr_dataview_destroy(va), vfr_dataview_destroy(te);
+        tr = va = te = NULL;
+    }
+    step_end(&tm);
+    step_begin(&tm, &rep, "predict", 5, NSTEPS);
+    cJSON_AddNumberToObject(tm.steps, "predict", predict_s);
+    char mpath[8500];
+    snprintf(mpath, sizeof mpath, "%s/%s", tmp, vfr_model_artifact_name(job->model_type));
+    VFR_TRY(vfr_model_save(model, mpath));
+    VFR_TRY(vfr_model_importance(model, imp));
+    VFR_TRY(write_probe(tmp, p, model, te_hi));
+    tm.step = "save";
+    step_end(&tm);
+
+    /* 6. evaluate: metrics of the test (and validation) rows, the job's
+     * backtest, and buy-and-hold over the same dates */
+    step_begin(&tm, &rep, "evaluate", 6, NSTEPS);
+    vfr_panel pte, pva;
+    VFR_TRY(vfr_pipeline_panel(p, te_lo, te_hi, &off_te, &pte));
+    vfr_metrics_options mo;
+    vfr_metrics_options_default(&mo);
+    mo.task = job->objective == VFR_OBJECTIVE_DIRECTION ? VFR_TASK_CLASSIFICATION : VFR_TASK_REGRESSION;
+    mo.threshold = job->objective == VFR_OBJECTIVE_DIRECTION ? 0.5 : 0.0;
+    double mt[VFR_METRIC_COUNT], mv[VFR_METRIC_COUNT];
+    VFR_TRY(vfr_metrics_batch(dev, &pte, score, 1, &mo, mt));
+    cJSON_AddItemToObject(metrics, "test", metric_table(mt));
+    if (holdout) {
+        VFR_TRY(vfr_pipeline_panel(p, last->val[0].lo, last->val[0].hi, &off_va, &pva));
+        VFR_TRY(vfr_metrics_batch(dev, &pva, val_score, 1, &mo, mv));
+        cJSON_AddItemToObject(metrics, "validation", metric_table(mv));
+    }
+    vfr_backtest_options bo;
+    vfr_backtest_options_default(&bo);
+    VFR_TRY(vfr_backtest_strategy_parse(job->backtest.strategy, &bo.strategy));
+    bo.k = job->backtest.k;
+    bo.threshold = job->backtest.threshold;
+    bo.horizon = job->horizon;
+    bo.cost_bps = job->backtest.cost_bps;
+    double fin[2 * VFR_FIN_COUNT];
+    daily = malloc(sizeof *daily * 2 * (size_t)(pte.T ? pte.T : 1));
+    bh = malloc(sizeof *bh * (size_t)(n_te ? n_te : 1));
+    if (!daily || !bh) {
+        st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+        goto fail;
+    }
+    VFR_TRY(vfr_backtest(dev, &pte, score, 1, &bo, fin, daily));
+    for (int64_t i = 0; i < n_te; i++)
+        bh[i] = 1.0f;
+    vfr_backtest_options bho = bo; /* buy-and-hold: every name long, equal weight, held */
+    bho.strategy = VFR_STRATEGY_LONG_ONLY;
+    bho.threshold = 0.0;
+    VFR_TRY(vfr_backtest(dev, &pte, bh, 1, &bho, fin + VFR_FIN_COUNT, daily + pte.T));
+    {
+        /* daily returns of the model and buy-and-hold over the test dates */
+        char bpath[8400];
+        static const char *const names[2] = {"model", "buy_and_hold"};
+        snprintf(bpath, sizeof bpath, "%s/backtest.h5", tmp);
+        VFR_TRY(vfr_backtest_write(bpath, &bo, 2, pte.T, p->dates + te_lo, names, daily));
+    }
+    cJSON *btj = cJSON_AddObjectToObject(metrics, "backtest");
+    cJSON_AddStringToObject(btj, "strategy", job->backtest.strategy);
+    cJSON_AddNumberToObject(btj, "k", bo.k);
+    cJSON_AddNumberToObject(btj, "threshold", bo.threshold);
+    cJSON_AddNumberToObject(btj, "holdingDays", bo.horizon);
+    cJSON_AddNumberToObject(btj, "costBps", bo.cost_bps);
+    cJSON_AddItemToObject(btj, "model", fin_table(fin));
+    cJSON_AddItemToObject(btj, "buyAndHold", fin_table(fin + VFR_FIN_COUNT));
+    cJSON *fi = cJSON_AddArrayToObject(metrics, "featureImportance");
+    for (int32_t f = 0; f < p->F; f++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "feature", p->feature_names[f]);
+        cJSON_AddNumberToObject(e, "importance", imp[f]);
+        cJSON_AddItemToArray(fi, e);
+    }
+    char d0[11], d1[11];
+    vfr_date_format(p->dates[te_lo], d0);
+    vfr_date_format(p->dates[te_hi - 1], d1);
+    cJSON *tp = cJSON_AddObjectToObject(metrics, "testPeriod");
+    cJSON_AddStringToObject(tp, "start", d0);
+    cJSON_AddStringToObject(tp, "end", d1);
+    cJSON_AddNumberToObject(tp, "dates", pte.T);
+    cJSON_AddNumberToObject(tp, "rows", (double)n_te);
+    cJSON_AddStringToObject(metrics, "task", vfr_metrics_task_name(mo.task));
+    if (job->objective == VFR_OBJECTIVE_DIRECTION) { /* the majority-class baseline's class */
+        const vfr_fold *lf = &sp->folds[sp->K - 1];
+        int64_t a = p->date_row[lf->train[0].lo], b = p->date_row[lf->train[0].hi];
+        double up = 0;
+        for (int64_t i = a; i < b; i++)
+            up += p->y[i];
+        cJSON_AddNumberToObject(metrics, "trainPositiveRate", b > a ? up / (double)(b - a) : 0.5);
+    }
+    VFR_TRY(write_json(tmp, "metrics.json", metrics));
+
+    /* predictions.h5: validation (holdout) and test rows, by (date, symbol) */
+    int64_t N = n_va + n_te;
+    vfr_predictions pr = {0};
+    pr.N = N;
+    pr.M = 1;
+    pr.S = p->S;
+    pr.horizon = job->horizon;
+    pr.task = mo.task;
+    pr.symbols = p->symbols;
+    int32_t *pd = malloc(sizeof *pd * (size_t)(N ? N : 1)), *ps = malloc(sizeof *ps * (size_t)(N ? N : 1));
+    float *psc = malloc(sizeof *psc * (size_t)(N ? N : 1)), *pl = malloc(sizeof *pl * (size_t)(N ? N : 1));
+    float *pf = malloc(sizeof *pf * (size_t)(N ? N : 1)), *pf1 = malloc(sizeof *pf1 * (size_t)(N ? N : 1));
+    int8_t *pset = malloc((size_t)(N ? N : 1));
+    if (pd && ps && psc && pl && pf && pf1 && pset) {
+        for (int64_t i = 0; i < N; i++) {
+            int is_val = i < n_va;
+            int64_t r = is_val ? va_r0 + i : te_r0 + (i - n_va);
+            pd[i] = p->date[r];
+            ps[i] = p->symbol[r];
+            psc[i] = is_val ? val_score[i] : score[i - n_va];
+            pl[i] = p->y[r];
+            pf[i] = p->fwd[r];
+            pf1[i] = p->fwd1[r];
+            pset[i] = (int8_t)(is_val ? VFR_SET_VALIDATION : VFR_SET_TEST);
+        }
+        pr.date = pd, pr.symbol = ps, pr.score = psc, pr.label = pl, pr.fwd = pf, pr.fwd1 = pf1, pr.set = pset;
+        char ppath[8500];
+        snprintf(ppath, sizeof ppath, "%s/predictions.h5", tmp);
+        st = vfr_predictions_write(ppath, &pr, 4);
+    } else {
+        st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+    }
+    free(pd), free(ps), free(psc), free(pl), free(pf), free(pf1), free(pset);
+    if (st != VFR_OK)
+        goto fail;
+    step_end(&tm);
+
+    /* 7. compare with the baselines: comparison.json, backtest.h5 */
+    step_begin(&tm, &rep, "compare", 7, NSTEPS);
+    {
+        vfr_compare_options co = {NULL, 0, dev, o->champion, &rep};
+        char *cj = NULL;
+        VFR_TRY(vfr_compare_run(tmp, &co, &cj));
+        cJSON *c = cJSON_Parse(cj);
+        free(cj);
+        const cJSON *d = cJSON_GetObjectItem(c, "decision");
+        if (d)
+            vfr_report_log(&rep, VFR_LOG_INFO, "%s", cJSON_GetObjectItem(d, "reason")->valuestring);
+        cJSON_Delete(c);
+    }
+    step_end(&tm);
+
+    /* 8. manifest, then publish */
+    step_begin(&tm, &rep, "write", 8, NSTEPS);
+    char now[32], v[64];
+    vfr_utc_now(now);
+    cJSON_AddStringToObject(manifest, "jobId", job->job_id);
+    cJSON_AddStringToObject(manifest, "createdAt", now);
+    cJSON_AddStringToObject(manifest, "vfrVersion", VFR_VERSION);
+    cJSON *dsj = cJSON_AddObjectToObject(manifest, "dataset");
+    cJSON_AddStringToObject(dsj, "path", job->data.dataset);
+    cJSON_AddStringToObject(dsj, "sha256", sha);
+    vfr_date_format(p->dates[0], d0);
+    vfr_date_format(p->dates[p->T - 1], d1);
+    cJSON_AddStringToObject(dsj, "dateFirst", d0);
+    cJSON_AddStringToObject(dsj, "dateLast", d1);
+    cJSON_AddNumberToObject(dsj, "rows", (double)p->n);
+    cJSON *syms = cJSON_AddArrayToObject(dsj, "symbols");
+    {
+        char *used = calloc((size_t)(p->S ? p->S : 1), 1);
+        for (int64_t i = 0; used && i < p->n; i++)
+            used[p->symbol[i]] = 1;
+        for (int32_t s = 0; used && s < p->S; s++)
+            if (used[s])
+                cJSON_AddItemToArray(syms, cJSON_CreateString(p->symbols[s]));
+        free(used);
+    }
+    cJSON *mj = cJSON_AddObjectToObject(manifest, "model");
+    cJSON_AddStringToObject(mj, "type", job->model_type);
+    cJSON_AddStringToObject(mj, "artifact", vfr_model_artifact_name(job->model_type));
+    char *desc = vfr_model_describe(model);
+    cJSON *dj = desc ? cJSON_Parse(desc) : NULL;
+    free(desc);
+    cJSON_AddItemToObject(mj, "description", dj ? dj : cJSON_CreateObject());
+    cJSON *lib = cJSON_AddObjectToObject(manifest, "libraries");
+    unsigned ma, mi, re;
+    H5get_libversion(&ma, &mi, &re);
+    snprintf(v, sizeof v, "%u.%u.%u", ma, mi, re);
+    cJSON_AddStringToObject(lib, "hdf5", v);
+    vfr_xgboost_info xi;
+    if (vfr_xgboost_probe(&xi) == VFR_OK) {
+        snprintf(v, sizeof v, "%d.%d.%d", xi.major, xi.minor, xi.patch);
+        cJSON_AddStringToObject(lib, "xgboost", v);
+        cJSON_AddBoolToObject(lib, "xgboostCuda", xi.has_cuda);
+    }
+    vfr_error_clear();
+    char cv[32];
+    vfr_device_cuda_runtime_version(cv);
+    cJSON_AddStringToObject(lib, "cudaRuntime", cv);
+    vfr_device_cudnn_version(cv);
+    cJSON_AddStringToObject(lib, "cudnn", cv);
+    cJSON *devj = cJSON_AddObjectToObject(manifest, "device");
+    cJSON_AddStringToObject(devj, "asked", vfr_device_kind_str(o->device));
+    cJSON_AddStringToObject(devj, "used", vfr_device_kind_str(dev));
+    cJSON_AddStringToObject(devj, "model", vfr_device_kind_str(model_dev));
+    if (dev == VFR_DEVICE_CUDA) {
+        vfr_device_props dp;
+        if (vfr_device_props_get(0, &dp) == VFR_OK)
+            cJSON_AddStringToObject(devj, "name", dp.name);
+    }
+    cJSON_AddNumberToObject(manifest, "seed", (double)job->training.seed);
+    if (job->search.enabled) {
+        cJSON_AddNumberToObject(manifest, "searchSeed", (double)job->search.seed);
+        cJSON_AddNumberToObject(manifest, "trialsEvaluated", (double)tr_res.trials_evaluated);
+        cJSON *bp = cJSON_Parse(best_params);
+        cJSON_AddItemToObject(manifest, "bestParams", bp ? bp : cJSON_CreateObject());
+    }
+    step_end(&tm);
+    VFR_TRY(write_json(tmp, "manifest.json", manifest));
+    vfr_report_log(&rep, VFR_LOG_INFO, "run complete: %s", dst);
+    if (lg.f) {
+        fclose(lg.f);
+        lg.f = NULL;
+    }
+    static const char *keep[] = {"trials.jsonl", "search.json"};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) { /* the search's files stay */
+        char from[8400], to[8400];
+        snprintf(from, sizeof from, "%s/%s", dst, keep[i]);
+        snprintf(to, sizeof to, "%s/%s", tmp, keep[i]);
+        if (job->search.enabled && access(from, F_OK) == 0 && rename(from, to) != 0) {
+            st = vfr_fail(VFR_ERR_IO, "%s: cannot keep %s: %s", dst, keep[i], strerror(errno));
+            goto fail;
+        }
+    }
+    VFR_TRY(publish(tmp, dst));
+    tmp[0] = '\0';
+    snprintf(res->run_dir, sizeof res->run_dir, "%s", dst);
+    res->metrics_json = cJSON_Print(metrics);
+    vfr_report_progress(o->reporter, "train", NSTEPS, NSTEPS);
+fail:
+    if (lg.f)
+        fclose(lg.f);
+    if (tmp[0])
+        vfr_remove_tree(tmp); /* nothing half-written is left behind */
+    vfr_dataview_destroy(tr), vfr_dataview_destroy(va), vfr_dataview_destroy(te);
+    vfr_model_destroy(model);
+    vfr_split_free(sp);
+    vfr_prepared_free(p);
+    vfr_dataset_close(ds);
+    vfr_tune_result_free(&tr_res);
+    free(quality), free(score), free(val_score), free(bh), free(off_te), free(off_va), free(imp), free(daily);
+    cJSON_Delete(manifest);
+    cJSON_Delete(metrics);
+    return st;
+}

@@ -1,0 +1,1034 @@
+/* tune.c: the search engine (tune.h).
+ *
+ * Work goes in waves: a wave is a set of trials (a slice of the grid or of
+ * the random list, a TPE batch, or a successive-halving rung) crossed with
+ * the folds. Worker threads take (trial, fold) tasks; each builds its model,
+ * fits on the fold's shared training view (one DMatrix per fold) with early
+ * stopping on the fold's validation view, and predicts the fold's test rows.
+ * When the wave's fits are done, each fold's predictions are scored in one
+ * batched metrics (or backtest) call, and the wave's results are appended to
+ * the trial log, flushed and fsynced. A crash loses at most the unlogged part
+ * of one wave; --resume recomputes exactly that. Everything that decides a
+ * result (trial list, seeds, threads per model) is a function of the job and
+ * the options, so a resumed or sharded search gives the same numbers. */
+#include "vfr/tune.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pipeline.h"
+#include "util.h"
+#include "vfr/backtest.h"
+#include "vfr/metrics.h"
+#include "vfr/model.h"
+#include "vfr/search.h"
+#include "vfr/split.h"
+
+/* One trial x fold result. */
+typedef struct cell {
+    int done;
+    double score, train_loss, val_loss, seconds;
+    double sharpe;   /* the fold's backtest Sharpe, whatever the scoring metric */
+    int32_t rounds, best_round, rung;
+} cell;
+
+typedef struct trial {
+    double *x;       /* point [D]                 */
+    char *params;    /* merged hyperparameters    */
+    cell *c;         /* [K]                       */
+    int in_shard;
+    int pruned;      /* stopped at rung `rung`    */
+    int alive;       /* successive halving        */
+    double mean, sd; /* over its folds            */
+    double sharpe;   /* mean fold Sharpe (for DSR variance), NaN if not scored */
+} trial;
+
+typedef struct fold_data {
+    vfr_dataview *tr, *va, *te;
+    vfr_panel panel;            /* test rows, for scoring */
+    int64_t *offsets;
+    int64_t te_rows;
+} fold_data;
+
+typedef struct engine {
+    const vfr_job *job;
+    const vfr_prepared *p;
+    const vfr_tune_options *o;
+    vfr_device_kind dev, model_dev;
+    vfr_space *space;
+    vfr_split *sp;
+    int32_t K, D;
+    int64_t P;                  /* trials planned              */
+    trial *t;
+    fold_data *f;
+    int higher_better;          /* of the raw metric           */
+    int nthread_model;
+    FILE *log;
+    char log_path[4200];
+    vfr_reporter rep;
+    /* the wave in flight */
+    int64_t *task_trial;
+    int32_t *task_fold;
+    int32_t *task_rounds;       /* max rounds for the task (0: own)          */
+    float **task_pred;          /* [tasks] -> test predictions of the fold   */
+    vfr_status *task_status;
+    int64_t n_tasks, next_task;
+    pthread_mutex_t lock;
+    vfr_status err;
+    char err_msg[2048];
+    double t_start;
+    int64_t cells_done, cells_total;
+} engine;
+
+static const char *metric_name(const char *m) { return m; }
+
+static int metric_higher_better(const char *m) { return strcmp(m, "logloss") != 0; }
+
+/* ---- the trial log --------------------------------------------------------- */
+
+static vfr_status log_cells(engine *e, const int64_t *tt, const int32_t *kk, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const trial *t = &e->t[tt[i]];
+        const cell *c = &t->c[kk[i]];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "trial", (double)tt[i]);
+        cJSON_AddNumberToObject(o, "fold", kk[i]);
+        cJSON *pj = cJSON_Parse(t->params);
+        cJSON_AddItemToObject(o, "params", pj ? pj : cJSON_CreateObject());
+        cJSON_AddStringToObject(o, "metric", e->job->search.metric);
+        if (isfinite(c->score))
+            cJSON_AddNumberToObject(o, "score", c->score);
+        else
+            cJSON_AddNullToObject(o, "score");
+        cJSON_AddNumberToObject(o, "rounds", c->rounds);
+        cJSON_AddNumberToObject(o, "bestRound", c->best_round);
+        if (isfinite(c->train_loss))
+            cJSON_AddNumberToObject(o, "trainLoss", c->train_loss);
+        if (isfinite(c->val_loss))
+            cJSON_AddNumberToObject(o, "validationLoss", c->val_loss);
+        if (isfinite(c->sharpe))
+            cJSON_AddNumberToObject(o, "sharpe", c->sharpe);
+        cJSON_AddNumberToObject(o, "rung", c->rung);
+        cJSON_AddNumberToObject(o, "seconds", c->seconds);
+        char *s = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (!s)
+            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        /* one write per line: a kill can cut only the last line short */
+        size_t len = strlen(s);
+        s[len] = '\n';
+        size_t w = fwrite(s, 1, len + 1, e->log);
+        s[len] = '\0';
+        free(s);
+        if (w != len + 1)
+            return vfr_fail(VFR_ERR_IO, "%s: write failed (disk full?)", e->log_path);
+    }
+    if (fflush(e->log) != 0 || fsync(fileno(e->log)) != 0)
+        return vfr_fail(VFR_ERR_IO, "%s: flush failed", e->log_path);
+    return VFR_OK;
+}
+
+/* Reads a trial log back; a last line cut short by a kill is dropped (and
+ * the file truncated to the last whole line). */
+static vfr_status replay_log(engine *e, const char *path, int must_exist)
+{
+    char *buf;
+    size_t len;
+    if (vfr_read_file(path, &buf, &len) != 0) {
+        if (errno == ENOENT && !must_exist)
+            return VFR_OK;
+        return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    size_t good = 0;
+    int line_no = 0;
+    vfr_status st = VFR_OK;
+    for (char *line = buf; line < buf + len;) {
+        char *nl = memchr(line, '\n', (size_t)(buf + len - line));
+        if (!nl)
+            break; /* no newline: a cut-off last line */
+        *nl = '\0';
+        line_no++;
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *jt = cJSON_GetObjectItem(o, "trial"), *jk = cJSON_GetObjectItem(o, "fold");
+        if (!o || !cJSON_IsNumber(jt) || !cJSON_IsNumber(jk)) {
+            cJSON_Delete(o);
+            if (nl + 1 >= buf + len)
+                break; /* a torn last line */
+            st = vfr_fail(VFR_ERR_FORMAT, "%s: line %d is not a trial record", path, line_no);
+            goto done;
+        }
+        int64_t ti = (int64_t)jt->valuedouble;
+        int32_t k = jk->valueint;
+        if (ti < 0 || ti >= e->P || k < 0 || k >= e->K) {
+            cJSON_Delete(o);
+            st = vfr_fail(VFR_ERR_INVALID_ARG,
+                          "%s: line %d: trial %lld fold %d is not in this search (was the log made by another job?)",
+                          path, line_no, (long long)ti, k);
+            goto done;
+        }
+        trial *t = &e->t[ti];
+        if (t->params) { /* the same trial must have the same parameters */
+            char *mine = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "params"));
+            cJSON *a = cJSON_Parse(mine), *b = cJSON_Parse(t->params);
+            int same = cJSON_Compare(a, b, 1);
+            cJSON_Delete(a), cJSON_Delete(b), free(mine);
+            if (!same) {
+                cJSON_Delete(o);
+                st = vfr_fail(VFR_ERR_INVALID_ARG,
+                              "%s: line %d: trial %lld's parameters differ from this search's (another job or seed?)",
+                              path, line_no, (long long)ti);
+                goto done;
+            }
+        } else {
+            t->params = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "params"));
+            if (!t->params || vfr_space_point_from_json(e->space, t->params, t->x) != 0) {
+                cJSON_Delete(o);
+                st = vfr_fail(VFR_ERR_INVALID_ARG, "%s: line %d: parameters do not fit search.space", path, line_no);
+                goto done;
+            }
+        }
+        cell *c = &t->c[k];
+        const cJSON *v;
+        int rung = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "rung")) ? v->valueint : 0;
+        if (!c->done || rung >= c->rung) {
+            c->done = 1;
+            c->rung = rung;
+            c->score = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "score")) ? v->valuedouble : NAN;
+            c->rounds = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "rounds")) ? v->valueint : 0;
+            c->best_round = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "bestRound")) ? v->valueint : 0;
+            c->train_loss = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "trainLoss")) ? v->valuedouble : NAN;
+            c->val_loss = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "validationLoss")) ? v->valuedouble : NAN;
+            c->seconds = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "seconds")) ? v->valuedouble : 0;
+            c->sharpe = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "sharpe")) ? v->valuedouble : NAN;
+        }
+        cJSON_Delete(o);
+        good = (size_t)(nl + 1 - buf);
+        line = nl + 1;
+    }
+    if (good < len && truncate(path, (off_t)good) != 0)
+        st = vfr_fail(VFR_ERR_IO, "%s: cannot drop the torn last line: %s", path, strerror(errno));
+done:
+    free(buf);
+    return st;
+}
+
+/* ---- workers --------------------------------------------------------------- */
+
+static void *worker(void *arg)
+{
+    engine *e = arg;
+    for (;;) {
+        pthread_mutex_lock(&e->lock);
+        int64_t i = e->next_task++;
+        int stop = e->err != VFR_OK || (e->o->stop && *e->o->stop);
+        pthread_mutex_unlock(&e->lock);
+        if (i >= e->n_tasks || stop)
+            break;
+        trial *t = &e->t[e->task_trial[i]];
+        int32_t k = e->task_fold[i];
+        fold_data *fd = &e->f[k];
+        double t0 = vfr_seconds();
+        vfr_model_config mc = {e->job->model_type, t->params, e->job->objective, e->model_dev,
+                               e->job->training.seed, e->p->F,
+                               (const char *const *)e->p->feature_names, e->nthread_model, NULL};
+        vfr_model *m = NULL;
+        vfr_fit_result fr;
+        vfr_fit_options fo = {e->job->search.early_stopping_rounds, e->task_rounds[i], e->o->stop};
+        vfr_status st = vfr_model_create(&mc, &m);
+        if (st == VFR_OK)
+            st = vfr_model_fit(m, fd->tr, fd->va, &fo, &fr);
+        if (st == VFR_OK)
+            st = vfr_model_predict(m, fd->te, e->task_pred[i]);
+        vfr_model_destroy(m);
+        e->task_status[i] = st;
+        if (st == VFR_OK) {
+            cell *c = &t->c[k];
+            c->rounds = fr.rounds;
+            c->best_round = fr.best_round;
+            c->train_loss = fr.train_loss;
+            c->val_loss = fr.best_val_loss;
+            c->seconds = vfr_seconds() - t0;
+        } else if (st != VFR_ERR_INTERRUPTED) {
+            pthread_mutex_lock(&e->lock);
+            if (e->err == VFR_OK) {
+                e->err = st;
+                snprintf(e->err_msg, sizeof e->err_msg, "trial %lld fold %d: %s",
+                         (long long)e->task_trial[i], k, vfr_last_error());
+            }
+            pthread_mutex_unlock(&e->lock);
+        }
+    }
+    return NULL;
+}
+
+/* Scores the finished tasks of fold k in one batched call. */
+static vfr_status score_fold(engine *e, int32_t k)
+{
+    int64_t n = 0;
+    for (int64_t i = 0; i < e->n_tasks; i++)
+        n += e->task_fold[i] == k && e->task_status[i] == VFR_OK;
+    if (n == 0)
+        return VFR_OK;
+    fold_data *fd = &e->f[k];
+    float *S = malloc(sizeof *S * (size_t)(n * fd->te_rows));
+    int64_t *idx = malloc(sizeof *idx * (size_t)n);
+    double *out = malloc(sizeof *out * (size_t)(n * ((int)VFR_METRIC_COUNT > (int)VFR_FIN_COUNT ? (int)VFR_METRIC_COUNT : (int)VFR_FIN_COUNT)));
+    vfr_status st = VFR_OK;
+    if (!S || !idx || !out) {
+        st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        goto done;
+    }
+    int64_t m = 0;
+    for (int64_t i = 0; i < e->n_tasks; i++)
+        if (e->task_fold[i] == k && e->task_status[i] == VFR_OK) {
+            memcpy(S + m * fd->te_rows, e->task_pred[i], sizeof *S * (size_t)fd->te_rows);
+            idx[m++] = i;
+        }
+    const char *metric = e->job->search.metric;
+    int is_sharpe = strcmp(metric, "sharpe") == 0;
+    int want_sharpe = 1; /* the Deflated Sharpe needs every trial's Sharpe (compare) */
+    vfr_metrics_options mo;
+    vfr_metrics_options_default(&mo);
+    mo.task = e->job->objective == VFR_OBJECTIVE_DIRECTION ? VFR_TASK_CLASSIFICATION : VFR_TASK_REGRESSION;
+    mo.threshold = e->job->objective == VFR_OBJECTIVE_DIRECTION ? 0.5 : 0.0;
+    double *fin = NULL;
+    if (want_sharpe) {
+        vfr_backtest_options bo;
+        vfr_backtest_options_default(&bo);
+        if ((st = vfr_backtest_strategy_parse(e->job->backtest.strategy, &bo.strategy)) != VFR_OK)
+            goto done;
+        bo.k = e->job->backtest.k;
+        bo.threshold = e->job->backtest.threshold;
+        bo.horizon = e->job->horizon;
+        bo.cost_bps = e->job->backtest.cost_bps;
+        fin = malloc(sizeof *fin * (size_t)(n * VFR_FIN_COUNT));
+        if (!fin) {
+            st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+            goto done;
+        }
+        if ((st = vfr_backtest(e->dev, &fd->panel, S, (int32_t)n, &bo, fin, NULL)) != VFR_OK) {
+            free(fin);
+            goto done;
+        }
+    }
+    if (!is_sharpe && (st = vfr_metrics_batch(e->dev, &fd->panel, S, (int32_t)n, &mo, out)) != VFR_OK) {
+        free(fin);
+        goto done;
+    }
+    for (int64_t j = 0; j < n; j++) {
+        int64_t i = idx[j];
+        cell *c = &e->t[e->task_trial[i]].c[k];
+        double v;
+        if (is_sharpe)
+            v = fin[j * VFR_FIN_COUNT + VFR_FIN_SHARPE];
+        else {
+            const double *row = out + j * VFR_METRIC_COUNT;
+            v = strcmp(metric, "auc") == 0        ? row[VFR_METRIC_ROC_AUC]
+                : strcmp(metric, "f1") == 0       ? row[VFR_METRIC_F1]
+                : strcmp(metric, "accuracy") == 0 ? row[VFR_METRIC_ACCURACY]
+                : strcmp(metric, "logloss") == 0  ? row[VFR_METRIC_LOG_LOSS]
+                                                  : row[VFR_METRIC_IC];
+        }
+        c->score = v;
+        c->done = 1;
+        c->sharpe = fin ? fin[j * VFR_FIN_COUNT + VFR_FIN_SHARPE] : NAN;
+    }
+    free(fin);
+done:
+    free(S), free(idx), free(out);
+    return st;
+}
+
+/* Trains and scores a list of (trial, fold) tasks, then logs them. */
+static vfr_status run_wave(engine *e, const int64_t *tt, const int32_t *kk, const int32_t *rounds,
+                           int32_t rung, int64_t n)
+{
+    vfr_status st = VFR_OK;
+    e->task_trial = (int64_t *)tt;
+    e->task_fold = (int32_t *)kk;
+    e->task_rounds = (int32_t *)rounds;
+    e->n_tasks = n;
+    e->next_task = 0;
+    e->task_pred = calloc((size_t)n, sizeof *e->task_pred);
+    e->task_status = malloc(sizeof *e->task_status * (size_t)n);
+    int64_t *lt = malloc(sizeof *lt * (size_t)n);
+    int32_t *lk = malloc(sizeof *lk * (size_t)n);
+    if (!e->task_pred || !e->task_status || !lt || !lk) {
+        st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        e->task_status[i] = VFR_ERR_INTERRUPTED; /* not run */
+        e->t[tt[i]].c[kk[i]].rung = rung;
+        if (!(e->task_pred[i] = malloc(sizeof(float) * (size_t)(e->f[kk[i]].te_rows ? e->f[kk[i]].te_rows : 1)))) {
+            st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+            goto done;
+        }
+    }
+    int nw = e->o->jobs > 0 ? e->o->jobs : 1;
+    if (nw > n)
+        nw = (int)n;
+    pthread_t th[256];
+    int started = 0;
+    for (int w = 1; w < nw && w < 256; w++)
+        if (pthread_create(&th[started], NULL, worker, e) == 0)
+            started++;
+    worker(e);
+    for (int w = 0; w < started; w++)
+        pthread_join(th[w], NULL);
+    for (int32_t k = 0; k < e->K; k++)
+        if ((st = score_fold(e, k)) != VFR_OK)
+            goto done;
+    int64_t nl = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (e->task_status[i] == VFR_OK) {
+            lt[nl] = tt[i];
+            lk[nl++] = kk[i];
+        }
+    if ((st = log_cells(e, lt, lk, nl)) != VFR_OK)
+        goto done;
+    e->cells_done += nl;
+    if (e->err != VFR_OK) {
+        st = vfr_fail(e->err, "%s", e->err_msg);
+        goto done;
+    }
+    if (nl < n)
+        st = vfr_fail(VFR_ERR_INTERRUPTED, "tune: stopped; %lld of %lld trial x folds of the wave were logged",
+                      (long long)nl, (long long)n);
+done:
+    for (int64_t i = 0; e->task_pred && i < n; i++)
+        free(e->task_pred[i]);
+    free(e->task_pred), free(e->task_status), free(lt), free(lk);
+    e->task_pred = NULL;
+    e->task_status = NULL;
+    return st;
+}
+
+/* ---- aggregation and the result ------------------------------------------- */
+
+static void aggregate(engine *e, trial *t)
+{
+    double s = 0, s2 = 0, sh = 0;
+    int32_t n = 0, nsh = 0;
+    for (int32_t k = 0; k < e->K; k++)
+        if (t->c[k].done && isfinite(t->c[k].sharpe)) {
+            sh += t->c[k].sharpe;
+            nsh++;
+        }
+    t->sharpe = nsh ? sh / nsh : NAN;
+    for (int32_t k = 0; k < e->K; k++)
+        if (t->c[k].done && isfinite(t->c[k].score)) {
+            double v = e->higher_better ? t->c[k].score : -t->c[k].score;
+            s += v;
+            s2 += v * v;
+            n++;
+        }
+    t->mean = n ? s / n : NAN;
+    t->sd = n > 1 ? sqrt(fmax(0, (s2 - s * s / n) / (n - 1))) : (n ? 0 : NAN);
+}
+
+static int trial_complete(const engine *e, const trial *t, int32_t rung)
+{
+    for (int32_t k = 0; k < e->K; k++)
+        if (!t->c[k].done || t->c[k].rung < rung)
+            return 0;
+    return 1;
+}
+
+static int64_t best_trial(engine *e, int32_t final_rung)
+{
+    int64_t best = -1;
+    for (int64_t i = 0; i < e->P; i++) {
+        trial *t = &e->t[i];
+        if (!t->params || !trial_complete(e, t, final_rung) || t->pruned)
+            continue;
+        aggregate(e, t);
+        if (isfinite(t->mean) && (best < 0 || t->mean > e->t[best].mean))
+            best = i;
+    }
+    return best;
+}
+
+static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, double seconds,
+                         const char *out_name)
+{
+    static const char *methods[] = {"grid_search", "random_search", "bayesian"};
+    int64_t best = best_trial(e, final_rung);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "jobId", e->job->job_id);
+    cJSON_AddStringToObject(o, "method", methods[e->job->search.method]);
+    cJSON_AddStringToObject(o, "scoringMetric", e->job->search.metric);
+    cJSON_AddStringToObject(o, "direction", e->higher_better ? "maximize" : "minimize (scores are negated log loss)");
+    cJSON_AddNumberToObject(o, "nFolds", e->K);
+    cJSON_AddNumberToObject(o, "trialsPlanned", (double)e->P);
+    int64_t evaluated = 0;
+    cJSON *all = cJSON_AddArrayToObject(o, "allResults");
+    for (int64_t i = 0; i < e->P; i++) {
+        trial *t = &e->t[i];
+        int any = 0;
+        for (int32_t k = 0; k < e->K; k++)
+            any |= t->c[k].done;
+        if (!any)
+            continue;
+        evaluated++;
+        aggregate(e, t);
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "trial", (double)i);
+        cJSON *pj = cJSON_Parse(t->params);
+        cJSON_AddItemToObject(r, "params", pj ? pj : cJSON_CreateObject());
+        if (isfinite(t->mean)) {
+            cJSON_AddNumberToObject(r, "mean", t->mean);
+            cJSON_AddNumberToObject(r, "sd", t->sd);
+        } else {
+            cJSON_AddNullToObject(r, "mean");
+            cJSON_AddNullToObject(r, "sd");
+        }
+        cJSON *fs = cJSON_AddArrayToObject(r, "folds");
+        double gap = 0;
+        int32_t ng = 0;
+        for (int32_t k = 0; k < e->K; k++) {
+            cell *c = &t->c[k];
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddNumberToObject(f, "fold", k);
+            if (c->done && isfinite(c->score))
+                cJSON_AddNumberToObject(f, "score", c->score);
+            else
+                cJSON_AddNullToObject(f, "score");
+            cJSON_AddNumberToObject(f, "rounds", c->rounds);
+            cJSON_AddNumberToObject(f, "bestRound", c->best_round);
+            cJSON_AddNumberToObject(f, "rung", c->rung);
+            cJSON_AddItemToArray(fs, f);
+            if (c->done && isfinite(c->train_loss) && isfinite(c->val_loss)) {
+                gap += c->val_loss - c->train_loss;
+                ng++;
+            }
+        }
+        /* the overfitting check: validation loss minus training loss */
+        if (ng)
+            cJSON_AddNumberToObject(r, "trainValidationGap", gap / ng);
+        else
+            cJSON_AddNullToObject(r, "trainValidationGap");
+        if (isfinite(t->sharpe))
+            cJSON_AddNumberToObject(r, "sharpe", t->sharpe);
+        cJSON_AddBoolToObject(r, "pruned", !trial_complete(e, t, final_rung) || t->pruned);
+        cJSON_AddItemToArray(all, r);
+    }
+    cJSON_AddNumberToObject(o, "trialsEvaluated", (double)evaluated);
+    /* variance across trials of their mean fold Sharpe: the Deflated Sharpe
+     * Ratio's V[SR] (docs/stats.md), with trialsEvaluated as its N */
+    double ss = 0, ss2 = 0;
+    int64_t ns = 0;
+    for (int64_t i = 0; i < e->P; i++)
+        if (e->t[i].params && isfinite(e->t[i].sharpe)) {
+            ss += e->t[i].sharpe;
+            ss2 += e->t[i].sharpe * e->t[i].sharpe;
+            ns++;
+        }
+    res->sharpe_variance = ns > 1 ? (ss2 - ss * ss / ns) / (ns - 1) : NAN;
+    if (isfinite(res->sharpe_variance))
+        cJSON_AddNumberToObject(o, "trialSharpeVariance", res->sharpe_variance);
+    else
+        cJSON_AddNullToObject(o, "trialSharpeVariance");
+    cJSON_AddNumberToObject(o, "optimizationDuration", seconds);
+    res->trials_evaluated = evaluated;
+    if (best >= 0) {
+        trial *t = &e->t[best];
+        cJSON_AddNumberToObject(o, "bestTrial", (double)best);
+        cJSON *pj = cJSON_Parse(t->params);
+        cJSON_AddItemToObject(o, "bestParams", pj ? pj : cJSON_CreateObject());
+        cJSON *bs = cJSON_AddObjectToObject(o, "bestScore");
+        cJSON_AddNumberToObject(bs, "mean", t->mean);
+        cJSON_AddNumberToObject(bs, "sd", t->sd);
+        double r = 0;
+        for (int32_t k = 0; k < e->K; k++)
+            r += t->c[k].best_round + 1;
+        res->best_rounds = (int32_t)(r / e->K + 0.5);
+        cJSON_AddNumberToObject(o, "bestRounds", res->best_rounds);
+        res->best_params_json = vfr_strdup(t->params);
+        res->best_mean = t->mean;
+        res->best_sd = t->sd;
+        res->best_trial = (int32_t)best;
+    } else {
+        cJSON_AddNullToObject(o, "bestTrial");
+        res->best_trial = -1;
+    }
+    res->search_json = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!res->search_json)
+        return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", e->o->run_dir, out_name);
+    vfr_status st = vfr_write_file_atomic(path, res->search_json, strlen(res->search_json));
+    if (st == VFR_OK && best < 0)
+        st = vfr_fail(VFR_ERR_INVALID_ARG, "tune: no trial finished on every fold; nothing to choose from");
+    return st;
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static void engine_free(engine *e)
+{
+    for (int64_t i = 0; e->t && i < e->P; i++) {
+        free(e->t[i].x);
+        free(e->t[i].params);
+        free(e->t[i].c);
+    }
+    free(e->t);
+    for (int32_t k = 0; e->f && k < e->K; k++) {
+        vfr_dataview_destroy(e->f[k].tr);
+        vfr_dataview_destroy(e->f[k].va);
+        vfr_dataview_destroy(e->f[k].te);
+        free(e->f[k].offsets);
+    }
+    free(e->f);
+    vfr_split_free(e->sp);
+    vfr_space_free(e->space);
+    if (e->log)
+        fclose(e->log);
+    pthread_mutex_destroy(&e->lock);
+}
+
+/* Folds: the dates before the job's test period, cut as the job's split
+ * says (cpcv stays cpcv; every other method uses expanding time-series
+ * k-fold with search.nFolds), with the job's purge and embargo. */
+static vfr_status setup(engine *e)
+{
+    vfr_status st;
+    const vfr_job *job = e->job;
+    const vfr_prepared *p = e->p;
+    vfr_split *outer = NULL;
+    if ((st = vfr_split_make(&job->split, p->T, &outer)) != VFR_OK)
+        return st;
+    int32_t domain = outer->folds[0].test[0].lo; /* dates before the first test date */
+    vfr_split_free(outer);
+    vfr_split_spec ss = job->split;
+    if (ss.method != VFR_SPLIT_CPCV)
+        ss.method = VFR_SPLIT_KFOLD;
+    ss.folds = job->search.folds;
+    if ((st = vfr_split_make(&ss, domain, &e->sp)) != VFR_OK) {
+        vfr_error_prefix("search.nFolds (over the %d dates before the test period): ", domain);
+        return st;
+    }
+    e->K = e->sp->K;
+    e->f = calloc((size_t)e->K, sizeof *e->f);
+    if (!e->f)
+        return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+    for (int32_t k = 0; k < e->K; k++) {
+        const vfr_fold *f = &e->sp->folds[k];
+        fold_data *fd = &e->f[k];
+        if (f->n_train != 1 || f->n_test != 1 || f->n_val > 1) {
+            /* cpcv folds: train on the longest training block (the views are contiguous) */
+            if (f->n_test != 1)
+                return vfr_fail(VFR_ERR_INVALID_ARG,
+                                "search over cpcv needs nTestGroups 1 (one test block per fold)");
+        }
+        vfr_range tr = f->train[0];
+        for (int32_t i = 1; i < f->n_train; i++)
+            if (f->train[i].hi - f->train[i].lo > tr.hi - tr.lo)
+                tr = f->train[i];
+        int64_t a = p->date_row[tr.lo], b = p->date_row[tr.hi];
+        if ((st = vfr_dataview_create(p->X + a * p->F, p->y + a, b - a, p->F, &fd->tr)) != VFR_OK)
+            return st;
+        vfr_dataview_set_history(fd->tr, p->X, a, p->prev_row);
+        if (f->n_val) {
+            int64_t c = p->date_row[f->val[0].lo], d = p->date_row[f->val[0].hi];
+            if ((st = vfr_dataview_create(p->X + c * p->F, p->y + c, d - c, p->F, &fd->va)) != VFR_OK)
+                return st;
+            vfr_dataview_set_history(fd->va, p->X, c, p->prev_row);
+        }
+        int64_t c = p->date_row[f->test[0].lo], d = p->date_row[f->test[0].hi];
+        if ((st = vfr_dataview_create(p->X + c * p->F, p->y + c, d - c, p->F, &fd->te)) != VFR_OK)
+            return st;
+        vfr_dataview_set_history(fd->te, p->X, c, p->prev_row);
+        fd->te_rows = d - c;
+        if ((st = vfr_pipeline_panel(p, f->test[0].lo, f->test[0].hi, &fd->offsets, &fd->panel)) != VFR_OK)
+            return st;
+    }
+    if ((st = vfr_space_parse(job->search.space_json, job->search.method, &e->space)) != VFR_OK) {
+        vfr_error_prefix("%s: ", job->path);
+        return st;
+    }
+    e->D = vfr_space_dims(e->space);
+    int64_t grid = vfr_space_grid_size(e->space);
+    e->P = job->search.method == VFR_SEARCH_GRID ? (grid < job->search.max_iter ? grid : job->search.max_iter)
+                                                 : job->search.max_iter;
+    e->t = calloc((size_t)e->P, sizeof *e->t);
+    if (!e->t)
+        return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+    int nshards = e->o->n_shards > 1 ? e->o->n_shards : 1;
+    for (int64_t i = 0; i < e->P; i++) {
+        trial *t = &e->t[i];
+        t->x = calloc((size_t)(e->D ? e->D : 1), sizeof *t->x);
+        t->c = calloc((size_t)e->K, sizeof *t->c);
+        if (!t->x || !t->c)
+            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        for (int32_t k = 0; k < e->K; k++)
+            t->c[k].score = t->c[k].train_loss = t->c[k].val_loss = t->c[k].sharpe = NAN;
+        t->in_shard = (int)(i % nshards) == (nshards > 1 ? e->o->shard : 0);
+        t->alive = 1;
+        if (job->search.method != VFR_SEARCH_TPE) { /* fixed points: known up front */
+            if (job->search.method == VFR_SEARCH_GRID)
+                vfr_space_grid_point(e->space, i, t->x);
+            else
+                vfr_space_random_point(e->space, job->search.seed, i, t->x);
+            if (!(t->params = vfr_space_point_json(e->space, t->x, job->training.hyperparameters_json)))
+                return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        }
+    }
+    /* an unknown hyperparameter in the space fails here, before any work */
+    {
+        char *probe = vfr_space_point_json(e->space, e->t[0].x, job->training.hyperparameters_json);
+        vfr_model_config mc = {job->model_type, probe, job->objective, e->model_dev, 1, p->F,
+                               (const char *const *)p->feature_names, 1, NULL};
+        vfr_model *m = NULL;
+        st = vfr_model_create(&mc, &m);
+        vfr_model_destroy(m);
+        free(probe);
+        if (st != VFR_OK) {
+            vfr_error_prefix("%s: search.space: ", job->path);
+            return st;
+        }
+    }
+    return VFR_OK;
+}
+
+static void progress(engine *e)
+{
+    int64_t best = best_trial(e, 0);
+    double el = vfr_seconds() - e->t_start;
+    double eta = e->cells_done > 0 ? el * (double)(e->cells_total - e->cells_done) / (double)e->cells_done : 0;
+    if (best >= 0)
+        vfr_report_log(&e->rep, VFR_LOG_INFO,
+                       "trials x folds %lld/%lld, best %s %.5f +- %.5f (trial %lld), %.0f s elapsed, ETA %.0f s",
+                       (long long)e->cells_done, (long long)e->cells_total, metric_name(e->job->search.metric),
+                       e->higher_better ? e->t[best].mean : -e->t[best].mean, e->t[best].sd,
+                       (long long)best, el, eta);
+    vfr_report_progress(&e->rep, "tune", (double)e->cells_done, (double)e->cells_total);
+}
+
+static void rep_log(void *u, vfr_log_level l, const char *m) { vfr_report_log(u, l, "%s", m); }
+static void rep_prog(void *u, const char *s, double d, double t) { vfr_report_progress(u, s, d, t); }
+
+vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_device_kind dev,
+                             vfr_device_kind model_dev, const vfr_tune_options *o,
+                             vfr_tune_result *res)
+{
+    vfr_status st = VFR_OK;
+    engine e;
+    memset(&e, 0, sizeof e);
+    memset(res, 0, sizeof *res);
+    res->best_trial = -1;
+    pthread_mutex_init(&e.lock, NULL);
+    e.job = job;
+    e.p = p;
+    e.o = o;
+    e.dev = dev;
+    e.model_dev = model_dev;
+    e.higher_better = metric_higher_better(job->search.metric);
+    e.rep = (vfr_reporter){rep_log, rep_prog, (void *)o->reporter};
+    int nshards = o->n_shards > 1 ? o->n_shards : 1;
+    if (!job->search.enabled) {
+        st = vfr_fail(VFR_ERR_INVALID_ARG, "%s: the job has no search block", job->path);
+        goto done;
+    }
+    if (nshards > 1 && job->search.method == VFR_SEARCH_TPE) {
+        st = vfr_fail(VFR_ERR_INVALID_ARG,
+                      "%s: search.method: bayesian (TPE) is sequential and cannot be sharded; use grid_search or random_search with --shard",
+                      job->path);
+        goto done;
+    }
+    if (nshards > 1 && strcmp(job->search.pruning, "none") != 0) {
+        st = vfr_fail(VFR_ERR_INVALID_ARG, "%s: search.pruning: successive halving ranks all trials together and cannot be sharded",
+                      job->path);
+        goto done;
+    }
+    if ((st = setup(&e)) != VFR_OK)
+        goto done;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int total = o->nthread > 0 ? o->nthread : (int)(cores > 0 ? cores : 1);
+    int jobs = o->jobs > 0 ? o->jobs : 1;
+    e.nthread_model = total / jobs > 0 ? total / jobs : 1;
+    if (vfr_mkdirs(o->run_dir) != 0) {
+        st = vfr_fail(VFR_ERR_IO, "%s: cannot create: %s", o->run_dir, strerror(errno));
+        goto done;
+    }
+    char name[128];
+    if (nshards > 1)
+        snprintf(name, sizeof name, "trials.shard-%d-of-%d.jsonl", o->shard, nshards);
+    else
+        snprintf(name, sizeof name, "trials.jsonl");
+    snprintf(e.log_path, sizeof e.log_path, "%s/%s", o->run_dir, name);
+    if (o->resume) {
+        if ((st = replay_log(&e, e.log_path, 0)) != VFR_OK)
+            goto done;
+    } else if (unlink(e.log_path) != 0 && errno != ENOENT) {
+        st = vfr_fail(VFR_ERR_IO, "%s: cannot start a new log: %s", e.log_path, strerror(errno));
+        goto done;
+    }
+    e.log = fopen(e.log_path, "a");
+    if (!e.log) {
+        st = vfr_fail(VFR_ERR_IO, "%s: %s", e.log_path, strerror(errno));
+        goto done;
+    }
+    int sh = strcmp(job->search.pruning, "successive_halving") == 0;
+    int64_t in_shard = 0;
+    for (int64_t i = 0; i < e.P; i++)
+        in_shard += e.t[i].in_shard;
+    e.cells_total = in_shard * e.K;
+    for (int64_t i = 0; i < e.P; i++)
+        for (int32_t k = 0; k < e.K; k++)
+            e.cells_done += e.t[i].in_shard && e.t[i].c[k].done;
+    vfr_report_log(&e.rep, VFR_LOG_INFO,
+                   "search: %lld trials x %d folds (%s, %s%s), %d at a time, %d threads each; log %s%s",
+                   (long long)in_shard, e.K, job->search.metric, sh ? "successive halving, " : "",
+                   job->search.method == VFR_SEARCH_GRID ? "grid" : job->search.method == VFR_SEARCH_RANDOM ? "random" : "TPE",
+                   jobs, e.nthread_model, e.log_path, e.cells_done ? " (resuming)" : "");
+    e.t_start = vfr_seconds();
+    int64_t *tt = malloc(sizeof *tt * (size_t)(e.P * e.K + 1));
+    int32_t *kk = malloc(sizeof *kk * (size_t)(e.P * e.K + 1));
+    int32_t *rr = calloc((size_t)(e.P * e.K + 1), sizeof *rr);
+    double *ox = malloc(sizeof *ox * (size_t)(e.P * (e.D ? e.D : 1) + 1)), *oy = malloc(sizeof *oy * (size_t)(e.P + 1));
+    if (!tt || !kk || !rr || !ox || !oy) {
+        free(tt), free(kk), free(rr), free(ox), free(oy);
+        st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        goto done;
+    }
+    int32_t final_rung = 0;
+    if (!sh) {
+        int64_t wave = job->search.method == VFR_SEARCH_TPE ? job->search.batch : (jobs * 2 > 8 ? jobs * 2 : 8);
+        double best_seen = -INFINITY;
+        int64_t since_best = 0;
+        for (int64_t w0 = 0; w0 < e.P && st == VFR_OK; w0 += wave) {
+            int64_t w1 = w0 + wave < e.P ? w0 + wave : e.P;
+            if (job->search.method == VFR_SEARCH_TPE) { /* points from trials before this batch */
+                int32_t n = 0;
+                for (int64_t i = 0; i < w0; i++) {
+                    aggregate(&e, &e.t[i]);
+                    memcpy(ox + n * e.D, e.t[i].x, sizeof *ox * (size_t)e.D);
+                    oy[n++] = trial_complete(&e, &e.t[i], 0) ? e.t[i].mean : NAN;
+                }
+                for (int64_t i = w0; i < w1; i++) {
+                    double x[256];
+                    if ((st = vfr_space_tpe_point(e.space, job->search.seed, i, ox, oy, n,
+                                                  job->search.startup, x)) != VFR_OK)
+                        break;
+                    char *params = vfr_space_point_json(e.space, x, job->training.hyperparameters_json);
+                    if (e.t[i].params) { /* resumed: must be the same point */
+                        cJSON *a = cJSON_Parse(params), *b = cJSON_Parse(e.t[i].params);
+                        int same = cJSON_Compare(a, b, 1);
+                        cJSON_Delete(a), cJSON_Delete(b);
+                        free(params);
+                        if (!same) {
+                            st = vfr_fail(VFR_ERR_INVALID_ARG,
+                                          "%s: trial %lld in the log has other parameters than this search draws (another seed?)",
+                                          e.log_path, (long long)i);
+                            break;
+                        }
+                    } else {
+                        e.t[i].params = params;
+                        memcpy(e.t[i].x, x, sizeof *x * (size_t)e.D);
+                    }
+                }
+                if (st != VFR_OK)
+                    break;
+            }
+            int64_t n = 0;
+            for (int64_t i = w0; i < w1; i++)
+                for (int32_t k = 0; k < e.K; k++)
+                    if (e.t[i].in_shard && !e.t[i].c[k].done) {
+                        tt[n] = i;
+                        kk[n] = k;
+                        rr[n++] = 0;
+                    }
+            if (n)
+                st = run_wave(&e, tt, kk, rr, 0, n);
+            if (st != VFR_OK)
+                break;
+            progress(&e);
+            if (job->search.patience > 0) { /* stop when the best has not moved for `patience` trials */
+                int64_t b = best_trial(&e, 0);
+                if (b >= 0 && e.t[b].mean > best_seen) {
+                    best_seen = e.t[b].mean;
+                    since_best = 0;
+                } else {
+                    since_best += w1 - w0;
+                }
+                if (since_best >= job->search.patience) {
+                    vfr_report_log(&e.rep, VFR_LOG_INFO, "search: no improvement in %lld trials (patience): stopping",
+                                   (long long)since_best);
+                    break;
+                }
+            }
+        }
+    } else {
+        /* successive halving over boosting rounds: rungs r0, r0*eta, ...; the
+         * top 1/eta of each rung (mean fold score) go on; a trial is retrained
+         * from scratch to the next rung's rounds (the same trees as continuing) */
+        const int32_t eta = job->search.eta;
+        int32_t r = job->search.min_rounds, rung = 0;
+        int64_t alive = e.P;
+        for (;; rung++, r *= eta) {
+            int last = alive <= 1 || r * eta > 100000;
+            int64_t n = 0;
+            for (int64_t i = 0; i < e.P; i++)
+                for (int32_t k = 0; k < e.K; k++)
+                    if (e.t[i].alive && !(e.t[i].c[k].done && e.t[i].c[k].rung >= rung)) {
+                        tt[n] = i;
+                        kk[n] = k;
+                        rr[n++] = last ? 0 : r;
+                    }
+            if (n && (st = run_wave(&e, tt, kk, rr, rung, n)) != VFR_OK)
+                break;
+            /* a trial whose folds all stopped early before r is finished */
+            int all_done = 1;
+            for (int64_t i = 0; i < e.P; i++)
+                if (e.t[i].alive)
+                    for (int32_t k = 0; k < e.K; k++)
+                        if (e.t[i].c[k].rounds >= r)
+                            all_done = 0;
+            progress(&e);
+            if (last || all_done) {
+                final_rung = rung;
+                break;
+            }
+            /* rank the alive trials; keep ceil(alive / eta) */
+            int64_t keep = (alive + eta - 1) / eta;
+            for (int64_t i = 0; i < e.P; i++)
+                if (e.t[i].alive)
+                    aggregate(&e, &e.t[i]);
+            for (int64_t i = 0; i < e.P; i++) {
+                if (!e.t[i].alive)
+                    continue;
+                int64_t better = 0;
+                for (int64_t j = 0; j < e.P; j++)
+                    if (j != i && e.t[j].alive &&
+                        (e.t[j].mean > e.t[i].mean || (e.t[j].mean == e.t[i].mean && j < i) ||
+                         (!isfinite(e.t[i].mean) && isfinite(e.t[j].mean))))
+                        better++;
+                if (better >= keep)
+                    e.t[i].pruned = 1;
+            }
+            alive = 0;
+            for (int64_t i = 0; i < e.P; i++) {
+                if (e.t[i].pruned)
+                    e.t[i].alive = 0;
+                alive += e.t[i].alive;
+            }
+            vfr_report_log(&e.rep, VFR_LOG_INFO, "successive halving: rung %d (%d rounds) done, %lld trials go on",
+                           rung, r, (long long)alive);
+        }
+    }
+    free(tt), free(kk), free(rr), free(ox), free(oy);
+    if (st != VFR_OK)
+        goto done;
+    if (nshards > 1) { /* a shard's result is its slice; merge makes the whole */
+        char sname[128];
+        snprintf(sname, sizeof sname, "search.shard-%d-of-%d.json", o->shard, nshards);
+        st = finish(&e, final_rung, res, vfr_seconds() - e.t_start, sname);
+    } else {
+        st = finish(&e, final_rung, res, vfr_seconds() - e.t_start, "search.json");
+    }
+done:
+    engine_free(&e);
+    return st;
+}
+
+vfr_status vfr_tune_run(const vfr_job *job, const vfr_tune_options *o, vfr_tune_result *res)
+{
+    vfr_dataset *ds = NULL;
+    vfr_prepared *p = NULL;
+    char *quality = NULL;
+    vfr_device_kind dev, model_dev;
+    vfr_status st;
+    memset(res, 0, sizeof *res);
+    if (!job->search.enabled)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: the job has no search block (docs/job-config.md)", job->path);
+    if ((st = vfr_device_resolve(o->device, &dev)) != VFR_OK ||
+        (st = vfr_pipeline_model_device(job, o->device, dev, o->reporter, &model_dev)) != VFR_OK ||
+        (st = vfr_prepare_open_dataset(job, &ds)) != VFR_OK ||
+        (st = vfr_prepare(ds, job, dev, o->reporter, &p, &quality)) != VFR_OK)
+        goto done;
+    st = vfr_tune_prepared(job, p, dev, model_dev, o, res);
+done:
+    free(quality);
+    vfr_prepared_free(p);
+    vfr_dataset_close(ds);
+    return st;
+}
+
+vfr_status vfr_tune_merge(const vfr_job *job, const char *run_dir, int n_shards, vfr_tune_result *res)
+{
+    vfr_status st = VFR_OK;
+    engine e;
+    memset(&e, 0, sizeof e);
+    memset(res, 0, sizeof *res);
+    pthread_mutex_init(&e.lock, NULL);
+    vfr_tune_options o = {run_dir, 1, 1, 0, 0, 1, VFR_DEVICE_CPU, NULL, NULL};
+    e.job = job;
+    e.o = &o;
+    e.higher_better = metric_higher_better(job->search.metric);
+    vfr_dataset *ds = NULL;
+    vfr_prepared *p = NULL;
+    char *quality = NULL;
+    /* the folds and trial list are needed to check the logs: prepare again */
+    if ((st = vfr_prepare_open_dataset(job, &ds)) != VFR_OK ||
+        (st = vfr_prepare(ds, job, VFR_DEVICE_CPU, NULL, &p, &quality)) != VFR_OK)
+        goto fail;
+    e.p = p;
+    VFR_TRY(setup(&e));
+    for (int i = 0; i < n_shards; i++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/trials.shard-%d-of-%d.jsonl", run_dir, i, n_shards);
+        VFR_TRY(replay_log(&e, path, 1));
+    }
+    /* one merged log, in (trial, fold) order, as one process writes it */
+    snprintf(e.log_path, sizeof e.log_path, "%s/trials.jsonl", run_dir);
+    char tmpp[4400];
+    snprintf(tmpp, sizeof tmpp, "%s.tmp.%ld", e.log_path, (long)getpid());
+    e.log = fopen(tmpp, "w");
+    if (!e.log) {
+        st = vfr_fail(VFR_ERR_IO, "%s: %s", tmpp, strerror(errno));
+        goto fail;
+    }
+    for (int64_t i = 0; i < e.P && st == VFR_OK; i++)
+        for (int32_t k = 0; k < e.K && st == VFR_OK; k++)
+            if (e.t[i].c[k].done) {
+                int64_t ti = i;
+                st = log_cells(&e, &ti, &k, 1);
+            }
+    fclose(e.log);
+    e.log = NULL;
+    if (st != VFR_OK || rename(tmpp, e.log_path) != 0) {
+        unlink(tmpp);
+        if (st == VFR_OK)
+            st = vfr_fail(VFR_ERR_IO, "%s: %s", e.log_path, strerror(errno));
+        goto fail;
+    }
+    double secs = 0;
+    for (int64_t i = 0; i < e.P; i++)
+        for (int32_t k = 0; k < e.K; k++)
+            secs += e.t[i].c[k].seconds;
+    st = finish(&e, 0, res, secs, "search.json");
+fail:
+    engine_free(&e);
+    free(quality);
+    vfr_prepared_free(p);
+    vfr_dataset_close(ds);
+    return st;
+}
+
+void vfr_tune_result_free(vfr_tune_result *r)
+{
+    if (!r)
+        return;
+    free(r->best_params_json);
+    free(r->search_json);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,536 @@
+/* metrics.cu: the batched model metrics on the GPU, all M models in a fixed
+ * sequence of launches (per chunk of models that fits in device memory):
+ *   sums_kernel     per (model, row block) partial counts and sums;
+ *   ROC AUC         keys sorted per model (cub::DeviceSegmentedSort), negatives
+ *                   prefix-counted (cub::DeviceScan), each positive's tie group
+ *                   found by binary search: twice the Mann-Whitney count, an
+ *                   exact integer, so the result is the CPU twin's to the bit;
+ *   rank IC         score and target sorted per (model, date) segment, average
+ *                   ranks by binary search, then a warp per segment for the
+ *                   Pearson of values and of ranks (two passes);
+ *   finish_kernel   one thread per model: merges partials, writes the row.
+ * No host round trip per model. CPU twin: src/host/metrics.c. */
+extern "C" {
+#include "../host/metrics_internal.h"
+#include "vfr/metrics.h"
+}
+
+#include <cub/device/device_scan.cuh>
+#include <cub/device/device_segmented_sort.cuh>
+#include <cuda_runtime.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define CUDA_TRY(call)                                                                      \
+    do {                                                                                    \
+        cudaError_t e_ = (call);                                                            \
+        if (e_ != cudaSuccess) {                                                            \
+            st = vfr_fail(e_ == cudaErrorMemoryAllocation ? VFR_ERR_NOMEM : VFR_ERR_CUDA,   \
+                          "metrics (cuda): %s: %s", #call, cudaGetErrorString(e_));         \
+            goto fail;                                                                      \
+        }                                                                                   \
+    } while (0)
+
+namespace {
+
+const int THREADS = 256;
+const int ROWS_PER_BLOCK = 8192;
+
+/* Partial sums of one (model, row block). */
+enum { P_N, P_TP, P_FP, P_TN, P_FN, P_LL, P_MEAN, P_M2, P_SSE, P_SAE, P_APE, P_NAPE, P_COUNT };
+
+/* +inf marks "no value": it sorts after every finite key. */
+#define INF __int_as_float(0x7f800000)
+
+__device__ float canon(float s) { return s == 0.0f ? 0.0f : s; }
+
+/* Sum over the block, returned to every thread. All threads must call it. */
+template <typename V> __device__ V block_sum(V v, V *sh)
+{
+    for (int o = 16; o > 0; o >>= 1)
+        v += __shfl_down_sync(0xffffffffu, v, o);
+    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+    __syncthreads(); /* sh may still be read by a previous call */
+    if (lane == 0)
+        sh[w] = v;
+    __syncthreads();
+    V r = 0;
+    for (int i = 0; i < (int)(blockDim.x >> 5); i++)
+        r += sh[i];
+    return r;
+}
+
+__device__ double warp_sum(double v)
+{
+    for (int o = 16; o > 0; o >>= 1)
+        v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/* First position in [lo, hi) whose key is not < k (resp. not <= k). Keys are
+ * sorted ascending with +inf (no value) last. */
+__device__ long long lower_bound(const float *a, long long lo, long long hi, float k)
+{
+    while (lo < hi) {
+        long long mid = lo + ((hi - lo) >> 1);
+        if (a[mid] < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+__device__ long long upper_bound(const float *a, long long lo, long long hi, float k)
+{
+    while (lo < hi) {
+        long long mid = lo + ((hi - lo) >> 1);
+        if (a[mid] <= k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* grid (row blocks, models): counts, log loss (classification) or error sums
+ * and the label's mean and M2 around the block mean (regression). */
+__global__ void sums_kernel(const float *d_score, const float *d_label, long long N, int cls,
+                            double thr, double *d_part)
+{
+    __shared__ double sh[32];
+    const int m = blockIdx.y;
+    const long long r0 = (long long)blockIdx.x * ROWS_PER_BLOCK;
+    const long long r1 = r0 + ROWS_PER_BLOCK < N ? r0 + ROWS_PER_BLOCK : N;
+    const float *sc = d_score + (size_t)m * (size_t)N;
+    double v[P_COUNT];
+    for (int k = 0; k < P_COUNT; k++)
+        v[k] = 0;
+    const double eps = DBL_EPSILON;
+    for (long long i = r0 + threadIdx.x; i < r1; i += blockDim.x) {
+        float s = sc[i], l = d_label[i];
+        if (!isfinite(s) || !isfinite(l))
+            continue;
+        v[P_N] += 1;
+        if (cls) {
+            int pos = l == 1.0f, pred = (double)s > thr;
+            v[pos ? (pred ? P_TP : P_FN) : (pred ? P_FP : P_TN)] += 1;
+            double q = s < eps ? eps : s > 1 - eps ? 1 - eps : (double)s;
+            v[P_LL] -= pos ? log(q) : log(1 - q);
+        } else {
+            double y = l, e = (double)s - y;
+            v[P_MEAN] += y;
+            v[P_SSE] += e * e;
+            v[P_SAE] += fabs(e);
+            if (y != 0)
+                v[P_APE] += fabs(e) / fabs(y), v[P_NAPE] += 1;
+        }
+    }
+    double out[P_COUNT];
+    for (int k = 0; k < P_COUNT; k++)
+        out[k] = block_sum(v[k], sh);
+    if (!cls && out[P_N] > 0) {
+        /* second pass: M2 of the label around this block's mean (merged on
+         * with Chan's update, which stays accurate where sum-of-squares would not) */
+        const double mean = out[P_MEAN] / out[P_N];
+        double m2 = 0;
+        for (long long i = r0 + threadIdx.x; i < r1; i += blockDim.x)
+            if (isfinite(sc[i]) && isfinite(d_label[i]))
+                m2 += ((double)d_label[i] - mean) * ((double)d_label[i] - mean);
+        out[P_M2] = block_sum(m2, sh);
+        out[P_MEAN] = mean;
+    }
+    if (threadIdx.x == 0) {
+        double *p = d_part + ((size_t)m * gridDim.x + blockIdx.x) * P_COUNT;
+        for (int k = 0; k < P_COUNT; k++)
+            p[k] = out[k];
+    }
+}
+
+/* AUC keys: the score where score and label are finite, else +inf (last). */
+__global__ void auc_keys_kernel(const float *d_score, const float *d_label, long long N,
+                                long long total, float *d_key, unsigned char *d_pos)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
+         i += (long long)gridDim.x * blockDim.x) {
+        long long j = i % N;
+        float s = d_score[i], l = d_label[j];
+        int ok = isfinite(s) && isfinite(l);
+        d_key[i] = ok ? canon(s) : INF;
+        d_pos[i] = ok && l == 1.0f;
+    }
+}
+
+__global__ void neg_flag_kernel(const float *d_key, const unsigned char *d_pos, long long total,
+                                int *d_flag)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i <= total;
+         i += (long long)gridDim.x * blockDim.x)
+        d_flag[i] = i < total && d_key[i] < INF && !d_pos[i];
+}
+
+/* grid (row blocks, models): for each positive, 2 x (negatives below its tie
+ * group) + (negatives in it); summed exactly in 64-bit integers. */
+__global__ void auc_kernel(const float *d_key, const unsigned char *d_pos, const int *d_cum,
+                           long long N, unsigned long long *d_twice)
+{
+    __shared__ unsigned long long sh[32];
+    const int m = blockIdx.y;
+    const long long base = (long long)m * N;
+    const long long r0 = (long long)blockIdx.x * ROWS_PER_BLOCK;
+    const long long r1 = r0 + ROWS_PER_BLOCK < N ? r0 + ROWS_PER_BLOCK : N;
+    unsigned long long acc = 0;
+    for (long long j = r0 + threadIdx.x; j < r1; j += blockDim.x) {
+        long long i = base + j;
+        float k = d_key[i];
+        if (!(k < INF) || !d_pos[i])
+            continue;
+        long long a = lower_bound(d_key, base, base + N, k), b = upper_bound(d_key, base, base + N, k);
+        long long below = d_cum[a] - d_cum[base], in = d_cum[b] - d_cum[a];
+        acc += (unsigned long long)(2 * below + in);
+    }
+    acc = block_sum(acc, sh);
+    if (threadIdx.x == 0 && acc)
+        atomicAdd(d_twice + m, acc);
+}
+
+/* Signal keys: score and target where both are finite, else +inf; the row
+ * number within the model rides along. */
+__global__ void sig_keys_kernel(const float *d_score, const float *d_y, long long N,
+                                long long total, float *d_ks, float *d_ky, int *d_idx)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
+         i += (long long)gridDim.x * blockDim.x) {
+        long long j = i % N;
+        float s = d_score[i], y = d_y[j];
+        int ok = isfinite(s) && isfinite(y);
+        d_ks[i] = ok ? canon(s) : INF;
+        d_ky[i] = ok ? canon(y) : INF;
+        d_idx[i] = (int)j;
+    }
+}
+
+/* Segment m = one model's N rows. */
+__global__ void model_offsets_kernel(int mc, long long N, long long *d_seg)
+{
+    int m = blockIdx.x * blockDim.x + threadIdx.x;
+    if (m <= mc)
+        d_seg[m] = (long long)m * N;
+}
+
+/* Segment q = m * T + t covers [m N + off[t], m N + off[t + 1]). */
+__global__ void seg_offsets_kernel(const long long *d_off, int T, long long N, int Mc,
+                                   long long *d_seg)
+{
+    long long q = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    long long nseg = (long long)Mc * T;
+    if (q < nseg)
+        d_seg[q] = (q / T) * N + d_off[q % T];
+    else if (q == nseg)
+        d_seg[q] = (long long)Mc * N;
+}
+
+/* Average rank (1-based, ties share the mean position) of each sorted valid
+ * key within its segment, scattered back to the row it came from. */
+__global__ void rank_kernel(const float *d_sorted, const int *d_from, const long long *d_off,
+                            const int *d_rowdate, long long N, long long total, float *d_rank)
+{
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
+         i += (long long)gridDim.x * blockDim.x) {
+        float k = d_sorted[i];
+        if (!(k < INF))
+            continue;
+        long long m = i / N, j = i - m * N;
+        int t = d_rowdate[j];
+        long long sb = m * N + d_off[t], se = m * N + d_off[t + 1];
+        long long a = lower_bound(d_sorted, sb, se, k) - sb, b = upper_bound(d_sorted, sb, se, k) - sb;
+        d_rank[m * N + d_from[i]] = 0.5f * (float)(a + b + 1);
+    }
+}
+
+/* One warp per (model, date): Pearson of (score, y) and of their ranks over
+ * the rows where both are finite, two passes. */
+__global__ void ic_kernel(const float *d_score, const float *d_y, const float *d_rs,
+                          const float *d_ry, const long long *d_off, int T, long long N, int Mc,
+                          double *d_ic, double *d_ric)
+{
+    long long q = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    if (q >= (long long)Mc * T)
+        return; /* whole warps leave together: q is uniform in a warp */
+    const long long m = q / T;
+    const int t = (int)(q % T);
+    const float *sc = d_score + m * N, *rs = d_rs + m * N, *ry = d_ry + m * N;
+    double n = 0, sx = 0, sy = 0, srx = 0, sry = 0;
+    for (long long j = d_off[t] + lane; j < d_off[t + 1]; j += 32)
+        if (isfinite(sc[j]) && isfinite(d_y[j])) {
+            n += 1, sx += sc[j], sy += d_y[j], srx += rs[j], sry += ry[j];
+        }
+    n = warp_sum(n), sx = warp_sum(sx), sy = warp_sum(sy), srx = warp_sum(srx), sry = warp_sum(sry);
+    double ic = NAN, ric = NAN;
+    if (n >= 2) {
+        const double mx = sx / n, my = sy / n, mrx = srx / n, mry = sry / n;
+        double a = 0, b = 0, c = 0, ra = 0, rb = 0, rc = 0;
+        for (long long j = d_off[t] + lane; j < d_off[t + 1]; j += 32)
+            if (isfinite(sc[j]) && isfinite(d_y[j])) {
+                double dx = sc[j] - mx, dy = d_y[j] - my, ex = rs[j] - mrx, ey = ry[j] - mry;
+                a += dx * dy, b += dx * dx, c += dy * dy;
+                ra += ex * ey, rb += ex * ex, rc += ey * ey;
+            }
+        a = warp_sum(a), b = warp_sum(b), c = warp_sum(c);
+        ra = warp_sum(ra), rb = warp_sum(rb), rc = warp_sum(rc);
+        if (b > 0 && c > 0) {
+            ic = a / sqrt(b * c);
+            ric = rb > 0 && rc > 0 ? ra / sqrt(rb * rc) : NAN;
+        }
+    }
+    if (lane == 0)
+        d_ic[q] = ic, d_ric[q] = ric;
+}
+
+__device__ void mean_std_ir(const double *v, int n, double *mean, double *sd, double *ir,
+                            double *count)
+{
+    int c = 0;
+    double m = 0, ss = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i]))
+            m += v[i], c++;
+    m = c ? m / c : NAN;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i]))
+            ss += (v[i] - m) * (v[i] - m);
+    *mean = m;
+    *sd = c >= 2 ? sqrt(ss / (c - 1)) : NAN;
+    *ir = c >= 2 && *sd > 0 ? m / *sd : NAN;
+    if (count)
+        *count = c;
+}
+
+/* One thread per model: merge the partials in block order, write the row. */
+__global__ void finish_kernel(const double *d_part, int nb, const unsigned long long *d_twice,
+                              const double *d_ic, const double *d_ric, int T, int Mc, int cls,
+                              double *d_out)
+{
+    int m = blockIdx.x * blockDim.x + threadIdx.x;
+    if (m >= Mc)
+        return;
+    double *row = d_out + (size_t)m * VFR_METRIC_COUNT;
+    for (int k = 0; k < VFR_METRIC_COUNT; k++)
+        row[k] = NAN;
+    double s[P_COUNT];
+    for (int k = 0; k < P_COUNT; k++)
+        s[k] = 0;
+    for (int b = 0; b < nb; b++) {
+        const double *p = d_part + ((size_t)m * nb + b) * P_COUNT;
+        double na = s[P_N], nn = p[P_N];
+        if (!cls && nn > 0) { /* Chan et al.: merge (n, mean, M2) */
+            double n = na + nn, d = p[P_MEAN] - s[P_MEAN];
+            s[P_M2] += p[P_M2] + d * d * na * nn / n;
+            s[P_MEAN] += d * nn / n;
+        }
+        for (int k = 0; k < P_COUNT; k++)
+            if (k != P_MEAN && k != P_M2)
+                s[k] += p[k];
+    }
+    const double n = s[P_N];
+    row[VFR_METRIC_N] = n;
+    if (cls) {
+        const double tp = s[P_TP], fp = s[P_FP], tn = s[P_TN], fn = s[P_FN];
+        row[VFR_METRIC_TP] = tp, row[VFR_METRIC_FP] = fp;
+        row[VFR_METRIC_TN] = tn, row[VFR_METRIC_FN] = fn;
+        if (n > 0) {
+            row[VFR_METRIC_ACCURACY] = (tp + tn) / n;
+            row[VFR_METRIC_PRECISION] = tp + fp > 0 ? tp / (tp + fp) : 0.0;
+            row[VFR_METRIC_RECALL] = tp + fn > 0 ? tp / (tp + fn) : 0.0;
+            row[VFR_METRIC_F1] = tp + fp + fn > 0 ? 2.0 * tp / (2 * tp + fp + fn) : 0.0;
+            row[VFR_METRIC_LOG_LOSS] = s[P_LL] / n;
+            const double P = tp + fn, Nn = fp + tn;
+            if (P > 0 && Nn > 0)
+                row[VFR_METRIC_ROC_AUC] = (double)d_twice[m] / (2.0 * P * Nn);
+        }
+    } else if (n > 0) {
+        const double sse = s[P_SSE], sst = s[P_M2];
+        row[VFR_METRIC_MSE] = sse / n;
+        row[VFR_METRIC_RMSE] = sqrt(sse / n);
+        row[VFR_METRIC_MAE] = s[P_SAE] / n;
+        row[VFR_METRIC_R2] = n < 2 ? NAN : sst > 0 ? 1.0 - sse / sst : sse == 0 ? 1.0 : 0.0;
+        row[VFR_METRIC_MAPE] = s[P_NAPE] > 0 ? s[P_APE] / s[P_NAPE] : NAN;
+    }
+    mean_std_ir(d_ic + (size_t)m * T, T, &row[VFR_METRIC_IC], &row[VFR_METRIC_IC_STD],
+                &row[VFR_METRIC_ICIR], &row[VFR_METRIC_IC_DATES]);
+    mean_std_ir(d_ric + (size_t)m * T, T, &row[VFR_METRIC_RANK_IC], &row[VFR_METRIC_RANK_IC_STD],
+                &row[VFR_METRIC_RANK_ICIR], NULL);
+}
+
+int grid_for(long long n)
+{
+    long long g = (n + THREADS - 1) / THREADS;
+    return (int)(g < 1 ? 1 : g > 65535 * 8 ? 65535 * 8 : g);
+}
+
+} // namespace
+
+extern "C" vfr_status vfr_metrics_batch_cuda(const vfr_panel *p, const float *score, int32_t M,
+                                             const vfr_metrics_options *o, double *out)
+{
+    vfr_status st = vfr_metrics_check_args(p, score, M, o, out);
+    vfr_device_kind used;
+    if (st != VFR_OK || (st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
+        return st;
+    const long long N = p->N;
+    const int T = p->T, cls = o->task == VFR_TASK_CLASSIFICATION;
+    const int nb = (int)((N + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK);
+    const float *y = p->fwd ? p->fwd : p->label;
+    int *rowdate = (int *)malloc(sizeof(int) * (size_t)(N > 0 ? N : 1));
+    float *d_label = NULL, *d_y = NULL, *d_score = NULL;
+    long long *d_off = NULL, *d_seg = NULL, *d_seg1 = NULL;
+    int *d_rowdate = NULL;
+    double *d_part = NULL, *d_ic = NULL, *d_ric = NULL, *d_out = NULL;
+    unsigned long long *d_twice = NULL;
+    char *d_arena = NULL;
+    void *d_temp = NULL;
+    size_t temp_bytes = 0;
+    long long Mc = M;
+    if (!rowdate)
+        return vfr_fail(VFR_ERR_NOMEM, "metrics (cuda): out of host memory");
+    for (int t = 0; t < T; t++)
+        for (long long i = p->date_offset[t]; i < p->date_offset[t + 1]; i++)
+            rowdate[i] = t;
+    /* Models per chunk: the sort buffers (about 40 bytes a row) and CUB's
+     * scratch must fit in half the free memory, and item counts stay < 2^31. */
+    {
+        size_t fr = 0, tot = 0;
+        CUDA_TRY(cudaMemGetInfo(&fr, &tot));
+        long long per_model = (N > 0 ? N : 1) * 72 + (long long)T * 24 + 1024;
+        long long fit = (long long)(fr / 2) / per_model;
+        long long cap = N > 0 ? (INT32_MAX - 2) / N : M;
+        Mc = M < fit ? M : fit;
+        if (Mc > cap)
+            Mc = cap;
+        if (Mc > 65535) /* models are gridDim.y of the row-block kernels */
+            Mc = 65535;
+        if (Mc < 1)
+            Mc = 1;
+    }
+    CUDA_TRY(cudaMalloc(&d_label, sizeof(float) * (size_t)(N > 0 ? N : 1)));
+    CUDA_TRY(cudaMalloc(&d_y, sizeof(float) * (size_t)(N > 0 ? N : 1)));
+    CUDA_TRY(cudaMalloc(&d_off, sizeof(long long) * (size_t)(T + 1)));
+    CUDA_TRY(cudaMalloc(&d_rowdate, sizeof(int) * (size_t)(N > 0 ? N : 1)));
+    if (N > 0) {
+        CUDA_TRY(cudaMemcpy(d_label, p->label, sizeof(float) * N, cudaMemcpyHostToDevice));
+        CUDA_TRY(cudaMemcpy(d_y, y, sizeof(float) * N, cudaMemcpyHostToDevice));
+        CUDA_TRY(cudaMemcpy(d_rowdate, rowdate, sizeof(int) * N, cudaMemcpyHostToDevice));
+    }
+    if (T > 0)
+        CUDA_TRY(cudaMemcpy(d_off, p->date_offset, sizeof(long long) * (T + 1), cudaMemcpyHostToDevice));
+    {
+        const size_t items = (size_t)Mc * (size_t)(N > 0 ? N : 1) + 1;
+        CUDA_TRY(cudaMalloc(&d_score, sizeof(float) * items));
+        /* one arena, carved into the buffers of the two sort phases: ks, ky,
+         * idx, ks', is', ky', iy', rank_s, rank_y (4 bytes each per item) */
+        CUDA_TRY(cudaMalloc(&d_arena, 4 * 9 * items));
+        CUDA_TRY(cudaMalloc(&d_seg, sizeof(long long) * ((size_t)Mc * T + 1)));
+        CUDA_TRY(cudaMalloc(&d_seg1, sizeof(long long) * ((size_t)Mc + 1)));
+        CUDA_TRY(cudaMalloc(&d_part, sizeof(double) * P_COUNT * (size_t)Mc * (size_t)(nb > 0 ? nb : 1)));
+        CUDA_TRY(cudaMalloc(&d_ic, sizeof(double) * ((size_t)Mc * T + 1)));
+        CUDA_TRY(cudaMalloc(&d_ric, sizeof(double) * ((size_t)Mc * T + 1)));
+        CUDA_TRY(cudaMalloc(&d_out, sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc));
+        CUDA_TRY(cudaMalloc(&d_twice, sizeof(unsigned long long) * (size_t)Mc));
+    }
+    for (long long m0 = 0; m0 < M; m0 += Mc) {
+        const int mc = (int)(M - m0 < Mc ? M - m0 : Mc);
+        const long long total = (long long)mc * N;
+        const size_t items = (size_t)Mc * (size_t)(N > 0 ? N : 1) + 1;
+        float *ks = (float *)d_arena, *ky = ks + items;
+        int *idx = (int *)(ky + items);
+        float *ks2 = (float *)(idx + items);
+        int *is2 = (int *)(ks2 + items);
+        float *ky2 = (float *)(is2 + items);
+        int *iy2 = (int *)(ky2 + items);
+        float *rs = (float *)(iy2 + items), *ry = rs + items;
+        CUDA_TRY(cudaMemset(d_twice, 0, sizeof(unsigned long long) * (size_t)mc));
+        if (total > 0) {
+            CUDA_TRY(cudaMemcpy(d_score, score + (size_t)m0 * (size_t)N, sizeof(float) * (size_t)total,
+                                cudaMemcpyHostToDevice));
+            sums_kernel<<<dim3(nb, mc), THREADS>>>(d_score, d_label, N, cls, o->threshold, d_part);
+            CUDA_TRY(cudaGetLastError());
+            if (cls) {
+                /* the AUC phase borrows the signal buffers: keys in ks/ks2,
+                 * labels (bytes) in idx/is2, flags in ky, prefix counts in ky2 */
+                unsigned char *pos = (unsigned char *)idx, *pos2 = (unsigned char *)is2;
+                int *flag = (int *)ky, *cum = (int *)ky2;
+                long long *seg1 = d_seg1;
+                model_offsets_kernel<<<grid_for(mc + 1), THREADS>>>(mc, N, seg1);
+                CUDA_TRY(cudaGetLastError());
+                auc_keys_kernel<<<grid_for(total), THREADS>>>(d_score, d_label, N, total, ks, pos);
+                CUDA_TRY(cudaGetLastError());
+                size_t need = 0;
+                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(NULL, need, ks, ks2, pos, pos2, total, mc,
+                                                             seg1, seg1 + 1));
+                size_t need2 = 0;
+                CUDA_TRY(cub::DeviceScan::ExclusiveSum(NULL, need2, flag, cum, total + 1));
+                if (need2 > need)
+                    need = need2;
+                if (need > temp_bytes) {
+                    cudaFree(d_temp);
+                    d_temp = NULL;
+                    CUDA_TRY(cudaMalloc(&d_temp, need));
+                    temp_bytes = need;
+                }
+                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, temp_bytes, ks, ks2, pos, pos2,
+                                                             total, mc, seg1, seg1 + 1));
+                neg_flag_kernel<<<grid_for(total + 1), THREADS>>>(ks2, pos2, total, flag);
+                CUDA_TRY(cudaGetLastError());
+                CUDA_TRY(cub::DeviceScan::ExclusiveSum(d_temp, temp_bytes, flag, cum, total + 1));
+                auc_kernel<<<dim3(nb, mc), THREADS>>>(ks2, pos2, cum, N, d_twice);
+                CUDA_TRY(cudaGetLastError());
+            }
+            if (T > 0) {
+                sig_keys_kernel<<<grid_for(total), THREADS>>>(d_score, d_y, N, total, ks, ky, idx);
+                CUDA_TRY(cudaGetLastError());
+                const long long nseg = (long long)mc * T;
+                seg_offsets_kernel<<<grid_for(nseg + 1), THREADS>>>(d_off, T, N, mc, d_seg);
+                CUDA_TRY(cudaGetLastError());
+                size_t need = 0, need2 = 0;
+                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(NULL, need, ks, ks2, idx, is2, total, nseg,
+                                                             d_seg, d_seg + 1));
+                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(NULL, need2, ky, ky2, idx, iy2, total, nseg,
+                                                             d_seg, d_seg + 1));
+                if (need2 > need)
+                    need = need2;
+                if (need > temp_bytes) {
+                    cudaFree(d_temp);
+                    d_temp = NULL;
+                    CUDA_TRY(cudaMalloc(&d_temp, need));
+                    temp_bytes = need;
+                }
+                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, temp_bytes, ks, ks2, idx, is2,
+                                                             total, nseg, d_seg, d_seg + 1));
+                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, temp_bytes, ky, ky2, idx, iy2,
+                                                             total, nseg, d_seg, d_seg + 1));
+                rank_kernel<<<grid_for(total), THREADS>>>(ks2, is2, d_off, d_rowdate, N, total, rs);
+                CUDA_TRY(cudaGetLastError());
+                rank_kernel<<<grid_for(total), THREADS>>>(ky2, iy2, d_off, d_rowdate, N, total, ry);
+                CUDA_TRY(cudaGetLastError());
+                const long long threads = nseg * 32;
+                ic_kernel<<<(int)((threads + THREADS - 1) / THREADS), THREADS>>>(
+                    d_score, d_y, rs, ry, d_off, T, N, mc, d_ic, d_ric);
+                CUDA_TRY(cudaGetLastError());
+            }
+        }
+        finish_kernel<<<(mc + 127) / 128, 128>>>(d_part, total > 0 ? nb : 0, d_twice, d_ic, d_ric,
+                                                 total > 0 ? T : 0, mc, cls, d_out);
+        CUDA_TRY(cudaGetLastError());
+        CUDA_TRY(cudaMemcpy(out + (size_t)m0 * VFR_METRIC_COUNT, d_out,
+                            sizeof(double) * VFR_METRIC_COUNT * (size_t)mc, cudaMemcpyDeviceToHost));
+    }
+fail:
+    cudaFree(d_label), cudaFree(d_y), cudaFree(d_off), cudaFree(d_rowdate), cudaFree(d_score);
+    cudaFree(d_arena), cudaFree(d_seg), cudaFree(d_seg1), cudaFree(d_part), cudaFree(d_ic);
+    cudaFree(d_ric), cudaFree(d_out), cudaFree(d_twice), cudaFree(d_temp);
+    free(rowdate);
+    return st;
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""test_tune.py: `vfr tune` as a preempted batch job sees it.
+
+- kill -9 in the middle of a search, then --resume: every trial x fold is in
+  trials.jsonl exactly once and the result equals an uninterrupted run's;
+- SIGTERM stops cleanly with exit 3, and --resume finishes;
+- shards 0/3, 1/3, 2/3 merged equal the unsharded search;
+- successive halving stops a clearly dominated trial early;
+- vfr train with a search block trains the final model with the best params.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+VFR = os.environ.get("VFR_BIN", "build/vfr")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def run(*args):
+    p = subprocess.run([VFR, *args], capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def write_job(path, dataset, search, job_id="tune-test", **extra):
+    j = {"jobId": job_id, "modelName": "t", "targetVariable": "price_direction_1d",
+         "dataConfig": {"dataset": dataset, "minDates": 50, "minRows": 500},
+         "trainingConfig": {"hyperparameters": {"n_estimators": 40, "nthread": 1}, "seed": 3,
+                            "earlyStoppingRounds": 10},
+         "search": search}
+    j.update(extra)
+    with open(path, "w") as f:
+        json.dump(j, f)
+    return path
+
+
+def cells(path):
+    out = []
+    for line in open(path):
+        o = json.loads(line)
+        out.append((o["trial"], o["fold"], o["score"]))
+    return out
+
+
+def lines(path):
+    try:
+        return sum(1 for _ in open(path))
+    except FileNotFoundError:
+        return 0
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="vfr-tune-")
+    try:
+        ds = os.path.join(tmp, "d.h5")
+        rc, _, err = run("--quiet", "synth", "--symbols", "30", "--days", "500", "--features", "6",
+                         "--seed", "11", "--out", ds)
+        check(rc == 0, f"synth: {err}")
+        grid = {"method": "grid_search", "nFolds": 3, "scoringMetric": "auc",
+                "space": {"learning_rate": [0.03, 0.1, 0.3], "max_depth": [2, 3, 4, 5]}}
+        jp = write_job(os.path.join(tmp, "grid.json"), ds, grid)
+
+        # the reference: one uninterrupted run
+        ref = os.path.join(tmp, "ref")
+        rc, out, err = run("--quiet", "tune", jp, "--out", ref, "--json")
+        check(rc == 0, f"tune: {err}")
+        ref_search = json.loads(out)
+        ref_cells = sorted(cells(os.path.join(ref, "trials.jsonl")))
+        check(len(ref_cells) == 36 and len(set((t, k) for t, k, _ in ref_cells)) == 36,
+              "grid: 12 trials x 3 folds, each once")
+        check(ref_search["trialsEvaluated"] == 12, "trials evaluated")
+
+        # kill -9 mid-search, then resume
+        kd = os.path.join(tmp, "killed")
+        log = os.path.join(kd, "trials.jsonl")
+        killed_at = None
+        for attempt in range(3):
+            shutil.rmtree(kd, ignore_errors=True)
+            p = subprocess.Popen([VFR, "--quiet", "tune", jp, "--out", kd],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            t0 = time.time()
+            while p.poll() is None and lines(log) == 0 and time.time() - t0 < 60:
+                time.sleep(0.005)
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()
+                killed_at = lines(log)
+                if killed_at < 36:
+                    break
+        print(f"test_tune: killed with {killed_at} of 36 lines logged", file=sys.stderr)
+        check(killed_at is not None and killed_at < 36, f"killed mid-search ({killed_at} lines)")
+        rc, _, err = run("--quiet", "tune", jp, "--out", kd, "--resume")
+        check(rc == 0, f"resume: {err}")
+        got = cells(log)
+        keys = [(t, k) for t, k, _ in got]
+        check(len(keys) == 36 and len(set(keys)) == 36, f"after resume every trial x fold once ({len(keys)} lines)")
+        check(sorted(got) == ref_cells, "resumed scores equal the uninterrupted run's")
+        rs = json.load(open(os.path.join(kd, "search.json")))
+        check(rs["bestParams"] == ref_search["bestParams"] and rs["bestScore"] == ref_search["bestScore"],
+              "resumed best equals the uninterrupted best")
+
+        # SIGTERM: clean stop, exit 3, then resume
+        sd = os.path.join(tmp, "term")
+        p = subprocess.Popen([VFR, "--quiet", "tune", jp, "--out", sd], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        t0 = time.time()  # the log exists once the search runs (handlers are in place)
+        while p.poll() is None and not os.path.exists(os.path.join(sd, "trials.jsonl")) and time.time() - t0 < 60:
+            time.sleep(0.005)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=120)
+        check(p.returncode in (0, 3), f"SIGTERM: exit {p.returncode} ({err.strip()})")
+        rc, _, err = run("--quiet", "tune", jp, "--out", sd, "--resume")
+        check(rc == 0 and sorted(cells(os.path.join(sd, "trials.jsonl"))) == ref_cells,
+              "after SIGTERM, resume completes to the same result")
+
+        # shards
+        sh = os.path.join(tmp, "shards")
+        for i in range(3):
+            rc, _, err = run("--quiet", "tune", jp, "--out", sh, "--shard", f"{i}/3")
+            check(rc == 0, f"shard {i}/3: {err}")
+        rc, out, err = run("--quiet", "tune", jp, "--out", sh, "--merge", "3", "--json")
+        check(rc == 0, f"merge: {err}")
+        if rc == 0:
+            ms = json.loads(out)
+            check(sorted(cells(os.path.join(sh, "trials.jsonl"))) == ref_cells, "merged shards = unsharded cells")
+            check(ms["bestParams"] == ref_search["bestParams"] and ms["bestScore"] == ref_search["bestScore"],
+                  "merged shards = unsharded best")
+        bad = write_job(os.path.join(tmp, "tpe.json"), ds, dict(grid, method="bayesian"))
+        rc, _, err = run("tune", bad, "--out", sh, "--shard", "0/2")
+        check(rc == 2 and "sharded" in err, f"TPE with shards is refused: {err.strip()}")
+
+        # successive halving prunes a dominated trial early
+        pr = write_job(os.path.join(tmp, "prune.json"), ds,
+                       {"method": "grid_search", "nFolds": 3, "scoringMetric": "auc",
+                        "pruning": "successive_halving", "minRounds": 5, "reductionFactor": 3,
+                        "space": {"learning_rate": [0.00001, 0.2, 0.3], "max_depth": [3]}},
+                       trainingConfig={"hyperparameters": {"n_estimators": 60, "nthread": 1},
+                                       "earlyStoppingRounds": 0, "seed": 3})
+        rc, out, err = run("--quiet", "tune", pr, "--out", os.path.join(tmp, "prune"), "--json")
+        check(rc == 0, f"pruning: {err}")
+        if rc == 0:
+            res = {r["trial"]: r for r in json.loads(out)["allResults"]}
+            weak = res[0]
+            check(weak["pruned"], "the dominated trial (learning rate 1e-5) is pruned")
+            check(max(f["rounds"] for f in weak["folds"]) <= 5, "... after the first rung's 5 rounds")
+            best = json.loads(out)["bestTrial"]
+            check(best != 0 and max(f["rounds"] for f in res[best]["folds"]) > 5, "the best trial trained on")
+
+        # vfr train with a search block
+        tj = write_job(os.path.join(tmp, "train.json"), ds, grid, job_id="train-search")
+        rc, out, err = run("--quiet", "train", tj, "--runs", os.path.join(tmp, "runs"), "--json")
+        check(rc == 0, f"train with search: {err}")
+        if rc == 0:
+            m = json.loads(out)
+            check(m["search"]["bestParams"] == ref_search["bestParams"], "train picks the search's best params")
+            rd = os.path.join(tmp, "runs", "train-search")
+            check(os.path.exists(os.path.join(rd, "trials.jsonl")) and os.path.exists(os.path.join(rd, "search.json")),
+                  "the run folder keeps trials.jsonl and search.json")
+            man = json.load(open(os.path.join(rd, "manifest.json")))
+            check(man["trialsEvaluated"] == 12, "manifest records the trial count")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print(f"test_tune: {len(failures)} check(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
