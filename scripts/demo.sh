@@ -2,7 +2,8 @@
 # demo.sh: installs what is missing, builds vfr, and runs the main job on the
 # bundled Dow Jones 30 data: pack the prices into a dataset, inspect it, and
 # train data/examples/quickstart.json (XGBoost, 1-day direction), ending with
-# the test-set metrics next to buy-and-hold.
+# the test-set metrics next to buy-and-hold and the baselines, and the path
+# of the HTML run report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -17,3 +18,5 @@ echo "== vfr inspect runs/dj30.h5 (first lines)"
 echo
 echo "== vfr train data/examples/quickstart.json"
 ./build/vfr train data/examples/quickstart.json
+echo
+echo "run report: $PWD/runs/quickstart/report.html"

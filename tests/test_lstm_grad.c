@@ -147,14 +147,6 @@ int main(void)
         inside &= fabsf(a[i]) <= 1 / sqrtf(5.0f);
     CHECK(inside);
     free(a), free(b);
-    /* the history index of a panel: rows by date, then symbol */
-    const int32_t sym[7] = {0, 2, 1, 0, 2, 0, 1};
-    int64_t prev[7];
-    CHECK_OK(vfr_lstm_history_index(sym, 7, 3, prev));
-    CHECK(prev[0] == -1 && prev[1] == -1 && prev[2] == -1 && prev[3] == 0 && prev[4] == 1 && prev[5] == 3 &&
-          prev[6] == 2);
-    const int32_t badsym[2] = {0, 3};
-    CHECK_FAIL(vfr_lstm_history_index(badsym, 2, 3, prev), VFR_ERR_INVALID_ARG, "symbol 3");
     vfr_lstm_spec bad = s;
     bad.layers = 0;
     CHECK_FAIL(vfr_lstm_spec_check(&bad), VFR_ERR_INVALID_ARG, "layers");

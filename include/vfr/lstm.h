@@ -64,14 +64,6 @@ void vfr_lstm_init(const vfr_lstm_spec *s, uint64_t seed, float *w);
  * the same hash, so that both drop the same units. Returns 1 to keep. */
 int vfr_lstm_dropout_keep(uint64_t key, int32_t layer, int64_t idx, float p);
 
-/* The history index that vfr_dataview_set_history wants (model.h), from a
- * panel's symbol column: OUT prev_row [n], for each row, the previous row of
- * the same symbol in row order, or -1. IN symbol [n] in [0, S), rows in date
- * order (a prepared panel's order). A symbol's previous row is its previous
- * date in the panel: a date the quality gate dropped is skipped over.
- * Errors: INVALID_ARG (a symbol outside [0, S)), NOMEM. Thread-safe. */
-vfr_status vfr_lstm_history_index(const int32_t *symbol, int64_t n, int32_t S, int64_t *prev_row);
-
 /* ---- CPU twin --------------------------------------------------------------
  * A workspace holds the activations of one batch of at most max_batch
  * sequences between forward and backward. One workspace per thread. The

@@ -173,14 +173,15 @@ typedef struct vfr_registry_validation {
 
 /* Runs every check on a stored version (docs/registry.md, "Validation"):
  * metrics (the job's absolute thresholds baseline.minSharpe and
- * baseline.maxDrawdown on the model's own backtest, and
- * gate->thresholds_json; the comparison's shouldDeploy is reported, not
- * enforced: it is autoDeploy's rule), artifact_size, integrity (SHA-256 of artifact
- * and probe), load_time (cold vfr_model_load, measured), prediction_parity
- * (probe set reproduced within parity_tol, NaN == NaN) and no_nan. gate may
- * be NULL (defaults). OUT *out: every check's outcome, filled also when a
- * check fails. Errors: NOT_FOUND/INVALID_ARG (bad reference), VALIDATION (a
- * check failed: the message names each failed check), IO. Changes nothing. */
+ * baseline.maxDrawdown on the model's own backtest, and gate->thresholds_json;
+ * the comparison's shouldDeploy is reported, not enforced: it is autoDeploy's
+ * rule), artifact_size, integrity (SHA-256 of artifact and probe set),
+ * load_time (the fastest of three cold vfr_model_load calls after one
+ * untimed load), prediction_parity (the probe set reproduced within
+ * parity_tol, NaN == NaN) and no_nan. gate may be NULL (defaults). OUT *out
+ * (may be NULL): every check's outcome, filled also when a check fails.
+ * Errors: NOT_FOUND/INVALID_ARG (bad reference, bad thresholds), VALIDATION
+ * (a check failed: the message names each failed check), IO. Changes nothing. */
 vfr_status vfr_registry_validate(vfr_registry *reg, const char *name, const char *version,
                                  const vfr_registry_gate *gate, vfr_registry_validation *out);
 /* The validation as JSON text (caller frees). */

@@ -97,26 +97,6 @@ void vfr_lstm_init(const vfr_lstm_spec *s, uint64_t seed, float *w)
     }
 }
 
-vfr_status vfr_lstm_history_index(const int32_t *symbol, int64_t n, int32_t S, int64_t *prev_row)
-{
-    int64_t *last = malloc(sizeof(int64_t) * (S > 0 ? (size_t)S : 1));
-    if (!last)
-        return vfr_fail(VFR_ERR_NOMEM, "lstm: out of memory");
-    for (int32_t s = 0; s < S; s++)
-        last[s] = -1;
-    for (int64_t r = 0; r < n; r++) {
-        if (symbol[r] < 0 || symbol[r] >= S) {
-            free(last);
-            return vfr_fail(VFR_ERR_INVALID_ARG, "lstm: row %lld has symbol %d, outside [0, %d)", (long long)r,
-                            symbol[r], S);
-        }
-        prev_row[r] = last[symbol[r]];
-        last[symbol[r]] = r;
-    }
-    free(last);
-    return VFR_OK;
-}
-
 int vfr_lstm_dropout_keep(uint64_t key, int32_t layer, int64_t idx, float p)
 {
     return vfr_lstm_keep(vfr_lstm_layer_key(key, layer), idx, p);

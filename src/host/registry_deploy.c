@@ -713,7 +713,7 @@ vfr_status vfr_registry_auto_deploy(vfr_registry *reg, const char *name, const c
 
 double vfr_registry_route_bucket(const char *model, const char *symbol)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 */
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64: offset basis, prime 0x100000001b3 */
     for (const unsigned char *p = (const unsigned char *)model; *p; p++)
         h = (h ^ *p) * 1099511628211ULL;
     h = (h ^ (unsigned char)'\n') * 1099511628211ULL;

@@ -1152,8 +1152,7 @@ static void param_plot(rr *r, const cJSON *all, const char *key, const double *s
         for (int c = 0; c < ncat; c++) {
             vfr_svg_buf t = {0};
             json_text(&t, cats[c]);
-            /* json_text escaped it already; vfr_svg_text escapes once more, so
-             * unescape nothing and write the label directly */
+            /* json_text has escaped the label; vfr_svg_text would escape it twice */
             vfr_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"tick\">%s</text>",
                            vfr_svg_px(&p, c), p.top + p.height + 13, t.s ? t.s : "");
             if (t.oom)
@@ -1627,14 +1626,16 @@ static const char css[] =
     "main{max-width:1140px;margin:0 auto;padding:18px 28px 28px;background:#fff}"
     "h1{font-size:23px;margin:0 0 2px}h2{font-size:17px;margin:26px 0 8px;border-bottom:2px solid #333;padding-bottom:3px}"
     "h3{font-size:14px;margin:12px 0 4px}.sub{color:#555;margin:2px 0 8px}"
-    ".grid2{display:grid;grid-template-columns:1fr 1fr;gap:6px 32px}"
+    ".grid2{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:6px 32px}"
+    "@media (max-width:900px){.grid2{grid-template-columns:minmax(0,1fr)}}"
     ".row{display:flex;flex-wrap:wrap;gap:4px 14px}"
-    "dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:1px 12px;margin:0;font-size:13px}"
+    "dl.kv{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:1px 12px;margin:0;font-size:13px}"
     "dl.kv dt{color:#666}dl.kv dd{margin:0;overflow-wrap:anywhere}"
     "#symbols span{white-space:nowrap}"
     "table{border-collapse:collapse;font-size:12.5px;margin:4px 0 8px}"
     "th,td{padding:2px 8px;border-bottom:1px solid #e4e4e4;text-align:left;vertical-align:top}"
     "th{font-weight:600;color:#444}.num{text-align:right;font-variant-numeric:tabular-nums}td.num{white-space:nowrap}"
+    "#table-baselines td.num{white-space:normal}"
     ".kvt td.num{text-align:left}"
     "table.nested{margin:0}table.nested th,table.nested td{border:0;padding:0 8px 0 0}"
     "td.total{font-weight:600}dd.num{text-align:left}"

@@ -29,6 +29,7 @@
 #include "vfr/predictions.h"
 #include "vfr/prepare.h"
 #include "vfr/probe.h"
+#include "vfr/runreport.h"
 #include "vfr/split.h"
 #include "vfr/xgboost.h"
 #include "vfr_config.h"
@@ -203,6 +204,20 @@ done:
     return st;
 }
 
+/* Moves the search's own files (trial log, result) from one folder to another. */
+static vfr_status move_search_files(const char *from, const char *to)
+{
+    static const char *keep[] = {"trials.jsonl", "search.json"};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        char a[8400], b[8400];
+        snprintf(a, sizeof a, "%s/%s", from, keep[i]);
+        snprintf(b, sizeof b, "%s/%s", to, keep[i]);
+        if (access(a, F_OK) == 0 && rename(a, b) != 0)
+            return vfr_fail(VFR_ERR_IO, "%s: cannot move %s to %s: %s", from, keep[i], to, strerror(errno));
+    }
+    return VFR_OK;
+}
+
 /* Replaces dst by the finished folder src: the old run is moved aside first
  * and removed only once the new one is in place. */
 static vfr_status publish(const char *src, const char *dst)
@@ -226,6 +241,8 @@ static vfr_status publish(const char *src, const char *dst)
 vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_train_result *res)
 {
     vfr_status st = VFR_OK;
+    int moved_search = 0;
+    char dst[4096] = "";
     vfr_tune_result tr_res = {0};
     char *best_params = NULL;
     vfr_dataset *ds = NULL;
@@ -289,7 +306,6 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
         goto fail;
     }
 
-    char dst[4096];
     if (o->out_dir)
         snprintf(dst, sizeof dst, "%s", o->out_dir);
     else
@@ -552,6 +568,11 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
         goto fail;
     step_end(&tm);
 
+    /* the search's files join the run now: compare reads the trial count;
+     * on failure they go back (see fail:), so a retry can resume the search */
+    if (job->search.enabled)
+        VFR_TRY(move_search_files(dst, tmp));
+    moved_search = job->search.enabled;
     /* 7. compare with the baselines: comparison.json, backtest.h5 */
     step_begin(&tm, &rep, "compare", 7, NSTEPS);
     {
@@ -634,20 +655,15 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     }
     step_end(&tm);
     VFR_TRY(write_json(tmp, "manifest.json", manifest));
+    /* the run report: a view of the finished folder; a failure costs the page, not the run */
+    if (vfr_runreport_write(tmp, NULL) != VFR_OK) {
+        vfr_report_log(&rep, VFR_LOG_WARN, "report.html not written: %s", vfr_last_error());
+        vfr_error_clear();
+    }
     vfr_report_log(&rep, VFR_LOG_INFO, "run complete: %s", dst);
     if (lg.f) {
         fclose(lg.f);
         lg.f = NULL;
-    }
-    static const char *keep[] = {"trials.jsonl", "search.json"};
-    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) { /* the search's files stay */
-        char from[8400], to[8400];
-        snprintf(from, sizeof from, "%s/%s", dst, keep[i]);
-        snprintf(to, sizeof to, "%s/%s", tmp, keep[i]);
-        if (job->search.enabled && access(from, F_OK) == 0 && rename(from, to) != 0) {
-            st = vfr_fail(VFR_ERR_IO, "%s: cannot keep %s: %s", dst, keep[i], strerror(errno));
-            goto fail;
-        }
     }
     VFR_TRY(publish(tmp, dst));
     tmp[0] = '\0';
@@ -657,6 +673,8 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
 fail:
     if (lg.f)
         fclose(lg.f);
+    if (tmp[0] && moved_search && vfr_mkdirs(dst) == 0)
+        move_search_files(tmp, dst); /* the trial log survives a failed run */
     if (tmp[0])
         vfr_remove_tree(tmp); /* nothing half-written is left behind */
     vfr_dataview_destroy(tr), vfr_dataview_destroy(va), vfr_dataview_destroy(te);

@@ -419,7 +419,10 @@ extern "C" vfr_status vfr_lstm_cuda_create(const vfr_lstm_spec *s, int32_t max_b
         return vfr_fail(VFR_ERR_INVALID_ARG, "lstm: batch size %d < 1", max_batch);
     if ((st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
         return st;
-    if ((long long)s->L * max_batch * (s->F > s->H[0] ? s->F : s->H[0]) > (1ll << 31))
+    int32_t widest = s->F;
+    for (int k = 0; k < s->layers; k++)
+        widest = s->H[k] > widest ? s->H[k] : widest;
+    if ((long long)s->L * max_batch * 4 * widest > (1ll << 31)) /* int indexing in cuDNN descriptors */
         return vfr_fail(VFR_ERR_INVALID_ARG, "lstm: a batch of %d x %d steps is too large", max_batch, s->L);
     vfr_lstm_cuda *c = (vfr_lstm_cuda *)calloc(1, sizeof *c);
     if (!c)
