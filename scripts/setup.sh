@@ -14,6 +14,14 @@ APT_PKGS=(build-essential cmake pkg-config zlib1g-dev libhdf5-dev libcjson-dev
 if [ "${VFR_SETUP_BROWSER:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_BROWSER:-}" != 0 ]; }; then
   APT_PKGS+=(chromium)
 fi
+# slurm-wlm and munge run a real single-node Slurm cluster on localhost for
+# test_slurm (tests/test_slurm.py starts and stops it; docs/queue.md). They
+# install nothing that starts by itself, but they are a few dozen MB and only
+# that test needs them, so they come only where asked: VFR_SETUP_SLURM=1, or in
+# CI (CI set) unless VFR_SETUP_SLURM=0. Without them test_slurm is skipped.
+if [ "${VFR_SETUP_SLURM:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_SLURM:-}" != 0 ]; }; then
+  APT_PKGS+=(slurm-wlm munge)
+fi
 # python module -> PyPI package; xgboost-cpu is XGBoost without the CUDA
 # wheel's few hundred MB (tests only check that Python loads vfr's models)
 PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu)

@@ -28,6 +28,10 @@ int main(void)
     CHECK(vfr_status_exit_code(VFR_ERR_DUPLICATE_VERSION) == 2);
     CHECK(vfr_status_exit_code(VFR_ERR_INTEGRITY) == 1);
     CHECK(vfr_status_exit_code(VFR_ERR_VALIDATION) == 1);
+    CHECK(strcmp(vfr_status_str(VFR_ERR_DUPLICATE_JOB_ID), "DUPLICATE_JOB_ID") == 0);
+    CHECK(strcmp(vfr_status_str(VFR_ERR_QUEUE_FULL), "QUEUE_FULL") == 0);
+    CHECK(vfr_status_exit_code(VFR_ERR_DUPLICATE_JOB_ID) == 2);
+    CHECK(vfr_status_exit_code(VFR_ERR_QUEUE_FULL) == 2);
 
     CHECK(vfr_fail(VFR_ERR_FORMAT, "row %d", 7) == VFR_ERR_FORMAT);
     CHECK(strcmp(vfr_last_error(), "row 7") == 0);

@@ -150,6 +150,16 @@ def main():
             check(len(mm["folds"]) == 4, f"walk-forward folds {len(mm['folds'])}")
             check(mm["test"]["accuracy"] > 0.53, f"linear walk-forward accuracy {mm['test']['accuracy']:.4f}")
 
+        # the LSTM through the same pipeline (docs/lstm.md)
+        lj = job(os.path.join(tmp, "lstm.json"), ds, jobId="lstm", modelType="lstm",
+                 trainingConfig={"hyperparameters": {"lookback": 10, "units": [16, 8], "epochs": 3,
+                                                     "batch_size": 128}, "seed": 5})
+        rc, out, err = run("--quiet", "train", lj, "--runs", runs, "--json")
+        check(rc == 0, f"lstm train: {err}")
+        if rc == 0:
+            check(os.path.isfile(os.path.join(runs, "lstm", "model.h5")), "lstm artifact model.h5")
+            check(json.loads(out)["test"]["accuracy"] > 0.52, f"lstm test accuracy {json.loads(out)['test']['accuracy']:.4f}")
+
         # bad input: exit 2, no run folder
         bad_cases = {
             "missing-ds": ({"dataConfig": {"dataset": os.path.join(tmp, "nope.h5")}}, "nope.h5"),

@@ -21,6 +21,8 @@ typedef enum vfr_status {
     VFR_ERR_DUPLICATE_VERSION, /* registry: that name:version already exists  */
     VFR_ERR_INTEGRITY,     /* a stored artifact's SHA-256 does not match      */
     VFR_ERR_VALIDATION,    /* a deployment validation check failed           */
+    VFR_ERR_DUPLICATE_JOB_ID, /* queue: a job with that jobId was submitted  */
+    VFR_ERR_QUEUE_FULL,    /* queue: as many jobs wait as it may hold        */
     VFR_STATUS_COUNT
 } vfr_status;
 

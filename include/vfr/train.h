@@ -22,12 +22,15 @@ typedef struct vfr_train_options {
     int jobs;                   /* search: trial x folds at once (0: 1)            */
     int resume;                 /* search: resume from the run folder's trial log  */
     const vfr_champion_source *champion; /* the registry's champion, or NULL       */
+    const char *registry_dir;   /* autoRegister/autoDeploy: NULL = $VFR_REGISTRY or ./vfr-registry */
     const vfr_reporter *reporter;
     volatile const int *stop;   /* set (by a signal handler): stop cleanly         */
 } vfr_train_options;
 
 typedef struct vfr_train_result {
     char run_dir[4096];
+    char registered[320];       /* "name:version" when autoRegister registered it */
+    int deployed;               /* autoDeploy moved an alias                       */
     char *metrics_json;         /* metrics.json's content; caller frees            */
 } vfr_train_result;
 

@@ -217,7 +217,7 @@ vfr_status reg_begin(vfr_registry *reg)
                             "registry %s: another process kept it busy for %d ms; try again "
                             "(VFR_REGISTRY_BUSY_MS sets the wait)",
                             reg->dir, reg->busy_ms);
-        sleep_ms(5 + rand() % 20);
+        sleep_ms(5 + (int)(getpid() % 20)); /* processes wake at different times */
     }
 }
 
@@ -395,27 +395,32 @@ static int folder_state(const char *dir, int *has_db, int *has_other)
     return 0;
 }
 
-static vfr_status pragma_int(vfr_registry *reg, const char *sql, int64_t *out)
+/* The header in one statement, so one snapshot: read apart, another
+ * process's creation could commit between the reads. */
+static vfr_status read_header(vfr_registry *reg, int64_t *app, int64_t *ver, int64_t *tables)
 {
+    static const char sql[] = "SELECT (SELECT application_id FROM pragma_application_id), "
+                              "(SELECT user_version FROM pragma_user_version), "
+                              "(SELECT count(*) FROM sqlite_master)";
     sqlite3_stmt *s;
-    *out = 0;
-    if (sqlite3_prepare_v2(reg->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        int rc = sqlite3_errcode(reg->db);
-        if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
-            return vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is not an SQLite database",
-                            reg->dir);
-        return reg_sql_fail(reg, "reading the header");
+    *app = *ver = *tables = 0;
+    int rc = sqlite3_prepare_v2(reg->db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *app = sqlite3_column_int64(s, 0);
+            *ver = sqlite3_column_int64(s, 1);
+            *tables = sqlite3_column_int64(s, 2);
+        }
+        sqlite3_finalize(s);
     }
-    int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+        return VFR_OK;
+    rc = sqlite3_errcode(reg->db);
     if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
         return vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is not an SQLite database",
                         reg->dir);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return reg_sql_fail(reg, "reading the header");
-    return VFR_OK;
+    return reg_sql_fail(reg, "reading the header");
 }
 
 /* Brings the schema to VFR_REGISTRY_SCHEMA_VERSION in one transaction. Safe
@@ -427,9 +432,7 @@ static vfr_status migrate(vfr_registry *reg)
     if (st != VFR_OK)
         return st;
     int64_t app, ver, tables;
-    VFR_TRY(pragma_int(reg, "PRAGMA application_id", &app));
-    VFR_TRY(pragma_int(reg, "PRAGMA user_version", &ver));
-    VFR_TRY(pragma_int(reg, "SELECT count(*) FROM sqlite_master", &tables));
+    VFR_TRY(read_header(reg, &app, &ver, &tables));
     if (app != REG_APPLICATION_ID && (app != 0 || tables != 0)) {
         st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is another application's database",
                       reg->dir);
@@ -517,9 +520,7 @@ vfr_status vfr_registry_open(const char *dir, int create, vfr_registry **out)
     sqlite3_extended_result_codes(reg->db, 0);
 
     int64_t app, ver, tables;
-    VFR_TRY(pragma_int(reg, "PRAGMA application_id", &app));
-    VFR_TRY(pragma_int(reg, "PRAGMA user_version", &ver));
-    VFR_TRY(pragma_int(reg, "SELECT count(*) FROM sqlite_master", &tables));
+    VFR_TRY(read_header(reg, &app, &ver, &tables));
     int fresh = app == 0 && tables == 0; /* empty, or being created right now */
     if (!fresh && app != REG_APPLICATION_ID) {
         st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is another application's database",

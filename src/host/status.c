@@ -22,6 +22,8 @@ static const char *const names[VFR_STATUS_COUNT] = {
     [VFR_ERR_DUPLICATE_VERSION] = "DUPLICATE_VERSION",
     [VFR_ERR_INTEGRITY] = "INTEGRITY_ERROR",
     [VFR_ERR_VALIDATION] = "VALIDATION_FAILED",
+    [VFR_ERR_DUPLICATE_JOB_ID] = "DUPLICATE_JOB_ID",
+    [VFR_ERR_QUEUE_FULL] = "QUEUE_FULL",
 };
 
 const char *vfr_status_str(vfr_status st)
@@ -74,6 +76,8 @@ int vfr_status_exit_code(vfr_status st)
     case VFR_ERR_FORMAT:
     case VFR_ERR_NO_DEVICE:
     case VFR_ERR_DUPLICATE_VERSION:
+    case VFR_ERR_DUPLICATE_JOB_ID:
+    case VFR_ERR_QUEUE_FULL:
         return 2;
     case VFR_ERR_INTERRUPTED:
         return 3;

@@ -29,6 +29,7 @@
 #include "vfr/predictions.h"
 #include "vfr/prepare.h"
 #include "vfr/probe.h"
+#include "vfr/registry.h"
 #include "vfr/runreport.h"
 #include "vfr/split.h"
 #include "vfr/xgboost.h"
@@ -216,6 +217,57 @@ static vfr_status move_search_files(const char *from, const char *to)
             return vfr_fail(VFR_ERR_IO, "%s: cannot move %s to %s: %s", from, keep[i], to, strerror(errno));
     }
     return VFR_OK;
+}
+
+/* autoRegister / autoDeploy: the finished run goes into the registry; the
+ * deploy happens only when the comparison says so and the gate passes. The
+ * outcome is written to the run folder (registry.json) and into its report. */
+static vfr_status register_run(const vfr_job *job, const vfr_train_options *o, const vfr_reporter *rep,
+                               vfr_train_result *res)
+{
+    vfr_registry *reg = NULL;
+    vfr_registry_version *v = NULL;
+    const char *dir = o->registry_dir ? o->registry_dir : vfr_registry_default_dir();
+    vfr_status st = vfr_registry_open(dir, 1, &reg);
+    if (st == VFR_OK)
+        st = vfr_registry_register_run(reg, res->run_dir, NULL, &v);
+    if (st != VFR_OK) {
+        vfr_error_prefix("autoRegister (registry %s): ", dir);
+        goto done;
+    }
+    snprintf(res->registered, sizeof res->registered, "%s:%s", v->name, v->version);
+    vfr_report_log(rep, VFR_LOG_INFO, "registered %s in %s", res->registered, dir);
+    cJSON *rj = cJSON_CreateObject();
+    cJSON_AddStringToObject(rj, "registry", dir);
+    cJSON_AddStringToObject(rj, "model", v->name);
+    cJSON_AddStringToObject(rj, "version", v->version);
+    if (job->auto_deploy) {
+        vfr_registry_deploy_options d = {0};
+        d.as = strcmp(job->deploy_as, "challenger") == 0 ? VFR_REGISTRY_CHALLENGER : VFR_REGISTRY_CHAMPION;
+        d.traffic = job->deploy_traffic;
+        vfr_registry_auto_result ar;
+        if ((st = vfr_registry_auto_deploy(reg, v->name, v->version, &d, NULL, &ar)) != VFR_OK) {
+            cJSON_Delete(rj);
+            goto done;
+        }
+        res->deployed = ar.deployed;
+        vfr_report_log(rep, VFR_LOG_INFO, "autoDeploy: %s", ar.why);
+        cJSON_AddStringToObject(rj, "alias", ar.deployed ? job->deploy_as : "");
+        cJSON_AddBoolToObject(rj, "deployed", ar.deployed);
+        cJSON_AddStringToObject(rj, "deployReason", ar.why);
+    }
+    char path[8400];
+    snprintf(path, sizeof path, "%s/registry.json", res->run_dir);
+    char *s = cJSON_Print(rj);
+    cJSON_Delete(rj);
+    st = s ? vfr_write_file_atomic(path, s, strlen(s)) : vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+    free(s);
+    if (st == VFR_OK && vfr_runreport_write(res->run_dir, NULL) != VFR_OK)
+        vfr_error_clear(); /* the report without the registry line is still the report */
+done:
+    vfr_registry_version_free(v);
+    vfr_registry_close(reg);
+    return st;
 }
 
 /* Replaces dst by the finished folder src: the old run is moved aside first
@@ -668,6 +720,8 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     VFR_TRY(publish(tmp, dst));
     tmp[0] = '\0';
     snprintf(res->run_dir, sizeof res->run_dir, "%s", dst);
+    if (job->auto_register)
+        VFR_TRY(register_run(job, o, &rep, res));
     res->metrics_json = cJSON_Print(metrics);
     vfr_report_progress(o->reporter, "train", NSTEPS, NSTEPS);
 fail:

@@ -4,6 +4,7 @@
 #ifndef VFR_CLI_H
 #define VFR_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vfr/compare.h"
@@ -65,12 +66,21 @@ int cmd_compare(int argc, char **argv);
 
 /* The comparison table of a comparison.json text. */
 void cli_print_comparison(const char *json);
-/* The registry's champion for the champion baseline, or NULL (no registry). */
-const vfr_champion_source *cli_champion_source(void);
+/* The registry's champion for the champion baseline (registry_dir NULL:
+ * $VFR_REGISTRY or ./vfr-registry); opened only when asked. */
+const vfr_champion_source *cli_champion_source(const char *registry_dir);
 int cmd_evaluate(int argc, char **argv);
 int cmd_backtest(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+/* The queue (cmd_submit.c, cmd_worker.c, cmd_status.c, cmd_schedule.c). */
+int cmd_submit(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
+/* The running vfr binary's absolute path (/proc/self/exe): 0, or -1. */
+int cli_self_exe(char *buf, size_t cap);
 
 #endif

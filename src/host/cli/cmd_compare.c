@@ -10,13 +10,15 @@
 #include "vfr/compare.h"
 
 static const char help[] =
-    "usage: vfr compare RUN_DIR [--baseline NAME ...] [--json]\n\n"
+    "usage: vfr compare RUN_DIR [--baseline NAME ...] [--registry DIR] [--json]\n\n"
     "Compares the run's test-period backtest with baselines on the same dates:\n"
     "buy_and_hold, sma_crossover, momentum, majority_class, champion (default:\n"
     "all). Paired t-test (Newey-West when horizons overlap), stationary block\n"
     "bootstrap of the Sharpe difference, binomial test of directional accuracy,\n"
     "Probabilistic and Deflated Sharpe Ratio, and the deploy decision with its\n"
-    "reason. Writes RUN_DIR/comparison.json (docs/comparison.md).\n";
+    "reason. Writes RUN_DIR/comparison.json (docs/comparison.md). The champion\n"
+    "comes from the registry at --registry (default $VFR_REGISTRY, else\n"
+    "./vfr-registry); without one it is skipped with a note.\n";
 
 static double num(const cJSON *o, const char *k)
 {
@@ -62,7 +64,7 @@ void cli_print_comparison(const char *json)
 
 int cmd_compare(int argc, char **argv)
 {
-    const char *dir = NULL, *names[16];
+    const char *dir = NULL, *names[16], *registry = NULL;
     int32_t nb = 0;
     int json = 0;
     for (int i = 0; i < argc; i++) {
@@ -73,6 +75,9 @@ int cmd_compare(int argc, char **argv)
             return 0;
         } else if (cli_flag(argv[i], "--json")) {
             json = 1;
+        } else if ((m = cli_opt(argc, argv, &i, "--registry", &registry)) != 0) {
+            if (m < 0)
+                return 2;
         } else if ((m = cli_opt(argc, argv, &i, "--baseline", &v)) != 0) {
             if (m < 0)
                 return 2;
@@ -91,7 +96,7 @@ int cmd_compare(int argc, char **argv)
     vfr_status st = vfr_device_resolve(cli.device, &dev);
     if (st != VFR_OK)
         return cli_fail(st);
-    vfr_compare_options o = {names, nb, dev, cli_champion_source(), cli_reporter()};
+    vfr_compare_options o = {names, nb, dev, cli_champion_source(registry), cli_reporter()};
     char *out = NULL;
     st = vfr_compare_run(dir, &o, &out);
     if (st != VFR_OK)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "vfr/cache.h"
@@ -49,9 +50,9 @@ static const char help[] =
     "  --min KEY=V, --max KEY=V   metric thresholds; KEY is a path into metrics.json,\n"
     "                      e.g. --min test.accuracy=0.52 (repeatable)\n\n"
     "The gate's checks: metrics (the job's baseline.minSharpe and maxDrawdown on the\n"
-    "model's backtest, and --min/--max), "
-    "artifact_size, integrity (SHA-256), load_time, prediction_parity (the probe set\n"
-    "within 1e-6), no_nan. A failed check names itself and moves no alias.\n\n"
+    "model's backtest, and --min/--max), artifact_size, integrity (SHA-256),\n"
+    "load_time, prediction_parity (the probe set within 1e-6), no_nan. A failed\n"
+    "check names itself and moves no alias.\n\n"
     "exit codes: 0 ok, 1 runtime failure or failed validation, 2 bad input\n"
     "(bad name, unknown model, version or alias, not a registry, duplicate version)\n";
 
@@ -239,8 +240,18 @@ static int do_register(int argc, char **argv)
     vfr_registry *reg = NULL;
     vfr_registry_version *v = NULL;
     vfr_registry_register_options ro = {o.name, o.version, NULL};
-    /* the name is checked before the registry folder is created */
+    /* bad input is refused before the registry folder is created */
     vfr_status st = o.name ? vfr_registry_check_name(o.name) : VFR_OK;
+    int32_t sv[3];
+    if (st == VFR_OK && o.version)
+        st = vfr_registry_parse_semver(o.version, sv);
+    static const char *need[] = {"job.json", "manifest.json", "metrics.json"};
+    for (int k = 0; st == VFR_OK && k < 3; k++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", o.pos, need[k]);
+        if (access(path, R_OK) != 0)
+            st = vfr_fail(VFR_ERR_NOT_FOUND, "%s: no %s: not a finished `vfr train` run folder", o.pos, need[k]);
+    }
     if (st == VFR_OK)
         st = open_reg(&o, 1, &reg);
     if (st == VFR_OK)

@@ -22,6 +22,8 @@ static const char help[] =
     "  --out DIR      the run folder (default runs/<jobId>)\n"
     "  --runs DIR     parent folder of run folders (default runs)\n"
     "  --threads N    CPU threads (default: all cores)\n"
+    "  --registry DIR the registry for autoRegister/autoDeploy and the champion\n"
+    "                 baseline (default $VFR_REGISTRY, else ./vfr-registry)\n"
     "  --jobs N       with a search block: trial x folds trained at once (default 1)\n"
     "  --resume       with a search block: resume from the run folder's trials.jsonl\n"
     "  --json         print metrics.json instead of the table\n"
@@ -72,7 +74,7 @@ static void print_table(const cJSON *m)
 
 int cmd_train(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *runs = NULL, *v;
+    const char *path = NULL, *out = NULL, *runs = NULL, *registry = NULL, *v;
     int json = 0, resume = 0;
     int64_t threads = 0, jobs = 1;
     for (int i = 0; i < argc; i++) {
@@ -88,6 +90,9 @@ int cmd_train(int argc, char **argv)
             if (m < 0 || cli_parse_i64("--jobs", v, 1, 256, &jobs) < 0)
                 return 2;
         } else if ((m = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
+            if (m < 0)
+                return 2;
+        } else if ((m = cli_opt(argc, argv, &i, "--registry", &registry)) != 0) {
             if (m < 0)
                 return 2;
         } else if ((m = cli_opt(argc, argv, &i, "--runs", &runs)) != 0) {
@@ -115,7 +120,8 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     vfr_train_options o = {.runs_dir = runs, .out_dir = out, .device = cli.device,
                            .nthread = (int)threads, .jobs = (int)jobs, .resume = resume,
-                           .champion = cli_champion_source(), .reporter = cli_reporter(),
+                           .champion = cli_champion_source(registry), .registry_dir = registry,
+                           .reporter = cli_reporter(),
                            .stop = &stop_flag};
     vfr_train_result res;
     st = vfr_train_run(job, &o, &res);
@@ -138,6 +144,8 @@ int cmd_train(int argc, char **argv)
             free(cj);
         }
         printf("\nrun folder: %s\n", res.run_dir);
+        if (res.registered[0])
+            printf("registered: %s%s\n", res.registered, res.deployed ? " (deployed)" : "");
     }
     free(res.metrics_json);
     return 0;

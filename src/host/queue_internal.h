@@ -1,0 +1,53 @@
+/* queue_internal.h: what queue.c, queue_worker.c, schedule.c and slurm.c
+ * share: the open database and small SQLite helpers (not public API). Every
+ * statement binds its values; no value is ever pasted into SQL. */
+#ifndef VFR_QUEUE_INTERNAL_H
+#define VFR_QUEUE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "vfr/queue.h"
+
+struct vfr_queue {
+    char dir[4096];
+    sqlite3 *db;
+    int busy_ms;
+};
+
+/* Wall-clock Unix seconds (heartbeats are compared across processes). */
+double q_now(void);
+
+vfr_status q_sql_fail(vfr_queue *q, const char *what);
+/* Prepares sql and binds values by a type string: 's' text (NULL binds
+ * NULL), 'i' int64_t, 'd' double. */
+vfr_status q_stmt(vfr_queue *q, sqlite3_stmt **out, const char *sql, const char *types, ...);
+/* Runs a statement that returns no rows. */
+vfr_status q_exec(vfr_queue *q, const char *sql, const char *types, ...);
+/* BEGIN IMMEDIATE (waiting out other writers up to busy_ms), COMMIT, ROLLBACK. */
+vfr_status q_begin(vfr_queue *q);
+vfr_status q_commit(vfr_queue *q);
+void q_rollback(vfr_queue *q);
+/* Appends to the job's event log (inside the caller's transaction). */
+vfr_status q_event(vfr_queue *q, const char *id, const char *event, const char *detail);
+/* sqlite3_column_text as a malloc'd string, NULL for NULL. */
+char *q_col_dup(sqlite3_stmt *s, int col);
+
+/* The insert behind vfr_queue_submit, with the job JSON given: checks the
+ * id and the queue size in the same transaction. */
+vfr_status q_insert(vfr_queue *q, const char *id, const char *job_json, int priority,
+                    const vfr_queue_submit_options *o);
+/* Sets the Slurm ids of a job (slurm.c). */
+vfr_status q_set_slurm(vfr_queue *q, const char *id, const char *slurm_json, const char *run_dir);
+/* Ends a job whatever its worker (Slurm jobs, cancels). */
+vfr_status q_set_final(vfr_queue *q, const char *id, vfr_queue_state state, const char *error,
+                       const char *result_json);
+
+/* Runs argv (argv[0] looked up on PATH) without a shell, capturing up to
+ * cap - 1 bytes of stdout (NUL-terminated) and stderr into err. Returns
+ * the exit status (0-255), 127 when it cannot be started, or 128 + signal. */
+int q_run_capture(char *const argv[], char *out, size_t cap, char *err, size_t errcap);
+/* 1 when prog is on PATH. */
+int q_have_program(const char *prog);
+
+#endif
