@@ -32,3 +32,10 @@ vfr_test(test_registry)
 vfr_script_test(test_registry_cli python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_registry.py)
 vfr_script_test(test_report python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report.py)
 vfr_script_test(test_report_render python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report.py --render)
+vfr_test(test_schedule)
+vfr_script_test(test_queue python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_queue.py)
+# A real single-node Slurm cluster on localhost, started and stopped by the test
+# (needs root, slurm-wlm and munge: VFR_SETUP_SLURM=1 scripts/setup.sh); exits 77,
+# skipped, where they are missing. `slow`: not rerun in the sanitizer pass.
+vfr_script_test(test_slurm python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.py)
+set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow")

@@ -41,14 +41,15 @@ typedef enum vfr_queue_priority {
 /* $VFR_QUEUE when set, else "vfr-queue" (in the current folder). */
 const char *vfr_queue_default_dir(void);
 
-/* Opens the queue in folder dir, creating the folder and database when
- * absent. OUT *out: close with vfr_queue_close (NULL on failure).
+/* Opens the queue in folder dir; with create, makes the folder and database
+ * when absent (else NOT_FOUND). OUT *out: close with vfr_queue_close (NULL
+ * on failure).
  * $VFR_QUEUE_BUSY_MS sets how long a call waits for another process's
- * transaction (default 60000). Errors: INVALID_ARG (empty dir), FORMAT (the
+ * transaction (default 60000). Errors: INVALID_ARG (empty dir), NOT_FOUND, FORMAT (the
  * database is another application's or a newer schema), IO, NOMEM.
  * A vfr_queue is used by one thread at a time; any number of processes may
  * open the same queue at once. */
-vfr_status vfr_queue_open(const char *dir, vfr_queue **out);
+vfr_status vfr_queue_open(const char *dir, int create, vfr_queue **out);
 void vfr_queue_close(vfr_queue *q); /* NULL is a no-op */
 const char *vfr_queue_dir(const vfr_queue *q);
 
@@ -162,8 +163,9 @@ vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o);
  * was asked). OUT *n (may be NULL): jobs changed. */
 vfr_status vfr_queue_reap(vfr_queue *q, double stale_s, int max_attempts, int64_t *n);
 /* Takes the next queued job (highest priority, then oldest) for `worker`:
- * running, attempts + 1, heartbeat now, run_dir set. OUT *out: the job, or
- * NULL when none is queued. */
+ * running, attempts + 1, heartbeat now, run_dir <run_dir_parent>/<id> (a
+ * requeued job keeps its first run folder, where its trial log is). OUT
+ * *out: the job, or NULL when none is queued. */
 vfr_status vfr_queue_claim(vfr_queue *q, const char *worker, const char *run_dir_parent,
                            vfr_queue_job **out);
 /* Records the child's pid. */

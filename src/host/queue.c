@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "vfr/model.h"
 
 /* 'vfrQ': marks the database as a vfr queue (PRAGMA application_id). */
 #define Q_APPLICATION_ID 1986425425
@@ -236,7 +237,7 @@ void vfr_queue_close(vfr_queue *q)
     free(q);
 }
 
-vfr_status vfr_queue_open(const char *dir, vfr_queue **out)
+vfr_status vfr_queue_open(const char *dir, int create, vfr_queue **out)
 {
     *out = NULL;
     vfr_status st = VFR_OK;
@@ -256,12 +257,16 @@ vfr_status vfr_queue_open(const char *dir, vfr_queue **out)
         st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr queue: it is a file, not a folder", dir);
         goto fail;
     }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/queue.db", dir);
+    if (!create && access(path, F_OK) != 0) {
+        st = vfr_fail(VFR_ERR_NOT_FOUND, "no queue at '%s' (--queue or VFR_QUEUE; `vfr submit` creates one)", dir);
+        goto fail;
+    }
     if (vfr_mkdirs(dir) != 0) {
         st = vfr_fail(VFR_ERR_IO, "queue: cannot create '%s': %s", dir, strerror(errno));
         goto fail;
     }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/queue.db", dir);
     if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         st = vfr_fail(VFR_ERR_IO, "queue %s: cannot open queue.db: %s", dir,
                       q->db ? sqlite3_errmsg(q->db) : "out of memory");
@@ -379,6 +384,26 @@ fail:
     return st;
 }
 
+vfr_status q_check_job(const vfr_job *job)
+{
+    /* What a worker would otherwise find out hours later: the dataset is
+     * there, the model type is built in and takes these hyperparameters. */
+    const char *name = job->path ? job->path : "job";
+    if (access(job->data.dataset, R_OK) != 0)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.dataset: cannot read '%s': %s", name,
+                        job->data.dataset, strerror(errno));
+    static const char *const one[] = {"f0"};
+    vfr_model_config cfg = {.type = job->model_type, .params_json = job->training.hyperparameters_json,
+                            .objective = job->objective, .device = VFR_DEVICE_CPU, .seed = job->training.seed,
+                            .F = 1, .feature_names = one, .nthread = 1};
+    vfr_model *m = NULL;
+    vfr_status st = vfr_model_create(&cfg, &m);
+    vfr_model_destroy(m);
+    if (st != VFR_OK)
+        vfr_error_prefix("%s: ", name);
+    return st;
+}
+
 vfr_status vfr_queue_submit(vfr_queue *q, const vfr_job *job, const vfr_queue_submit_options *o)
 {
     const char *name = job->path ? job->path : "job";
@@ -394,10 +419,9 @@ vfr_status vfr_queue_submit(vfr_queue *q, const vfr_job *job, const vfr_queue_su
         if (st != VFR_OK)
             return st;
     }
-    /* The one check a worker would otherwise meet hours later. */
-    if (access(job->data.dataset, R_OK) != 0)
-        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.dataset: cannot read '%s': %s", name,
-                        job->data.dataset, strerror(errno));
+    vfr_status cst = q_check_job(job);
+    if (cst != VFR_OK)
+        return cst;
     char *json = vfr_job_to_json(job);
     if (!json)
         return vfr_fail(VFR_ERR_NOMEM, "submit: out of memory");
@@ -676,9 +700,6 @@ fail:
     return st;
 }
 
-/* slurm.c: scancel of a Slurm job's ids */
-vfr_status q_slurm_cancel(vfr_queue *q, const vfr_queue_job *j);
-
 vfr_status vfr_queue_cancel(vfr_queue *q, const char *id, vfr_queue_state *now)
 {
     vfr_queue_job *j = NULL;
@@ -692,7 +713,8 @@ vfr_status vfr_queue_cancel(vfr_queue *q, const char *id, vfr_queue_state *now)
         goto done;
     }
     if (j->slurm) {
-        if ((st = q_slurm_cancel(q, j)) == VFR_OK && (st = q_set_final(q, id, VFR_QUEUE_CANCELLED, "cancelled (scancel)", NULL)) == VFR_OK)
+        if ((st = q_slurm_cancel(q, j)) == VFR_OK &&
+            (st = q_set_final(q, id, VFR_QUEUE_CANCELLED, "cancelled (scancel)", NULL)) == VFR_OK)
             *now = VFR_QUEUE_CANCELLED;
         goto done;
     }
@@ -820,7 +842,7 @@ vfr_status vfr_queue_claim(vfr_queue *q, const char *worker, const char *run_dir
     VFR_TRY(q_exec(q,
                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, "
                    "heartbeat_at = ?, worker = ?, pid = NULL, progress = 0, step = 'starting', "
-                   "run_dir = ?, cancel_requested = 0 WHERE id = ?",
+                   "run_dir = coalesce(run_dir, ?), cancel_requested = 0 WHERE id = ?",
                    "ddsss", now, now, worker, run_dir, id));
     char detail[400];
     snprintf(detail, sizeof detail, "attempt %lld on worker %s", (long long)attempt, worker);

@@ -33,12 +33,18 @@ vfr_status q_event(vfr_queue *q, const char *id, const char *event, const char *
 /* sqlite3_column_text as a malloc'd string, NULL for NULL. */
 char *q_col_dup(sqlite3_stmt *s, int col);
 
+/* The checks of a job before it is queued: its dataset is readable, its
+ * model type is built in and accepts its hyperparameters. Errors:
+ * INVALID_ARG naming the file and field, NOT_FOUND (the model's library). */
+vfr_status q_check_job(const vfr_job *job);
 /* The insert behind vfr_queue_submit, with the job JSON given: checks the
  * id and the queue size in the same transaction. */
 vfr_status q_insert(vfr_queue *q, const char *id, const char *job_json, int priority,
                     const vfr_queue_submit_options *o);
 /* Sets the Slurm ids of a job (slurm.c). */
 vfr_status q_set_slurm(vfr_queue *q, const char *id, const char *slurm_json, const char *run_dir);
+/* scancel of a Slurm job's ids (slurm.c). */
+vfr_status q_slurm_cancel(vfr_queue *q, const vfr_queue_job *j);
 /* Ends a job whatever its worker (Slurm jobs, cancels). */
 vfr_status q_set_final(vfr_queue *q, const char *id, vfr_queue_state state, const char *error,
                        const char *result_json);

@@ -328,10 +328,17 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
                         job->path ? job->path : "job", job->search.method == VFR_SEARCH_TPE ? "method" : "pruning",
                         job->search.method == VFR_SEARCH_TPE ? "bayesian (TPE)" : "successive halving");
     int signal_s = o->signal_s > 0 ? o->signal_s : 60;
-    if (access(job->data.dataset, R_OK) != 0)
-        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.dataset: cannot read '%s': %s",
-                        job->path ? job->path : "job", job->data.dataset, strerror(errno));
+    if ((st = q_check_job(job)) != VFR_OK)
+        return st;
 
+    if (!o->dry_run && q) { /* before any file is written: a running job's copy stays as it is */
+        int exists = 0;
+        VFR_TRY(vfr_queue_exists(q, job->job_id, &exists));
+        if (exists)
+            return vfr_fail(VFR_ERR_DUPLICATE_JOB_ID,
+                            "jobId '%s' is already in the queue %s; give the job a new jobId", job->job_id,
+                            vfr_queue_dir(q));
+    }
     char runs[3600], exe[3600], jobpath[4200], spath[4200], fpath[4200];
     VFR_TRY(abs_path(o->runs_dir, runs, sizeof runs));
     VFR_TRY(abs_path(o->exe, exe, sizeof exe));
@@ -463,9 +470,6 @@ static const char *slurm_to_vfr(const char *s)
         return "running";
     return "failed"; /* FAILED TIMEOUT NODE_FAIL OUT_OF_MEMORY BOOT_FAIL DEADLINE PREEMPTED ... */
 }
-
-/* slurm.c's half of vfr_queue_cancel */
-vfr_status q_slurm_cancel(vfr_queue *q, const vfr_queue_job *j);
 
 static void slurm_ids(const vfr_queue_job *j, char array[64], char fin[64])
 {
@@ -605,8 +609,7 @@ vfr_status vfr_slurm_refresh(vfr_queue *q, const char *id, char **states_json)
                 st = q_set_final(q, id, VFR_QUEUE_COMPLETED, NULL, result);
         } else if (running > 0 || pending > 0) {
             char step[96];
-            snprintf(step, sizeof step, "slurm: %d running, %d pending%s", running, pending,
-                     bad ? ", a shard failed" : "");
+            snprintf(step, sizeof step, "slurm: %d run, %d wait%s", running, pending, bad ? ", a shard failed" : "");
             const char *ns = running > 0 || j->state == VFR_QUEUE_RUNNING ? "running" : "queued";
             st = q_exec(q,
                         "UPDATE jobs SET state = ?, step = ?, started_at = CASE WHEN ? = 'running' "

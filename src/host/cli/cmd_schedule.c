@@ -251,7 +251,7 @@ int cmd_schedule(int argc, char **argv)
     if (strcmp(action, "add") && strcmp(action, "list") && strcmp(action, "remove") && strcmp(action, "tick"))
         return cli_usage_error("schedule: unknown action '%s' (add, list, remove, tick)", action);
     vfr_queue *q;
-    vfr_status st = vfr_queue_open(queue, &q);
+    vfr_status st = vfr_queue_open(queue, strcmp(action, "add") == 0, &q);
     if (st != VFR_OK)
         return cli_fail(st);
     int rc;

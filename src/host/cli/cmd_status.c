@@ -67,25 +67,35 @@ static void result_line(const char *json, char *out, size_t cap)
     cJSON_Delete(r);
 }
 
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static double jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
 static void print_detail(const char *text, const char *slurm_states)
 {
     cJSON *o = cJSON_Parse(text);
     if (!o)
         return;
-#define S(obj, k) (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, k)) ? cJSON_GetObjectItemCaseSensitive(obj, k)->valuestring : "-")
-#define N(obj, k) (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(obj, k)) ? cJSON_GetObjectItemCaseSensitive(obj, k)->valuedouble : NAN)
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "timings");
-    printf("job %s: %s%s\n", S(o, "id"), S(o, "state"),
+    printf("job %s: %s%s\n", jstr(o, "id"), jstr(o, "state"),
            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "cancelRequested")) ? " (cancel asked)" : "");
-    printf("  priority %s, attempts %.0f, progress %.0f%%, step %s, runner %s\n", S(o, "priority"), N(o, "attempts"),
-           N(o, "progress"), S(o, "step"), S(o, "runner"));
-    printf("  submitted %s, started %s, finished %s, heartbeat %s\n", S(t, "submitted"), S(t, "started"),
-           S(t, "finished"), S(t, "heartbeat"));
-    if (!isnan(N(t, "runSeconds")))
-        printf("  ran %.1f s after waiting %.1f s\n", N(t, "runSeconds"), N(t, "waitSeconds"));
+    printf("  priority %s, attempts %.0f, progress %.0f%%, step %s, runner %s\n", jstr(o, "priority"), jnum(o, "attempts"),
+           jnum(o, "progress"), jstr(o, "step"), jstr(o, "runner"));
+    printf("  submitted %s, started %s, finished %s, heartbeat %s\n", jstr(t, "submitted"), jstr(t, "started"),
+           jstr(t, "finished"), jstr(t, "heartbeat"));
+    if (!isnan(jnum(t, "runSeconds")))
+        printf("  ran %.1f s after waiting %.1f s\n", jnum(t, "runSeconds"), jnum(t, "waitSeconds"));
     if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "worker")))
-        printf("  worker %s\n", S(o, "worker"));
-    printf("  run folder %s\n", S(o, "runDir"));
+        printf("  worker %s\n", jstr(o, "worker"));
+    printf("  run folder %s\n", jstr(o, "runDir"));
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "result");
     if (cJSON_IsObject(r)) {
         char *rt = cJSON_PrintUnformatted(r), line[512];
@@ -93,18 +103,18 @@ static void print_detail(const char *text, const char *slurm_states)
         printf("  result: %s\n", line);
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(r, "decision");
         if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, "reason")))
-            printf("  decision: %s\n", S(d, "reason"));
+            printf("  decision: %s\n", jstr(d, "reason"));
         free(rt);
     }
     if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "error")))
-        printf("  error: %s\n", S(o, "error"));
+        printf("  error: %s\n", jstr(o, "error"));
     const cJSON *sl = cJSON_GetObjectItemCaseSensitive(o, "slurm");
     if (cJSON_IsObject(sl)) {
-        printf("  slurm: array %s, finalize %s, scripts %s\n", S(sl, "array"), S(sl, "finalize"), S(sl, "dir"));
+        printf("  slurm: array %s, finalize %s, scripts %s\n", jstr(sl, "array"), jstr(sl, "finalize"), jstr(sl, "dir"));
         cJSON *st = slurm_states ? cJSON_Parse(slurm_states) : NULL;
         const cJSON *e;
         cJSON_ArrayForEach(e, st)
-            printf("    %-14s %-10s %-12s %s\n", S(e, "id"), S(e, "role"), S(e, "state"), S(e, "reason"));
+            printf("    %-14s %-10s %-12s %s\n", jstr(e, "id"), jstr(e, "role"), jstr(e, "state"), jstr(e, "reason"));
         if (!cJSON_GetArraySize(st))
             printf("    (squeue lists none of them now)\n");
         cJSON_Delete(st);
@@ -113,10 +123,8 @@ static void print_detail(const char *text, const char *slurm_states)
     if (cJSON_GetArraySize(ev))
         printf("  events:\n");
     cJSON_ArrayForEach(e, ev)
-        printf("    %s %-10s %s\n", S(e, "ts"), S(e, "event"),
-               cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "detail")) ? S(e, "detail") : "");
-#undef S
-#undef N
+        printf("    %s %-10s %s\n", jstr(e, "ts"), jstr(e, "event"),
+               cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "detail")) ? jstr(e, "detail") : "");
     cJSON_Delete(o);
 }
 
@@ -176,7 +184,7 @@ int cmd_status(int argc, char **argv)
         }
     }
     vfr_queue *q;
-    vfr_status st = vfr_queue_open(queue, &q);
+    vfr_status st = vfr_queue_open(queue, 0, &q);
     if (st != VFR_OK)
         return cli_fail(st);
     if (id) {
@@ -262,7 +270,7 @@ int cmd_cancel(int argc, char **argv)
     if (!id)
         return cli_usage_error("which job? vfr cancel JOB");
     vfr_queue *q;
-    vfr_status st = vfr_queue_open(queue, &q);
+    vfr_status st = vfr_queue_open(queue, 0, &q);
     if (st != VFR_OK)
         return cli_fail(st);
     vfr_queue_state now;

@@ -110,7 +110,7 @@ int cmd_submit(int argc, char **argv)
     vfr_queue *q = NULL;
     if ((st = vfr_job_load(path, &job)) != VFR_OK)
         return cli_fail(st);
-    if (!(slurm && dry) && (st = vfr_queue_open(queue, &q)) != VFR_OK)
+    if (!(slurm && dry) && (st = vfr_queue_open(queue, 1, &q)) != VFR_OK)
         goto done;
     if (!slurm) {
         if ((st = vfr_queue_submit(q, job, &so)) != VFR_OK)

@@ -91,7 +91,7 @@ int cmd_worker(int argc, char **argv)
     if (cli_self_exe(exe, sizeof exe) != 0)
         return cli_fail(vfr_fail(VFR_ERR_IO, "worker: cannot find the vfr binary (/proc/self/exe)"));
     vfr_queue *q;
-    vfr_status st = vfr_queue_open(queue, &q);
+    vfr_status st = vfr_queue_open(queue, 1, &q);
     if (st != VFR_OK)
         return cli_fail(st);
     struct sigaction sa;
