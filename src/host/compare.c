@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline.h"
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/dataset.h"
@@ -134,17 +135,6 @@ static cJSON *read_json(const char *dir, const char *name, int required, vfr_sta
     free(buf);
     if (!o && required)
         *st = vfr_fail(VFR_ERR_FORMAT, "%s: not valid JSON", path);
-    return o;
-}
-
-static cJSON *fin_json(const double *m)
-{
-    cJSON *o = cJSON_CreateObject();
-    for (int k = 0; k < VFR_FIN_COUNT; k++)
-        if (isfinite(m[k]))
-            cJSON_AddNumberToObject(o, vfr_backtest_metric_name((vfr_fin)k), m[k]);
-        else
-            cJSON_AddNullToObject(o, vfr_backtest_metric_name((vfr_fin)k));
     return o;
 }
 
@@ -367,7 +357,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
     }
     cJSON_AddNumberToObject(out, "trialsEvaluated", trials);
     add_num(out, "trialSharpeVariance", sr_var_ann);
-    cJSON *mp = fin_json(fin);
+    cJSON *mp = vfr_pipeline_fin_json(fin);
     cJSON_AddNumberToObject(mp, "prediction_accuracy", model_acc);
     cJSON_AddItemToObject(out, "modelPerformance", mp);
 
@@ -465,7 +455,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         double *bd = daily + (int64_t)M * T, *bf = fin + M * VFR_FIN_COUNT;
         VFR_TRY(vfr_backtest(o->device, &panel, sc, 1, &bb, bf, bd));
         names[M++] = (char *)name;
-        cJSON_AddItemToObject(e, "performance", fin_json(bf));
+        cJSON_AddItemToObject(e, "performance", vfr_pipeline_fin_json(bf));
         cJSON *im = cJSON_AddObjectToObject(e, "improvement");
         cJSON_AddItemToObject(im, "sharpe", improvement(fin[VFR_FIN_SHARPE], bf[VFR_FIN_SHARPE]));
         cJSON_AddItemToObject(im, "directional_accuracy", improvement(model_acc, bf[VFR_FIN_DIRECTIONAL_ACCURACY]));

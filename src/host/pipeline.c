@@ -2,9 +2,11 @@
  * range of the prepared panel, and the model's device. */
 #include "pipeline.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vfr/backtest.h"
 #include "vfr/xgboost.h"
 
 vfr_status vfr_pipeline_panel(const vfr_prepared *p, int32_t lo, int32_t hi, int64_t **offsets,
@@ -45,4 +47,15 @@ vfr_status vfr_pipeline_model_device(const vfr_job *job, vfr_device_kind asked, 
                    xi.path);
     *model_dev = VFR_DEVICE_CPU;
     return VFR_OK;
+}
+
+cJSON *vfr_pipeline_fin_json(const double *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int k = 0; k < VFR_FIN_COUNT; k++)
+        if (isfinite(m[k]))
+            cJSON_AddNumberToObject(o, vfr_backtest_metric_name((vfr_fin)k), m[k]);
+        else
+            cJSON_AddNullToObject(o, vfr_backtest_metric_name((vfr_fin)k));
+    return o;
 }

@@ -2,6 +2,8 @@
 #ifndef VFR_PIPELINE_H
 #define VFR_PIPELINE_H
 
+#include <cjson/cJSON.h>
+
 #include "vfr/metrics.h"
 #include "vfr/prepare.h"
 #include "vfr/tune.h"
@@ -20,5 +22,9 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
  * `auto` falls back with a log line, an explicit `cuda` is NO_DEVICE. */
 vfr_status vfr_pipeline_model_device(const vfr_job *job, vfr_device_kind asked, vfr_device_kind dev,
                                      const vfr_reporter *rep, vfr_device_kind *model_dev);
+
+/* A row of the financial metrics table (backtest.h) as a JSON object, NaN as
+ * null: metrics.json and comparison.json write it the same way. */
+cJSON *vfr_pipeline_fin_json(const double *m);
 
 #endif

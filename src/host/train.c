@@ -120,17 +120,6 @@ static cJSON *metric_table(const double *m)
     return o;
 }
 
-static cJSON *fin_table(const double *m)
-{
-    cJSON *o = cJSON_CreateObject();
-    for (int k = 0; k < VFR_FIN_COUNT; k++)
-        if (isfinite(m[k]))
-            cJSON_AddNumberToObject(o, vfr_backtest_metric_name((vfr_fin)k), m[k]);
-        else
-            cJSON_AddNullToObject(o, vfr_backtest_metric_name((vfr_fin)k));
-    return o;
-}
-
 static cJSON *range_json(const vfr_prepared *p, vfr_range r)
 {
     char a[11], b[11];
@@ -555,8 +544,8 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     cJSON_AddNumberToObject(btj, "threshold", bo.threshold);
     cJSON_AddNumberToObject(btj, "holdingDays", bo.horizon);
     cJSON_AddNumberToObject(btj, "costBps", bo.cost_bps);
-    cJSON_AddItemToObject(btj, "model", fin_table(fin));
-    cJSON_AddItemToObject(btj, "buyAndHold", fin_table(fin + VFR_FIN_COUNT));
+    cJSON_AddItemToObject(btj, "model", vfr_pipeline_fin_json(fin));
+    cJSON_AddItemToObject(btj, "buyAndHold", vfr_pipeline_fin_json(fin + VFR_FIN_COUNT));
     cJSON *fi = cJSON_AddArrayToObject(metrics, "featureImportance");
     for (int32_t f = 0; f < p->F; f++) {
         cJSON *e = cJSON_CreateObject();

@@ -31,6 +31,10 @@ void cli_log(vfr_log_level level, const char *fmt, ...)
 /* Ends any progress bar line before other output goes to stderr. */
 void cli_progress_done(void);
 
+/* Installs SIGINT/SIGTERM handlers that only set a flag, and returns it: long
+ * commands hand it to the library, which stops cleanly (exit code 3). */
+volatile const int *cli_stop_on_signals(void);
+
 /* Prints the failure (status name and detail) and returns the exit code. */
 int cli_fail(vfr_status st);
 /* A usage error: prints msg and a pointer to --help, returns 2. */

@@ -30,13 +30,6 @@ static const char help[] =
     "  --device auto|cpu|cuda, --quiet, --verbose, --log-json: see 'vfr --help'\n\n"
     "exit codes: 0 ok, 1 runtime failure, 2 bad job or data, 3 interrupted\n";
 
-static volatile int stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 static double num(const cJSON *o, const char *a, const char *b)
 {
@@ -113,16 +106,12 @@ int cmd_train(int argc, char **argv)
     vfr_status st = vfr_job_load(path, &job);
     if (st != VFR_OK)
         return cli_fail(st);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    volatile const int *stop = cli_stop_on_signals();
     vfr_train_options o = {.runs_dir = runs, .out_dir = out, .device = cli.device,
                            .nthread = (int)threads, .jobs = (int)jobs, .resume = resume,
                            .champion = cli_champion_source(registry), .registry_dir = registry,
                            .reporter = cli_reporter(),
-                           .stop = &stop_flag};
+                           .stop = stop};
     vfr_train_result res;
     st = vfr_train_run(job, &o, &res);
     vfr_job_free(job);

@@ -26,12 +26,6 @@ static const char help[] =
     "  --json          print search.json when done\n\n"
     "exit codes: 0 ok, 1 runtime failure, 2 bad job, 3 interrupted (resume with --resume)\n";
 
-static volatile int stop_flag;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 int cmd_tune(int argc, char **argv)
 {
@@ -91,17 +85,13 @@ int cmd_tune(int argc, char **argv)
         snprintf(dir, sizeof dir, "%s", out);
     else
         snprintf(dir, sizeof dir, "%s/%s", runs, job->job_id);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    volatile const int *stop = cli_stop_on_signals();
     vfr_tune_result res;
     if (merge) {
         st = vfr_tune_merge(job, dir, (int)merge, &res);
     } else {
         vfr_tune_options o = {dir, (int)jobs, (int)threads, resume, (int)shard, (int)nshards,
-                              cli.device, cli_reporter(), &stop_flag};
+                              cli.device, cli_reporter(), stop};
         st = vfr_tune_run(job, &o, &res);
     }
     if (st == VFR_OK) {

@@ -30,12 +30,6 @@ static const char help[] =
     "  --device auto|cpu|cuda  passed on to every job\n\n"
     "exit codes: 0 done (--once), 1 runtime failure, 3 stopped by a signal\n";
 
-static volatile int stop_flag;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 static int parse_seconds(const char *opt, const char *s, double *out)
 {
@@ -94,16 +88,12 @@ int cmd_worker(int argc, char **argv)
     vfr_status st = vfr_queue_open(queue, 1, &q);
     if (st != VFR_OK)
         return cli_fail(st);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    volatile const int *stop = cli_stop_on_signals();
     vfr_worker_options o = {.exe = exe, .runs_dir = runs, .max_concurrent = (int)maxc, .once = once,
                             .stale_s = stale, .heartbeat_s = hb, .poll_s = poll_s,
                             .max_attempts = (int)attempts,
                             .device = cli.device == VFR_DEVICE_AUTO ? NULL : vfr_device_kind_str(cli.device),
-                            .threads = (int)threads, .reporter = cli_reporter(), .stop = &stop_flag};
+                            .threads = (int)threads, .reporter = cli_reporter(), .stop = stop};
     st = vfr_worker_run(q, &o);
     vfr_queue_close(q);
     return st == VFR_OK ? 0 : cli_fail(st);

@@ -6,6 +6,7 @@
  * progress bar is drawn only when stderr is a terminal; JSON progress events
  * are rate-limited to one per whole percent. */
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,4 +160,22 @@ int cli_usage_error(const char *fmt, ...)
     va_end(ap);
     cli_log(VFR_LOG_ERROR, "usage: %s (see 'vfr %s --help')", msg, cli.command);
     return 2;
+}
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+volatile const int *cli_stop_on_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return &stop_flag;
 }
