@@ -4,9 +4,13 @@
  * temporary file and renames it into place on commit. The reader validates the
  * whole index on open and reads feature values by row range through hyperslabs.
  * HDF5's automatic error printing is switched off: the library never prints,
- * and every HDF5 failure becomes a vfr_status naming the file and field. */
+ * and every HDF5 failure becomes a vfr_status naming the file and field.
+ * Attribute and string-list helpers are shared with the other formats
+ * (h5util.h). */
 #include "vfr/dataset.h"
 #include "dataset_internal.h"
+#include "h5util.h"
+#include "util.h"
 #include "vfr_config.h"
 
 #include <errno.h>
@@ -87,16 +91,6 @@ void vfr_date_format(int32_t days, char out[11])
 
 /* ---- shared helpers ---------------------------------------------------- */
 
-static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
 
 static void free_strings(char **v, int64_t n)
 {
@@ -155,50 +149,6 @@ int32_t vfr_dataset_symbol_index(const vfr_dataset *ds, const char *name)
         if (strcmp(ds->symbols[s], name) == 0)
             return s;
     return -1;
-}
-
-/* Reads a string attribute of the root group into buf; 0 on success. */
-static int read_string_attr(hid_t obj, const char *name, char *buf, size_t cap)
-{
-    int rc = -1;
-    hid_t a = -1, t = -1, mt = -1;
-    buf[0] = '\0';
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0 || (t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING)
-        goto done;
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5Tget_cset(t)); /* HDF5 does not convert between csets */
-        if (H5Aread(a, mt, &s) >= 0 && s) {
-            snprintf(buf, cap, "%s", s);
-            H5free_memory(s);
-            rc = 0;
-        }
-    } else {
-        size_t n = H5Tget_size(t);
-        char *tmp = calloc(n + 1, 1);
-        mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n);
-        H5Tset_strpad(mt, H5T_STR_NULLPAD);
-        H5Tset_cset(mt, H5Tget_cset(t));
-        if (tmp && H5Aread(a, mt, tmp) >= 0) {
-            snprintf(buf, cap, "%s", tmp);
-            rc = 0;
-        }
-        free(tmp);
-    }
-done:
-    if (mt > 0)
-        H5Tclose(mt);
-    if (t > 0)
-        H5Tclose(t);
-    if (a > 0)
-        H5Aclose(a);
-    return rc;
 }
 
 static int read_int_attr(hid_t obj, const char *name, int32_t *v, int32_t n)
@@ -289,7 +239,7 @@ static vfr_status read_strings(vfr_dataset *ds, const char *name, int64_t *n_out
         }
         for (int64_t i = 0; i < n; i++) { /* own copies, HDF5's memory reclaimed */
             char *s = v[i];
-            v[i] = xstrdup(s ? s : "");
+            v[i] = vfr_strdup(s ? s : "");
             H5free_memory(s);
             if (!v[i]) {
                 st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", ds->path);
@@ -412,14 +362,14 @@ vfr_status vfr_dataset_open(const char *path, vfr_dataset **out)
     int32_t version = 0;
     vfr_dataset *ds = NULL;
     *out = NULL;
-    quiet_hdf5();
+    vfr_h5_quiet();
     struct stat sb;
     if (stat(path, &sb) != 0)
         return vfr_fail(VFR_ERR_NOT_FOUND, "%s: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode))
         return vfr_fail(VFR_ERR_FORMAT, "%s: not a regular file", path);
     ds = calloc(1, sizeof *ds);
-    if (!ds || !(ds->path = xstrdup(path))) {
+    if (!ds || !(ds->path = vfr_strdup(path))) {
         st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
@@ -432,7 +382,7 @@ vfr_status vfr_dataset_open(const char *path, vfr_dataset **out)
         st = vfr_fail(VFR_ERR_FORMAT, "%s: HDF5 cannot open it (truncated or corrupt file?)", path);
         goto fail;
     }
-    if (read_string_attr(ds->file, "format", buf, sizeof buf) != 0 ||
+    if (vfr_h5_read_string_attr(ds->file, "format", buf, sizeof buf) != 0 ||
         strcmp(buf, VFR_DATASET_FORMAT) != 0) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: not a vfr dataset (root attribute 'format' is %s%s%s, want '%s')",
                       path, buf[0] ? "'" : "", buf[0] ? buf : "missing", buf[0] ? "'" : "",
@@ -689,21 +639,6 @@ static hid_t create_extendible(hid_t file, const char *name, hid_t type, int ran
     return id;
 }
 
-static herr_t write_string_attr(hid_t obj, const char *name, const char *value)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(value) + 1);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, t, value);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return rc;
-}
-
 static herr_t write_int_attr(hid_t obj, const char *name, const int32_t *v, hsize_t n, int scalar)
 {
     hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
@@ -712,38 +647,6 @@ static herr_t write_int_attr(hid_t obj, const char *name, const int32_t *v, hsiz
     if (a >= 0)
         H5Aclose(a);
     H5Sclose(sp);
-    return rc;
-}
-
-/* Fixed-length UTF-8 strings, as wide as the longest: h5py reads them as
- * bytes (`.astype(str)` or `.asstr()` gives str), C needs no vlen reclaim. */
-static herr_t write_strings(hid_t file, const char *name, const char *const *v, int32_t n)
-{
-    size_t w = 1;
-    for (int32_t i = 0; i < n; i++)
-        if (strlen(v[i]) > w)
-            w = strlen(v[i]);
-    char *buf = calloc((size_t)(n ? n : 1) * w, 1);
-    if (!buf)
-        return -1;
-    for (int32_t i = 0; i < n; i++)
-        memcpy(buf + (size_t)i * w, v[i], strlen(v[i]));
-    hsize_t d = (hsize_t)n;
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, w);
-    H5Tset_strpad(t, H5T_STR_NULLPAD);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    hid_t sp = H5Screate_simple(1, &d, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_obj_track_times(dcpl, 0);
-    hid_t id = H5Dcreate2(file, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    herr_t rc = id < 0 ? -1 : (n ? H5Dwrite(id, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : 0);
-    if (id >= 0)
-        H5Dclose(id);
-    H5Pclose(dcpl);
-    H5Sclose(sp);
-    H5Tclose(t);
-    free(buf);
     return rc;
 }
 
@@ -766,7 +669,7 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     vfr_dataset_writer *w = NULL;
     hid_t fcpl = -1;
     *out = NULL;
-    quiet_hdf5();
+    vfr_h5_quiet();
     if (spec->F < 0 || spec->S < 0 || spec->H < 0 || spec->compression < 0 || spec->compression > 9)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: bad dataset spec (F=%d S=%d H=%d compression=%d)",
                         path, spec->F, spec->S, spec->H, spec->compression);
@@ -786,7 +689,7 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     w->last_date = INT32_MIN;
     w->last_symbol = -1;
     size_t n = strlen(path) + 32;
-    w->path = xstrdup(path);
+    w->path = vfr_strdup(path);
     w->tmp = malloc(n);
     w->symbols = calloc(spec->S ? (size_t)spec->S : 1, sizeof *w->symbols);
     if (!w->path || !w->tmp || !w->symbols) {
@@ -795,7 +698,7 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     }
     w->S = spec->S;
     for (int32_t s = 0; s < spec->S; s++)
-        if (!(w->symbols[s] = xstrdup(spec->symbols[s]))) {
+        if (!(w->symbols[s] = vfr_strdup(spec->symbols[s]))) {
             st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
             goto fail;
         }
@@ -815,11 +718,11 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     hsize_t chunk = spec->chunk_rows > 0 ? (hsize_t)spec->chunk_rows
                                          : (hsize_t)(spec->F > 0 ? (262144 / spec->F > 1024 ? 262144 / spec->F : 1024) : 65536);
     hsize_t chunk1 = chunk * (spec->F > 16 ? 16 : 1); /* 1-d columns: larger chunks */
-    if (write_string_attr(w->file, "format", VFR_DATASET_FORMAT) < 0 ||
+    if (vfr_h5_write_string_attr(w->file, "format", VFR_DATASET_FORMAT) < 0 ||
         write_int_attr(w->file, "format_version", &version, 1, 1) < 0 ||
-        write_string_attr(w->file, "created_by", "vfr " VFR_VERSION) < 0 ||
-        write_strings(w->file, "feature_names", spec->feature_names, spec->F) < 0 ||
-        write_strings(w->file, "symbols", spec->symbols, spec->S) < 0 ||
+        vfr_h5_write_string_attr(w->file, "created_by", "vfr " VFR_VERSION) < 0 ||
+        vfr_h5_write_strings(w->file, "feature_names", spec->feature_names, spec->F) < 0 ||
+        vfr_h5_write_strings(w->file, "symbols", spec->symbols, spec->S) < 0 ||
         (w->d_features = create_extendible(w->file, "features", H5T_IEEE_F32LE, 2,
                                            (hsize_t)spec->F, chunk, spec->compression)) < 0 ||
         (w->d_date = create_extendible(w->file, "date", H5T_STD_I32LE, 1, 0, chunk1,

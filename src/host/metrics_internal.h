@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vfr/backtest.h"
+#include "h5util.h"
 #include "vfr/metrics.h"
 #include "vfr/status.h"
 
@@ -50,29 +51,6 @@ vfr_status vfr_metrics_check_args(const vfr_panel *p, const float *score, int32_
 vfr_status vfr_backtest_check_args(const vfr_panel *p, const float *score, int32_t M,
                                    const vfr_backtest_options *o, const double *metrics);
 
-/* HDF5 helpers (predictions.c). Return 0 on success, -1 on failure; the
- * caller names the file and field in its error. */
-void vfr_predictions_h5_quiet(void);
-char *vfr_predictions_h5_strdup(const char *s);
-void vfr_predictions_h5_free_strings(char **v, int64_t n);
-int vfr_predictions_h5_write_string_attr(int64_t obj, const char *name, const char *value);
-int vfr_predictions_h5_write_int_attr(int64_t obj, const char *name, int32_t value);
-int vfr_predictions_h5_write_double_attr(int64_t obj, const char *name, double value);
-int vfr_predictions_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap);
-int vfr_predictions_h5_read_int_attr(int64_t obj, const char *name, int32_t *value);
-int vfr_predictions_h5_write_strings(int64_t file, const char *name, const char *const *v, int64_t n);
-/* Reads a 1-d string dataset of n entries into *out (malloc'ed strings). */
-int vfr_predictions_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out);
-/* Creates and writes a dataset of rank 1 or 2 (dims[rank]) from memory of
- * type memtype, stored as filetype, chunked and deflated when compression > 0. */
-int vfr_predictions_h5_write_array(int64_t file, const char *name, int64_t filetype,
-                                    int64_t memtype, int rank, const uint64_t *dims, const void *buf, int compression);
-/* Creates a file at a temporary name beside path; *tmp is malloc'ed. */
-int64_t vfr_predictions_h5_create_tmp(const char *path, char **tmp);
-/* Closes file, fsyncs and renames tmp to path; removes tmp on failure. */
-vfr_status vfr_predictions_h5_commit(int64_t file, char *tmp, const char *path);
-/* Closes file (if open) and removes tmp. */
-void vfr_predictions_h5_abort(int64_t file, char *tmp);
 
 #ifdef __cplusplus
 }
