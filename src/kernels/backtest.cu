@@ -16,20 +16,14 @@ extern "C" {
 
 #include <cub/device/device_segmented_sort.cuh>
 #include <cuda_runtime.h>
+
+#include "cuda_check.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CUDA_TRY(call)                                                                      \
-    do {                                                                                    \
-        cudaError_t e_ = (call);                                                            \
-        if (e_ != cudaSuccess) {                                                            \
-            st = vfr_fail(e_ == cudaErrorMemoryAllocation ? VFR_ERR_NOMEM : VFR_ERR_CUDA,   \
-                          "backtest (cuda): %s: %s", #call, cudaGetErrorString(e_));        \
-            goto fail;                                                                      \
-        }                                                                                   \
-    } while (0)
+#define CUDA_TRY(call) VFR_CUDA_TRY("backtest (cuda)", call)
 
 /* +inf marks "no score": it sorts after every finite key. */
 #define INF __int_as_float(0x7f800000)

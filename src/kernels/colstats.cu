@@ -8,6 +8,8 @@ extern "C" {
 }
 
 #include <cuda_runtime.h>
+
+#include "cuda_check.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -35,14 +37,7 @@ static __global__ void colstats_kernel(const float *d_x, long long n, int F,
     d_m2[f] = m2;
 }
 
-#define CUDA_TRY(call)                                                              \
-    do {                                                                            \
-        cudaError_t e_ = (call);                                                    \
-        if (e_ != cudaSuccess) {                                                    \
-            st = vfr_fail(VFR_ERR_CUDA, "colstats: %s: %s", #call, cudaGetErrorString(e_)); \
-            goto fail;                                                              \
-        }                                                                           \
-    } while (0)
+#define CUDA_TRY(call) VFR_CUDA_TRY("colstats", call)
 
 extern "C" vfr_status vfr_colstats_cuda(const float *x, int64_t N, int32_t F, vfr_colstats *out)
 {

@@ -8,6 +8,8 @@ extern "C" {
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+
+#include "cuda_check.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,22 +81,8 @@ extern "C" vfr_status vfr_linear_gradhess_cuda(const vfr_linear_problem *p, cons
     double *d_Z = NULL, *d_r = NULL, *d_sw = NULL, *d_w = NULL, *d_g = NULL, *d_H = NULL;
     double *d_mean = NULL, *d_scale = NULL, *d_loss = NULL;
     const double one = 1.0, zero = 0.0;
-    cudaError_t e = cudaSuccess;
-#define CU(call)                                                                        \
-    do {                                                                                \
-        if ((e = (call)) != cudaSuccess) {                                              \
-            st = vfr_fail(VFR_ERR_CUDA, "linear: %s: %s", #call, cudaGetErrorString(e)); \
-            goto fail;                                                                  \
-        }                                                                               \
-    } while (0)
-#define CB(call)                                                                        \
-    do {                                                                                \
-        cublasStatus_t s_ = (call);                                                     \
-        if (s_ != CUBLAS_STATUS_SUCCESS) {                                              \
-            st = vfr_fail(VFR_ERR_CUDA, "linear: %s: cuBLAS status %d", #call, (int)s_); \
-            goto fail;                                                                  \
-        }                                                                               \
-    } while (0)
+#define CU(call) VFR_CUDA_TRY("linear", call)
+#define CB(call) VFR_CUBLAS_TRY("linear", call)
     CB(cublasCreate(&h));
     CU(cudaMalloc(&d_X, sizeof(float) * rows * F + 4));
     CU(cudaMalloc(&d_y, sizeof(float) * rows));

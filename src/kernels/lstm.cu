@@ -20,6 +20,8 @@ extern "C" {
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+
+#include "cuda_check.h"
 #include <cudnn.h>
 #include <math.h>
 #include <stdlib.h>
@@ -81,14 +83,7 @@ struct vfr_lstm_cuda {
     int rows_y[VFR_LSTM_SLOTS];
 };
 
-#define CUDA_TRY(call)                                                                        \
-    do {                                                                                      \
-        cudaError_t e_ = (call);                                                              \
-        if (e_ != cudaSuccess) {                                                              \
-            st = vfr_fail(VFR_ERR_CUDA, "lstm: %s: %s", #call, cudaGetErrorString(e_));      \
-            goto fail;                                                                        \
-        }                                                                                     \
-    } while (0)
+#define CUDA_TRY(call) VFR_CUDA_TRY("lstm", call)
 #define DNN_TRY(call)                                                                         \
     do {                                                                                      \
         cudnnStatus_t e_ = (call);                                                            \
@@ -97,14 +92,7 @@ struct vfr_lstm_cuda {
             goto fail;                                                                        \
         }                                                                                     \
     } while (0)
-#define BLAS_TRY(call)                                                                        \
-    do {                                                                                      \
-        cublasStatus_t e_ = (call);                                                           \
-        if (e_ != CUBLAS_STATUS_SUCCESS) {                                                    \
-            st = vfr_fail(VFR_ERR_CUDA, "lstm: %s: %s", #call, cublasGetStatusString(e_));   \
-            goto fail;                                                                        \
-        }                                                                                     \
-    } while (0)
+#define BLAS_TRY(call) VFR_CUBLAS_TRY("lstm", call)
 #define LAUNCH_TRY() CUDA_TRY(cudaGetLastError())
 
 /* ---- kernels ------------------------------------------------------------------------ */

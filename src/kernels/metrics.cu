@@ -18,20 +18,14 @@ extern "C" {
 #include <cub/device/device_scan.cuh>
 #include <cub/device/device_segmented_sort.cuh>
 #include <cuda_runtime.h>
+
+#include "cuda_check.h"
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#define CUDA_TRY(call)                                                                      \
-    do {                                                                                    \
-        cudaError_t e_ = (call);                                                            \
-        if (e_ != cudaSuccess) {                                                            \
-            st = vfr_fail(e_ == cudaErrorMemoryAllocation ? VFR_ERR_NOMEM : VFR_ERR_CUDA,   \
-                          "metrics (cuda): %s: %s", #call, cudaGetErrorString(e_));         \
-            goto fail;                                                                      \
-        }                                                                                   \
-    } while (0)
+#define CUDA_TRY(call) VFR_CUDA_TRY("metrics (cuda)", call)
 
 namespace {
 
