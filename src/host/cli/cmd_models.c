@@ -297,22 +297,37 @@ static void list_table(const cJSON *d)
     }
 }
 
+/* The read-only commands: open the registry, ask it for one JSON document
+ * about o->pos, close it, print the document (as a table or as JSON). */
+typedef vfr_status (*json_query)(vfr_registry *reg, const char *arg, char **out);
+
+static int query(opts *o, json_query q, void (*table)(const cJSON *))
+{
+    vfr_registry *reg = NULL;
+    char *text = NULL;
+    vfr_status st = open_reg(o, 0, &reg);
+    if (st == VFR_OK)
+        st = q(reg, o->pos, &text);
+    vfr_registry_close(reg);
+    opts_free(o);
+    if (st != VFR_OK)
+        return cli_fail(st);
+    return emit(o, text, table);
+}
+
+static vfr_status list_json(vfr_registry *reg, const char *arg, char **out)
+{
+    (void)arg;
+    return vfr_registry_list_json(reg, out);
+}
+
 static int do_list(int argc, char **argv)
 {
     opts o = {0};
     int rc = parse(argc, argv, 0, 0, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    vfr_registry *reg = NULL;
-    char *text = NULL;
-    vfr_status st = open_reg(&o, 0, &reg);
-    if (st == VFR_OK)
-        st = vfr_registry_list_json(reg, &text);
-    vfr_registry_close(reg);
-    opts_free(&o);
-    if (st != VFR_OK)
-        return cli_fail(st);
-    return emit(&o, text, list_table);
+    return query(&o, list_json, list_table);
 }
 
 static double metric(const cJSON *v, const char *k)
@@ -385,16 +400,7 @@ static int do_show(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if (!o.pos)
         return cli_usage_error("which model? vfr models show NAME[:VERSION|@ALIAS]");
-    vfr_registry *reg = NULL;
-    char *text = NULL;
-    vfr_status st = open_reg(&o, 0, &reg);
-    if (st == VFR_OK)
-        st = vfr_registry_show_json(reg, o.pos, &text);
-    vfr_registry_close(reg);
-    opts_free(&o);
-    if (st != VFR_OK)
-        return cli_fail(st);
-    return emit(&o, text, show_table);
+    return query(&o, vfr_registry_show_json, show_table);
 }
 
 /* "NAME:VERSION" -> name, version (both required). */
@@ -536,18 +542,12 @@ static int do_history(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if (!o.pos)
         return cli_usage_error("which model? vfr models history NAME");
-    vfr_registry *reg = NULL;
-    char *text = NULL;
     vfr_status st = vfr_registry_check_name(o.pos);
-    if (st == VFR_OK)
-        st = open_reg(&o, 0, &reg);
-    if (st == VFR_OK)
-        st = vfr_registry_history_json(reg, o.pos, &text);
-    vfr_registry_close(reg);
-    opts_free(&o);
-    if (st != VFR_OK)
+    if (st != VFR_OK) {
+        opts_free(&o);
         return cli_fail(st);
-    return emit(&o, text, history_table);
+    }
+    return query(&o, vfr_registry_history_json, history_table);
 }
 
 static void ab_table(const cJSON *d)
