@@ -18,6 +18,7 @@ extern "C" {
 #include <cuda_runtime.h>
 
 #include "cuda_check.h"
+#include "reduce.cuh"
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,20 +34,6 @@ namespace {
 const int THREADS = 128;
 enum { AUX_DIR_N, AUX_DIR_HIT, AUX_TURN, AUX_EXPO, AUX_COUNT };
 
-template <typename V> __device__ V block_sum(V v, V *sh)
-{
-    for (int o = 16; o > 0; o >>= 1)
-        v += __shfl_down_sync(0xffffffffu, v, o);
-    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
-    __syncthreads(); /* sh may still be read by a previous call */
-    if (lane == 0)
-        sh[w] = v;
-    __syncthreads();
-    V r = 0;
-    for (int i = 0; i < (int)(blockDim.x >> 5); i++)
-        r += sh[i];
-    return r;
-}
 
 __device__ long long first_inf(const float *a, long long lo, long long hi)
 {
@@ -134,7 +121,7 @@ __device__ void cohort(const bt_args &a, int m, int u, double *cw, long long *di
         double s = sc[i]; /* no score: +inf, never active */
         act += sc[i] < INF && (s > a.threshold || (ls && s < a.threshold));
     }
-    act = block_sum(act, shl);
+    act = vfr_block_sum(act, shl);
     if (act == 0)
         return;
     const double wt = 1.0 / (double)act;
@@ -183,16 +170,16 @@ __global__ void backtest_kernel(bt_args a)
             pnl += v * (double)ret[s];
             expo += fabs(v);
         }
-        turn = block_sum(turn, shd);
-        pnl = block_sum(pnl, shd);
-        expo = block_sum(expo, shd);
+        turn = vfr_block_sum(turn, shd);
+        pnl = vfr_block_sum(pnl, shd);
+        expo = vfr_block_sum(expo, shd);
         if (threadIdx.x == 0) {
             a.daily[(size_t)m * a.T + t] = pnl - a.cost * turn;
             turn_sum += turn, expo_sum += expo;
         }
     }
-    dir_n = block_sum(dir_n, shl);
-    dir_hit = block_sum(dir_hit, shl);
+    dir_n = vfr_block_sum(dir_n, shl);
+    dir_hit = vfr_block_sum(dir_hit, shl);
     if (threadIdx.x == 0) {
         double *x = a.aux + (size_t)m * AUX_COUNT;
         x[AUX_DIR_N] = (double)dir_n, x[AUX_DIR_HIT] = (double)dir_hit;

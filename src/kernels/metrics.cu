@@ -20,6 +20,7 @@ extern "C" {
 #include <cuda_runtime.h>
 
 #include "cuda_check.h"
+#include "reduce.cuh"
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -40,21 +41,6 @@ enum { P_N, P_TP, P_FP, P_TN, P_FN, P_LL, P_MEAN, P_M2, P_SSE, P_SAE, P_APE, P_N
 
 __device__ float canon(float s) { return s == 0.0f ? 0.0f : s; }
 
-/* Sum over the block, returned to every thread. All threads must call it. */
-template <typename V> __device__ V block_sum(V v, V *sh)
-{
-    for (int o = 16; o > 0; o >>= 1)
-        v += __shfl_down_sync(0xffffffffu, v, o);
-    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
-    __syncthreads(); /* sh may still be read by a previous call */
-    if (lane == 0)
-        sh[w] = v;
-    __syncthreads();
-    V r = 0;
-    for (int i = 0; i < (int)(blockDim.x >> 5); i++)
-        r += sh[i];
-    return r;
-}
 
 __device__ double warp_sum(double v)
 {
@@ -124,7 +110,7 @@ __global__ void sums_kernel(const float *d_score, const float *d_label, long lon
     }
     double out[P_COUNT];
     for (int k = 0; k < P_COUNT; k++)
-        out[k] = block_sum(v[k], sh);
+        out[k] = vfr_block_sum(v[k], sh);
     if (!cls && out[P_N] > 0) {
         /* second pass: M2 of the label around this block's mean (merged on
          * with Chan's update, which stays accurate where sum-of-squares would not) */
@@ -133,7 +119,7 @@ __global__ void sums_kernel(const float *d_score, const float *d_label, long lon
         for (long long i = r0 + threadIdx.x; i < r1; i += blockDim.x)
             if (isfinite(sc[i]) && isfinite(d_label[i]))
                 m2 += ((double)d_label[i] - mean) * ((double)d_label[i] - mean);
-        out[P_M2] = block_sum(m2, sh);
+        out[P_M2] = vfr_block_sum(m2, sh);
         out[P_MEAN] = mean;
     }
     if (threadIdx.x == 0) {
@@ -185,7 +171,7 @@ __global__ void auc_kernel(const float *d_key, const unsigned char *d_pos, const
         long long below = d_cum[a] - d_cum[base], in = d_cum[b] - d_cum[a];
         acc += (unsigned long long)(2 * below + in);
     }
-    acc = block_sum(acc, sh);
+    acc = vfr_block_sum(acc, sh);
     if (threadIdx.x == 0 && acc)
         atomicAdd(d_twice + m, acc);
 }
