@@ -103,21 +103,35 @@ done:
     return rc;
 }
 
-int vfr_h5_read_int_attr(int64_t obj, const char *name, int32_t *value)
+/* One numeric value, converted by HDF5 to the memory type mt. */
+static int read_num_attr(int64_t obj, const char *name, hid_t mt, void *value)
 {
-    hid_t a = -1, s = -1;
+    hid_t a = -1, s = -1, t = -1;
     int rc = -1;
     if (H5Aexists(obj, name) <= 0)
         return -1;
     a = H5Aopen(obj, name, H5P_DEFAULT);
     if (a >= 0 && (s = H5Aget_space(a)) >= 0 && H5Sget_simple_extent_npoints(s) == 1 &&
-        H5Aread(a, H5T_NATIVE_INT32, value) >= 0)
+        (t = H5Aget_type(a)) >= 0 && (H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT) &&
+        H5Aread(a, mt, value) >= 0)
         rc = 0;
+    if (t > 0)
+        H5Tclose(t);
     if (s > 0)
         H5Sclose(s);
     if (a > 0)
         H5Aclose(a);
     return rc;
+}
+
+int vfr_h5_read_int_attr(int64_t obj, const char *name, int32_t *value)
+{
+    return read_num_attr(obj, name, H5T_NATIVE_INT32, value);
+}
+
+int vfr_h5_read_double_attr(int64_t obj, const char *name, double *value)
+{
+    return read_num_attr(obj, name, H5T_NATIVE_DOUBLE, value);
 }
 
 /* Fixed-length UTF-8 strings, as wide as the longest (as the dataset file). */

@@ -21,6 +21,7 @@ int vfr_h5_write_int_attr(int64_t obj, const char *name, int32_t value);
 int vfr_h5_write_double_attr(int64_t obj, const char *name, double value);
 int vfr_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap);
 int vfr_h5_read_int_attr(int64_t obj, const char *name, int32_t *value);
+int vfr_h5_read_double_attr(int64_t obj, const char *name, double *value);
 int vfr_h5_write_strings(int64_t file, const char *name, const char *const *v, int64_t n);
 /* Reads a 1-d string dataset of n entries into *out (malloc'ed strings). */
 int vfr_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out);

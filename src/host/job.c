@@ -66,7 +66,7 @@ static const key_spec split_keys[] = {
 };
 
 static const key_spec backtest_keys[] = {
-    {"strategy", K_STR, 0, 0, 0, "long_short_sign|long_only|top_k", NULL},
+    {"strategy", K_STR, 0, 0, 0, "auto|long_short_median|long_short_sign|long_only|top_k", NULL},
     {"k", K_INT, 0, 1, 100000, NULL, NULL},
     {"costBps", K_NUM, 0, 0, 10000, NULL, NULL},
     {"threshold", K_NUM, 0, -1e9, 1e9, NULL, NULL},
@@ -495,7 +495,8 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
                         file, s->purge, h);
 
     const cJSON *bt = get(root, "backtest");
-    j->backtest.strategy = str_or(bt, "strategy", "long_short_sign");
+    /* auto: dollar neutral where the universe has two names a date (pipeline.h) */
+    j->backtest.strategy = str_or(bt, "strategy", "auto");
     if (!j->backtest.strategy)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
     j->backtest.k = (int32_t)num_or(bt, "k", 5);

@@ -5,7 +5,8 @@
  * is built once per dataview and reused by every model trained on it. Early
  * stopping is done here, round by round, on the validation set's last metric,
  * as XGBoost's Python callback does; the booster is then sliced to its best
- * round, so the saved JSON is exactly the model vfr evaluates. */
+ * round, so the saved JSON is exactly the model vfr evaluates. With early
+ * stopping off (0 rounds of patience) every round trained is kept. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -346,7 +347,7 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
     const char *names[2] = {"train", "valid"};
     int32_t rounds = opt->max_rounds > 0 ? opt->max_rounds : m->rounds;
     int32_t patience = opt->early_stopping_rounds;
-    double best = INFINITY, best_train = NAN, last_train = NAN;
+    double best = INFINITY, best_train = NAN, last_train = NAN, last_score = NAN;
     int32_t best_it = -1, it;
     for (it = 0; it < rounds; it++) {
         if (opt->stop && *opt->stop) {
@@ -364,6 +365,7 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
         }
         last_train = eval_value(line, "train");
         double score = val ? eval_value(line, "valid") : last_train;
+        last_score = score;
         if (score < best) { /* logloss and rmse: lower is better */
             best = score;
             best_it = it;
@@ -374,9 +376,10 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
         }
     }
     m->trained = it;
-    if (!val) { /* nothing to stop on: keep every round */
+    if (!val || patience <= 0) { /* no early stopping: keep every round trained */
         best_it = it - 1;
         best_train = last_train;
+        best = last_score;
     }
     if (best_it + 1 < it) {
         xgb_booster sliced = NULL;

@@ -50,10 +50,11 @@ typedef struct trial {
 } trial;
 
 typedef struct fold_data {
-    vfr_dataview *tr, *va, *te;
-    vfr_panel panel;            /* test rows, for scoring */
-    int64_t *offsets;
-    int64_t te_rows;
+    vfr_dataview *tr, *va;
+    vfr_dataview *te, *tex;     /* test dates: trainable rows, tradable rows the gate dropped */
+    vfr_trading_view tv;        /* every tradable test row, for scoring (prepare.h) */
+    int64_t *pos;               /* [tv N] the row's place in a task's predictions */
+    int64_t te_rows, tex_rows;  /* a task predicts te_rows + tex_rows scores */
 } fold_data;
 
 typedef struct engine {
@@ -246,6 +247,8 @@ static void *worker(void *arg)
             st = vfr_model_fit(m, fd->tr, fd->va, &fo, &fr);
         if (st == VFR_OK)
             st = vfr_model_predict(m, fd->te, e->task_pred[i]);
+        if (st == VFR_OK && fd->tex)
+            st = vfr_model_predict(m, fd->tex, e->task_pred[i] + fd->te_rows);
         vfr_model_destroy(m);
         e->task_status[i] = st;
         if (st == VFR_OK) {
@@ -277,7 +280,8 @@ static vfr_status score_fold(engine *e, int32_t k)
     if (n == 0)
         return VFR_OK;
     fold_data *fd = &e->f[k];
-    float *S = malloc(sizeof *S * (size_t)(n * fd->te_rows));
+    const int64_t NT = fd->tv.panel.N;
+    float *S = malloc(sizeof *S * (size_t)(n * (NT ? NT : 1)));
     int64_t *idx = malloc(sizeof *idx * (size_t)n);
     double *out = malloc(sizeof *out * (size_t)(n * ((int)VFR_METRIC_COUNT > (int)VFR_FIN_COUNT ? (int)VFR_METRIC_COUNT : (int)VFR_FIN_COUNT)));
     vfr_status st = VFR_OK;
@@ -288,7 +292,8 @@ static vfr_status score_fold(engine *e, int32_t k)
     int64_t m = 0;
     for (int64_t i = 0; i < e->n_tasks; i++)
         if (e->task_fold[i] == k && e->task_status[i] == VFR_OK) {
-            memcpy(S + m * fd->te_rows, e->task_pred[i], sizeof *S * (size_t)fd->te_rows);
+            for (int64_t j = 0; j < NT; j++)
+                S[m * NT + j] = e->task_pred[i][fd->pos[j]];
             idx[m++] = i;
         }
     const char *metric = e->job->search.metric;
@@ -301,24 +306,19 @@ static vfr_status score_fold(engine *e, int32_t k)
     double *fin = NULL;
     if (want_sharpe) {
         vfr_backtest_options bo;
-        vfr_backtest_options_default(&bo);
-        if ((st = vfr_backtest_strategy_parse(e->job->backtest.strategy, &bo.strategy)) != VFR_OK)
+        if ((st = vfr_pipeline_backtest_options(e->job, &fd->tv.panel, &bo)) != VFR_OK)
             goto done;
-        bo.k = e->job->backtest.k;
-        bo.threshold = e->job->backtest.threshold;
-        bo.horizon = e->job->horizon;
-        bo.cost_bps = e->job->backtest.cost_bps;
         fin = malloc(sizeof *fin * (size_t)(n * VFR_FIN_COUNT));
         if (!fin) {
             st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
             goto done;
         }
-        if ((st = vfr_backtest(e->dev, &fd->panel, S, (int32_t)n, &bo, fin, NULL)) != VFR_OK) {
+        if ((st = vfr_backtest(e->dev, &fd->tv.panel, S, (int32_t)n, &bo, fin, NULL)) != VFR_OK) {
             free(fin);
             goto done;
         }
     }
-    if (!is_sharpe && (st = vfr_metrics_batch(e->dev, &fd->panel, S, (int32_t)n, &mo, out)) != VFR_OK) {
+    if (!is_sharpe && (st = vfr_metrics_batch(e->dev, &fd->tv.panel, S, (int32_t)n, &mo, out)) != VFR_OK) {
         free(fin);
         goto done;
     }
@@ -367,7 +367,8 @@ static vfr_status run_wave(engine *e, const int64_t *tt, const int32_t *kk, cons
     for (int64_t i = 0; i < n; i++) {
         e->task_status[i] = VFR_ERR_INTERRUPTED; /* not run */
         e->t[tt[i]].c[kk[i]].rung = rung;
-        if (!(e->task_pred[i] = malloc(sizeof(float) * (size_t)(e->f[kk[i]].te_rows ? e->f[kk[i]].te_rows : 1)))) {
+        const int64_t np = e->f[kk[i]].te_rows + e->f[kk[i]].tex_rows;
+        if (!(e->task_pred[i] = malloc(sizeof(float) * (size_t)(np ? np : 1)))) {
             st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
             goto done;
         }
@@ -546,10 +547,15 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
         cJSON *bs = cJSON_AddObjectToObject(o, "bestScore");
         cJSON_AddNumberToObject(bs, "mean", t->mean);
         cJSON_AddNumberToObject(bs, "sd", t->sd);
+        /* the final fit trains what was scored: with early stopping, the
+         * folds' mean best round; without, every round the folds trained */
         double r = 0;
+        const int es = e->job->search.early_stopping_rounds > 0;
         for (int32_t k = 0; k < e->K; k++)
-            r += t->c[k].best_round + 1;
+            r += es ? t->c[k].best_round + 1 : t->c[k].rounds;
         res->best_rounds = (int32_t)(r / e->K + 0.5);
+        cJSON_AddStringToObject(o, "finalRounds", es ? "mean best round of the best trial's folds (early stopping on)"
+                                                      : "rounds trained in the folds: n_estimators (early stopping off)");
         cJSON_AddNumberToObject(o, "bestRounds", res->best_rounds);
         res->best_params_json = vfr_strdup(t->params);
         res->best_mean = t->mean;
@@ -585,7 +591,9 @@ static void engine_free(engine *e)
         vfr_dataview_destroy(e->f[k].tr);
         vfr_dataview_destroy(e->f[k].va);
         vfr_dataview_destroy(e->f[k].te);
-        free(e->f[k].offsets);
+        vfr_dataview_destroy(e->f[k].tex);
+        vfr_trading_view_free(&e->f[k].tv);
+        free(e->f[k].pos);
     }
     free(e->f);
     vfr_split_free(e->sp);
@@ -648,8 +656,21 @@ static vfr_status setup(engine *e)
             return st;
         vfr_dataview_set_history(fd->te, p->X, c, p->prev_row);
         fd->te_rows = d - c;
-        if ((st = vfr_pipeline_panel(p, f->test[0].lo, f->test[0].hi, &fd->offsets, &fd->panel)) != VFR_OK)
+        int64_t xc = p->xdate_row[f->test[0].lo], xd = p->xdate_row[f->test[0].hi];
+        fd->tex_rows = xd - xc;
+        if (xd > xc) { /* tradable, not trained: scored and held, never labelled */
+            if ((st = vfr_dataview_create(p->X + xc * p->F, NULL, xd - xc, p->F, &fd->tex)) != VFR_OK)
+                return st;
+            vfr_dataview_set_history(fd->tex, p->X, xc, p->prev_row);
+        }
+        if ((st = vfr_prepared_trading_view(p, f->test[0].lo, f->test[0].hi, &fd->tv)) != VFR_OK)
             return st;
+        if (!(fd->pos = malloc(sizeof *fd->pos * (size_t)(fd->tv.panel.N ? fd->tv.panel.N : 1))))
+            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        for (int64_t j = 0; j < fd->tv.panel.N; j++) {
+            int64_t r = fd->tv.row[j];
+            fd->pos[j] = r < p->n ? r - c : fd->te_rows + (r - xc);
+        }
     }
     if ((st = vfr_space_parse(job->search.space_json, job->search.method, &e->space)) != VFR_OK) {
         vfr_error_prefix("%s: ", job->path);
