@@ -24,7 +24,7 @@ if [ "${VFR_SETUP_SLURM:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_SLURM:
 fi
 # python module -> PyPI package; xgboost-cpu is XGBoost without the CUDA
 # wheel's few hundred MB (tests only check that Python loads vfr's models)
-PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu)
+PY_PKGS=(numpy:numpy h5py:h5py pandas:pandas xgboost:xgboost-cpu)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
