@@ -102,6 +102,17 @@ def universe(tmp):
     bl = {b["name"]: b for b in c["baselines"]}
     check(abs(bl["buy_and_hold"]["exposure"]["beta"] - 1) < 1e-9, "book: buy-and-hold beta is 1")
     check(abs(bl["buy_and_hold"]["exposure"]["net"] - 1) < 1e-9, "book: buy-and-hold is net long 1")
+    # vfr backtest / vfr evaluate on the run's predictions agree with training
+    pred = os.path.join(run, "predictions.h5")
+    b = subprocess.run([VFR, "backtest", "--predictions", pred, "--json"], capture_output=True, text=True)
+    bj = json.loads(b.stdout) if b.returncode == 0 else {}
+    check(bj.get("set") == "test" and bj.get("strategy") == m["backtest"]["strategy"] and
+          bj["strategies"][0]["metrics"]["sharpe"] == m["backtest"]["model"]["sharpe"],
+          f"vfr backtest disagrees with training: {b.stdout[:300]} {b.stderr[-300:]}")
+    ev = subprocess.run([VFR, "evaluate", "--predictions", pred, "--json"], capture_output=True, text=True)
+    ej = json.loads(ev.stdout) if ev.returncode == 0 else {}
+    check(ej.get("set") == "test" and ej["models"][0]["metrics"]["accuracy"] == m["test"]["accuracy"],
+          f"vfr evaluate disagrees with training: {ev.stdout[:300]} {ev.stderr[-300:]}")
     # hit rate: dates are the observations
     with h5py.File(os.path.join(run, "predictions.h5"), "r") as f:
         s, fw, d, st = f["score"][0], f["forward_return"][:], f["date"][:], f["set"][:]
@@ -166,12 +177,38 @@ def single_series(tmp):
     check(m["backtest"]["strategy"] == "long_short_sign", f"single series book: {m['backtest']['strategy']}")
 
 
+def job_checks(tmp):
+    # every documented XGBoost parameter is accepted; a value XGBoost refuses,
+    # and an unknown key, fail when the job loads: before the dataset is read
+    def run_job(hp, dataset):
+        path = os.path.join(tmp, "checks.json")
+        with open(path, "w") as f:
+            json.dump({"jobId": "checks", "modelName": "checks", "targetVariable": "price_direction_1d",
+                       "dataConfig": {"dataset": dataset}, "autoRegister": False,
+                       "trainingConfig": {"hyperparameters": hp}}, f)
+        p = subprocess.run([VFR, "train", path, "--runs", os.path.join(tmp, "runs"), "--quiet"],
+                           capture_output=True, text=True)
+        return p.returncode, p.stderr
+    missing = os.path.join(tmp, "no-such-dataset.h5")
+    ok = {"tree_method": "approx", "max_bin": 64, "gamma": 0.1, "reg_alpha": 0.5, "max_delta_step": 1.0,
+          "scale_pos_weight": 1.2, "n_estimators": 5}
+    rc, err = run_job(ok, missing)
+    check(rc == 2 and "no-such-dataset" in err, f"job checks: documented parameters refused: {err[-300:]}")
+    rc, err = run_job(dict(ok, tree_method="bogus"), missing)
+    check(rc == 2 and "bogus" in err and "no-such-dataset" not in err,
+          f"job checks: XGBoost's refusal not passed on before the data: {err[-300:]}")
+    rc, err = run_job({"max_dept": 3}, missing)
+    check(rc == 2 and "max_depth" in err and "no-such-dataset" not in err,
+          f"job checks: unknown key not refused at load: {err[-300:]}")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="vfr-lookahead-") as tmp:
         universe(tmp)
         planted_majority(tmp)
         final_rounds(tmp)
         single_series(tmp)
+        job_checks(tmp)
     if failures:
         print(f"test_lookahead: {len(failures)} failure(s)")
         return 1

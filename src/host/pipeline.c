@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vfr/backtest.h"
+#include "vfr/model.h"
 #include "vfr/stats.h"
 #include "vfr/xgboost.h"
 #include "vfr/status.h"
@@ -89,4 +90,16 @@ cJSON *vfr_pipeline_exposure_json(const double *fin, const double *daily, const 
     add_or_null(o, "alpha", ok ? ab.alpha * 252.0 : NAN);
     add_or_null(o, "alphaT", ok ? ab.alpha_t : NAN);
     return o;
+}
+
+vfr_status vfr_pipeline_check_model(const vfr_job *job, vfr_device_kind model_dev)
+{
+    vfr_model_config mc = {job->model_type, job->training.hyperparameters_json, job->objective, model_dev,
+                           job->training.seed, 1, NULL, 1, NULL};
+    vfr_model *m = NULL;
+    vfr_status st = vfr_model_create(&mc, &m);
+    vfr_model_destroy(m);
+    if (st != VFR_OK)
+        vfr_error_prefix("%s: ", job->path);
+    return st;
 }

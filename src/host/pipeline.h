@@ -19,6 +19,11 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
 vfr_status vfr_pipeline_model_device(const vfr_job *job, vfr_device_kind asked, vfr_device_kind dev,
                                      const vfr_reporter *rep, vfr_device_kind *model_dev);
 
+/* modelType and trainingConfig.hyperparameters, checked by creating the
+ * model (its library judges what vfr has no rule for) before any data is
+ * read. Errors: as vfr_model_create, the message prefixed with the job file. */
+vfr_status vfr_pipeline_check_model(const vfr_job *job, vfr_device_kind model_dev);
+
 /* The job's backtest (job.h: backtest) as options, for a panel: strategy
  * "auto" is long_short_median (dollar neutral) where the panel has at least 2
  * names on most dates, else long_short_sign (a single series). Errors:

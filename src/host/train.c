@@ -343,6 +343,7 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     VFR_TRY(vfr_pipeline_model_device(job, o->device, dev, &rep, &model_dev));
     vfr_report_log(&rep, VFR_LOG_INFO, "job %s: %s model, target %s, device %s", job->job_id,
                    job->model_type, job->target, vfr_device_kind_str(model_dev));
+    VFR_TRY(vfr_pipeline_check_model(job, model_dev)); /* before any data is read */
     char sha[65];
     VFR_TRY(vfr_prepare_open_dataset(job, &ds));
     VFR_TRY(vfr_digest_sha256_file(job->data.dataset, sha));

@@ -973,6 +973,7 @@ vfr_status vfr_tune_run(const vfr_job *job, const vfr_tune_options *o, vfr_tune_
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: the job has no search block (docs/job-config.md)", job->path);
     if ((st = vfr_device_resolve(o->device, &dev)) != VFR_OK ||
         (st = vfr_pipeline_model_device(job, o->device, dev, o->reporter, &model_dev)) != VFR_OK ||
+        (st = vfr_pipeline_check_model(job, model_dev)) != VFR_OK ||
         (st = vfr_prepare_open_dataset(job, &ds)) != VFR_OK ||
         (st = vfr_prepare(ds, job, dev, o->reporter, &p, &quality)) != VFR_OK)
         goto done;

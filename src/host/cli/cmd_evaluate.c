@@ -19,7 +19,8 @@ static const char help[] =
     "and per date the IC and rank IC with their mean, std and ICIR.\n"
     "Definitions: docs/metrics.md.\n\n"
     "  --predictions P.h5  the predictions file (required)\n"
-    "  --set NAME          train, validation, test or all (default all)\n"
+    "  --set NAME          train, validation, test or all (default test; all for a file\n"
+    "                      without sets)\n"
     "  --threshold X       classification: predict 1 when score > X (default 0.5)\n"
     "  --json              one JSON object on stdout\n";
 
@@ -52,7 +53,7 @@ static int shown(vfr_task task, int k)
 int cmd_evaluate(int argc, char **argv)
 {
     const char *path = NULL, *v;
-    int json = 0, set = VFR_SET_ALL;
+    int json = 0, set = VFR_SET_TEST, have_set = 0;
     double threshold = 0.5;
     for (int i = 0; i < argc; i++) {
         int m;
@@ -69,6 +70,7 @@ int cmd_evaluate(int argc, char **argv)
                 return 2;
             if (vfr_predictions_set_parse(v, &set) != VFR_OK)
                 return cli_usage_error("--set: %s", vfr_last_error());
+            have_set = 1;
         } else if ((m = cli_opt(argc, argv, &i, "--threshold", &v)) != 0) {
             char *end;
             if (m < 0)
@@ -88,7 +90,13 @@ int cmd_evaluate(int argc, char **argv)
         return cli_fail(st);
     double t0 = now();
     vfr_predictions *p = NULL;
-    if ((st = vfr_predictions_read(path, set, &p)) != VFR_OK)
+    st = vfr_predictions_read(path, set, &p); /* the test rows, as training scored them */
+    if (st == VFR_ERR_INVALID_ARG && !have_set) { /* a file without sets: every row */
+        vfr_error_clear();
+        set = VFR_SET_ALL;
+        st = vfr_predictions_read(path, set, &p);
+    }
+    if (st != VFR_OK)
         return cli_fail(st);
     double t1 = now(), c1 = cpu_now();
     vfr_panel pn;
