@@ -202,6 +202,33 @@ def job_checks(tmp):
           f"job checks: unknown key not refused at load: {err[-300:]}")
 
 
+def cpcv(tmp):
+    # vfr tune and vfr train with split.method cpcv run and report PBO and the
+    # combinatorial backtest paths
+    job = quickstart_job()
+    job["dataConfig"]["startDate"] = "1996-01-01"
+    job["trainingConfig"]["hyperparameters"] = {"n_estimators": 10, "nthread": 1}
+    job["trainingConfig"]["earlyStoppingRounds"] = 0
+    job["split"] = {"method": "cpcv", "nGroups": 4, "nTestGroups": 2}
+    job["search"] = {"method": "grid_search", "space": {"max_depth": [2, 3]}, "scoringMetric": "sharpe"}
+    path = os.path.join(tmp, "cpcv-tune.json")
+    with open(path, "w") as f:
+        json.dump(dict(job, jobId="cpcv-tune"), f)
+    p = subprocess.run([VFR, "tune", path, "--runs", os.path.join(tmp, "runs"), "--quiet"],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, f"cpcv: vfr tune exit {p.returncode}: {p.stderr[-500:]}")
+    if p.returncode == 0:
+        sj = load(os.path.join(tmp, "runs", "cpcv-tune"), "search.json")
+        check(sj["nFolds"] == 6 and sj["pbo"]["pbo"] is not None and 0 <= sj["pbo"]["pbo"] <= 1,
+              f"cpcv: tune PBO {sj.get('pbo')}")
+    run = train(tmp, job, "cpcv-train")
+    c = load(run, "comparison.json")
+    check(c.get("cpcv", {}).get("paths") == 3 and len(c["cpcv"]["pathSharpe"]) == 3 and
+          c["cpcv"]["pbo"]["trials"] == 2, f"cpcv: comparison {c.get('cpcv')}")
+    with h5py.File(os.path.join(run, "cpcv_paths.h5"), "r") as f:
+        check(f["daily_return"].shape[0] == 3, "cpcv: cpcv_paths.h5 holds the 3 paths")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="vfr-lookahead-") as tmp:
         universe(tmp)
@@ -209,6 +236,7 @@ def main():
         final_rounds(tmp)
         single_series(tmp)
         job_checks(tmp)
+        cpcv(tmp)
     if failures:
         print(f"test_lookahead: {len(failures)} failure(s)")
         return 1

@@ -85,6 +85,10 @@ typedef struct vfr_trading_view {
     float *label, *fwd, *fwd1; /* [N]                                            */
 } vfr_trading_view;
 vfr_status vfr_prepared_trading_view(const vfr_prepared *p, int32_t lo, int32_t hi, vfr_trading_view *out);
+/* The same over n ascending, disjoint date ranges [lo[i], hi[i]) (a cpcv
+ * fold's test blocks), concatenated in date order. */
+vfr_status vfr_prepared_trading_view_ranges(const vfr_prepared *p, const int32_t *lo, const int32_t *hi, int32_t n,
+                                            vfr_trading_view *out);
 void vfr_trading_view_free(vfr_trading_view *v); /* frees the arrays; NULL is a no-op */
 
 #endif

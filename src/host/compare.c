@@ -368,6 +368,21 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             sr_var_ann = tv->valuedouble;
     }
     cJSON_AddNumberToObject(out, "trialsEvaluated", trials);
+    {   /* cpcv: the backtest paths (metrics.json) and the search's PBO (search.json) */
+        const cJSON *cp = cJSON_GetObjectItem(metrics, "cpcv"), *pb = cJSON_GetObjectItem(search, "pbo");
+        if (cp || pb) {
+            cJSON *cj = cJSON_AddObjectToObject(out, "cpcv");
+            if (cp) {
+                cJSON_AddItemToObject(cj, "paths", cJSON_Duplicate(cJSON_GetObjectItem(cp, "paths"), 1));
+                cJSON_AddItemToObject(cj, "pathSharpe", cJSON_Duplicate(cJSON_GetObjectItem(cp, "pathSharpe"), 1));
+                cJSON_AddItemToObject(cj, "sharpe", cJSON_Duplicate(cJSON_GetObjectItem(cp, "sharpe"), 1));
+            }
+            if (pb)
+                cJSON_AddItemToObject(cj, "pbo", cJSON_Duplicate(pb, 1));
+            else
+                cJSON_AddStringToObject(cj, "pboNote", "no search: PBO needs the trials of a search block");
+        }
+    }
     add_num(out, "trialSharpeVariance", sr_var_ann);
     cJSON *mp = vfr_pipeline_fin_json(fin);
     cJSON_AddNumberToObject(mp, "prediction_accuracy", model_acc);

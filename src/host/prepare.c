@@ -54,11 +54,22 @@ void vfr_trading_view_free(vfr_trading_view *v)
 
 vfr_status vfr_prepared_trading_view(const vfr_prepared *p, int32_t lo, int32_t hi, vfr_trading_view *v)
 {
+    return vfr_prepared_trading_view_ranges(p, &lo, &hi, 1, v);
+}
+
+vfr_status vfr_prepared_trading_view_ranges(const vfr_prepared *p, const int32_t *lo_, const int32_t *hi_, int32_t nr,
+                                            vfr_trading_view *v)
+{
     memset(v, 0, sizeof *v);
-    int64_t N = (p->date_row[hi] - p->date_row[lo]) + (p->xdate_row[hi] - p->xdate_row[lo]);
+    int64_t N = 0;
+    int32_t TT = 0;
+    for (int32_t q = 0; q < nr; q++) {
+        N += (p->date_row[hi_[q]] - p->date_row[lo_[q]]) + (p->xdate_row[hi_[q]] - p->xdate_row[lo_[q]]);
+        TT += hi_[q] - lo_[q];
+    }
     size_t nn = (size_t)(N ? N : 1);
     v->row = malloc(sizeof *v->row * nn);
-    v->offset = malloc(sizeof *v->offset * (size_t)(hi - lo + 1));
+    v->offset = malloc(sizeof *v->offset * (size_t)(TT + 1));
     v->symbol = malloc(sizeof *v->symbol * nn);
     v->date = malloc(sizeof *v->date * nn);
     v->label = malloc(sizeof *v->label * nn);
@@ -69,8 +80,10 @@ vfr_status vfr_prepared_trading_view(const vfr_prepared *p, int32_t lo, int32_t 
         return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory for the trading view");
     }
     int64_t o = 0;
-    for (int32_t t = lo; t < hi; t++) {
-        v->offset[t - lo] = o;
+    int32_t u = 0; /* the view's date index */
+    for (int32_t q = 0; q < nr; q++)
+    for (int32_t t = lo_[q]; t < hi_[q]; t++, u++) {
+        v->offset[u] = o;
         /* both runs are sorted by symbol: merge them */
         int64_t i = p->date_row[t], ie = p->date_row[t + 1];
         int64_t j = p->xdate_row[t], je = p->xdate_row[t + 1];
@@ -85,8 +98,8 @@ vfr_status vfr_prepared_trading_view(const vfr_prepared *p, int32_t lo, int32_t 
             o++;
         }
     }
-    v->offset[hi - lo] = o;
-    v->panel = (vfr_panel){N, hi - lo, p->S, v->offset, v->symbol, v->label, v->fwd, v->fwd1};
+    v->offset[TT] = o;
+    v->panel = (vfr_panel){N, TT, p->S, v->offset, v->symbol, v->label, v->fwd, v->fwd1};
     return VFR_OK;
 }
 

@@ -22,6 +22,7 @@
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/compare.h"
+#include "vfr/cpcv.h"
 #include "vfr/dataset.h"
 #include "vfr/digest.h"
 #include "vfr/metrics.h"
@@ -228,6 +229,127 @@ static double positive_rate(const vfr_prepared *p, int32_t lo, int32_t hi)
     return b > a ? up / (double)(b - a) : 0.5;
 }
 
+/* cpcv: the combinatorial backtest paths of the dates before the test
+ * period [0, domain) with the final parameters (López de Prado, ch. 12).
+ * Every split's model trains on its longest training block (contiguous, with
+ * history, as the search's folds do) and scores its test groups; each group's
+ * days go through the job's backtest; path j strings together, group by
+ * group, the j-th split that tests each group. The paths' daily returns go to
+ * cpcv_paths.h5 and their Sharpe ratios to metrics.json (cpcv). */
+static vfr_status cpcv_paths(const vfr_job *job, const vfr_prepared *p, const vfr_model_config *mc, int32_t domain,
+                             int32_t rounds, const vfr_backtest_options *bo, vfr_device_kind dev, const char *dir,
+                             volatile const int *stop, const vfr_reporter *rep, cJSON *metrics)
+{
+    vfr_split *cs = NULL;
+    vfr_status st = vfr_split_make(&job->split, domain, &cs);
+    if (st != VFR_OK) {
+        vfr_error_prefix("split (cpcv over the %d dates before the test period): ", domain);
+        return st;
+    }
+    const int32_t G = job->split.groups, kq = job->split.test_groups, K = cs->K, NP = vfr_cpcv_n_paths(G, kq);
+    double **dg = calloc((size_t)K * (size_t)G, sizeof *dg);
+    float *sc = malloc(sizeof *sc * (size_t)(p->n_all ? p->n_all : 1)), *gs = NULL;
+    double *paths = calloc((size_t)NP * (size_t)domain, sizeof *paths), *pf = malloc(sizeof *pf * (size_t)NP * VFR_FIN_COUNT);
+    char **names = calloc((size_t)NP, sizeof *names);
+    vfr_model *m = NULL;
+    vfr_dataview *tr = NULL;
+    vfr_trading_view tv = {0};
+    if (!dg || !sc || !paths || !pf || !names) {
+        st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory for the cpcv paths");
+        goto fail;
+    }
+    for (int32_t s = 0; s < K; s++) {
+        const vfr_fold *f = &cs->folds[s];
+        vfr_range r = f->train[0];
+        for (int32_t i = 1; i < f->n_train; i++)
+            if (f->train[i].hi - f->train[i].lo > r.hi - r.lo)
+                r = f->train[i];
+        int64_t a = p->date_row[r.lo], b = p->date_row[r.hi];
+        VFR_TRY(vfr_dataview_create(p->X + a * p->F, p->y + a, b - a, p->F, &tr));
+        vfr_dataview_set_history(tr, p->X, a, p->prev_row);
+        vfr_fit_options fo = {0, rounds, stop};
+        vfr_fit_result fr;
+        VFR_TRY(vfr_model_create(mc, &m));
+        VFR_TRY(vfr_model_fit(m, tr, NULL, &fo, &fr));
+        int32_t pick[30];
+        vfr_cpcv_split_groups(G, kq, s, pick);
+        for (int32_t i = 0; i < kq; i++) {
+            int32_t glo, ghi, g = pick[i];
+            vfr_cpcv_group_range(domain, G, g, &glo, &ghi);
+            VFR_TRY(predict_dates(m, p, glo, ghi, sc));
+            VFR_TRY(vfr_prepared_trading_view(p, glo, ghi, &tv));
+            free(gs);
+            if (!(gs = malloc(sizeof *gs * (size_t)(tv.panel.N ? tv.panel.N : 1))) ||
+                !(dg[(size_t)s * G + g] = malloc(sizeof **dg * (size_t)(ghi - glo)))) {
+                st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory for the cpcv paths");
+                goto fail;
+            }
+            for (int64_t j = 0; j < tv.panel.N; j++)
+                gs[j] = sc[tv.row[j]];
+            double fin[VFR_FIN_COUNT];
+            VFR_TRY(vfr_backtest(dev, &tv.panel, gs, 1, bo, fin, dg[(size_t)s * G + g]));
+            vfr_trading_view_free(&tv);
+        }
+        vfr_model_destroy(m), vfr_dataview_destroy(tr);
+        m = NULL, tr = NULL;
+        vfr_report_log(rep, VFR_LOG_INFO, "cpcv split %d/%d: %lld training rows, test groups scored", s + 1, K,
+                       (long long)(b - a));
+        vfr_report_progress(rep, "cpcv", s + 1, K);
+    }
+    for (int32_t j = 0; j < NP; j++) {
+        for (int32_t g = 0; g < G; g++) {
+            int32_t glo, ghi, s = vfr_cpcv_path_split(G, kq, g, j);
+            vfr_cpcv_group_range(domain, G, g, &glo, &ghi);
+            if (s >= 0 && dg[(size_t)s * G + g])
+                memcpy(paths + (size_t)j * domain + glo, dg[(size_t)s * G + g], sizeof *paths * (size_t)(ghi - glo));
+        }
+        char nm[32];
+        snprintf(nm, sizeof nm, "path_%d", j);
+        if (!(names[j] = vfr_strdup(nm))) {
+            st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+            goto fail;
+        }
+    }
+    VFR_TRY(vfr_backtest_stats(VFR_DEVICE_CPU, paths, NP, domain, bo, pf));
+    char path[8400];
+    snprintf(path, sizeof path, "%s/cpcv_paths.h5", dir);
+    VFR_TRY(vfr_backtest_write(path, bo, NP, domain, p->dates, (const char *const *)names, paths));
+    cJSON *cj = cJSON_AddObjectToObject(metrics, "cpcv");
+    cJSON_AddNumberToObject(cj, "groups", G);
+    cJSON_AddNumberToObject(cj, "testGroups", kq);
+    cJSON_AddNumberToObject(cj, "splits", K);
+    cJSON_AddNumberToObject(cj, "paths", NP);
+    cJSON_AddNumberToObject(cj, "dates", domain);
+    cJSON_AddStringToObject(cj, "file", "cpcv_paths.h5");
+    cJSON *ps = cJSON_AddArrayToObject(cj, "pathSharpe");
+    double sum = 0, ss = 0, lo = INFINITY, hi = -INFINITY;
+    for (int32_t j = 0; j < NP; j++) {
+        double v = pf[(size_t)j * VFR_FIN_COUNT + VFR_FIN_SHARPE];
+        cJSON_AddItemToArray(ps, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+        sum += v, ss += v * v;
+        lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+    }
+    cJSON *sj = cJSON_AddObjectToObject(cj, "sharpe");
+    cJSON_AddNumberToObject(sj, "mean", sum / NP);
+    if (NP > 1)
+        cJSON_AddNumberToObject(sj, "sd", sqrt(fmax(0.0, (ss - sum * sum / NP) / (NP - 1))));
+    cJSON_AddNumberToObject(sj, "min", lo);
+    cJSON_AddNumberToObject(sj, "max", hi);
+    vfr_report_log(rep, VFR_LOG_INFO, "cpcv: %d backtest paths over %d dates, Sharpe mean %.2f (min %.2f, max %.2f)",
+                   NP, domain, sum / NP, lo, hi);
+fail:
+    for (int64_t i = 0; dg && i < (int64_t)K * G; i++)
+        free(dg[i]);
+    for (int32_t j = 0; names && j < NP; j++)
+        free(names[j]);
+    free(dg), free(sc), free(gs), free(paths), free(pf), free(names);
+    vfr_model_destroy(m);
+    vfr_dataview_destroy(tr);
+    vfr_trading_view_free(&tv);
+    vfr_split_free(cs);
+    return st;
+}
+
 /* Moves the search's own files (trial log, result) from one folder to another. */
 static vfr_status move_search_files(const char *from, const char *to)
 {
@@ -358,14 +480,14 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
 
     /* 3. split */
     step_begin(&tm, &rep, "split", 3, NSTEPS);
-    if (job->split.method == VFR_SPLIT_CPCV) {
-        st = vfr_fail(VFR_ERR_INVALID_ARG,
-                      "%s: split.method: cpcv folds test overlapping dates, so they cannot give one out-of-sample test set; "
-                      "use it with vfr tune, and holdout or walk_forward for vfr train",
-                      job->path);
-        goto fail;
-    }
-    st = vfr_split_make(&job->split, p->T, &sp);
+    /* cpcv: the final model and the test period are the holdout's (the last
+     * dates); the cpcv folds of the dates before them give the search's folds
+     * and the combinatorial backtest paths (cpcv_paths) */
+    vfr_split_spec outer_spec = job->split;
+    const int cpcv = job->split.method == VFR_SPLIT_CPCV;
+    if (cpcv)
+        outer_spec.method = VFR_SPLIT_HOLDOUT;
+    st = vfr_split_make(&outer_spec, p->T, &sp);
     if (st != VFR_OK) {
         vfr_error_prefix("%s: ", job->path);
         goto fail;
@@ -448,8 +570,8 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     const vfr_fold *last = &sp->folds[sp->K - 1];
     /* with a search, a holdout's final fit uses train + validation with the
      * search's rounds, so the validation rows are no longer out of sample */
-    int refit = job->search.enabled && job->split.method == VFR_SPLIT_HOLDOUT && last->n_val > 0;
-    int holdout = job->split.method == VFR_SPLIT_HOLDOUT && last->n_val > 0 && !refit;
+    int refit = job->search.enabled && outer_spec.method == VFR_SPLIT_HOLDOUT && last->n_val > 0;
+    int holdout = outer_spec.method == VFR_SPLIT_HOLDOUT && last->n_val > 0 && !refit;
     /* scores by prepared row; evaluation reads them through trading views */
     score_row = malloc(sizeof *score_row * (size_t)(p->n_all ? p->n_all : 1));
     imp = calloc((size_t)(p->F ? p->F : 1), sizeof *imp);
@@ -644,6 +766,9 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     if (job->objective == VFR_OBJECTIVE_DIRECTION) /* the last fold's; each fold's is in folds[] */
         cJSON_AddNumberToObject(metrics, "trainPositiveRate",
                                 positive_rate(p, last->train[0].lo, refit ? last->val[0].hi : last->train[0].hi));
+    if (cpcv)
+        VFR_TRY(cpcv_paths(job, p, &mc, te_lo, refit ? tr_res.best_rounds : 0, &bo, dev, tmp, o->stop, &rep,
+                           metrics));
     VFR_TRY(write_json(tmp, "metrics.json", metrics));
 
     /* predictions.h5: validation (holdout) and test rows, by (date, symbol) */

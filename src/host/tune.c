@@ -25,6 +25,7 @@
 #include "pipeline.h"
 #include "util.h"
 #include "vfr/backtest.h"
+#include "vfr/cpcv.h"
 #include "vfr/metrics.h"
 #include "vfr/model.h"
 #include "vfr/search.h"
@@ -36,6 +37,7 @@ typedef struct cell {
     double score, train_loss, val_loss, seconds;
     double sharpe;   /* the fold's backtest Sharpe, whatever the scoring metric */
     int32_t rounds, best_round, rung;
+    double *daily;   /* cpcv: the fold's out-of-sample daily returns [its test dates], for PBO */
 } cell;
 
 typedef struct trial {
@@ -49,12 +51,18 @@ typedef struct trial {
     double sharpe;   /* mean fold Sharpe (for DSR variance), NaN if not scored */
 } trial;
 
+/* A fold's test blocks (one, or a cpcv fold's several): per block the
+ * trainable rows and the tradable rows the gate dropped, each a view; a
+ * task's predictions are these views' scores one after the other. */
 typedef struct fold_data {
     vfr_dataview *tr, *va;
-    vfr_dataview *te, *tex;     /* test dates: trainable rows, tradable rows the gate dropped */
+    int32_t nte;                           /* views below                     */
+    vfr_dataview *te[2 * VFR_SPLIT_MAX_RANGES];
+    int64_t te_first[2 * VFR_SPLIT_MAX_RANGES]; /* prepared row of each view's first row */
+    int64_t te_at[2 * VFR_SPLIT_MAX_RANGES];    /* its place in a task's predictions */
     vfr_trading_view tv;        /* every tradable test row, for scoring (prepare.h) */
     int64_t *pos;               /* [tv N] the row's place in a task's predictions */
-    int64_t te_rows, tex_rows;  /* a task predicts te_rows + tex_rows scores */
+    int64_t te_rows;            /* a task predicts te_rows scores                 */
 } fold_data;
 
 typedef struct engine {
@@ -245,10 +253,8 @@ static void *worker(void *arg)
         vfr_status st = vfr_model_create(&mc, &m);
         if (st == VFR_OK)
             st = vfr_model_fit(m, fd->tr, fd->va, &fo, &fr);
-        if (st == VFR_OK)
-            st = vfr_model_predict(m, fd->te, e->task_pred[i]);
-        if (st == VFR_OK && fd->tex)
-            st = vfr_model_predict(m, fd->tex, e->task_pred[i] + fd->te_rows);
+        for (int32_t q = 0; st == VFR_OK && q < fd->nte; q++)
+            st = vfr_model_predict(m, fd->te[q], e->task_pred[i] + fd->te_at[q]);
         vfr_model_destroy(m);
         e->task_status[i] = st;
         if (st == VFR_OK) {
@@ -313,10 +319,21 @@ static vfr_status score_fold(engine *e, int32_t k)
             st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
             goto done;
         }
-        if ((st = vfr_backtest(e->dev, &fd->tv.panel, S, (int32_t)n, &bo, fin, NULL)) != VFR_OK) {
-            free(fin);
+        const int cpcv = e->job->split.method == VFR_SPLIT_CPCV;
+        const int32_t Tf = fd->tv.panel.T;
+        double *dly = cpcv ? malloc(sizeof *dly * (size_t)(n * (Tf ? Tf : 1))) : NULL;
+        if ((st = vfr_backtest(e->dev, &fd->tv.panel, S, (int32_t)n, &bo, fin, dly)) != VFR_OK) {
+            free(fin), free(dly);
             goto done;
         }
+        /* cpcv: each trial's out-of-sample days, for the PBO of the search */
+        for (int64_t j = 0; dly && j < n; j++) {
+            cell *c = &e->t[e->task_trial[idx[j]]].c[k];
+            free(c->daily);
+            if ((c->daily = malloc(sizeof *c->daily * (size_t)(Tf ? Tf : 1))))
+                memcpy(c->daily, dly + j * Tf, sizeof *c->daily * (size_t)Tf);
+        }
+        free(dly);
     }
     if (!is_sharpe && (st = vfr_metrics_batch(e->dev, &fd->tv.panel, S, (int32_t)n, &mo, out)) != VFR_OK) {
         free(fin);
@@ -367,7 +384,7 @@ static vfr_status run_wave(engine *e, const int64_t *tt, const int32_t *kk, cons
     for (int64_t i = 0; i < n; i++) {
         e->task_status[i] = VFR_ERR_INTERRUPTED; /* not run */
         e->t[tt[i]].c[kk[i]].rung = rung;
-        const int64_t np = e->f[kk[i]].te_rows + e->f[kk[i]].tex_rows;
+        const int64_t np = e->f[kk[i]].te_rows;
         if (!(e->task_pred[i] = malloc(sizeof(float) * (size_t)(np ? np : 1)))) {
             st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
             goto done;
@@ -457,6 +474,58 @@ static int64_t best_trial(engine *e, int32_t final_rung)
     return best;
 }
 
+/* The Probability of Backtest Overfitting of the search (cpcv.h): every
+ * trial's out-of-sample days over the search's dates, each group's from the
+ * first fold that tests it (backtest path 0), through CSCV. Trials without
+ * every fold's days (pruned, or replayed from a log) are left out. */
+static cJSON *pbo_json(const engine *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    const int32_t G = e->job->split.groups, kq = e->job->split.test_groups, Td = e->sp->T;
+    int32_t N = 0;
+    double *R = malloc(sizeof *R * (size_t)(e->P ? e->P : 1) * (size_t)(Td ? Td : 1));
+    for (int64_t i = 0; R && i < e->P; i++) {
+        const trial *t = &e->t[i];
+        int ok = 1;
+        for (int32_t k = 0; k < e->K; k++)
+            ok &= t->c[k].daily != NULL;
+        if (!ok)
+            continue;
+        double *row = R + (int64_t)N * Td;
+        for (int32_t g = 0; g < G; g++) {
+            int32_t s = vfr_cpcv_path_split(G, kq, g, 0), glo, ghi, off = 0;
+            vfr_cpcv_group_range(Td, G, g, &glo, &ghi);
+            const vfr_fold *f = &e->sp->folds[s];
+            for (int32_t q = 0; q < f->n_test; q++) /* test dates of the fold before group g */
+                off += (f->test[q].hi < glo ? f->test[q].hi : glo) - f->test[q].lo > 0
+                           ? (f->test[q].hi < glo ? f->test[q].hi : glo) - f->test[q].lo
+                           : 0;
+            memcpy(row + glo, t->c[s].daily + off, sizeof *row * (size_t)(ghi - glo));
+        }
+        N++;
+    }
+    int32_t S = Td >= 320 ? 16 : (Td / 20) & ~1;
+    vfr_pbo pb;
+    cJSON_AddStringToObject(o, "method", "CSCV (Bailey, Borwein, Lopez de Prado and Zhu 2015) over each trial's "
+                                         "out-of-sample daily returns of cpcv backtest path 0, Sharpe ratio");
+    if (R && S >= 2 && vfr_cpcv_pbo(R, N, Td, S, &pb) == VFR_OK) {
+        cJSON_AddNumberToObject(o, "pbo", pb.pbo);
+        cJSON_AddNumberToObject(o, "trials", pb.trials);
+        cJSON_AddNumberToObject(o, "blocks", pb.blocks);
+        cJSON_AddNumberToObject(o, "combinations", (double)pb.combinations);
+        cJSON_AddNumberToObject(o, "logitMedian", pb.logit_median);
+        cJSON_AddNumberToObject(o, "probabilityOfOosLoss", pb.oos_loss);
+    } else {
+        cJSON_AddNullToObject(o, "pbo");
+        cJSON_AddNumberToObject(o, "trials", N);
+        cJSON_AddStringToObject(o, "note", N < 2 ? "fewer than 2 trials with every fold's out-of-sample days (PBO compares trials)"
+                                                 : vfr_last_error());
+    }
+    vfr_error_clear();
+    free(R);
+    return o;
+}
+
 static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, double seconds,
                          const char *out_name)
 {
@@ -539,6 +608,8 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
         cJSON_AddNullToObject(o, "trialSharpeVariance");
     cJSON_AddNumberToObject(o, "optimizationDuration", seconds);
     res->trials_evaluated = evaluated;
+    if (e->job->split.method == VFR_SPLIT_CPCV)
+        cJSON_AddItemToObject(o, "pbo", pbo_json(e));
     if (best >= 0) {
         trial *t = &e->t[best];
         cJSON_AddNumberToObject(o, "bestTrial", (double)best);
@@ -582,6 +653,8 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
 static void engine_free(engine *e)
 {
     for (int64_t i = 0; e->t && i < e->P; i++) {
+        for (int32_t k = 0; e->t[i].c && k < e->K; k++)
+            free(e->t[i].c[k].daily);
         free(e->t[i].x);
         free(e->t[i].params);
         free(e->t[i].c);
@@ -590,8 +663,8 @@ static void engine_free(engine *e)
     for (int32_t k = 0; e->f && k < e->K; k++) {
         vfr_dataview_destroy(e->f[k].tr);
         vfr_dataview_destroy(e->f[k].va);
-        vfr_dataview_destroy(e->f[k].te);
-        vfr_dataview_destroy(e->f[k].tex);
+        for (int32_t q = 0; q < e->f[k].nte; q++)
+            vfr_dataview_destroy(e->f[k].te[q]);
         vfr_trading_view_free(&e->f[k].tv);
         free(e->f[k].pos);
     }
@@ -612,7 +685,12 @@ static vfr_status setup(engine *e)
     const vfr_job *job = e->job;
     const vfr_prepared *p = e->p;
     vfr_split *outer = NULL;
-    if ((st = vfr_split_make(&job->split, p->T, &outer)) != VFR_OK)
+    /* cpcv has no test period of its own: the job's is the holdout's (its
+     * last dates), and the search's cpcv folds cut the dates before it */
+    vfr_split_spec os = job->split;
+    if (os.method == VFR_SPLIT_CPCV)
+        os.method = VFR_SPLIT_HOLDOUT;
+    if ((st = vfr_split_make(&os, p->T, &outer)) != VFR_OK)
         return st;
     int32_t domain = outer->folds[0].test[0].lo; /* dates before the first test date */
     vfr_split_free(outer);
@@ -631,12 +709,8 @@ static vfr_status setup(engine *e)
     for (int32_t k = 0; k < e->K; k++) {
         const vfr_fold *f = &e->sp->folds[k];
         fold_data *fd = &e->f[k];
-        if (f->n_train != 1 || f->n_test != 1 || f->n_val > 1) {
-            /* cpcv folds: train on the longest training block (the views are contiguous) */
-            if (f->n_test != 1)
-                return vfr_fail(VFR_ERR_INVALID_ARG,
-                                "search over cpcv needs nTestGroups 1 (one test block per fold)");
-        }
+        /* cpcv folds: train on the longest training block (the views are
+         * contiguous); every test block is scored */
         vfr_range tr = f->train[0];
         for (int32_t i = 1; i < f->n_train; i++)
             if (f->train[i].hi - f->train[i].lo > tr.hi - tr.lo)
@@ -651,25 +725,34 @@ static vfr_status setup(engine *e)
                 return st;
             vfr_dataview_set_history(fd->va, p->X, c, p->prev_row);
         }
-        int64_t c = p->date_row[f->test[0].lo], d = p->date_row[f->test[0].hi];
-        if ((st = vfr_dataview_create(p->X + c * p->F, p->y + c, d - c, p->F, &fd->te)) != VFR_OK)
-            return st;
-        vfr_dataview_set_history(fd->te, p->X, c, p->prev_row);
-        fd->te_rows = d - c;
-        int64_t xc = p->xdate_row[f->test[0].lo], xd = p->xdate_row[f->test[0].hi];
-        fd->tex_rows = xd - xc;
-        if (xd > xc) { /* tradable, not trained: scored and held, never labelled */
-            if ((st = vfr_dataview_create(p->X + xc * p->F, NULL, xd - xc, p->F, &fd->tex)) != VFR_OK)
-                return st;
-            vfr_dataview_set_history(fd->tex, p->X, xc, p->prev_row);
+        int32_t tlo[VFR_SPLIT_MAX_RANGES], thi[VFR_SPLIT_MAX_RANGES];
+        fd->te_rows = 0;
+        for (int32_t q = 0; q < f->n_test; q++) {
+            tlo[q] = f->test[q].lo, thi[q] = f->test[q].hi;
+            const int64_t runs[2][2] = {{p->date_row[tlo[q]], p->date_row[thi[q]]},
+                                        {p->xdate_row[tlo[q]], p->xdate_row[thi[q]]}};
+            for (int r = 0; r < 2; r++) { /* trainable rows, then tradable-not-trained */
+                int64_t c = runs[r][0], d = runs[r][1];
+                if (d <= c)
+                    continue;
+                int32_t v = fd->nte++;
+                if ((st = vfr_dataview_create(p->X + c * p->F, NULL, d - c, p->F, &fd->te[v])) != VFR_OK)
+                    return st;
+                vfr_dataview_set_history(fd->te[v], p->X, c, p->prev_row);
+                fd->te_first[v] = c;
+                fd->te_at[v] = fd->te_rows;
+                fd->te_rows += d - c;
+            }
         }
-        if ((st = vfr_prepared_trading_view(p, f->test[0].lo, f->test[0].hi, &fd->tv)) != VFR_OK)
+        if ((st = vfr_prepared_trading_view_ranges(p, tlo, thi, f->n_test, &fd->tv)) != VFR_OK)
             return st;
         if (!(fd->pos = malloc(sizeof *fd->pos * (size_t)(fd->tv.panel.N ? fd->tv.panel.N : 1))))
             return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
         for (int64_t j = 0; j < fd->tv.panel.N; j++) {
             int64_t r = fd->tv.row[j];
-            fd->pos[j] = r < p->n ? r - c : fd->te_rows + (r - xc);
+            for (int32_t v = 0; v < fd->nte; v++) /* the view that holds prepared row r */
+                if (r >= fd->te_first[v] && r < fd->te_first[v] + vfr_dataview_rows(fd->te[v]))
+                    fd->pos[j] = fd->te_at[v] + (r - fd->te_first[v]);
         }
     }
     if ((st = vfr_space_parse(job->search.space_json, job->search.method, &e->space)) != VFR_OK) {
