@@ -131,7 +131,7 @@ int main(void)
 
     /* backtest --json --out agrees with the library, and the file holds the curves */
     snprintf(args, sizeof args,
-             "--device cpu backtest --predictions '%s' --strategy top_k --k 3 --cost-bps 5 --json --out '%s'",
+             "--device cpu backtest --predictions '%s' --set all --strategy top_k --k 3 --cost-bps 5 --json --out '%s'",
              path, out);
     CHECK(run(args, &txt) == 0);
     j = cJSON_Parse(txt);
