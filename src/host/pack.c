@@ -454,6 +454,53 @@ fail:
 
 /* ---- wide close prices ---------------------------------------------------- */
 
+/* A wide-prices header (date,SYM1,SYM2,...) whose columns name another layout
+ * is refused before any row is read: a long OHLCV file would otherwise make
+ * "symbols" of open/high/low/close/volume and train on them. Refused: a
+ * symbol or ticker column (a long panel), a second date column (files pasted
+ * side by side), or two or more OHLCV column names of which one is close,
+ * adjusted close or volume (so that tickers such as LOW or OPEN alone pass). */
+static vfr_status sniff_wide_header(const csv *f, char *const *head, int64_t ncol)
+{
+    static const char *const ohlcv[] = {"open", "high", "low", "close", "volume", "adj close",
+                                        "adj_close", "adjclose", "adjusted_close", "vwap"};
+    const char *seen[4] = {0};
+    int n_ohlcv = 0, anchor = 0;
+    for (int64_t j = 1; j < ncol; j++) {
+        const char *h = head[j];
+        if (lower_eq(h, "date") || lower_eq(h, "datetime") || lower_eq(h, "timestamp"))
+            return csv_fail(f, NULL,
+                            "column %lld is another date column ('%.40s'): a wide-prices file has one date "
+                            "column, then one close-price column per symbol (date,SYM1,SYM2,...); join the "
+                            "files on date first, or use `vfr pack --csv` with the long layout "
+                            "(date,symbol,<features>[,close])",
+                            (long long)j + 1, h);
+        if (lower_eq(h, "symbol") || lower_eq(h, "ticker"))
+            return csv_fail(f, NULL,
+                            "column %lld is '%.40s': this looks like a long file (one row per date and "
+                            "symbol), not wide close prices (date,SYM1,SYM2,...); pack it with `vfr pack "
+                            "--csv` (header date,symbol,<features>[,close])",
+                            (long long)j + 1, h);
+        for (size_t k = 0; k < sizeof ohlcv / sizeof *ohlcv; k++)
+            if (lower_eq(h, ohlcv[k])) {
+                if (n_ohlcv < 4)
+                    seen[n_ohlcv] = h;
+                n_ohlcv++;
+                anchor |= k == 3 || k == 4 || (k >= 5 && k <= 8);
+            }
+    }
+    if (n_ohlcv >= 2 && anchor)
+        return csv_fail(f, NULL,
+                        "the columns %s%s%s%s%s%s%s are open/high/low/close/volume: this looks like an OHLCV "
+                        "file, not wide close prices (date,SYM1,SYM2,... one close column per symbol), and "
+                        "packing it would make symbols of those columns. Pack OHLCV panels with `vfr pack "
+                        "--csv`, which needs the long layout: date,symbol,<features>[,close] (add a symbol "
+                        "column for a single series)",
+                        seen[0], n_ohlcv > 1 ? ", " : "", n_ohlcv > 1 ? seen[1] : "", n_ohlcv > 2 ? ", " : "",
+                        n_ohlcv > 2 ? seen[2] : "", n_ohlcv > 3 ? ", " : "", n_ohlcv > 3 ? seen[3] : "");
+    return VFR_OK;
+}
+
 vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
                                const vfr_pack_options *opt)
 {
@@ -485,6 +532,7 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
         st = csv_fail(&f, NULL, "too many columns (%lld)", (long long)ncol);
         goto fail;
     }
+    VFR_TRY(sniff_wide_header(&f, head, ncol));
     const int32_t S = (int32_t)(ncol - 1);
     const char *const *sym = (const char *const *)head + 1;
     for (int32_t s = 0; s < S; s++)
