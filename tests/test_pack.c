@@ -446,6 +446,22 @@ static void test_dowjones(void)
             }
         }
     CHECK(bad == 0);
+    /* quality columns from the prices (pack_quality.c): the file's runs of
+     * repeated closes while the market moved are stale; no bad prints */
+    CHECK(m->quality_mask == (1u << VFR_QUALITY_FRESHNESS | 1u << VFR_QUALITY_RELIABILITY));
+    float *qf = malloc(sizeof(float) * S * T), *qr = malloc(sizeof(float) * S * T);
+    CHECK_OK(vfr_dataset_read_quality(ds, VFR_QUALITY_FRESHNESS, 0, m->N, qf));
+    CHECK_OK(vfr_dataset_read_quality(ds, VFR_QUALITY_RELIABILITY, 0, m->N, qr));
+    int64_t stale = 0, spikes = 0, stale_moved = 0;
+    for (int64_t i = 0; i < m->N; i++) {
+        stale += qf[i] == 0.0f;
+        spikes += qr[i] == 0.0f;
+        stale_moved += qf[i] == 0.0f && i >= S && close[i] != close[i - S]; /* a stale close repeats */
+    }
+    fprintf(stderr, "dow jones: %lld stale closes, %lld spikes\n", (long long)stale, (long long)spikes);
+    CHECK(stale == 337 && spikes == 0 && stale_moved == 0);
+    free(qf);
+    free(qr);
     free(close);
     free(fwd);
     vfr_dataset_close(ds);

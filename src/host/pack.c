@@ -1,4 +1,5 @@
-/* pack.c: CSV (wide close prices, or long features) -> vfr dataset file.
+/* pack.c: CSV (wide close prices, or long features) -> vfr dataset file. Wide
+ * prices also get freshness and reliability columns (pack_quality.c).
  *
  * The file is read whole with fread and split in place: lines and fields are
  * cut with NULs and numbers parsed where they lie, so a long CSV of millions
@@ -390,6 +391,7 @@ typedef struct rows {
     const int32_t *symbol;  /* [N], when perm is NULL                */
     const float *features;  /* [N, F], when perm is NULL             */
     const float *close;     /* [N], when perm is NULL and has_close  */
+    const float *const *quality; /* VFR_QUALITY_COUNT x [N] or NULL, when perm is NULL */
     const float *fwd;       /* [N, H] (unused when H == 0)           */
     const int64_t *perm;    /* [N]: file row of each output row      */
     const int32_t *src_date, *src_symbol;
@@ -424,6 +426,7 @@ static vfr_status write_rows(const char *out_path, const vfr_dataset_spec *spec,
         int64_t n = r->N - r0 < B ? r->N - r0 : B;
         const int32_t *d, *s;
         const float *feat, *cl;
+        const float *qb[VFR_QUALITY_COUNT] = {0};
         if (r->perm) {
             for (int64_t i = 0; i < n; i++) {
                 int64_t j = r->perm[r0 + i];
@@ -436,9 +439,11 @@ static vfr_status write_rows(const char *out_path, const vfr_dataset_spec *spec,
         } else {
             d = r->date + r0, s = r->symbol + r0, feat = r->features + r0 * F;
             cl = spec->has_close ? r->close + r0 : NULL;
+            for (int q = 0; r->quality && q < VFR_QUALITY_COUNT; q++)
+                qb[q] = r->quality[q] ? r->quality[q] + r0 : NULL;
         }
         VFR_TRY(vfr_dataset_writer_append(w, n, d, s, feat, H ? r->fwd + r0 * H : NULL, cl,
-                                          NULL));
+                                          spec->quality_mask ? qb : NULL));
         progress(o, p0 + (100.0 - p0) * (double)(r0 + n) / (double)r->N);
     }
     st = vfr_dataset_writer_commit(w); /* frees w whatever the outcome */
@@ -513,6 +518,7 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
     int32_t *order = NULL, *dates = NULL, *row_date = NULL, *row_sym = NULL, *tt = NULL;
     int64_t *row_start = NULL, *fill = NULL, *col = NULL;
     float *px = NULL, *feat = NULL, *fwd = NULL, *close = NULL, *c = NULL, *tf = NULL, *th = NULL;
+    float *pf = NULL, *pr = NULL, *fresh = NULL, *rel = NULL; /* [S, Tcap] and [N] */
     const char **names = NULL, **sorted = NULL;
     const int32_t F = vfr_features_price_count();
 
@@ -603,6 +609,13 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
         goto fail;
     }
     progress(&o, 50.0);
+    pf = malloc((size_t)S * (size_t)Tcap * sizeof *pf);
+    pr = malloc((size_t)S * (size_t)Tcap * sizeof *pr);
+    if (!pf || !pr) {
+        st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory for %lld x %d quality flags", csv_path, (long long)T, (int)S);
+        goto fail;
+    }
+    VFR_TRY(vfr_pack_price_quality(px, S, T, Tcap, pf, pr));
 
     /* Row of (date t, k-th symbol in name order): rows before date t, plus the
      * symbols before it on that date. Walking symbols in name order and
@@ -612,14 +625,16 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
     feat = malloc((size_t)N * (size_t)F * sizeof *feat);
     fwd = malloc(((size_t)N * (size_t)H + 1) * sizeof *fwd);
     close = malloc((size_t)N * sizeof *close);
+    fresh = malloc((size_t)N * sizeof *fresh);
+    rel = malloc((size_t)N * sizeof *rel);
     row_date = malloc((size_t)N * sizeof *row_date);
     row_sym = malloc((size_t)N * sizeof *row_sym);
     c = malloc((size_t)T * sizeof *c);
     tt = malloc((size_t)T * sizeof *tt);
     tf = malloc((size_t)T * (size_t)F * sizeof *tf);
     th = malloc(((size_t)T * (size_t)H + 1) * sizeof *th);
-    if (!row_start || !fill || !feat || !fwd || !close || !row_date || !row_sym || !c || !tt ||
-        !tf || !th) {
+    if (!row_start || !fill || !feat || !fwd || !close || !fresh || !rel || !row_date || !row_sym || !c ||
+        !tt || !tf || !th) {
         st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory for %lld rows x %d features", csv_path,
                       (long long)N, (int)F);
         goto fail;
@@ -648,6 +663,8 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
             row_date[row] = dates[t];
             row_sym[row] = k;
             close[row] = c[i];
+            fresh[row] = pf[(size_t)order[k] * Tcap + t];
+            rel[row] = pr[(size_t)order[k] * Tcap + t];
             memcpy(feat + row * F, tf + i * F, (size_t)F * sizeof *feat);
             if (H)
                 memcpy(fwd + row * H, th + i * H, (size_t)H * sizeof *fwd);
@@ -667,9 +684,13 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
         sorted[k] = sym[order[k]];
     vfr_dataset_spec spec = {.F = F, .feature_names = names, .S = S, .symbols = sorted,
                              .H = H, .horizons = o.horizons, .has_close = 1,
+                             .quality_mask = 1u << VFR_QUALITY_FRESHNESS | 1u << VFR_QUALITY_RELIABILITY,
                              .compression = o.compression};
+    const float *quality[VFR_QUALITY_COUNT] = {0};
+    quality[VFR_QUALITY_FRESHNESS] = fresh;
+    quality[VFR_QUALITY_RELIABILITY] = rel;
     rows r = {.N = N, .date = row_date, .symbol = row_sym, .features = feat, .fwd = fwd,
-              .close = close};
+              .close = close, .quality = quality};
     st = write_rows(out_path, &spec, &r, &o, 60.0);
 
 fail:
@@ -683,6 +704,10 @@ fail:
     free(col);
     free(dates);
     free(px);
+    free(pf);
+    free(pr);
+    free(fresh);
+    free(rel);
     free(row_start);
     free(fill);
     free(feat);
