@@ -786,9 +786,16 @@ static vfr_status setup(engine *e)
                 return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
         }
     }
-    /* an unknown hyperparameter in the space fails here, before any work */
+    /* an unknown hyperparameter in the space fails here, before any work; the
+     * point checked is the first trial's, the same for random and TPE (TPE has
+     * not filled e->t[0].x yet) */
     {
-        char *probe = vfr_space_point_json(e->space, e->t[0].x, job->training.hyperparameters_json);
+        double *x0 = calloc((size_t)(e->D ? e->D : 1), sizeof *x0);
+        if (!x0)
+            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        vfr_space_first_point(e->space, job->search.method, job->search.seed, x0);
+        char *probe = vfr_space_point_json(e->space, x0, job->training.hyperparameters_json);
+        free(x0);
         vfr_model_config mc = {job->model_type, probe, job->objective, e->model_dev, 1, p->F,
                                (const char *const *)p->feature_names, 1, NULL};
         vfr_model *m = NULL;

@@ -53,18 +53,6 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int parse_double(const char *opt, const char *v, double lo, double hi, double *out)
-{
-    char *end;
-    double x = strtod(v, &end);
-    if (end == v || *end || !(x >= lo && x <= hi)) {
-        cli_usage_error("%s '%s': want a number in [%g, %g]", opt, v, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 /* Prints the table (text) or adds it to j (JSON); names[M]. */
 static void report(cJSON *j, const char *const *names, int32_t M, const double *met)
 {
@@ -201,15 +189,15 @@ int cmd_backtest(int argc, char **argv)
             if (m < 0 || cli_parse_i64("--horizon", v, 1, 10000, &horizon) < 0)
                 return 2;
         } else if ((m = cli_opt(argc, argv, &i, "--threshold", &v)) != 0) {
-            if (m < 0 || parse_double("--threshold", v, -1e30, 1e30, &o.threshold) < 0)
+            if (m < 0 || cli_parse_double("--threshold", v, -1e30, 1e30, &o.threshold) < 0)
                 return 2;
             have_threshold = 1;
         } else if ((m = cli_opt(argc, argv, &i, "--cost-bps", &v)) != 0) {
-            if (m < 0 || parse_double("--cost-bps", v, 0, 10000, &o.cost_bps) < 0)
+            if (m < 0 || cli_parse_double("--cost-bps", v, 0, 10000, &o.cost_bps) < 0)
                 return 2;
             have_cost = 1;
         } else if ((m = cli_opt(argc, argv, &i, "--risk-free", &v)) != 0) {
-            if (m < 0 || parse_double("--risk-free", v, -0.5, 1, &o.risk_free) < 0)
+            if (m < 0 || cli_parse_double("--risk-free", v, -0.5, 1, &o.risk_free) < 0)
                 return 2;
         } else if ((m = cli_opt(argc, argv, &i, "--set", &v)) != 0) {
             if (m < 0)
