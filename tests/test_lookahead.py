@@ -122,7 +122,13 @@ def universe(tmp):
     hr = bl["buy_and_hold"]["hitRate"]
     check(hr["dates"] == len(per_day), f"hit rate: {hr['dates']} dates, want {len(per_day)}")
     check(abs(hr["meanDailyHitRate"] - per_day.mean()) < 1e-12, f"hit rate: {hr} vs {per_day.mean()}")
-    check(hr["pValue"] > 1e-6, f"hit rate p-value {hr['pValue']} is a row-level figure")
+    d = per_day.values - hr["baselineRate"]  # the t statistic over dates, as the method says
+    tstat = d.mean() / (d.std(ddof=1) / np.sqrt(len(d)))
+    z = abs(tstat)
+    check(hr["pValue"] is not None and 0 < hr["pValue"] <= 1 and
+          (hr["pValueGreater"] < 0.5) == (tstat > 0) and
+          abs(np.log10(hr["pValue"]) - np.log10(np.exp(-z * z / 2) + 1e-300)) < 3,
+          f"hit rate p-value {hr['pValue']} does not belong to t = {tstat:.2f} over {len(d)} dates")
 
 
 def planted_majority(tmp):

@@ -478,7 +478,7 @@ def main_checks(tmp):
                 "comparison:dsr", "comparison:baselines.0.statisticalSignificance.pValue",
                 "comparison:baselines.1.statisticalSignificance.pValue", "comparison:baselines.0.hitRate.pValue",
                 "comparison:baselines.1.hitRate.pValue", "comparison:baselines.1.performance.sharpe",
-                "comparison:modelExposure.net", "comparison:modelExposure.beta", "comparison:modelExposure.alpha",
+                "comparison:modelExposure.beta", "comparison:modelExposure.alpha",
                 "comparison:modelExposure.alphaT", "comparison:baselines.1.exposure.beta",
                 "comparison:baselines.1.exposure.alphaT", "registry:version", "registry:alias"])
     bt = root.by_id("table-baselines")
@@ -486,8 +486,11 @@ def main_checks(tmp):
           "the baselines table shows the hit-rate p over dates, not the binomial p")
     fin = root.by_id("table-financial")
     rows = {next(r.find_all("td")).text(): r for r in (fin.find_all("tr", cls="exposure") if fin else [])}
-    check({"net exposure", "beta to buy_and_hold", "alpha, annualised (t, HAC)"} <= set(rows),
-          f"exposure rows in the backtest table: {set(rows)}")
+    # net exposure is a column of the backtest's own table (metrics.json net_exposure)
+    net = [r for r in (fin.find_all("tr") if fin else []) if next(r.find_all("td"), None) is not None
+           and next(r.find_all("td")).text() == "net_exposure"]
+    check({"beta to buy_and_hold", "alpha, annualised (t, HAC)"} <= set(rows) and len(net) == 1,
+          f"exposure rows in the backtest table: {set(rows)}, net_exposure rows {len(net)}")
     # and a comparison.json of before hitRate and exposure still renders, with the binomial p
     old = json.loads(json.dumps(cmp))
     old.pop("modelExposure")
