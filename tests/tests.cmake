@@ -39,3 +39,6 @@ vfr_script_test(test_queue python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_queue.py)
 # skipped, where they are missing. `slow`: not rerun in the sanitizer pass.
 vfr_script_test(test_slurm python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.py)
 set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow")
+# The installed library: cmake --install into a temporary prefix, exports,
+# soname, no text relocations, examples/ built with pkg-config and run.
+vfr_script_test(test_install bash ${CMAKE_CURRENT_SOURCE_DIR}/test_install.sh ${PROJECT_BINARY_DIR})
