@@ -23,8 +23,9 @@ if [ "${VFR_SETUP_SLURM:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_SLURM:
   APT_PKGS+=(slurm-wlm munge)
 fi
 # python module -> PyPI package; xgboost-cpu is XGBoost without the CUDA
-# wheel's few hundred MB (tests only check that Python loads vfr's models)
-PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu)
+# wheel's few hundred MB (tests only check that Python loads vfr's models);
+# pandas and wheel for the Python module's test (pip install ./python)
+PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu pandas:pandas wheel:wheel)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

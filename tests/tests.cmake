@@ -42,3 +42,6 @@ set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow")
 # The installed library: cmake --install into a temporary prefix, exports,
 # soname, no text relocations, examples/ built with pkg-config and run.
 vfr_script_test(test_install bash ${CMAKE_CURRENT_SOURCE_DIR}/test_install.sh ${PROJECT_BINARY_DIR})
+# The Python module (python/vfr, ctypes over libvfr.so): pip-installed into a
+# temporary folder and checked against the CLI.
+vfr_script_test(test_python python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_python.py $<TARGET_FILE:vfr_shared>)
