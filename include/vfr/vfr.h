@@ -24,6 +24,7 @@ extern "C" {
 #include "vfr/linear.h"
 #include "vfr/lstm.h"
 #include "vfr/metrics.h"
+#include "vfr/mlflow.h"
 #include "vfr/model.h"
 #include "vfr/pack.h"
 #include "vfr/predictions.h"
