@@ -44,3 +44,14 @@ vfr_script_test(test_queue python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_queue.py)
 # skipped, where they are missing. `slow`: not rerun in the sanitizer pass.
 vfr_script_test(test_slurm python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.py)
 set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow")
+# The installed library: cmake --install into a temporary prefix, exports,
+# soname, no text relocations, examples/ built with pkg-config and run.
+vfr_script_test(test_install bash ${CMAKE_CURRENT_SOURCE_DIR}/test_install.sh ${PROJECT_BINARY_DIR})
+# The Python module (python/vfr, ctypes over libvfr.so): pip-installed into a
+# temporary folder and checked against the CLI.
+vfr_script_test(test_python python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_python.py $<TARGET_FILE:vfr_shared>)
+# MLflow export against a real `mlflow server` (SQLite backend) on 127.0.0.1,
+# started once for the file; exits 77, skipped, without the mlflow package
+# (VFR_SETUP_MLFLOW=1 scripts/setup.sh, or CI). `slow`: not rerun under ASan.
+vfr_script_test(test_mlflow python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_mlflow.py)
+set_tests_properties(test_mlflow PROPERTIES LABELS "mlflow;slow")

@@ -110,6 +110,10 @@ typedef struct vfr_job {
     char *deploy_as;        /* autoDeploy: champion | challenger            */
     double deploy_traffic;  /* challenger's A/B share                       */
     int auto_register, auto_deploy;
+    struct {
+        char *mlflow;            /* export.mlflow: tracking server URI, or NULL */
+        char *mlflow_experiment; /* export.mlflowExperiment, or NULL            */
+    } exports;                   /* done by `vfr train` after the run (mlflow.h) */
 } vfr_job;
 
 /* Loads and validates a job file. OUT *out: owned by the caller

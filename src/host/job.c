@@ -107,6 +107,12 @@ static const key_spec baseline_keys[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
+static const key_spec export_keys[] = {
+    {"mlflow", K_STR, 0, 0, 0, NULL, NULL},
+    {"mlflowExperiment", K_STR, 0, 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 static const key_spec job_keys[] = {
     {"jobId", K_STR, 1, 0, 0, NULL, NULL},
     {"modelName", K_STR, 1, 0, 0, NULL, NULL},
@@ -126,6 +132,7 @@ static const key_spec job_keys[] = {
     {"autoRegister", K_BOOL, 0, 0, 0, NULL, NULL},
     {"autoDeploy", K_BOOL, 0, 0, 0, NULL, NULL},
     {"priority", K_STR, 0, 0, 0, "low|normal|high", NULL},
+    {"export", K_OBJ, 0, 0, 0, NULL, export_keys},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -343,6 +350,8 @@ void vfr_job_free(vfr_job *job)
     free(job->search.pruning);
     free(job->baseline.against);
     free(job->deploy_as);
+    free(job->exports.mlflow);
+    free(job->exports.mlflow_experiment);
     free(job);
 }
 
@@ -560,6 +569,24 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
 
     j->auto_register = bool_or(root, "autoRegister", 0);
     j->auto_deploy = bool_or(root, "autoDeploy", 0);
+
+    const cJSON *ex = get(root, "export");
+    if (ex && get(ex, "mlflow")) {
+        const char *u = get(ex, "mlflow")->valuestring;
+        const char *host = strstr(u, "://");
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: export.mlflow: '%s' is not an http:// or https:// tracking "
+                                                 "server URI", file, u);
+        if (strchr(host + 3, '@') && (!strchr(host + 3, '/') || strchr(host + 3, '@') < strchr(host + 3, '/')))
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: export.mlflow: credentials do not belong in a job file: "
+                                                 "set MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN",
+                            file);
+        j->exports.mlflow = str_or(ex, "mlflow", NULL);
+        if (!j->exports.mlflow)
+            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    }
+    if (ex && get(ex, "mlflowExperiment") && !(j->exports.mlflow_experiment = str_or(ex, "mlflowExperiment", NULL)))
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
     return VFR_OK;
 }
 
@@ -714,6 +741,13 @@ char *vfr_job_to_json(const vfr_job *j)
     cJSON_AddBoolToObject(o, "autoRegister", j->auto_register);
     cJSON_AddBoolToObject(o, "autoDeploy", j->auto_deploy);
     cJSON_AddStringToObject(o, "priority", j->priority);
+    if (j->exports.mlflow || j->exports.mlflow_experiment) {
+        cJSON *ex = cJSON_AddObjectToObject(o, "export");
+        if (j->exports.mlflow)
+            cJSON_AddStringToObject(ex, "mlflow", j->exports.mlflow);
+        if (j->exports.mlflow_experiment)
+            cJSON_AddStringToObject(ex, "mlflowExperiment", j->exports.mlflow_experiment);
+    }
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     return s;

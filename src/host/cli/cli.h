@@ -81,6 +81,7 @@ int cmd_backtest(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 /* The queue (cmd_submit.c, cmd_worker.c, cmd_status.c, cmd_schedule.c). */
 int cmd_submit(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
