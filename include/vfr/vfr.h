@@ -12,10 +12,12 @@
 extern "C" {
 #endif
 
+#include "vfr/abtest.h"
 #include "vfr/backtest.h"
 #include "vfr/cache.h"
 #include "vfr/colstats.h"
 #include "vfr/compare.h"
+#include "vfr/cpcv.h"
 #include "vfr/dataset.h"
 #include "vfr/device.h"
 #include "vfr/digest.h"

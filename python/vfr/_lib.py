@@ -88,7 +88,7 @@ class Predictions(ctypes.Structure):  # vfr_predictions (predictions.h)
                 ("date", POINTER(c_int32)), ("symbol", POINTER(c_int32)), ("date_offset", POINTER(c_int64)),
                 ("score", POINTER(ctypes.c_float)), ("label", POINTER(ctypes.c_float)),
                 ("fwd", POINTER(ctypes.c_float)), ("fwd1", POINTER(ctypes.c_float)),
-                ("set", POINTER(ctypes.c_int8))]
+                ("set", POINTER(ctypes.c_int8)), ("backtest", ctypes.c_void_p), ("bt_store", ctypes.c_void_p)]
 
 
 def _fn(name, restype, *argtypes):
