@@ -233,6 +233,10 @@ def cpcv(tmp):
           c["cpcv"]["pbo"]["trials"] == 2, f"cpcv: comparison {c.get('cpcv')}")
     with h5py.File(os.path.join(run, "cpcv_paths.h5"), "r") as f:
         check(f["daily_return"].shape[0] == 3, "cpcv: cpcv_paths.h5 holds the 3 paths")
+    with open(os.path.join(run, "report.html")) as f:
+        html = f.read()
+    check('data-key="comparison:cpcv.pbo.pbo"' in html and 'data-key="comparison:cpcv.sharpe.mean"' in html,
+          "cpcv: the report shows the paths' Sharpe and the PBO")
 
 
 def main():

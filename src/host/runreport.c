@@ -588,6 +588,24 @@ static void sec_decision(rr *r)
         jnum_out(r, "dd", F_COMPARISON, "dsr", -1);
         dt(b, "trials evaluated");
         jnum_out(r, "dd", F_COMPARISON, "trialsEvaluated", -1);
+        if (cJSON_IsObject(jget(cmp, "cpcv"))) { /* split.method cpcv (docs/comparison.md) */
+            dt(b, "CPCV backtest paths: Sharpe mean (min, max)");
+            vfr_svg_puts(b, "<dd>");
+            jnum_out(r, "span", F_COMPARISON, "cpcv.paths", -1);
+            vfr_svg_puts(b, " paths, ");
+            jnum_out(r, "span", F_COMPARISON, "cpcv.sharpe.mean", -1);
+            vfr_svg_puts(b, " (");
+            jnum_out(r, "span", F_COMPARISON, "cpcv.sharpe.min", -1);
+            vfr_svg_puts(b, ", ");
+            jnum_out(r, "span", F_COMPARISON, "cpcv.sharpe.max", -1);
+            vfr_svg_puts(b, ")</dd>");
+            dt(b, "Probability of Backtest Overfitting (CSCV)");
+            vfr_svg_puts(b, "<dd>");
+            jnum_out(r, "span", F_COMPARISON, "cpcv.pbo.pbo", -1);
+            vfr_svg_puts(b, " over ");
+            jnum_out(r, "span", F_COMPARISON, "cpcv.pbo.trials", -1);
+            vfr_svg_puts(b, " trials</dd>");
+        }
     }
     dt(b, "test period");
     vfr_svg_puts(b, "<dd>");
