@@ -97,128 +97,10 @@ double q_now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-vfr_status q_sql_fail(vfr_queue *q, const char *what)
-{
-    return vfr_fail(VFR_ERR_IO, "queue %s: %s: %s", q->dir, what, sqlite3_errmsg(q->db));
-}
-
-static vfr_status bind_va(vfr_queue *q, sqlite3_stmt *s, const char *types, va_list ap)
-{
-    int rc = SQLITE_OK;
-    for (int i = 0; types && types[i] && rc == SQLITE_OK; i++) {
-        int k = i + 1;
-        if (types[i] == 's') {
-            const char *v = va_arg(ap, const char *);
-            rc = v ? sqlite3_bind_text(s, k, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, k);
-        } else if (types[i] == 'i') {
-            rc = sqlite3_bind_int64(s, k, (sqlite3_int64)va_arg(ap, int64_t));
-        } else {
-            rc = sqlite3_bind_double(s, k, va_arg(ap, double));
-        }
-    }
-    return rc == SQLITE_OK ? VFR_OK : q_sql_fail(q, "binding a value");
-}
-
-vfr_status q_stmt(vfr_queue *q, sqlite3_stmt **out, const char *sql, const char *types, ...)
-{
-    *out = NULL;
-    if (sqlite3_prepare_v2(q->db, sql, -1, out, NULL) != SQLITE_OK)
-        return q_sql_fail(q, "preparing a statement");
-    va_list ap;
-    va_start(ap, types);
-    vfr_status st = bind_va(q, *out, types, ap);
-    va_end(ap);
-    if (st != VFR_OK) {
-        sqlite3_finalize(*out);
-        *out = NULL;
-    }
-    return st;
-}
-
-vfr_status q_exec(vfr_queue *q, const char *sql, const char *types, ...)
-{
-    sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(q->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return q_sql_fail(q, "preparing a statement");
-    va_list ap;
-    va_start(ap, types);
-    vfr_status st = bind_va(q, s, types, ap);
-    va_end(ap);
-    if (st == VFR_OK && sqlite3_step(s) != SQLITE_DONE)
-        st = q_sql_fail(q, "writing");
-    sqlite3_finalize(s);
-    return st;
-}
-
-vfr_status q_begin(vfr_queue *q)
-{
-    /* The busy handler waits up to busy_ms; the loop also covers the cases
-     * SQLite reports busy without calling it (WAL recovery). */
-    double deadline = vfr_seconds() + q->busy_ms / 1000.0;
-    for (;;) {
-        int rc = sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            return VFR_OK;
-        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-            return q_sql_fail(q, "starting a transaction");
-        if (vfr_seconds() > deadline)
-            return vfr_fail(VFR_ERR_IO,
-                            "queue %s: another process kept it busy for %d ms; try again "
-                            "(VFR_QUEUE_BUSY_MS sets the wait)",
-                            q->dir, q->busy_ms);
-        sleep_ms(5 + rand() % 20);
-    }
-}
-
-vfr_status q_commit(vfr_queue *q)
-{
-    double deadline = vfr_seconds() + q->busy_ms / 1000.0;
-    for (;;) {
-        int rc = sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            return VFR_OK;
-        if (rc != SQLITE_BUSY || vfr_seconds() > deadline) {
-            vfr_status st = q_sql_fail(q, "committing");
-            q_rollback(q);
-            return st;
-        }
-        sleep_ms(5);
-    }
-}
-
-void q_rollback(vfr_queue *q)
-{
-    if (!sqlite3_get_autocommit(q->db))
-        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
 vfr_status q_event(vfr_queue *q, const char *id, const char *event, const char *detail)
 {
-    return q_exec(q, "INSERT INTO events(job_id, ts, event, detail) VALUES(?, ?, ?, ?)", "sdss", id,
-                  q_now(), event, detail);
-}
-
-char *q_col_dup(sqlite3_stmt *s, int col)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    return t ? vfr_strdup((const char *)t) : NULL;
-}
-
-static vfr_status pragma_int(vfr_queue *q, const char *sql, int64_t *out)
-{
-    sqlite3_stmt *s;
-    vfr_status st = q_stmt(q, &s, sql, NULL);
-    if (st != VFR_OK)
-        return st;
-    *out = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_finalize(s);
-    return VFR_OK;
+    return db_exec(q->db, NULL, "INSERT INTO events(job_id, ts, event, detail) VALUES(?, ?, ?, ?)", "sdss", id, q_now(),
+                   event, detail);
 }
 
 const char *vfr_queue_default_dir(void)
@@ -233,7 +115,7 @@ void vfr_queue_close(vfr_queue *q)
 {
     if (!q)
         return;
-    sqlite3_close(q->db); /* NULL is a no-op */
+    db_close(q->db); /* NULL is a no-op */
     free(q);
 }
 
@@ -267,37 +149,21 @@ vfr_status vfr_queue_open(const char *dir, int create, vfr_queue **out)
         st = vfr_fail(VFR_ERR_IO, "queue: cannot create '%s': %s", dir, strerror(errno));
         goto fail;
     }
-    if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        st = vfr_fail(VFR_ERR_IO, "queue %s: cannot open queue.db: %s", dir,
-                      q->db ? sqlite3_errmsg(q->db) : "out of memory");
-        goto fail;
-    }
-    sqlite3_busy_timeout(q->db, q->busy_ms);
+    char label[4200];
+    snprintf(label, sizeof label, "queue %s", dir);
+    VFR_TRY(db_open_sqlite(path, 1, label, q->busy_ms, "VFR_QUEUE_BUSY_MS", &q->db));
 
     int64_t app, ver, tables;
-    VFR_TRY(pragma_int(q, "PRAGMA application_id", &app));
-    VFR_TRY(pragma_int(q, "SELECT count(*) FROM sqlite_master", &tables));
+    VFR_TRY(db_query_int(q->db, &app, "PRAGMA application_id", NULL));
+    VFR_TRY(db_query_int(q->db, &tables, "SELECT count(*) FROM sqlite_master", NULL));
     if (!(app == 0 && tables == 0) && app != Q_APPLICATION_ID) {
         st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr queue: queue.db is another application's database", dir);
         goto fail;
     }
     /* WAL lets `vfr status` read while a worker writes; stored in the file. */
-    double deadline = vfr_seconds() + q->busy_ms / 1000.0;
-    for (;;) {
-        int rc = sqlite3_exec(q->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            break;
-        if (rc != SQLITE_BUSY || vfr_seconds() > deadline) {
-            st = q_sql_fail(q, "switching to WAL");
-            goto fail;
-        }
-        sleep_ms(10);
-    }
-    if (sqlite3_exec(q->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
-        st = q_sql_fail(q, "setting synchronous");
-        goto fail;
-    }
-    VFR_TRY(pragma_int(q, "PRAGMA user_version", &ver));
+    VFR_TRY(db_sqlite_wal(q->db));
+    VFR_TRY(db_exec_script(q->db, "setting synchronous", "PRAGMA synchronous = NORMAL"));
+    VFR_TRY(db_query_int(q->db, &ver, "PRAGMA user_version", NULL));
     if (ver > VFR_QUEUE_SCHEMA_VERSION) {
         st = vfr_fail(VFR_ERR_FORMAT, "queue %s: schema version %lld is newer than this vfr's (%d); use a newer vfr",
                       dir, (long long)ver, VFR_QUEUE_SCHEMA_VERSION);
@@ -306,13 +172,12 @@ vfr_status vfr_queue_open(const char *dir, int create, vfr_queue **out)
     if (ver < VFR_QUEUE_SCHEMA_VERSION) {
         /* Two processes may create it at once: the second finds the tables
          * (IF NOT EXISTS) inside its own transaction. */
-        VFR_TRY(q_begin(q));
-        if (sqlite3_exec(q->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-            st = q_sql_fail(q, "creating the schema");
-            q_rollback(q);
+        VFR_TRY(db_begin(q->db));
+        if ((st = db_exec_script(q->db, "creating the schema", schema)) != VFR_OK) {
+            db_rollback(q->db);
             goto fail;
         }
-        VFR_TRY(q_commit(q));
+        VFR_TRY(db_commit(q->db));
     }
     *out = q;
     return VFR_OK;
@@ -337,28 +202,28 @@ vfr_status q_insert(vfr_queue *q, const char *id, const char *job_json, int prio
                     const vfr_queue_submit_options *o)
 {
     vfr_status st = VFR_OK;
-    sqlite3_stmt *s = NULL;
-    VFR_TRY(q_begin(q));
-    VFR_TRY(q_stmt(q, &s, "SELECT state, submitted_at FROM jobs WHERE id = ?", "s", id));
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    db_stmt *s = NULL;
+    VFR_TRY(db_begin(q->db));
+    VFR_TRY(db_prepare(q->db, &s, "SELECT state, submitted_at FROM jobs WHERE id = ?", "s", id));
+    if (db_step(s) == 1) {
         char when[32] = "";
-        time_t t = (time_t)sqlite3_column_double(s, 1);
+        time_t t = (time_t)db_double(s, 1);
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         st = vfr_fail(VFR_ERR_DUPLICATE_JOB_ID,
                       "jobId '%s' is already in the queue (%s, submitted %s); give the job a new jobId", id,
-                      (const char *)sqlite3_column_text(s, 0), when);
+                      db_text(s, 0), when);
         goto fail;
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     s = NULL;
     if (!(o && o->slurm)) {
         int64_t waiting = 0, cap = max_queued_of(o);
-        VFR_TRY(q_stmt(q, &s, "SELECT count(*) FROM jobs WHERE state = 'queued' AND runner = 'local'", NULL));
-        if (sqlite3_step(s) == SQLITE_ROW)
-            waiting = sqlite3_column_int64(s, 0);
-        sqlite3_finalize(s);
+        VFR_TRY(db_prepare(q->db, &s, "SELECT count(*) FROM jobs WHERE state = 'queued' AND runner = 'local'", NULL));
+        if (db_step(s) == 1)
+            waiting = db_int(s, 0);
+        db_finalize(s);
         s = NULL;
         if (waiting >= cap) {
             st = vfr_fail(VFR_ERR_QUEUE_FULL,
@@ -368,19 +233,19 @@ vfr_status q_insert(vfr_queue *q, const char *id, const char *job_json, int prio
             goto fail;
         }
     }
-    VFR_TRY(q_exec(q,
-                   "INSERT INTO jobs(id, job_json, priority, state, runner, source, submitted_at, step) "
-                   "VALUES(?, ?, ?, 'queued', ?, ?, ?, 'queued')",
-                   "ssissd", id, job_json, (int64_t)priority, o && o->slurm ? "slurm" : "local",
-                   o ? o->source : NULL, q_now()));
+    VFR_TRY(db_exec(q->db, NULL,
+                    "INSERT INTO jobs(id, job_json, priority, state, runner, source, submitted_at, step) "
+                    "VALUES(?, ?, ?, 'queued', ?, ?, ?, 'queued')",
+                    "ssissd", id, job_json, (int64_t)priority, o && o->slurm ? "slurm" : "local", o ? o->source : NULL,
+                    q_now()));
     char detail[64];
     snprintf(detail, sizeof detail, "priority %s%s", vfr_queue_priority_name((vfr_queue_priority)priority),
              o && o->slurm ? ", Slurm" : "");
     VFR_TRY(q_event(q, id, "submitted", detail));
-    return q_commit(q);
+    return db_commit(q->db);
 fail:
-    sqlite3_finalize(s);
-    q_rollback(q);
+    db_finalize(s);
+    db_rollback(q->db);
     return st;
 }
 
@@ -432,17 +297,17 @@ vfr_status vfr_queue_submit(vfr_queue *q, const vfr_job *job, const vfr_queue_su
 
 vfr_status vfr_queue_exists(vfr_queue *q, const char *id, int *exists)
 {
-    sqlite3_stmt *s;
+    db_stmt *s;
     *exists = 0;
-    vfr_status st = q_stmt(q, &s, "SELECT 1 FROM jobs WHERE id = ?", "s", id);
+    vfr_status st = db_prepare(q->db, &s, "SELECT 1 FROM jobs WHERE id = ?", "s", id);
     if (st != VFR_OK)
         return st;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    int rc = db_step(s);
+    if (rc == 1)
         *exists = 1;
-    else if (rc != SQLITE_DONE)
-        st = q_sql_fail(q, "reading");
-    sqlite3_finalize(s);
+    else if (rc != 0)
+        st = db_fail(q->db, "reading");
+    db_finalize(s);
     return st;
 }
 
@@ -453,40 +318,40 @@ vfr_status vfr_queue_exists(vfr_queue *q, const char *id, int *exists)
     "progress, step, worker, pid, cancel_requested, runner, source, job_json, run_dir, "          \
     "result_json, error, slurm_json"
 
-static void copy_col(sqlite3_stmt *s, int col, char *dst, size_t cap)
+static void copy_col(db_stmt *s, int col, char *dst, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(s, col);
-    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+    const char *t = db_text(s, col);
+    snprintf(dst, cap, "%s", t ? t : "");
 }
 
-static vfr_queue_job *row_to_job(sqlite3_stmt *s)
+static vfr_queue_job *row_to_job(db_stmt *s)
 {
     vfr_queue_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    j->seq = sqlite3_column_int64(s, 0);
+    j->seq = db_int(s, 0);
     copy_col(s, 1, j->id, sizeof j->id);
-    j->state = parse_state((const char *)sqlite3_column_text(s, 2));
-    int64_t p = sqlite3_column_int64(s, 3);
+    j->state = parse_state(db_text(s, 2));
+    int64_t p = db_int(s, 3);
     j->priority = p < 0 || p > 2 ? VFR_PRIORITY_NORMAL : (vfr_queue_priority)p;
-    j->attempts = (int32_t)sqlite3_column_int64(s, 4);
-    j->submitted_at = sqlite3_column_double(s, 5);
-    j->started_at = sqlite3_column_double(s, 6);
-    j->finished_at = sqlite3_column_double(s, 7);
-    j->heartbeat_at = sqlite3_column_double(s, 8);
-    j->progress = sqlite3_column_double(s, 9);
+    j->attempts = (int32_t)db_int(s, 4);
+    j->submitted_at = db_double(s, 5);
+    j->started_at = db_double(s, 6);
+    j->finished_at = db_double(s, 7);
+    j->heartbeat_at = db_double(s, 8);
+    j->progress = db_double(s, 9);
     copy_col(s, 10, j->step, sizeof j->step);
     copy_col(s, 11, j->worker, sizeof j->worker);
-    j->pid = (int32_t)sqlite3_column_int64(s, 12);
-    j->cancel_requested = sqlite3_column_int(s, 13) != 0;
-    const unsigned char *runner = sqlite3_column_text(s, 14);
-    j->slurm = runner && strcmp((const char *)runner, "slurm") == 0;
-    j->source = q_col_dup(s, 15);
-    j->job_json = q_col_dup(s, 16);
-    j->run_dir = q_col_dup(s, 17);
-    j->result_json = q_col_dup(s, 18);
-    j->error = q_col_dup(s, 19);
-    j->slurm_json = q_col_dup(s, 20);
+    j->pid = (int32_t)db_int(s, 12);
+    j->cancel_requested = (int)db_int(s, 13) != 0;
+    const char *runner = db_text(s, 14);
+    j->slurm = runner && strcmp(runner, "slurm") == 0;
+    j->source = db_text_dup(s, 15);
+    j->job_json = db_text_dup(s, 16);
+    j->run_dir = db_text_dup(s, 17);
+    j->result_json = db_text_dup(s, 18);
+    j->error = db_text_dup(s, 19);
+    j->slurm_json = db_text_dup(s, 20);
     if (!j->job_json) {
         vfr_queue_job_free(j);
         return NULL;
@@ -506,20 +371,20 @@ void vfr_queue_job_free(vfr_queue_job *j)
 vfr_status vfr_queue_get(vfr_queue *q, const char *id, vfr_queue_job **out)
 {
     *out = NULL;
-    sqlite3_stmt *s;
-    vfr_status st = q_stmt(q, &s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", "s", id);
+    db_stmt *s;
+    vfr_status st = db_prepare(q->db, &s, "SELECT " JOB_COLS " FROM jobs WHERE id = ?", "s", id);
     if (st != VFR_OK)
         return st;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    int rc = db_step(s);
+    if (rc == 1) {
         if (!(*out = row_to_job(s)))
             st = vfr_fail(VFR_ERR_NOMEM, "queue: out of memory");
-    } else if (rc == SQLITE_DONE) {
+    } else if (rc == 0) {
         st = vfr_fail(VFR_ERR_NOT_FOUND, "queue %s: no job '%s'", q->dir, id);
     } else {
-        st = q_sql_fail(q, "reading a job");
+        st = db_fail(q->db, "reading a job");
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return st;
 }
 
@@ -534,14 +399,14 @@ vfr_status vfr_queue_list(vfr_queue *q, vfr_queue_job ***jobs, int64_t *n)
 {
     *jobs = NULL;
     *n = 0;
-    sqlite3_stmt *s;
-    vfr_status st = q_stmt(q, &s, "SELECT " JOB_COLS " FROM jobs ORDER BY seq", NULL);
+    db_stmt *s;
+    vfr_status st = db_prepare(q->db, &s, "SELECT " JOB_COLS " FROM jobs ORDER BY seq", NULL);
     if (st != VFR_OK)
         return st;
     int64_t cap = 0, cnt = 0;
     vfr_queue_job **v = NULL;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == 1) {
         if (cnt == cap) {
             cap = cap ? 2 * cap : 16;
             vfr_queue_job **nv = realloc(v, (size_t)cap * sizeof *nv);
@@ -557,9 +422,9 @@ vfr_status vfr_queue_list(vfr_queue *q, vfr_queue_job ***jobs, int64_t *n)
         }
         cnt++;
     }
-    if (st == VFR_OK && rc != SQLITE_DONE)
-        st = q_sql_fail(q, "listing jobs");
-    sqlite3_finalize(s);
+    if (st == VFR_OK && rc != 0)
+        st = db_fail(q->db, "listing jobs");
+    db_finalize(s);
     if (st != VFR_OK) {
         vfr_queue_list_free(v, cnt);
         return st;
@@ -645,21 +510,21 @@ char *vfr_queue_job_to_json(vfr_queue *q, const vfr_queue_job *j, int with_event
         add_parsed(o, "slurm", j->slurm_json);
     if (with_events && q) {
         cJSON *ev = cJSON_AddArrayToObject(o, "events");
-        sqlite3_stmt *s;
-        if (q_stmt(q, &s, "SELECT ts, event, detail FROM events WHERE job_id = ? ORDER BY seq", "s", j->id) ==
+        db_stmt *s;
+        if (db_prepare(q->db, &s, "SELECT ts, event, detail FROM events WHERE job_id = ? ORDER BY seq", "s", j->id) ==
             VFR_OK) {
-            while (sqlite3_step(s) == SQLITE_ROW) {
+            while (db_step(s) == 1) {
                 cJSON *e = cJSON_CreateObject();
                 char b[32];
-                iso_time(sqlite3_column_double(s, 0), b);
+                iso_time(db_double(s, 0), b);
                 cJSON_AddStringToObject(e, "ts", b);
-                cJSON_AddStringToObject(e, "event", (const char *)sqlite3_column_text(s, 1));
-                const unsigned char *d = sqlite3_column_text(s, 2);
+                cJSON_AddStringToObject(e, "event", db_text(s, 1));
+                const char *d = db_text(s, 2);
                 if (d)
-                    cJSON_AddStringToObject(e, "detail", (const char *)d);
+                    cJSON_AddStringToObject(e, "detail", d);
                 cJSON_AddItemToArray(ev, e);
             }
-            sqlite3_finalize(s);
+            db_finalize(s);
         }
     }
     char *txt = cJSON_Print(o);
@@ -673,30 +538,31 @@ vfr_status q_set_final(vfr_queue *q, const char *id, vfr_queue_state state, cons
                        const char *result_json)
 {
     vfr_status st = VFR_OK;
-    VFR_TRY(q_begin(q));
-    VFR_TRY(q_exec(q,
-                   "UPDATE jobs SET state = ?, finished_at = ?, error = coalesce(?, error), "
-                   "result_json = coalesce(?, result_json), step = ?, pid = NULL, "
-                   "progress = CASE WHEN ? = 'completed' THEN 100 ELSE progress END WHERE id = ?",
-                   "sdsssss", vfr_queue_state_name(state), q_now(), error, result_json,
-                   vfr_queue_state_name(state), vfr_queue_state_name(state), id));
+    VFR_TRY(db_begin(q->db));
+    VFR_TRY(db_exec(q->db, NULL,
+                    "UPDATE jobs SET state = ?, finished_at = ?, error = coalesce(?, error), "
+                    "result_json = coalesce(?, result_json), step = ?, pid = NULL, "
+                    "progress = CASE WHEN ? = 'completed' THEN 100 ELSE progress END WHERE id = ?",
+                    "sdsssss", vfr_queue_state_name(state), q_now(), error, result_json, vfr_queue_state_name(state),
+                    vfr_queue_state_name(state), id));
     VFR_TRY(q_event(q, id, vfr_queue_state_name(state), error));
-    return q_commit(q);
+    return db_commit(q->db);
 fail:
-    q_rollback(q);
+    db_rollback(q->db);
     return st;
 }
 
 vfr_status q_set_slurm(vfr_queue *q, const char *id, const char *slurm_json, const char *run_dir)
 {
     vfr_status st = VFR_OK;
-    VFR_TRY(q_begin(q));
-    VFR_TRY(q_exec(q, "UPDATE jobs SET slurm_json = ?, run_dir = ?, step = 'submitted to Slurm' WHERE id = ?",
-                   "sss", slurm_json, run_dir, id));
+    VFR_TRY(db_begin(q->db));
+    VFR_TRY(db_exec(q->db, NULL,
+                    "UPDATE jobs SET slurm_json = ?, run_dir = ?, step = 'submitted to Slurm' WHERE id = ?", "sss",
+                    slurm_json, run_dir, id));
     VFR_TRY(q_event(q, id, "slurm", slurm_json));
-    return q_commit(q);
+    return db_commit(q->db);
 fail:
-    q_rollback(q);
+    db_rollback(q->db);
     return st;
 }
 
@@ -720,21 +586,22 @@ vfr_status vfr_queue_cancel(vfr_queue *q, const char *id, vfr_queue_state *now)
     }
     /* Only the state it was read in changes: a job that started meanwhile
      * is marked for its worker instead. */
-    if ((st = q_begin(q)) != VFR_OK)
+    if ((st = db_begin(q->db)) != VFR_OK)
         goto done;
-    if ((st = q_exec(q,
-                     "UPDATE jobs SET state = 'cancelled', finished_at = ?, step = 'cancelled' "
-                     "WHERE id = ? AND state = 'queued'",
-                     "ds", q_now(), id)) != VFR_OK)
+    int64_t changed = 0;
+    if ((st = db_exec(q->db, &changed,
+                      "UPDATE jobs SET state = 'cancelled', finished_at = ?, step = 'cancelled' "
+                      "WHERE id = ? AND state = 'queued'",
+                      "ds", q_now(), id)) != VFR_OK)
         goto rollback;
-    if (sqlite3_changes(q->db) > 0) {
+    if (changed > 0) {
         *now = VFR_QUEUE_CANCELLED;
         st = q_event(q, id, "cancelled", "cancelled while queued");
     } else {
-        if ((st = q_exec(q, "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'", "s", id)) !=
-            VFR_OK)
+        if ((st = db_exec(q->db, &changed, "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'",
+                          "s", id)) != VFR_OK)
             goto rollback;
-        if (sqlite3_changes(q->db) > 0) {
+        if (changed > 0) {
             *now = VFR_QUEUE_RUNNING;
             st = q_event(q, id, "cancel", "asked; the worker stops the run with SIGTERM");
         } else {
@@ -743,10 +610,10 @@ vfr_status vfr_queue_cancel(vfr_queue *q, const char *id, vfr_queue_state *now)
     }
     if (st != VFR_OK)
         goto rollback;
-    st = q_commit(q);
+    st = db_commit(q->db);
     goto done;
 rollback:
-    q_rollback(q);
+    db_rollback(q->db);
 done:
     vfr_queue_job_free(j);
     return st;
@@ -755,24 +622,24 @@ done:
 vfr_status vfr_queue_reap(vfr_queue *q, double stale_s, int max_attempts, int64_t *n)
 {
     vfr_status st = VFR_OK;
-    sqlite3_stmt *s = NULL;
+    db_stmt *s = NULL;
     int64_t changed = 0;
     if (n)
         *n = 0;
     double now = q_now();
-    VFR_TRY(q_begin(q));
-    VFR_TRY(q_stmt(q, &s,
-                   "SELECT id, attempts, cancel_requested, worker, heartbeat_at FROM jobs "
-                   "WHERE state = 'running' AND runner = 'local' AND coalesce(heartbeat_at, 0) < ?",
-                   "d", now - stale_s));
+    VFR_TRY(db_begin(q->db));
+    VFR_TRY(db_prepare(q->db, &s,
+                       "SELECT id, attempts, cancel_requested, worker, heartbeat_at FROM jobs "
+                       "WHERE state = 'running' AND runner = 'local' AND coalesce(heartbeat_at, 0) < ?",
+                       "d", now - stale_s));
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == 1) {
         char id[160], worker[160], why[512], hb[32];
         copy_col(s, 0, id, sizeof id);
         copy_col(s, 3, worker, sizeof worker);
-        int64_t attempts = sqlite3_column_int64(s, 1);
-        int cancel = sqlite3_column_int(s, 2) != 0;
-        iso_time(sqlite3_column_double(s, 4), hb);
+        int64_t attempts = db_int(s, 1);
+        int cancel = (int)db_int(s, 2) != 0;
+        iso_time(db_double(s, 4), hb);
         const char *state, *event;
         if (cancel) {
             state = "cancelled", event = "cancelled";
@@ -787,26 +654,26 @@ vfr_status vfr_queue_reap(vfr_queue *q, double stale_s, int max_attempts, int64_
                      hb, (long long)attempts);
         }
         int queued = strcmp(state, "queued") == 0;
-        VFR_TRY(q_exec(q,
-                       "UPDATE jobs SET state = ?, worker = NULL, pid = NULL, error = ?, step = ?, "
-                       "finished_at = ? WHERE id = ?",
-                       "sssds", state, why, queued ? "requeued" : state, queued ? 0.0 : now, id));
+        VFR_TRY(db_exec(q->db, NULL,
+                        "UPDATE jobs SET state = ?, worker = NULL, pid = NULL, error = ?, step = ?, "
+                        "finished_at = ? WHERE id = ?",
+                        "sssds", state, why, queued ? "requeued" : state, queued ? 0.0 : now, id));
         VFR_TRY(q_event(q, id, event, why));
         changed++;
     }
-    if (rc != SQLITE_DONE) {
-        st = q_sql_fail(q, "finding stale jobs");
+    if (rc != 0) {
+        st = db_fail(q->db, "finding stale jobs");
         goto fail;
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     s = NULL;
-    VFR_TRY(q_commit(q));
+    VFR_TRY(db_commit(q->db));
     if (n)
         *n = changed;
     return VFR_OK;
 fail:
-    sqlite3_finalize(s);
-    q_rollback(q);
+    db_finalize(s);
+    db_rollback(q->db);
     return st;
 }
 
@@ -814,51 +681,51 @@ vfr_status vfr_queue_claim(vfr_queue *q, const char *worker, const char *run_dir
                            vfr_queue_job **out)
 {
     vfr_status st = VFR_OK;
-    sqlite3_stmt *s = NULL;
+    db_stmt *s = NULL;
     char id[160] = "";
     *out = NULL;
-    VFR_TRY(q_begin(q));
-    VFR_TRY(q_stmt(q, &s,
-                   "SELECT id, attempts FROM jobs WHERE state = 'queued' AND runner = 'local' "
-                   "ORDER BY priority DESC, seq LIMIT 1",
-                   NULL));
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        sqlite3_finalize(s);
-        q_rollback(q);
+    VFR_TRY(db_begin(q->db));
+    VFR_TRY(db_prepare(q->db, &s,
+                       "SELECT id, attempts FROM jobs WHERE state = 'queued' AND runner = 'local' "
+                       "ORDER BY priority DESC, seq LIMIT 1",
+                       NULL));
+    int rc = db_step(s);
+    if (rc == 0) {
+        db_finalize(s);
+        db_rollback(q->db);
         return VFR_OK;
     }
-    if (rc != SQLITE_ROW) {
-        st = q_sql_fail(q, "finding the next job");
+    if (rc != 1) {
+        st = db_fail(q->db, "finding the next job");
         goto fail;
     }
     copy_col(s, 0, id, sizeof id);
-    int64_t attempt = sqlite3_column_int64(s, 1) + 1;
-    sqlite3_finalize(s);
+    int64_t attempt = db_int(s, 1) + 1;
+    db_finalize(s);
     s = NULL;
     char run_dir[4400];
     snprintf(run_dir, sizeof run_dir, "%s/%s", run_dir_parent, id);
     double now = q_now();
-    VFR_TRY(q_exec(q,
-                   "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, "
-                   "heartbeat_at = ?, worker = ?, pid = NULL, progress = 0, step = 'starting', "
-                   "run_dir = coalesce(run_dir, ?), cancel_requested = 0 WHERE id = ?",
-                   "ddsss", now, now, worker, run_dir, id));
+    VFR_TRY(db_exec(q->db, NULL,
+                    "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, "
+                    "heartbeat_at = ?, worker = ?, pid = NULL, progress = 0, step = 'starting', "
+                    "run_dir = coalesce(run_dir, ?), cancel_requested = 0 WHERE id = ?",
+                    "ddsss", now, now, worker, run_dir, id));
     char detail[400];
     snprintf(detail, sizeof detail, "attempt %lld on worker %s", (long long)attempt, worker);
     VFR_TRY(q_event(q, id, "started", detail));
-    VFR_TRY(q_commit(q));
+    VFR_TRY(db_commit(q->db));
     return vfr_queue_get(q, id, out);
 fail:
-    sqlite3_finalize(s);
-    q_rollback(q);
+    db_finalize(s);
+    db_rollback(q->db);
     return st;
 }
 
 vfr_status vfr_queue_set_pid(vfr_queue *q, const char *id, const char *worker, int32_t pid)
 {
-    return q_exec(q, "UPDATE jobs SET pid = ? WHERE id = ? AND worker = ? AND state = 'running'", "iss",
-                  (int64_t)pid, id, worker);
+    return db_exec(q->db, NULL, "UPDATE jobs SET pid = ? WHERE id = ? AND worker = ? AND state = 'running'", "iss",
+                   (int64_t)pid, id, worker);
 }
 
 vfr_status vfr_queue_heartbeat(vfr_queue *q, const char *id, const char *worker, double progress,
@@ -866,22 +733,23 @@ vfr_status vfr_queue_heartbeat(vfr_queue *q, const char *id, const char *worker,
 {
     *cancel = 0;
     *lost = 0;
-    sqlite3_stmt *s;
-    vfr_status st = q_stmt(q, &s,
-                           "UPDATE jobs SET heartbeat_at = ?, progress = CASE WHEN ? >= 0 THEN ? ELSE progress END, "
-                           "step = coalesce(?, step) WHERE id = ? AND worker = ? AND state = 'running' "
-                           "RETURNING cancel_requested",
-                           "dddsss", q_now(), progress, progress, step, id, worker);
+    db_stmt *s;
+    vfr_status st =
+        db_prepare(q->db, &s,
+                   "UPDATE jobs SET heartbeat_at = ?, progress = CASE WHEN ? >= 0 THEN ? ELSE progress END, "
+                   "step = coalesce(?, step) WHERE id = ? AND worker = ? AND state = 'running' "
+                   "RETURNING cancel_requested",
+                   "dddsss", q_now(), progress, progress, step, id, worker);
     if (st != VFR_OK)
         return st;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *cancel = sqlite3_column_int(s, 0) != 0;
-    else if (rc == SQLITE_DONE)
+    int rc = db_step(s);
+    if (rc == 1)
+        *cancel = (int)db_int(s, 0) != 0;
+    else if (rc == 0)
         *lost = 1;
     else
-        st = q_sql_fail(q, "writing a heartbeat");
-    sqlite3_finalize(s);
+        st = db_fail(q->db, "writing a heartbeat");
+    db_finalize(s);
     return st;
 }
 
@@ -890,25 +758,26 @@ vfr_status vfr_queue_finish(vfr_queue *q, const char *id, const char *worker, vf
 {
     vfr_status st = VFR_OK;
     double now = q_now();
-    VFR_TRY(q_begin(q));
+    int64_t changed = 0;
+    VFR_TRY(db_begin(q->db));
     if (state == VFR_QUEUE_QUEUED) {
-        VFR_TRY(q_exec(q,
-                       "UPDATE jobs SET state = 'queued', worker = NULL, pid = NULL, error = ?, step = 'requeued' "
-                       "WHERE id = ? AND worker = ? AND state = 'running'",
-                       "sss", error, id, worker));
+        VFR_TRY(db_exec(q->db, &changed,
+                        "UPDATE jobs SET state = 'queued', worker = NULL, pid = NULL, error = ?, step = 'requeued' "
+                        "WHERE id = ? AND worker = ? AND state = 'running'",
+                        "sss", error, id, worker));
     } else {
-        VFR_TRY(q_exec(q,
-                       "UPDATE jobs SET state = ?, finished_at = ?, pid = NULL, error = ?, result_json = ?, "
-                       "step = ?, progress = CASE WHEN ? = 'completed' THEN 100 ELSE progress END "
-                       "WHERE id = ? AND worker = ? AND state = 'running'",
-                       "sdssssss", vfr_queue_state_name(state), now, error, result_json,
-                       vfr_queue_state_name(state), vfr_queue_state_name(state), id, worker));
+        VFR_TRY(db_exec(q->db, &changed,
+                        "UPDATE jobs SET state = ?, finished_at = ?, pid = NULL, error = ?, result_json = ?, "
+                        "step = ?, progress = CASE WHEN ? = 'completed' THEN 100 ELSE progress END "
+                        "WHERE id = ? AND worker = ? AND state = 'running'",
+                        "sdssssss", vfr_queue_state_name(state), now, error, result_json, vfr_queue_state_name(state),
+                        vfr_queue_state_name(state), id, worker));
     }
-    if (sqlite3_changes(q->db) > 0)
+    if (changed > 0)
         VFR_TRY(q_event(q, id, state == VFR_QUEUE_QUEUED ? "requeued" : vfr_queue_state_name(state), error));
-    return q_commit(q);
+    return db_commit(q->db);
 fail:
-    q_rollback(q);
+    db_rollback(q->db);
     return st;
 }
 

@@ -321,16 +321,15 @@ static void heartbeat_all(worker *w)
 /* Local jobs queued or running anywhere (for --once: drained when 0). */
 static vfr_status pending_jobs(worker *w, int64_t *n)
 {
-    sqlite3_stmt *s;
+    db_stmt *s;
     *n = 0;
-    vfr_status st = q_stmt(w->q, &s,
-                           "SELECT count(*) FROM jobs WHERE runner = 'local' AND state IN ('queued', 'running')",
-                           NULL);
+    vfr_status st = db_prepare(
+        w->q->db, &s, "SELECT count(*) FROM jobs WHERE runner = 'local' AND state IN ('queued', 'running')", NULL);
     if (st != VFR_OK)
         return st;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        *n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    if (db_step(s) == 1)
+        *n = db_int(s, 0);
+    db_finalize(s);
     return VFR_OK;
 }
 

@@ -4,33 +4,18 @@
 #ifndef VFR_REGISTRY_INTERNAL_H
 #define VFR_REGISTRY_INTERNAL_H
 
-#include <sqlite3.h>
 #include <stdint.h>
+
+#include "db.h"
 
 #include "vfr/registry.h"
 
 struct vfr_registry {
-    sqlite3 *db;
+    db *db;
     char dir[4096];
     char objects[4200]; /* dir/objects */
     int busy_ms;        /* how long a writer waits for the lock */
 };
-
-/* Statements: prepare, bind by a type string, step. types: 's' text (NULL
- * pointer binds NULL), 'i' int64, 'd' double, 'v' int64 version id where
- * <= 0 binds NULL. Values are always bound, never pasted into SQL. */
-vfr_status reg_prepare(vfr_registry *reg, const char *sql, sqlite3_stmt **out);
-vfr_status reg_bind(vfr_registry *reg, sqlite3_stmt *s, const char *types, ...);
-/* Runs a statement that returns no rows (prepare, bind, step, finalize). */
-vfr_status reg_run(vfr_registry *reg, const char *sql, const char *types, ...);
-/* The SQLite error as a vfr failure naming the registry and the step. */
-vfr_status reg_sql_fail(vfr_registry *reg, const char *what);
-
-/* BEGIN IMMEDIATE, waiting up to busy_ms for other writers (never a
- * "database is locked" error to the user before that), COMMIT, ROLLBACK. */
-vfr_status reg_begin(vfr_registry *reg);
-vfr_status reg_commit(vfr_registry *reg);
-void reg_rollback(vfr_registry *reg);
 
 /* Test hook: when VFR_REGISTRY_FAULT is `point` or `op:point`, the process
  * kills itself with SIGKILL here (crash-safety tests). */
