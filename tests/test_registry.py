@@ -21,6 +21,12 @@
 - bad input (names with ../ or /, unknown alias or version, a folder that is
   not a registry) exits 2 and leaves the registry as it was.
 Needs numpy and h5py (exit 77 without them).
+
+`--backend postgresql` runs the same checks against registries in a
+PostgreSQL server the test starts in its temporary folder (tests/pgserver.py;
+exit 77 where PostgreSQL is not installed), plus what only a server has: a
+database with no registry, a wrong password (never printed), artifacts kept
+in the database.
 """
 import hashlib
 import json
@@ -32,6 +38,9 @@ import sys
 import tempfile
 import shutil
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgserver  # noqa: E402
+
 try:
     import h5py
     import numpy as np
@@ -40,9 +49,11 @@ except ImportError:
     sys.exit(77)
 
 VFR = os.environ.get("VFR_BIN", "build/vfr")
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("VFR_REGISTRY")}
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("VFR_REGISTRY") and not k.startswith("PG")}
 ENV["USER"] = "tester"
 failures = []
+PG = "--backend" in sys.argv and sys.argv[sys.argv.index("--backend") + 1] == "postgresql"
+SERVER = None  # pgserver.Server under --backend postgresql
 
 
 def check(cond, what):
@@ -110,10 +121,29 @@ def train(tmp, ds, job_id, name, version=None, depth=3, model_type="xgboost"):
     return rd
 
 
+def new_reg(tmp, name):
+    """A registry location: a folder under tmp, or a new database's URI."""
+    return SERVER.new_db(name) if PG else os.path.join(tmp, name)
+
+
+def sql(reg, query):
+    """Rows of a read-only query on the registry's own database."""
+    if PG:
+        rows = SERVER.psql(reg.rsplit("/", 1)[1], query)
+        return [tuple(None if c == "" else int(c) if c.lstrip("-").isdigit() else c for c in r) for r in rows]
+    con = sqlite3.connect(os.path.join(reg, "registry.db"))
+    rows = con.execute(query).fetchall()
+    con.close()
+    return rows
+
+
 def snapshot(reg):
-    """Everything a command could change: files, objects, the database's rows."""
-    if not os.path.isdir(reg):
-        return None
+    """Everything stored: objects and every table's rows."""
+    if PG:
+        tables = ("models", "versions", "aliases", "alias_history", "ab_tests")
+        rows = {t: SERVER.psql(reg.rsplit("/", 1)[1], f"SELECT * FROM {t} ORDER BY 1") for t in tables}
+        objs = SERVER.psql(reg.rsplit("/", 1)[1], "SELECT sha256, encode(sha256(data), 'hex') FROM objects ORDER BY 1")
+        return objs, rows
     files = sorted(f for f in os.listdir(reg) if not f.startswith("registry.db-"))
     objs = sorted(os.listdir(os.path.join(reg, "objects"))) if os.path.isdir(os.path.join(reg, "objects")) else []
     db = os.path.join(reg, "registry.db")
@@ -130,19 +160,32 @@ def snapshot(reg):
     return files, objs, dump
 
 
+def object_exists(reg, sha):
+    if PG:
+        return bool(sql(reg, f"SELECT 1 FROM objects WHERE sha256 = '{sha}'"))
+    return os.path.isfile(os.path.join(reg, "objects", sha))
+
+
+def tamper(reg, sha):
+    """Flips one byte of a stored object (and drops the local copies)."""
+    if PG:
+        SERVER.psql(reg.rsplit("/", 1)[1], "UPDATE objects SET data = set_byte(data, length(data) / 2, "
+                    f"get_byte(data, length(data) / 2) # 1) WHERE sha256 = '{sha}'")
+        shutil.rmtree(ENV["VFR_CACHE_DIR"], ignore_errors=True)
+    else:
+        flip_byte(os.path.join(reg, "objects", sha))
+
+
 def consistent(reg, what):
     p = models(reg, "check", "--json")
     check(p.returncode == 0, f"{what}: models check: {p.stdout} {p.stderr}")
-    con = sqlite3.connect(os.path.join(reg, "registry.db"))
-    for sha, probe in con.execute("SELECT artifact_sha256, probe_sha256 FROM versions"):
-        check(os.path.isfile(os.path.join(reg, "objects", sha)), f"{what}: artifact {sha} exists")
-        check(probe is None or os.path.isfile(os.path.join(reg, "objects", probe)), f"{what}: probe exists")
-    dangling = con.execute("SELECT count(*) FROM aliases a LEFT JOIN versions v ON v.id = a.version_id "
-                           "WHERE v.id IS NULL").fetchone()[0]
+    for sha, probe in sql(reg, "SELECT artifact_sha256, probe_sha256 FROM versions"):
+        check(object_exists(reg, sha), f"{what}: artifact {sha} exists")
+        check(probe is None or object_exists(reg, probe), f"{what}: probe exists")
+    dangling = sql(reg, "SELECT count(*) FROM aliases a LEFT JOIN versions v ON v.id = a.version_id "
+                        "WHERE v.id IS NULL")[0][0]
     check(dangling == 0, f"{what}: no alias points at a missing version")
-    n = con.execute("SELECT count(*) FROM versions").fetchone()[0]
-    con.close()
-    return n
+    return sql(reg, "SELECT count(*) FROM versions")[0][0]
 
 
 def champion(reg, name):
@@ -164,9 +207,68 @@ def flip_byte(path):
     open(path, "wb").write(bytes(b))
 
 
+def folder_cases(tmp, ds, run_a):
+    """A folder that is not a registry, a missing one: exit 2, left as they were."""
+    notreg = os.path.join(tmp, "notreg")
+    os.makedirs(notreg)
+    open(os.path.join(notreg, "data.csv"), "w").write("a,b\n")
+    junk = os.path.join(tmp, "junk")
+    os.makedirs(junk)
+    open(os.path.join(junk, "registry.db"), "w").write("not a database\n" * 10)
+    for d in (notreg, junk):
+        s0 = sorted(os.listdir(d)), [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
+        for args in (("models", "list"), ("models", "register", run_a), ("models", "deploy", "alpha:1.0.0", "--as",
+                                                                         "champion"),
+                     ("predict", "--model", "alpha", "--data", ds, "--out", os.path.join(tmp, "x.h5"))):
+            p = run(*args, "--registry", d)
+            check(p.returncode == 2 and "not a vfr registry" in p.stderr,
+                  f"{d}: {' '.join(args[:2])}: exit {p.returncode}: {p.stderr.strip()}")
+        s1 = sorted(os.listdir(d)), [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
+        check(s0 == s1, f"{d} is left as it was")
+    missing = os.path.join(tmp, "missing")
+    p = models(missing, "list")
+    check(p.returncode == 2 and "no registry" in p.stderr and not os.path.exists(missing),
+          f"a missing registry: {p.stderr}")
+    p = models(missing, "register", os.path.join(tmp, "no-such-run"))
+    check(p.returncode == 2 and "run folder" in p.stderr and not os.path.exists(missing),
+          f"a missing run folder creates no registry: {p.stderr}")
+
+
+def server_cases(tmp, ds, run_a, reg):
+    """A database with no registry, a wrong password, a server that is not there."""
+    empty = SERVER.new_db("empty")
+    p = models(empty, "list")
+    check(p.returncode == 2 and "no registry" in p.stderr, f"a database with no registry: {p.stderr}")
+    check(SERVER.psql("empty", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [["0"]],
+          "listing it created nothing")
+    bad = SERVER.uri("reg", password="wrong-Pw")
+    p = models(bad, "list")
+    check(p.returncode == 1 and "password authentication failed" in p.stderr and "wrong-Pw" not in p.stderr
+          and "vfr:***@" in p.stderr, f"a wrong password: exit {p.returncode}: {p.stderr}")
+    p = models(reg, "list", "--json")
+    check(p.returncode == 0 and pgserver.PASSWORD not in p.stdout + p.stderr and "vfr:***@" in p.stdout,
+          f"the listing names the server without the password: {p.stdout[:200]}")
+    p = models(reg, "show", "alpha:1.0.0", "--json")
+    check(p.returncode == 0 and pgserver.PASSWORD not in p.stdout, "show never prints the password")
+    # the password from PGPASSWORD / a URI without one
+    p = models(SERVER.uri("reg", password=None), "list", env=dict(ENV, PGPASSWORD=pgserver.PASSWORD))
+    check(p.returncode == 0 and "alpha" in p.stdout, f"PGPASSWORD works: {p.stderr}")
+    gone = f"postgresql://vfr:{pgserver.PASSWORD}@127.0.0.1:1/reg"
+    p = models(gone, "list")
+    check(p.returncode == 1 and "cannot connect" in p.stderr and "127.0.0.1" in p.stderr
+          and pgserver.PASSWORD not in p.stderr, f"no server: exit {p.returncode}: {p.stderr}")
+
+
 def main():
+    global SERVER
+    if PG and pgserver.missing():
+        print("test_registry: " + pgserver.missing() + ", skipped")
+        return 77
     tmp = tempfile.mkdtemp(prefix="vfr-registry-")
+    ENV["VFR_CACHE_DIR"] = os.path.join(tmp, "cache")
     try:
+        if PG:
+            SERVER = pgserver.start(tmp)
         ds = os.path.join(tmp, "d.h5")
         p = run("--quiet", "synth", "--symbols", "20", "--days", "300", "--features", "5", "--seed", "1", "--out", ds)
         check(p.returncode == 0, f"synth: {p.stderr}")
@@ -174,7 +276,7 @@ def main():
         run_b = train(tmp, ds, "alpha-b", "alpha", depth=2)
         check(sha256(os.path.join(run_a, "model.json")) != sha256(os.path.join(run_b, "model.json")),
               "the two runs give different artifacts")
-        reg = os.path.join(tmp, "reg")
+        reg = new_reg(tmp, "reg")
 
         # ---- register, lineage, versions
         p = models(reg, "register", run_a, "--json")
@@ -363,35 +465,15 @@ def main():
             check(needle in p.stderr, f"{' '.join(args[:3])}: message names {needle!r}: {p.stderr.strip()}")
         check(snapshot(reg) == before, "bad input changed nothing in the registry")
         check(not os.path.exists(os.path.join(tmp, "x.h5")), "no output from a refused predict")
-        notreg = os.path.join(tmp, "notreg")
-        os.makedirs(notreg)
-        open(os.path.join(notreg, "data.csv"), "w").write("a,b\n")
-        junk = os.path.join(tmp, "junk")
-        os.makedirs(junk)
-        open(os.path.join(junk, "registry.db"), "w").write("not a database\n" * 10)
-        for d in (notreg, junk):
-            s0 = sorted(os.listdir(d)), [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
-            for args in (("models", "list"), ("models", "register", run_a), ("models", "deploy", "alpha:1.0.0", "--as",
-                                                                             "champion"),
-                         ("predict", "--model", "alpha", "--data", ds, "--out", os.path.join(tmp, "x.h5"))):
-                p = run(*args, "--registry", d)
-                check(p.returncode == 2 and "not a vfr registry" in p.stderr,
-                      f"{d}: {' '.join(args[:2])}: exit {p.returncode}: {p.stderr.strip()}")
-            s1 = sorted(os.listdir(d)), [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
-            check(s0 == s1, f"{d} is left as it was")
-        missing = os.path.join(tmp, "missing")
-        p = models(missing, "list")
-        check(p.returncode == 2 and "no registry" in p.stderr and not os.path.exists(missing),
-              f"a missing registry: {p.stderr}")
-        p = models(missing, "register", os.path.join(tmp, "no-such-run"))
-        check(p.returncode == 2 and "run folder" in p.stderr and not os.path.exists(missing),
-              f"a missing run folder creates no registry: {p.stderr}")
+        if PG:
+            server_cases(tmp, ds, run_a, reg)
+        else:
+            folder_cases(tmp, ds, run_a)
 
         # ---- a tampered artifact
-        reg3 = os.path.join(tmp, "reg3")
+        reg3 = new_reg(tmp, "reg3")
         check(models(reg3, "register", run_a).returncode == 0, "register in reg3")
-        art = os.path.join(reg3, "objects", sha256(os.path.join(run_a, "model.json")))
-        flip_byte(art)
+        tamper(reg3, sha256(os.path.join(run_a, "model.json")))
         p = models(reg3, "validate", "alpha:1.0.0")
         check(p.returncode == 1 and "integrity" in p.stdout and "FAILED" in p.stdout and "corrupt" in p.stderr,
               f"validate names integrity: {p.stdout} {p.stderr}")
@@ -409,7 +491,7 @@ def main():
               "a re-registration rewrites the damaged object")
 
         # ---- concurrency: 8 processes register one model at once (fresh registry: creation races too)
-        reg4 = os.path.join(tmp, "reg4")
+        reg4 = new_reg(tmp, "reg4")
         procs = [subprocess.Popen([VFR, "models", "register", run_a if i % 2 else run_b, "--registry", reg4],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
                  for i in range(8)]
@@ -421,13 +503,11 @@ def main():
         got = sorted(r[1].split()[1] for r in res if r[0] == 0)
         check(got == [f"alpha:1.0.{i}" for i in range(8)], f"8 distinct versions: {got}")
         check(consistent(reg4, "concurrent") == 8, "8 complete versions")
-        con = sqlite3.connect(os.path.join(reg4, "registry.db"))
-        parents = [r[0] for r in con.execute("SELECT parent_version FROM versions ORDER BY patch")]
-        con.close()
+        parents = [r[0] for r in sql(reg4, "SELECT parent_version FROM versions ORDER BY patch")]
         check(parents == [None] + [f"1.0.{i}" for i in range(7)], f"each parent is the previous latest: {parents}")
 
         # ---- crash safety: SIGKILL inside register, deploy, promote, rollback
-        reg5 = os.path.join(tmp, "reg5")
+        reg5 = new_reg(tmp, "reg5")
         n = 0
         for fault, lands in (("after_artifact", False), ("register:before_commit", False), ("after_commit", True)):
             env = dict(ENV, VFR_REGISTRY_FAULT=fault)
@@ -454,6 +534,8 @@ def main():
         p = models(reg5, "history", "alpha", "--json")
         check(p.returncode == 0 and len(js(p)["history"]) == 6, "only committed moves are in the history")
     finally:
+        if SERVER:
+            SERVER.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         print(f"test_registry: {len(failures)} check(s) failed", file=sys.stderr)

@@ -30,10 +30,17 @@ vfr_test(test_stats_bootstrap)
 vfr_test(test_compare)
 vfr_test(test_registry)
 vfr_script_test(test_registry_cli python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_registry.py)
+# The same suites against a PostgreSQL server the test starts in a temporary
+# folder (tests/pgserver.py; scripts/setup.sh installs postgresql); exit 77,
+# skipped, where PostgreSQL is not installed.
+vfr_script_test(test_registry_pg python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_registry.py --backend postgresql)
+set_tests_properties(test_registry_pg PROPERTIES LABELS "postgresql")
 vfr_script_test(test_report python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report.py)
 vfr_script_test(test_report_render python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report.py --render)
 vfr_test(test_schedule)
 vfr_script_test(test_queue python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_queue.py)
+vfr_script_test(test_queue_pg python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_queue.py --backend postgresql)
+set_tests_properties(test_queue_pg PROPERTIES LABELS "postgresql;slow")
 # A real single-node Slurm cluster on localhost, started and stopped by the test
 # (needs root, slurm-wlm and munge: VFR_SETUP_SLURM=1 scripts/setup.sh); exits 77,
 # skipped, where they are missing. `slow`: not rerun in the sanitizer pass.

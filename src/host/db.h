@@ -39,7 +39,8 @@ int db_not_a_database(const db *d);
  * the other PG* variables work). lock_key: the advisory lock the store's
  * transactions take (one per store, so a registry and a queue may share a
  * database). Errors: IO naming the server, never its password. */
-vfr_status db_open_postgres(const char *uri, const char *label, int64_t lock_key, int busy_ms, db **out);
+vfr_status db_open_postgres(const char *uri, const char *label, int64_t lock_key, int busy_ms, const char *busy_env,
+                            db **out);
 void db_close(db *d); /* NULL is a no-op */
 db_kind db_backend(const db *d);
 const char *db_label(const db *d);
@@ -80,6 +81,20 @@ vfr_status db_begin(db *d);
 vfr_status db_commit(db *d);
 void db_rollback(db *d);
 int db_in_transaction(const db *d);
+
+/* PostgreSQL: binds data (borrowed until the statement is finalized) as
+ * bytea to parameter `param` (1-based) of a prepared statement whose
+ * placeholder was bound as NULL text. */
+vfr_status db_bind_blob(db_stmt *s, int param, const void *data, size_t len);
+/* PostgreSQL: a bytea column as a malloc'd buffer (*data NULL for NULL). */
+vfr_status db_blob_dup(db_stmt *s, int col, unsigned char **data, size_t *len);
+
+/* PostgreSQL: 1 when the table named by the one text parameter exists in
+ * the current schema. A catalog query with the statement's own snapshot: it
+ * sees a table another process created and committed while this one waited
+ * for the lock (to_regclass may not). */
+#define DB_PG_HAVE_TABLE                                                                                        \
+    "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?"
 
 /* 1 when the connection to the server was lost (PostgreSQL); a later
  * db_begin or db_prepare reconnects. */

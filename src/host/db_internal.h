@@ -54,6 +54,7 @@ struct db {
     char *conninfo;   /* PostgreSQL: the URI given to libpq (with secrets) */
     int64_t lock_key; /* PostgreSQL: the store's advisory lock */
     int lost;         /* PostgreSQL: the connection broke */
+    char err[1024];   /* PostgreSQL: the last error */
 };
 
 struct db_stmt {
@@ -66,6 +67,9 @@ struct db_stmt {
     unsigned types[DB_MAX_PARAMS];
     struct pg_result *res;
     int row, rows, sent;
+    int blob_param; /* 1-based; 0: none */
+    const void *blob;
+    size_t blob_len;
 };
 
 extern const db_ops db_sqlite_ops;

@@ -11,7 +11,8 @@
 #include "vfr/queue.h"
 
 struct vfr_queue {
-    char dir[4096];
+    char dir[4096]; /* the folder, or the server's URI without its password */
+    char files[4096]; /* workers' job copies and logs: the folder, or $VFR_QUEUE_FILES */
     db *db;
     int busy_ms;
 };

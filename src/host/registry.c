@@ -274,6 +274,8 @@ static int folder_state(const char *dir, int *has_db, int *has_other)
  * process's creation could commit between the reads. */
 static vfr_status read_header(vfr_registry *reg, int64_t *app, int64_t *ver, int64_t *tables)
 {
+    if (db_backend(reg->db) == DB_POSTGRES)
+        return reg_pg_header(reg, app, ver, tables);
     static const char sql[] = "SELECT (SELECT application_id FROM pragma_application_id), "
                               "(SELECT user_version FROM pragma_user_version), "
                               "(SELECT count(*) FROM sqlite_master)";
@@ -322,7 +324,8 @@ static vfr_status migrate(vfr_registry *reg)
     for (int64_t v = ver; v < VFR_REGISTRY_SCHEMA_VERSION; v++) {
         char what[64];
         snprintf(what, sizeof what, "migrating the schema from version %lld", (long long)v);
-        if ((st = db_exec_script(reg->db, what, migrations[v])) != VFR_OK)
+        const char *sql = db_backend(reg->db) == DB_POSTGRES ? reg_pg_migration(v) : migrations[v];
+        if ((st = db_exec_script(reg->db, what, sql)) != VFR_OK)
             goto fail;
     }
     return db_commit(reg->db);
@@ -339,6 +342,35 @@ void vfr_registry_close(vfr_registry *reg)
     free(reg);
 }
 
+/* The folder part of opening: the folder's state, registry.db. */
+static vfr_status open_folder(vfr_registry *reg, const char *dir, int create)
+{
+    snprintf(reg->objects, sizeof reg->objects, "%s/objects", dir);
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        if (!create)
+            return vfr_fail(VFR_ERR_NOT_FOUND,
+                            "no registry at '%s' (set --registry or VFR_REGISTRY; `vfr models register` creates one)",
+                            dir);
+        if (vfr_mkdirs(dir) != 0)
+            return vfr_fail(VFR_ERR_IO, "registry: cannot create '%s': %s", dir, strerror(errno));
+    } else if (!S_ISDIR(sb.st_mode)) {
+        return vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: it is a file, not a folder", dir);
+    }
+    int has_db, has_other;
+    if (folder_state(dir, &has_db, &has_other) != 0)
+        return vfr_fail(VFR_ERR_IO, "registry: cannot read '%s': %s", dir, strerror(errno));
+    if (!has_db && has_other)
+        return vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: it holds other files and no registry.db", dir);
+    if (!has_db && !create)
+        return vfr_fail(VFR_ERR_NOT_FOUND,
+                        "no registry at '%s': the folder is empty (`vfr models register` creates one)", dir);
+    char path[4300], label[4200];
+    snprintf(path, sizeof path, "%s/registry.db", dir);
+    snprintf(label, sizeof label, "registry %s", dir);
+    return db_open_sqlite(path, create, label, reg->busy_ms, "VFR_REGISTRY_BUSY_MS", &reg->db);
+}
+
 vfr_status vfr_registry_open(const char *dir, int create, vfr_registry **out)
 {
     *out = NULL;
@@ -348,77 +380,56 @@ vfr_status vfr_registry_open(const char *dir, int create, vfr_registry **out)
     vfr_registry *reg = calloc(1, sizeof *reg);
     if (!reg)
         return vfr_fail(VFR_ERR_NOMEM, "registry: out of memory");
-    copy_str(reg->dir, sizeof reg->dir, dir);
-    snprintf(reg->objects, sizeof reg->objects, "%s/objects", dir);
+    int server = db_is_uri(dir);
+    db_redact(dir, reg->dir, sizeof reg->dir); /* a folder is kept as given */
     const char *b = getenv("VFR_REGISTRY_BUSY_MS");
     char *end = NULL;
     long ms = b ? strtol(b, &end, 10) : 0;
     reg->busy_ms = b && end && !*end && ms > 0 && ms < 3600000 ? (int)ms : 60000;
-
-    struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        if (!create) {
-            st = vfr_fail(VFR_ERR_NOT_FOUND,
-                          "no registry at '%s' (set --registry or VFR_REGISTRY; `vfr models register` creates one)",
-                          dir);
-            goto fail;
-        }
-        if (vfr_mkdirs(dir) != 0) {
-            st = vfr_fail(VFR_ERR_IO, "registry: cannot create '%s': %s", dir, strerror(errno));
-            goto fail;
-        }
-    } else if (!S_ISDIR(sb.st_mode)) {
-        st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: it is a file, not a folder", dir);
-        goto fail;
+    if (server) {
+        char label[4200];
+        snprintf(label, sizeof label, "registry %s", reg->dir);
+        reg_pg_cache_dir(reg->objects, sizeof reg->objects);
+        VFR_TRY(db_open_postgres(dir, label, REG_APPLICATION_ID, reg->busy_ms, "VFR_REGISTRY_BUSY_MS", &reg->db));
+    } else {
+        VFR_TRY(open_folder(reg, dir, create));
     }
-    int has_db, has_other;
-    if (folder_state(dir, &has_db, &has_other) != 0) {
-        st = vfr_fail(VFR_ERR_IO, "registry: cannot read '%s': %s", dir, strerror(errno));
-        goto fail;
-    }
-    if (!has_db && has_other) {
-        st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: it holds other files and no registry.db", dir);
-        goto fail;
-    }
-    if (!has_db && !create) {
-        st = vfr_fail(VFR_ERR_NOT_FOUND,
-                      "no registry at '%s': the folder is empty (`vfr models register` creates one)", dir);
-        goto fail;
-    }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/registry.db", dir);
-    char label[4200];
-    snprintf(label, sizeof label, "registry %s", dir);
-    VFR_TRY(db_open_sqlite(path, create, label, reg->busy_ms, "VFR_REGISTRY_BUSY_MS", &reg->db));
 
     int64_t app, ver, tables;
     VFR_TRY(read_header(reg, &app, &ver, &tables));
     int fresh = app == 0 && tables == 0; /* empty, or being created right now */
     if (!fresh && app != REG_APPLICATION_ID) {
         st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is another application's database",
-                      dir);
+                      reg->dir);
         goto fail;
     }
     if (fresh && !create) {
-        st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is empty", dir);
+        if (server)
+            st = vfr_fail(VFR_ERR_NOT_FOUND,
+                          "no registry at %s: the database has no vfr registry (`vfr models register` creates one)",
+                          reg->dir);
+        else
+            st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is empty", reg->dir);
         goto fail;
     }
     if (ver > VFR_REGISTRY_SCHEMA_VERSION) {
         st = vfr_fail(VFR_ERR_FORMAT,
-                      "registry %s: schema version %lld is newer than this vfr's (%d); use a newer vfr", dir,
+                      "registry %s: schema version %lld is newer than this vfr's (%d); use a newer vfr", reg->dir,
                       (long long)ver, VFR_REGISTRY_SCHEMA_VERSION);
         goto fail;
     }
     if (fresh || ver < VFR_REGISTRY_SCHEMA_VERSION)
         VFR_TRY(migrate(reg));
-    /* WAL lets readers (vfr predict) run beside a writer; the mode is stored
-     * in the file, so this is a no-op after the first open. */
-    VFR_TRY(db_sqlite_wal(reg->db));
-    VFR_TRY(
-        db_exec_script(reg->db, "setting up the connection", "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"));
-    if (create && mkdir(reg->objects, 0755) != 0 && errno != EEXIST) {
-        st = vfr_fail(VFR_ERR_IO, "registry: cannot create '%s': %s", reg->objects, strerror(errno));
-        goto fail;
+    if (!server) {
+        /* WAL lets readers (vfr predict) run beside a writer; the mode is
+         * stored in the file, so this is a no-op after the first open. */
+        VFR_TRY(db_sqlite_wal(reg->db));
+        VFR_TRY(db_exec_script(reg->db, "setting up the connection",
+                               "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"));
+        if (create && mkdir(reg->objects, 0755) != 0 && errno != EEXIST) {
+            st = vfr_fail(VFR_ERR_IO, "registry: cannot create '%s': %s", reg->objects, strerror(errno));
+            goto fail;
+        }
     }
     *out = reg;
     return VFR_OK;
@@ -664,6 +675,8 @@ static int fsync_dir(const char *dir)
 
 vfr_status reg_verify_object(const vfr_registry *reg, const char *sha256, const char *what)
 {
+    if (db_backend(reg->db) == DB_POSTGRES)
+        return reg_pg_verify_object(reg, sha256, what);
     char path[4400], got[65];
     vfr_registry_object_path(reg, sha256, path, sizeof path);
     vfr_status st = vfr_digest_sha256_file(path, got);
@@ -683,6 +696,8 @@ vfr_status reg_verify_object(const vfr_registry *reg, const char *sha256, const 
  * the right digest is kept; a damaged one is replaced. */
 static vfr_status store_object(vfr_registry *reg, const char *src, char sha[65], int64_t *bytes)
 {
+    if (db_backend(reg->db) == DB_POSTGRES)
+        return reg_pg_store_object(reg, src, sha, bytes);
     char *buf;
     size_t len;
     if (vfr_read_file(src, &buf, &len) != 0)
@@ -1336,6 +1351,28 @@ static void problem(cJSON *arr, char *first, size_t cap, const char *fmt, ...)
     cJSON_AddItemToArray(arr, cJSON_CreateString(msg));
 }
 
+/* SQLite's own checks: the file's pages and the foreign keys. */
+static vfr_status sqlite_checks(vfr_registry *reg, cJSON *probs, char *first, size_t cap)
+{
+    db_stmt *s;
+    vfr_status st = db_prepare(reg->db, &s, "PRAGMA integrity_check", NULL);
+    if (st != VFR_OK)
+        return st;
+    while (db_step(s) == 1) {
+        const char *t = db_text(s, 0);
+        if (t && strcmp(t, "ok") != 0)
+            problem(probs, first, cap, "database: %s", t);
+    }
+    db_finalize(s);
+    if ((st = db_prepare(reg->db, &s, "PRAGMA foreign_key_check", NULL)) != VFR_OK)
+        return st;
+    while (db_step(s) == 1)
+        problem(probs, first, cap, "database: table %s row %lld points at a missing row of %s", db_text(s, 0),
+                (long long)db_int(s, 1), db_text(s, 2));
+    db_finalize(s);
+    return VFR_OK;
+}
+
 vfr_status vfr_registry_check(vfr_registry *reg, char **report_json)
 {
     if (report_json)
@@ -1344,21 +1381,11 @@ vfr_status vfr_registry_check(vfr_registry *reg, char **report_json)
     char first[1024] = "";
     int64_t versions = 0, objects = 0;
     db_stmt *s;
-    vfr_status st = db_prepare(reg->db, &s, "PRAGMA integrity_check", NULL);
-    if (st != VFR_OK)
+    vfr_status st = VFR_OK;
+    int server = db_backend(reg->db) == DB_POSTGRES;
+    /* PostgreSQL checks its own pages and enforces the foreign keys */
+    if (!server && (st = sqlite_checks(reg, probs, first, sizeof first)) != VFR_OK)
         goto done;
-    while (db_step(s) == 1) {
-        const char *t = db_text(s, 0);
-        if (t && strcmp(t, "ok") != 0)
-            problem(probs, first, sizeof first, "database: %s", t);
-    }
-    db_finalize(s);
-    if ((st = db_prepare(reg->db, &s, "PRAGMA foreign_key_check", NULL)) != VFR_OK)
-        goto done;
-    while (db_step(s) == 1)
-        problem(probs, first, sizeof first, "database: table %s row %lld points at a missing row of %s", db_text(s, 0),
-                (long long)db_int(s, 1), db_text(s, 2));
-    db_finalize(s);
     if ((st = db_prepare(reg->db, &s,
                          "SELECT m.name, v.version, v.artifact_sha256, v.artifact_bytes, v.probe_sha256 "
                          "FROM versions v JOIN models m ON m.id = v.model_id ORDER BY v.id",
@@ -1372,15 +1399,21 @@ vfr_status vfr_registry_check(vfr_registry *reg, char **report_json)
             if (!sha[k])
                 continue;
             objects++;
-            if (reg_verify_object(reg, sha[k], what[k]) != VFR_OK)
+            int64_t have = -1;
+            if ((server ? reg_pg_check_object(reg, sha[k], what[k], &have) : reg_verify_object(reg, sha[k], what[k])) !=
+                VFR_OK)
                 problem(probs, first, sizeof first, "%s:%s: %s", db_text(s, 0), db_text(s, 1), vfr_last_error());
+            if (k == 0 && !server) {
+                char path[4400];
+                struct stat sb;
+                vfr_registry_object_path(reg, sha[0], path, sizeof path);
+                if (stat(path, &sb) == 0)
+                    have = (int64_t)sb.st_size;
+            }
+            if (k == 0 && have >= 0 && have != db_int(s, 3))
+                problem(probs, first, sizeof first, "%s:%s: artifact is %lld bytes, recorded %lld", db_text(s, 0),
+                        db_text(s, 1), (long long)have, (long long)db_int(s, 3));
         }
-        char path[4400];
-        struct stat sb;
-        vfr_registry_object_path(reg, sha[0], path, sizeof path);
-        if (stat(path, &sb) == 0 && (int64_t)sb.st_size != db_int(s, 3))
-            problem(probs, first, sizeof first, "%s:%s: artifact is %lld bytes, recorded %lld", db_text(s, 0),
-                    db_text(s, 1), (long long)sb.st_size, (long long)db_int(s, 3));
     }
     db_finalize(s);
     if ((st = db_prepare(reg->db, &s,

@@ -12,10 +12,22 @@
 
 struct vfr_registry {
     db *db;
-    char dir[4096];
-    char objects[4200]; /* dir/objects */
+    char dir[4096];     /* the folder, or the server's URI without its password */
+    char objects[4200]; /* dir/objects; PostgreSQL: the local copies (reg_pg_cache_dir) */
     int busy_ms;        /* how long a writer waits for the lock */
 };
+
+/* PostgreSQL (registry_pg.c): the schema migration from version `from`;
+ * the header row (app 0 and tables 0 when there is no registry yet); an
+ * object stored in the database; a stored object checked and copied into
+ * the local folder reg->objects (errors as reg_verify_object); the check of
+ * an object on the server (its size in *bytes); the local folder. */
+const char *reg_pg_migration(int64_t from);
+vfr_status reg_pg_header(vfr_registry *reg, int64_t *app, int64_t *ver, int64_t *tables);
+vfr_status reg_pg_store_object(vfr_registry *reg, const char *src, char sha[65], int64_t *bytes);
+vfr_status reg_pg_verify_object(const vfr_registry *reg, const char *sha256, const char *what);
+vfr_status reg_pg_check_object(const vfr_registry *reg, const char *sha256, const char *what, int64_t *bytes);
+void reg_pg_cache_dir(char *out, size_t cap);
 
 /* Test hook: when VFR_REGISTRY_FAULT is `point` or `op:point`, the process
  * kills itself with SIGKILL here (crash-safety tests). */
