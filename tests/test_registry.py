@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import shutil
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgserver  # noqa: E402
@@ -257,6 +258,119 @@ def server_cases(tmp, ds, run_a, reg):
     p = models(gone, "list")
     check(p.returncode == 1 and "cannot connect" in p.stderr and "127.0.0.1" in p.stderr
           and pgserver.PASSWORD not in p.stderr, f"no server: exit {p.returncode}: {p.stderr}")
+
+
+def popen(*args):
+    return subprocess.Popen([VFR, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+
+
+def finish(procs):
+    res = []
+    for q in procs:
+        out, err = q.communicate(timeout=600)
+        res.append((q.returncode, out, err))
+    return res
+
+
+def server_scale(tmp, ds, run_a, run_b):
+    """16 processes registering, deploying and predicting against one registry at once."""
+    reg = SERVER.new_db("scale")
+    for r in (run_a, run_b):
+        check(models(reg, "register", r).returncode == 0, "scale: register")
+    check(models(reg, "deploy", "alpha:1.0.0", "--as", "champion").returncode == 0, "scale: first deploy")
+    procs, kinds = [], []
+    for i in range(16):
+        if i % 3 == 0:
+            procs.append(popen("models", "register", run_a if i % 2 else run_b, "--registry", reg))
+            kinds.append("register")
+        elif i % 3 == 1:
+            procs.append(popen("models", "deploy", f"alpha:1.0.{i % 2}", "--as", "champion", "--force",
+                               "--reason", f"p{i}", "--registry", reg))
+            kinds.append("deploy")
+        else:
+            procs.append(popen("predict", "--model", "alpha@champion", "--data", ds, "--start", "2011-01-01",
+                               "--out", os.path.join(tmp, f"scale{i}.h5"), "--registry", reg))
+            kinds.append("predict")
+    res = finish(procs)
+    check(all(r[0] == 0 for r in res), f"16 processes succeed: {[(k, r[2][-300:]) for k, r in zip(kinds, res) if r[0]]}")
+    got = sorted(r[1].split()[1] for k, r in zip(kinds, res) if k == "register" and r[0] == 0)
+    want = sorted(f"alpha:1.0.{i}" for i in range(2, 2 + kinds.count("register")))
+    check(got == want, f"distinct, gap-free versions: {got}")
+    n = consistent(reg, "16 processes")
+    check(n == 2 + kinds.count("register"), f"every version stored once ({n})")
+    h = js(models(reg, "history", "alpha", "--json"))["history"]
+    # a deploy of the version that is already champion moves nothing and writes nothing
+    chain = all(h[k]["from"] == h[k - 1]["to"] for k in range(1, len(h)))
+    reasons = [x["reason"] for x in h[1:]]
+    check(chain and 1 <= len(reasons) <= kinds.count("deploy") and len(set(reasons)) == len(reasons),
+          f"the history is one unbroken chain of moves, none lost: {[(x['from'], x['to']) for x in h]}")
+    outs = [os.path.join(tmp, f"scale{i}.h5") for i in range(16) if i % 3 == 2]
+    check(all(os.path.isfile(o) for o in outs), "every predict wrote its file")
+
+
+def server_restart(tmp, run_a, run_b):
+    """The server stops while registers run, and comes back: nothing lost, nothing duplicated."""
+    reg = SERVER.new_db("restart")
+    check(models(reg, "register", run_a).returncode == 0, "restart: register")
+    procs = [popen("models", "register", run_a if i % 2 else run_b, "--registry", reg) for i in range(8)]
+    time.sleep(0.3)  # some land, some are cut off (how many varies; the checks hold for any split)
+    SERVER.stop("immediate")
+    res = finish(procs)
+    p = models(reg, "list")
+    check(p.returncode == 1 and "127.0.0.1" in p.stderr and pgserver.PASSWORD not in p.stderr,
+          f"with the server down: exit 1 naming the server: {p.returncode} {p.stderr.strip()}")
+    SERVER.start()
+    check(all(r[0] in (0, 1) for r in res), f"each register succeeded or failed cleanly: {[r[0] for r in res]}")
+    check(all(pgserver.PASSWORD not in r[2] for r in res), "no password in any error")
+    ok = [r[1].split()[1] for r in res if r[0] == 0]
+    n = consistent(reg, "after the restart")
+    stored = [f"alpha:{v[0]}" for v in sql(reg, "SELECT version FROM versions ORDER BY id")]
+    check(all(v in stored for v in ok), f"every reported version is stored: {ok} vs {stored}")
+    check(len(stored) == len(set(stored)) and 1 + len(ok) <= n <= 9, f"nothing duplicated: {stored}")
+    p = models(reg, "register", run_b)
+    check(p.returncode == 0, f"a register after the restart: {p.stderr}")
+    print(f"test_registry: {len(ok)} of 8 registers landed before the server stopped", file=sys.stderr)
+
+
+def migrate(tmp, ds, run_a, run_b):
+    """vfr models migrate: a folder registry into PostgreSQL, checked."""
+    src = os.path.join(tmp, "to-migrate")
+    for r in (run_a, run_b, run_a):
+        models(src, "register", r, "--name", "m1")
+    check(models(src, "register", run_b, "--name", "m2").returncode == 0, "migrate: register")
+    check(models(src, "deploy", "m1:1.0.0", "--as", "champion", "--reason", "first").returncode == 0, "deploy")
+    check(models(src, "deploy", "m1:1.0.1", "--as", "champion").returncode == 0, "deploy 2")
+    check(models(src, "deploy", "m1:1.0.2", "--as", "challenger", "--traffic", "0.3").returncode == 0, "challenger")
+    check(models(src, "ab", "m1", "--stop", "--reason", "enough").returncode == 0, "stop the A/B test")
+    check(models(src, "deploy", "m1:1.0.0", "--as", "challenger", "--traffic", "0.1").returncode == 0, "A/B 2")
+    dst = SERVER.new_db("migrated")
+    p = run("models", "migrate", "--from", src, "--to", dst, "--json")
+    check(p.returncode == 0 and js(p).get("checked") is True and js(p).get("versions") == 4 and
+          js(p).get("objects", 0) >= 2 and pgserver.PASSWORD not in p.stdout, f"migrate: {p.stdout} {p.stderr}")
+    for args in (("list",), ("show", "m1"), ("show", "m1:1.0.1"), ("history", "m1"), ("ab", "m1"), ("show", "m2")):
+        a, b = models(src, *args, "--json"), models(dst, *args, "--json")
+        ja, jb = (js(a) if a.returncode == 0 else None), (js(b) if b.returncode == 0 else None)
+        for d in (ja, jb):
+            if isinstance(d, dict):
+                d.pop("registry", None)
+        check(ja is not None and ja == jb, f"migrate: `models {' '.join(args)}` reads the same from both: "
+              f"{json.dumps(ja)[:300]} vs {json.dumps(jb)[:300]}")
+    outs = []
+    for reg in (src, dst):
+        o = os.path.join(tmp, f"mig-{len(outs)}.h5")
+        p = run("predict", "--model", "m1", "--data", ds, "--start", "2011-01-01", "--out", o, "--registry", reg)
+        check(p.returncode == 0, f"predict from the copy: {p.stderr}")
+        outs.append(o)
+    with h5py.File(outs[0]) as f, h5py.File(outs[1]) as g:
+        check(bool(np.array_equal(f["score"][:], g["score"][:])) and
+              bool(np.array_equal(f["version_index"][:], g["version_index"][:])), "the copy scores identically")
+    p = models(dst, "register", run_b, "--name", "m2")
+    check(p.returncode == 0 and "m2:1.0.1" in p.stdout, f"the copy takes new versions after the copied ids: {p.stdout}"
+          f" {p.stderr}")
+    before = snapshot(dst)
+    p = run("models", "migrate", "--from", src, "--to", dst)
+    check(p.returncode == 2 and "empty" in p.stderr and snapshot(dst) == before,
+          f"migrate into a registry that is not empty: exit 2, nothing changed: {p.stderr}")
 
 
 def main():
@@ -533,6 +647,10 @@ def main():
             check(champion(reg5, "alpha") == want, f"{fault} {args[0]}: aliases {champion(reg5, 'alpha')}, want {want}")
         p = models(reg5, "history", "alpha", "--json")
         check(p.returncode == 0 and len(js(p)["history"]) == 6, "only committed moves are in the history")
+        if PG:
+            server_scale(tmp, ds, run_a, run_b)
+            server_restart(tmp, run_a, run_b)
+            migrate(tmp, ds, run_a, run_b)
     finally:
         if SERVER:
             SERVER.stop()

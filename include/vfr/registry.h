@@ -141,6 +141,18 @@ vfr_status vfr_registry_ab_json(vfr_registry *reg, const char *name, char **out)
  * Errors: INTEGRITY when a problem is found (the message names the first). */
 vfr_status vfr_registry_check(vfr_registry *reg, char **report_json);
 
+/* Copies every model, version, alias, alias move, A/B test and stored object
+ * of `from` into `to` (`vfr models migrate`: a folder into a PostgreSQL
+ * server, or any backend into any other), then checks the copy: `to` passes
+ * vfr_registry_check and holds the same rows, value for value. The objects
+ * are stored first; the rows go in one transaction, so a failure leaves `to`
+ * as it was (objects aside, which nothing points at). `to` must hold no
+ * model. OUT report_json (may be NULL): {"from", "to", "models", "versions",
+ * "aliases", "history", "abTests", "objects", "checked"}. Errors:
+ * INVALID_ARG (`to` is not empty), INTEGRITY (a source object is damaged, or
+ * the copy differs), IO. */
+vfr_status vfr_registry_copy(vfr_registry *from, vfr_registry *to, char **report_json);
+
 /* ---- validation gate ------------------------------------------------------ */
 
 typedef struct vfr_registry_gate {

@@ -105,13 +105,20 @@ static vfr_status prepare_va(db *d, db_stmt **out, const char *sql, const char *
     db_value v[DB_MAX_PARAMS];
     int n;
     vfr_status st = collect(d, types, ap, v, &n);
-    if (st != VFR_OK)
-        return st;
+    return st == VFR_OK ? db_prepare_values(d, out, sql, v, n) : st;
+}
+
+vfr_status db_prepare_values(db *d, db_stmt **out, const char *sql, const db_value *v, int n)
+{
+    *out = NULL;
+    if (n > DB_MAX_PARAMS)
+        return vfr_fail(VFR_ERR_INTERNAL, "%s: more than %d parameters", d->label, DB_MAX_PARAMS);
     db_stmt *s = calloc(1, sizeof *s);
     if (!s)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", d->label);
     s->d = d;
-    if ((st = d->ops->prepare(d, s, sql, v, n)) != VFR_OK) {
+    vfr_status st = d->ops->prepare(d, s, sql, v, n);
+    if (st != VFR_OK) {
         db_finalize(s);
         return st;
     }

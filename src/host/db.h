@@ -53,6 +53,20 @@ vfr_status db_fail(db *d, const char *what);
  * text (NULL pointer binds NULL), 'i' int64_t, 'v' int64_t id where <= 0
  * binds NULL, 'd' double (NaN binds NULL). *out is NULL on failure. */
 vfr_status db_prepare(db *d, db_stmt **out, const char *sql, const char *types, ...);
+/* One bound value (types as db_prepare's). */
+typedef struct db_value {
+    char type;
+    int null;
+    const char *s;
+    int64_t i;
+    double d;
+} db_value;
+
+/* db_prepare with the values in an array (n <= DB_MAX_PARAMS; 'v' is not
+ * used here: a NULL is null = 1). */
+vfr_status db_prepare_values(db *d, db_stmt **out, const char *sql, const db_value *v, int n);
+#define DB_MAX_PARAMS 32
+
 /* 1: a row is ready; 0: done; -1: failed (the error is set, naming the
  * store). */
 int db_step(db_stmt *s);

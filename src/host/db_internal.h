@@ -11,15 +11,6 @@ struct sqlite3_stmt;
 struct pg_conn;
 struct pg_result;
 
-/* One bound value (types as db_prepare's). */
-typedef struct db_value {
-    char type;
-    int null;
-    const char *s;
-    int64_t i;
-    double d;
-} db_value;
-
 /* The backend interface: each backend fills one table of these. */
 typedef struct db_ops {
     const char *name;
@@ -39,8 +30,6 @@ typedef struct db_ops {
     const char *(*errmsg)(db *d);
     void (*close)(db *d);
 } db_ops;
-
-#define DB_MAX_PARAMS 32
 
 struct db {
     const db_ops *ops;

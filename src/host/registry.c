@@ -694,7 +694,7 @@ vfr_status reg_verify_object(const vfr_registry *reg, const char *sha256, const 
 /* Stores a file by content: read, hash, write to a temporary name, fsync,
  * rename to objects/<sha256>, fsync the folder. An object already there with
  * the right digest is kept; a damaged one is replaced. */
-static vfr_status store_object(vfr_registry *reg, const char *src, char sha[65], int64_t *bytes)
+vfr_status reg_store_object(vfr_registry *reg, const char *src, char sha[65], int64_t *bytes)
 {
     if (db_backend(reg->db) == DB_POSTGRES)
         return reg_pg_store_object(reg, src, sha, bytes);
@@ -978,10 +978,10 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
         VFR_TRY(check_free(reg, r.name, r.version));
 
     snprintf(path, sizeof path, "%s/%s", run_dir, r.artifact);
-    VFR_TRY(store_object(reg, path, art_sha, &art_bytes));
+    VFR_TRY(reg_store_object(reg, path, art_sha, &art_bytes));
     snprintf(path, sizeof path, "%s/probe.h5", run_dir);
     if (access(path, F_OK) == 0)
-        VFR_TRY(store_object(reg, path, probe_sha, &probe_bytes));
+        VFR_TRY(reg_store_object(reg, path, probe_sha, &probe_bytes));
     reg_fault("register", "after_artifact");
 
     VFR_TRY(db_begin(reg->db));

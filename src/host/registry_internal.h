@@ -52,6 +52,10 @@ vfr_status reg_alias_get(vfr_registry *reg, int64_t model_id, const char *alias,
  * INTEGRITY naming the file, `what` and both digests. */
 vfr_status reg_verify_object(const vfr_registry *reg, const char *sha256, const char *what);
 
+/* Stores a file by content (the objects folder, or the server's objects
+ * table), committed before any row points at it. */
+vfr_status reg_store_object(vfr_registry *reg, const char *src, char sha[65], int64_t *bytes);
+
 /* A model config to load a version's artifact on the CPU (pointers into v). */
 void reg_model_config(const vfr_registry_version *v, vfr_model_config *cfg);
 
