@@ -45,4 +45,6 @@ set_tests_properties(test_queue_pg PROPERTIES LABELS "postgresql;slow")
 # (needs root, slurm-wlm and munge: VFR_SETUP_SLURM=1 scripts/setup.sh); exits 77,
 # skipped, where they are missing. `slow`: not rerun in the sanitizer pass.
 vfr_script_test(test_slurm python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.py)
-set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow")
+set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow" RESOURCE_LOCK slurm)
+vfr_script_test(test_slurm_pg python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.py --backend postgresql)
+set_tests_properties(test_slurm_pg PROPERTIES LABELS "slurm;postgresql;slow" RESOURCE_LOCK slurm)
