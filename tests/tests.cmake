@@ -29,6 +29,7 @@ vfr_test(test_stats)
 vfr_test(test_stats_bootstrap)
 vfr_test(test_compare)
 vfr_test(test_registry)
+vfr_test(test_db)
 vfr_script_test(test_registry_cli python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_registry.py)
 # The same suites against a PostgreSQL server the test starts in a temporary
 # folder (tests/pgserver.py; scripts/setup.sh installs postgresql); exit 77,

@@ -162,48 +162,45 @@ char *db_text_dup(db_stmt *s, int col)
     return t ? vfr_strdup(t) : NULL;
 }
 
-vfr_status db_exec(db *d, int64_t *changed, const char *sql, const char *types, ...)
+/* Runs a prepared statement to its end: *first gets the first row's first
+ * column (0 when no row), *changed the rows it changed. */
+static vfr_status run_to_end(db *d, const char *what, vfr_status st, db_stmt *s, int64_t *first, int64_t *changed)
 {
-    if (changed)
-        *changed = 0;
-    db_stmt *s;
-    va_list ap;
-    va_start(ap, types);
-    vfr_status st = prepare_va(d, &s, sql, types, ap);
-    va_end(ap);
     if (st != VFR_OK)
         return st;
-    int rc;
-    while ((rc = db_step(s)) == 1) {
-    }
+    int rc, rows = 0;
+    while ((rc = db_step(s)) == 1)
+        if (rows++ == 0 && first)
+            *first = db_int(s, 0);
     if (rc < 0)
-        st = db_fail(d, "writing");
+        st = db_fail(d, what);
     else if (changed)
         *changed = d->ops->changes(s);
     db_finalize(s);
     return st;
 }
 
-vfr_status db_query_int(db *d, int64_t *out, const char *sql, const char *types, ...)
+vfr_status db_exec(db *d, int64_t *changed, const char *sql, const char *types, ...)
 {
-    *out = 0;
-    db_stmt *s;
+    if (changed)
+        *changed = 0;
+    db_stmt *s = NULL;
     va_list ap;
     va_start(ap, types);
     vfr_status st = prepare_va(d, &s, sql, types, ap);
     va_end(ap);
-    if (st != VFR_OK)
-        return st;
-    int rc = db_step(s);
-    if (rc == 1) {
-        *out = db_int(s, 0);
-        while ((rc = db_step(s)) == 1) {
-        }
-    }
-    if (rc < 0)
-        st = db_fail(d, "reading");
-    db_finalize(s);
-    return st;
+    return run_to_end(d, "writing", st, s, NULL, changed);
+}
+
+vfr_status db_query_int(db *d, int64_t *out, const char *sql, const char *types, ...)
+{
+    *out = 0;
+    db_stmt *s = NULL;
+    va_list ap;
+    va_start(ap, types);
+    vfr_status st = prepare_va(d, &s, sql, types, ap);
+    va_end(ap);
+    return run_to_end(d, "reading", st, s, out, NULL);
 }
 
 vfr_status db_exec_script(db *d, const char *what, const char *sql) { return d->ops->exec_script(d, what, sql); }
