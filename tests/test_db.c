@@ -32,6 +32,8 @@ static void redaction(void)
     CHECK(strcmp(out, "postgres://u:***@h/d?sslmode=require") == 0);
     db_redact("postgresql://u@h/d?sslmode=require&password=topsecret&application_name=x", out, sizeof out);
     CHECK(strstr(out, "topsecret") == NULL && strstr(out, "password=***&application_name=x") != NULL);
+    db_redact("postgresql://u:a/b@c@h:5432/d", out, sizeof out); /* '/' and '@' in a password */
+    CHECK(strcmp(out, "postgresql://u:***@h:5432/d") == 0);
     db_redact("postgresql://h:5432/d", out, sizeof out);
     CHECK(strcmp(out, "postgresql://h:5432/d") == 0);
     db_redact("vfr-registry", out, sizeof out);

@@ -23,25 +23,29 @@ void db_redact(const char *uri, char *out, size_t cap)
     snprintf(out, cap, "%s", uri ? uri : "");
     if (!db_is_uri(uri))
         return;
-    /* scheme://user:password@host... -> scheme://user:***@host... */
-    const char *auth = strstr(uri, "://") + 3;
-    const char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
-    if (at && (!slash || at < slash)) {
+    /* scheme://user:password@host... -> scheme://user:***@host... The last
+     * '@' before the query ends the user part: a password may hold '/' or
+     * (unencoded) '@'; a host or a database name holds neither. */
+    const char *auth = strstr(uri, "://") + 3, *q = strchr(auth, '?'), *at = NULL;
+    for (const char *p = auth; *p && (!q || p < q); p++)
+        if (*p == '@')
+            at = p;
+    if (at) {
         const char *colon = memchr(auth, ':', (size_t)(at - auth));
         if (colon)
             snprintf(out, cap, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
     }
     /* ?password=... in the query string */
-    char *q = strchr(out, '?');
-    while (q) {
-        char *p = q + 1;
+    char *sep = strchr(out, '?');
+    while (sep) {
+        char *p = sep + 1;
         if (strncmp(p, "password=", 9) == 0) {
             char *end = strchr(p, '&');
             char rest[4096];
             snprintf(rest, sizeof rest, "%s", end ? end : "");
             snprintf(p + 9, cap - (size_t)(p + 9 - out), "***%s", rest);
         }
-        q = strchr(p, '&');
+        sep = strchr(p, '&');
     }
 }
 
