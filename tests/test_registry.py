@@ -254,6 +254,16 @@ def server_cases(tmp, ds, run_a, reg):
     # the password from PGPASSWORD / a URI without one
     p = models(SERVER.uri("reg", password=None), "list", env=dict(ENV, PGPASSWORD=pgserver.PASSWORD))
     check(p.returncode == 0 and "alpha" in p.stdout, f"PGPASSWORD works: {p.stderr}")
+    passfile = os.path.join(tmp, "pgpass")
+    with open(passfile, "w") as f:
+        f.write(f"127.0.0.1:{SERVER.port}:reg:vfr:{pgserver.PASSWORD}\n")
+    os.chmod(passfile, 0o600)
+    p = models(SERVER.uri("reg", password=None), "list", env=dict(ENV, PGPASSFILE=passfile))
+    check(p.returncode == 0 and "alpha" in p.stdout, f"PGPASSFILE works: {p.stderr}")
+    fresh = os.path.join(tmp, "fresh-cache")
+    p = models(reg, "bench", "alpha:1.0.0", "--iterations", "2", env=dict(ENV, VFR_CACHE_DIR=fresh))
+    check(p.returncode == 0 and os.listdir(os.path.join(fresh, "objects")),
+          f"bench on a host with no local copy fetches it: {p.stderr}")
     gone = f"postgresql://vfr:{pgserver.PASSWORD}@127.0.0.1:1/reg"
     p = models(gone, "list")
     check(p.returncode == 1 and "cannot connect" in p.stderr and "127.0.0.1" in p.stderr

@@ -121,8 +121,14 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
  * such model, version or alias: the message lists what exists). */
 vfr_status vfr_registry_get(vfr_registry *reg, const char *ref, vfr_registry_version **out);
 
-/* Path of a stored object (artifact or probe) by SHA-256. */
+/* Path of a stored object (artifact or probe) by SHA-256: in the objects
+ * folder, or for a PostgreSQL registry its local copy (which may not exist
+ * yet: vfr_registry_object_fetch makes it). */
 void vfr_registry_object_path(const vfr_registry *reg, const char *sha256, char *buf, size_t cap);
+/* Checks a stored object's SHA-256 and gives the path of a local file that
+ * holds it (a PostgreSQL registry's object is copied out first). Errors:
+ * NOT_FOUND, INTEGRITY (naming the object and both digests), IO. */
+vfr_status vfr_registry_object_fetch(vfr_registry *reg, const char *sha256, char *buf, size_t cap);
 
 /* JSON documents (pretty text, caller frees), the same the CLI prints with
  * --json. list: every model with its latest version, champion, challenger

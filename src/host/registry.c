@@ -246,6 +246,15 @@ void vfr_registry_object_path(const vfr_registry *reg, const char *sha256, char 
     snprintf(buf, cap, "%s/%s", reg->objects, sha256);
 }
 
+vfr_status vfr_registry_object_fetch(vfr_registry *reg, const char *sha256, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    vfr_status st = reg_verify_object(reg, sha256, "object");
+    if (st == VFR_OK)
+        vfr_registry_object_path(reg, sha256, buf, cap);
+    return st;
+}
+
 /* ---- open, create, migrate -------------------------------------------------- */
 
 /* 1: the folder has entries other than what a registry creation in flight

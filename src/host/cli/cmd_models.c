@@ -761,8 +761,9 @@ static int do_bench(int argc, char **argv)
     }
     char path[4400];
     vfr_model_config cfg = {0};
+    if (st == VFR_OK)
+        st = vfr_registry_object_fetch(reg, v->artifact_sha256, path, sizeof path);
     if (st == VFR_OK) {
-        vfr_registry_object_path(reg, v->artifact_sha256, path, sizeof path);
         cfg.type = v->model_type;
         cfg.params_json = "{}";
         cfg.objective = v->objective;
