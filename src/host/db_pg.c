@@ -42,19 +42,23 @@ static void set_err(db *d, const char *msg)
 /* After a failure: is the connection gone? */
 static void note_conn(db *d)
 {
-    if (PQstatus(d->pg) != CONNECTION_OK) {
-        d->lost = 1;
-        d->in_tx = 0; /* the server rolled it back */
-    }
+    if (PQstatus(d->pg) != CONNECTION_OK)
+        d->lost = 1; /* a transaction in flight was rolled back by the server */
 }
 
-/* Re-opens a broken connection (outside a transaction: one that broke
- * inside was rolled back by the server, and its caller was told). */
+/* Re-opens a broken connection, outside a transaction only: inside one,
+ * the server has rolled it back, and the statements after the break must
+ * fail too, not run on a new connection as if they were still part of it. */
 static vfr_status ensure(db *d)
 {
     if (PQstatus(d->pg) == CONNECTION_OK) {
         d->lost = 0;
         return VFR_OK;
+    }
+    if (d->in_tx) {
+        d->lost = 1;
+        return vfr_fail(VFR_ERR_IO, "%s: the connection broke during a transaction; none of it was applied",
+                        d->label);
     }
     PQreset(d->pg);
     if (PQstatus(d->pg) != CONNECTION_OK) {
