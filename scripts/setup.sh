@@ -6,7 +6,7 @@
 set -euo pipefail
 
 APT_PKGS=(build-essential cmake pkg-config zlib1g-dev libhdf5-dev libcjson-dev
-          libxgboost-dev libsqlite3-dev libopenblas-dev libssl-dev libcurl4-openssl-dev)
+          libxgboost-dev libsqlite3-dev libpq-dev libopenblas-dev libssl-dev libcurl4-openssl-dev)
 # chromium renders the run report in test_report_render (tests/test_report.py
 # --render; docs/report.md). It is big (some 300 MB with its libraries), so it
 # comes only where asked: VFR_SETUP_BROWSER=1, or in CI (CI set) unless
@@ -21,6 +21,14 @@ fi
 # CI (CI set) unless VFR_SETUP_SLURM=0. Without them test_slurm is skipped.
 if [ "${VFR_SETUP_SLURM:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_SLURM:-}" != 0 ]; }; then
   APT_PKGS+=(slurm-wlm munge)
+fi
+# postgresql (server and psql) runs a throwaway server in a temporary folder for
+# test_registry_pg and test_queue_pg (tests/pgserver.py; docs/registry.md). The
+# build needs only libpq-dev; the server comes only where asked:
+# VFR_SETUP_POSTGRES=1, or in CI (CI set) unless VFR_SETUP_POSTGRES=0. Without
+# it those tests are skipped.
+if [ "${VFR_SETUP_POSTGRES:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_POSTGRES:-}" != 0 ]; }; then
+  APT_PKGS+=(postgresql)
 fi
 # python module -> PyPI package; xgboost-cpu is XGBoost without the CUDA
 # wheel's few hundred MB (tests only check that Python loads vfr's models);

@@ -13,6 +13,13 @@ status, cancel, schedule), against the built vfr at $VFR_BIN.
   status --json shows the completed job and its result;
 - schedules from the CLI: a daily schedule ticked twice on one day enqueues
   one job, on the next day a second.
+
+`--backend postgresql` runs the same checks against queues in a PostgreSQL
+server the test starts in its temporary folder (tests/pgserver.py; exit 77
+where PostgreSQL is not installed), and what only a shared queue has: two
+workers on one queue (no job claimed twice), and the server stopped and
+restarted while a worker runs a job (the worker waits, keeps its job, and
+records its outcome; nothing lost, nothing run twice).
 """
 import json
 import os
@@ -23,9 +30,19 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgserver  # noqa: E402
+
 VFR = os.environ.get("VFR_BIN", "build/vfr")
 SRC = os.environ.get("VFR_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 failures = []
+PG = "--backend" in sys.argv and sys.argv[sys.argv.index("--backend") + 1] == "postgresql"
+SERVER = None  # pgserver.Server under --backend postgresql
+
+
+def new_queue(tmp, name):
+    """A queue location: a folder under tmp, or a new database's URI."""
+    return SERVER.new_db(name.replace("-", "_")) if PG else os.path.join(tmp, name)
 
 
 def check(cond, what):
@@ -93,7 +110,7 @@ def lines(path):
 
 
 def submit_errors(tmp, ds):
-    q = os.path.join(tmp, "q-errors")
+    q = new_queue(tmp, "q-errors")
     bad = os.path.join(tmp, "bad.json")
     with open(bad, "w") as f:
         json.dump({"jobId": "bad", "modelName": "q", "targetVariable": "price_direction_1d",
@@ -134,13 +151,15 @@ def submit_errors(tmp, ds):
     check(rc == 2 and "priority" in err, f"--priority urgent refused: {err.strip()}")
     jobs = by_id(q)
     check(sorted(jobs) == ["err-a", "err-b"], f"only the accepted jobs are queued: {sorted(jobs)}")
-    nq = os.path.join(tmp, "no-queue")
+    nq = new_queue(tmp, "no-queue") if PG else os.path.join(tmp, "no-queue")
     rc, _, err = run("status", "--queue", nq)
-    check(rc == 2 and "NOT_FOUND" in err and not os.path.exists(nq), f"status of no queue creates none: {err}")
+    created = (SERVER.psql("no_queue", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") != [["0"]]
+               if PG else os.path.exists(nq))
+    check(rc == 2 and "NOT_FOUND" in err and not created, f"status of no queue creates none: {err}")
 
 
 def priority_order(tmp, ds, runs):
-    q = os.path.join(tmp, "q-prio")
+    q = new_queue(tmp, "q-prio")
     order = [("p-low", "low"), ("p-normal-1", "normal"), ("p-high", "high"), ("p-normal-2", None)]
     for jid, prio in order:
         jp = write_job(os.path.join(tmp, jid + ".json"), ds, jid)
@@ -158,7 +177,7 @@ def priority_order(tmp, ds, runs):
 
 
 def max_concurrent(tmp, ds, runs):
-    q = os.path.join(tmp, "q-conc")
+    q = new_queue(tmp, "q-conc")
     ids = [f"c-{i}" for i in range(4)]
     for jid in ids:
         rc, _, err = run("submit", write_job(os.path.join(tmp, jid + ".json"), ds, jid, n_estimators=60),
@@ -182,7 +201,7 @@ def max_concurrent(tmp, ds, runs):
 
 
 def kill_and_requeue(tmp, ds, runs):
-    q = os.path.join(tmp, "q-kill")
+    q = new_queue(tmp, "q-kill")
     jp = write_job(os.path.join(tmp, "kill.json"), ds, "kill-me", search=GRID, n_estimators=150,
                    trainingConfig=SLOW_TRAINING)
     rc, _, err = run("submit", jp, "--queue", q)
@@ -231,7 +250,7 @@ def kill_and_requeue(tmp, ds, runs):
 
 
 def cancels(tmp, ds, runs):
-    q = os.path.join(tmp, "q-cancel")
+    q = new_queue(tmp, "q-cancel")
     jp = write_job(os.path.join(tmp, "cq.json"), ds, "cancel-queued")
     run("submit", jp, "--queue", q)
     rc, out, err = run("cancel", "cancel-queued", "--queue", q)
@@ -268,7 +287,7 @@ def cancels(tmp, ds, runs):
 
 
 def acceptance(tmp):
-    q = os.path.join(tmp, "q-accept")
+    q = new_queue(tmp, "q-accept")
     runs = os.path.join(tmp, "runs-accept")
     job = os.path.join(SRC, "data", "examples", "quickstart.json")
     rc, _, err = run("submit", job, "--queue", q)
@@ -287,7 +306,7 @@ def acceptance(tmp):
 
 
 def schedules(tmp, ds):
-    q = os.path.join(tmp, "q-sched")
+    q = new_queue(tmp, "q-sched")
     jp = write_job(os.path.join(tmp, "nightly.json"), ds, "nightly-base")
     rc, out, err = run("schedule", "add", "nightly", "--job", jp, "--every", "daily", "--at", "02:00",
                        "--tz", "+01:00", "--span-days", "90", "--since", "2026-01-01T00:00Z", "--queue", q)
@@ -319,9 +338,74 @@ def schedules(tmp, ds):
     check(j.get("source") == "schedule:nightly", f"the job says where it came from: {j.get('source')}")
 
 
+def shared_queue(tmp, ds, runs):
+    """Two workers on one PostgreSQL queue: every job runs once."""
+    q = new_queue(tmp, "q-shared")
+    ids = [f"s-{i}" for i in range(6)]
+    for jid in ids:
+        rc, _, err = run("submit", write_job(os.path.join(tmp, jid + ".json"), ds, jid, n_estimators=40), "--queue", q)
+        check(rc == 0, f"submit {jid}: {err.strip()}")
+    ws = [subprocess.Popen([VFR, "worker", "--queue", q, "--runs", runs, "--once", "--max-concurrent", "1",
+                            "--threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+          for _ in range(2)]
+    errs = [w.communicate(timeout=600)[1] for w in ws]
+    check(all(w.returncode == 0 for w in ws), f"two workers: {[e[-500:] for e in errs]}")
+    jobs = by_id(q)
+    check(sorted(jobs) == ids and all(j["state"] == "completed" and j["attempts"] == 1 for j in jobs.values()),
+          f"every job completed once: {[(k, v['state'], v['attempts']) for k, v in jobs.items()]}")
+    starts = [e["event"] for jid in ids for e in (status(q, jid) or {}).get("events", []) if e["event"] == "started"]
+    check(len(starts) == len(ids), f"one start per job ({len(starts)})")
+    workers = {j["worker"] for j in jobs.values()}
+    print(f"test_queue: two workers ran {len(ids)} jobs ({len(workers)} worker(s) took jobs)", file=sys.stderr)
+
+
+def server_restart(tmp, ds, runs):
+    """The server stops and comes back while a worker runs a job."""
+    q = new_queue(tmp, "q-restart")
+    jp = write_job(os.path.join(tmp, "restart.json"), ds, "restart-me", search=GRID, n_estimators=150,
+                   trainingConfig=SLOW_TRAINING)
+    rc, _, err = run("submit", jp, "--queue", q)
+    check(rc == 0, f"submit: {err.strip()}")
+    wlog = os.path.join(tmp, "restart-worker.log")
+    with open(wlog, "w") as lf:
+        w = subprocess.Popen([VFR, "worker", "--queue", q, "--runs", runs, "--once", "--heartbeat", "1",
+                              "--stale-after", "3", "--threads", "1"], stdout=lf, stderr=lf)
+        log = os.path.join(runs, "restart-me", "trials.jsonl")
+        t0 = time.time()
+        while w.poll() is None and lines(log) == 0 and time.time() - t0 < 120:
+            time.sleep(0.05)
+        SERVER.stop("immediate")  # as a crash: connections cut, nothing flushed by a clean shutdown
+        time.sleep(5)  # longer than --stale-after: a careless worker would requeue its own job
+        rc_down, _, err_down = run("status", "--queue", q)
+        SERVER.start()
+        try:
+            w.wait(timeout=600)
+        except subprocess.TimeoutExpired:
+            w.kill()
+            w.wait()
+    text = open(wlog).read()
+    check(rc_down == 1 and "cannot connect" in err_down and pgserver.PASSWORD not in err_down,
+          f"status with the server down: exit 1 naming the server, no password ({rc_down}: {err_down.strip()})")
+    check(w.returncode == 0, f"the worker rode out the restart: rc {w.returncode}: {text[-1500:]}")
+    check("retrying in" in text and "answers again" in text, f"the worker waited for the server: {text[-1500:]}")
+    j = status(q, "restart-me") or {}
+    check(j.get("state") == "completed" and j.get("attempts") == 1,
+          f"completed on its first attempt: {j.get('state')} {j.get('attempts')} {j.get('error')}")
+    cells = [tuple(json.loads(x)[k] for k in ("trial", "fold")) for x in open(log)]
+    check(len(cells) == 36 and len(set(cells)) == 36, f"every trial x fold once ({len(cells)})")
+    check(pgserver.PASSWORD not in text, "the worker's log never shows the password")
+
+
 def main():
+    global SERVER
+    if PG and pgserver.missing():
+        print("test_queue: " + pgserver.missing() + ", skipped")
+        return 77
     tmp = tempfile.mkdtemp(prefix="vfr-queue-")
+    os.environ["VFR_QUEUE_FILES"] = os.path.join(tmp, "queue-files")
     try:
+        if PG:
+            SERVER = pgserver.start(tmp)
         ds = os.path.join(tmp, "d.h5")
         rc, _, err = run("--quiet", "synth", "--symbols", "30", "--days", "500", "--features", "6",
                          "--seed", "11", "--out", ds)
@@ -335,8 +419,13 @@ def main():
         cancels(tmp, ds, runs)
         acceptance(tmp)
         schedules(tmp, ds)
+        if PG:
+            shared_queue(tmp, ds, runs)
+            server_restart(tmp, ds, runs)
         print(f"test_queue: {time.time() - t:.0f} s", file=sys.stderr)
     finally:
+        if SERVER:
+            SERVER.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         print(f"test_queue: {len(failures)} check(s) failed", file=sys.stderr)

@@ -21,6 +21,12 @@
 - bad input (names with ../ or /, unknown alias or version, a folder that is
   not a registry) exits 2 and leaves the registry as it was.
 Needs numpy and h5py (exit 77 without them).
+
+`--backend postgresql` runs the same checks against registries in a
+PostgreSQL server the test starts in its temporary folder (tests/pgserver.py;
+exit 77 where PostgreSQL is not installed), plus what only a server has: a
+database with no registry, a wrong password (never printed), artifacts kept
+in the database.
 """
 import hashlib
 import json
@@ -31,6 +37,10 @@ import subprocess
 import sys
 import tempfile
 import shutil
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgserver  # noqa: E402
 
 try:
     import h5py
@@ -40,9 +50,11 @@ except ImportError:
     sys.exit(77)
 
 VFR = os.environ.get("VFR_BIN", "build/vfr")
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("VFR_REGISTRY")}
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("VFR_REGISTRY") and not k.startswith("PG")}
 ENV["USER"] = "tester"
 failures = []
+PG = "--backend" in sys.argv and sys.argv[sys.argv.index("--backend") + 1] == "postgresql"
+SERVER = None  # pgserver.Server under --backend postgresql
 
 
 def check(cond, what):
@@ -110,10 +122,29 @@ def train(tmp, ds, job_id, name, version=None, depth=3, model_type="xgboost"):
     return rd
 
 
+def new_reg(tmp, name):
+    """A registry location: a folder under tmp, or a new database's URI."""
+    return SERVER.new_db(name) if PG else os.path.join(tmp, name)
+
+
+def sql(reg, query):
+    """Rows of a read-only query on the registry's own database."""
+    if PG:
+        rows = SERVER.psql(reg.rsplit("/", 1)[1], query)
+        return [tuple(None if c == "" else int(c) if c.lstrip("-").isdigit() else c for c in r) for r in rows]
+    con = sqlite3.connect(os.path.join(reg, "registry.db"))
+    rows = con.execute(query).fetchall()
+    con.close()
+    return rows
+
+
 def snapshot(reg):
-    """Everything a command could change: files, objects, the database's rows."""
-    if not os.path.isdir(reg):
-        return None
+    """Everything stored: objects and every table's rows."""
+    if PG:
+        tables = ("models", "versions", "aliases", "alias_history", "ab_tests")
+        rows = {t: SERVER.psql(reg.rsplit("/", 1)[1], f"SELECT * FROM {t} ORDER BY 1") for t in tables}
+        objs = SERVER.psql(reg.rsplit("/", 1)[1], "SELECT sha256, encode(sha256(data), 'hex') FROM objects ORDER BY 1")
+        return objs, rows
     files = sorted(f for f in os.listdir(reg) if not f.startswith("registry.db-"))
     objs = sorted(os.listdir(os.path.join(reg, "objects"))) if os.path.isdir(os.path.join(reg, "objects")) else []
     db = os.path.join(reg, "registry.db")
@@ -130,19 +161,32 @@ def snapshot(reg):
     return files, objs, dump
 
 
+def object_exists(reg, sha):
+    if PG:
+        return bool(sql(reg, f"SELECT 1 FROM objects WHERE sha256 = '{sha}'"))
+    return os.path.isfile(os.path.join(reg, "objects", sha))
+
+
+def tamper(reg, sha):
+    """Flips one byte of a stored object (and drops the local copies)."""
+    if PG:
+        SERVER.psql(reg.rsplit("/", 1)[1], "UPDATE objects SET data = set_byte(data, length(data) / 2, "
+                    f"get_byte(data, length(data) / 2) # 1) WHERE sha256 = '{sha}'")
+        shutil.rmtree(ENV["VFR_CACHE_DIR"], ignore_errors=True)
+    else:
+        flip_byte(os.path.join(reg, "objects", sha))
+
+
 def consistent(reg, what):
     p = models(reg, "check", "--json")
     check(p.returncode == 0, f"{what}: models check: {p.stdout} {p.stderr}")
-    con = sqlite3.connect(os.path.join(reg, "registry.db"))
-    for sha, probe in con.execute("SELECT artifact_sha256, probe_sha256 FROM versions"):
-        check(os.path.isfile(os.path.join(reg, "objects", sha)), f"{what}: artifact {sha} exists")
-        check(probe is None or os.path.isfile(os.path.join(reg, "objects", probe)), f"{what}: probe exists")
-    dangling = con.execute("SELECT count(*) FROM aliases a LEFT JOIN versions v ON v.id = a.version_id "
-                           "WHERE v.id IS NULL").fetchone()[0]
+    for sha, probe in sql(reg, "SELECT artifact_sha256, probe_sha256 FROM versions"):
+        check(object_exists(reg, sha), f"{what}: artifact {sha} exists")
+        check(probe is None or object_exists(reg, probe), f"{what}: probe exists")
+    dangling = sql(reg, "SELECT count(*) FROM aliases a LEFT JOIN versions v ON v.id = a.version_id "
+                        "WHERE v.id IS NULL")[0][0]
     check(dangling == 0, f"{what}: no alias points at a missing version")
-    n = con.execute("SELECT count(*) FROM versions").fetchone()[0]
-    con.close()
-    return n
+    return sql(reg, "SELECT count(*) FROM versions")[0][0]
 
 
 def champion(reg, name):
@@ -164,9 +208,191 @@ def flip_byte(path):
     open(path, "wb").write(bytes(b))
 
 
+def folder_cases(tmp, ds, run_a):
+    """A folder that is not a registry, a missing one: exit 2, left as they were."""
+    notreg = os.path.join(tmp, "notreg")
+    os.makedirs(notreg)
+    open(os.path.join(notreg, "data.csv"), "w").write("a,b\n")
+    junk = os.path.join(tmp, "junk")
+    os.makedirs(junk)
+    open(os.path.join(junk, "registry.db"), "w").write("not a database\n" * 10)
+    for d in (notreg, junk):
+        s0 = sorted(os.listdir(d)), [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
+        for args in (("models", "list"), ("models", "register", run_a), ("models", "deploy", "alpha:1.0.0", "--as",
+                                                                         "champion"),
+                     ("predict", "--model", "alpha", "--data", ds, "--out", os.path.join(tmp, "x.h5"))):
+            p = run(*args, "--registry", d)
+            check(p.returncode == 2 and "not a vfr registry" in p.stderr,
+                  f"{d}: {' '.join(args[:2])}: exit {p.returncode}: {p.stderr.strip()}")
+        s1 = sorted(os.listdir(d)), [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
+        check(s0 == s1, f"{d} is left as it was")
+    missing = os.path.join(tmp, "missing")
+    p = models(missing, "list")
+    check(p.returncode == 2 and "no registry" in p.stderr and not os.path.exists(missing),
+          f"a missing registry: {p.stderr}")
+    p = models(missing, "register", os.path.join(tmp, "no-such-run"))
+    check(p.returncode == 2 and "run folder" in p.stderr and not os.path.exists(missing),
+          f"a missing run folder creates no registry: {p.stderr}")
+
+
+def server_cases(tmp, ds, run_a, reg):
+    """A database with no registry, a wrong password, a server that is not there."""
+    empty = SERVER.new_db("empty")
+    p = models(empty, "list")
+    check(p.returncode == 2 and "no registry" in p.stderr, f"a database with no registry: {p.stderr}")
+    check(SERVER.psql("empty", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [["0"]],
+          "listing it created nothing")
+    bad = SERVER.uri("reg", password="wrong-Pw")
+    p = models(bad, "list")
+    check(p.returncode == 1 and "password authentication failed" in p.stderr and "wrong-Pw" not in p.stderr
+          and "vfr:***@" in p.stderr, f"a wrong password: exit {p.returncode}: {p.stderr}")
+    p = models(reg, "list", "--json")
+    check(p.returncode == 0 and pgserver.PASSWORD not in p.stdout + p.stderr and "vfr:***@" in p.stdout,
+          f"the listing names the server without the password: {p.stdout[:200]}")
+    p = models(reg, "show", "alpha:1.0.0", "--json")
+    check(p.returncode == 0 and pgserver.PASSWORD not in p.stdout, "show never prints the password")
+    # the password from PGPASSWORD / a URI without one
+    p = models(SERVER.uri("reg", password=None), "list", env=dict(ENV, PGPASSWORD=pgserver.PASSWORD))
+    check(p.returncode == 0 and "alpha" in p.stdout, f"PGPASSWORD works: {p.stderr}")
+    passfile = os.path.join(tmp, "pgpass")
+    with open(passfile, "w") as f:
+        f.write(f"127.0.0.1:{SERVER.port}:reg:vfr:{pgserver.PASSWORD}\n")
+    os.chmod(passfile, 0o600)
+    p = models(SERVER.uri("reg", password=None), "list", env=dict(ENV, PGPASSFILE=passfile))
+    check(p.returncode == 0 and "alpha" in p.stdout, f"PGPASSFILE works: {p.stderr}")
+    fresh = os.path.join(tmp, "fresh-cache")
+    p = models(reg, "bench", "alpha:1.0.0", "--iterations", "2", env=dict(ENV, VFR_CACHE_DIR=fresh))
+    check(p.returncode == 0 and os.listdir(os.path.join(fresh, "objects")),
+          f"bench on a host with no local copy fetches it: {p.stderr}")
+    gone = f"postgresql://vfr:{pgserver.PASSWORD}@127.0.0.1:1/reg"
+    p = models(gone, "list")
+    check(p.returncode == 1 and "cannot connect" in p.stderr and "127.0.0.1" in p.stderr
+          and pgserver.PASSWORD not in p.stderr, f"no server: exit {p.returncode}: {p.stderr}")
+
+
+def popen(*args):
+    return subprocess.Popen([VFR, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+
+
+def finish(procs):
+    res = []
+    for q in procs:
+        out, err = q.communicate(timeout=600)
+        res.append((q.returncode, out, err))
+    return res
+
+
+def server_scale(tmp, ds, run_a, run_b):
+    """16 processes registering, deploying and predicting against one registry at once."""
+    reg = SERVER.new_db("scale")
+    for r in (run_a, run_b):
+        check(models(reg, "register", r).returncode == 0, "scale: register")
+    check(models(reg, "deploy", "alpha:1.0.0", "--as", "champion").returncode == 0, "scale: first deploy")
+    procs, kinds = [], []
+    for i in range(16):
+        if i % 3 == 0:
+            procs.append(popen("models", "register", run_a if i % 2 else run_b, "--registry", reg))
+            kinds.append("register")
+        elif i % 3 == 1:
+            procs.append(popen("models", "deploy", f"alpha:1.0.{i % 2}", "--as", "champion", "--force",
+                               "--reason", f"p{i}", "--registry", reg))
+            kinds.append("deploy")
+        else:
+            procs.append(popen("predict", "--model", "alpha@champion", "--data", ds, "--start", "2011-01-01",
+                               "--out", os.path.join(tmp, f"scale{i}.h5"), "--registry", reg))
+            kinds.append("predict")
+    res = finish(procs)
+    check(all(r[0] == 0 for r in res), f"16 processes succeed: {[(k, r[2][-300:]) for k, r in zip(kinds, res) if r[0]]}")
+    got = sorted(r[1].split()[1] for k, r in zip(kinds, res) if k == "register" and r[0] == 0)
+    want = sorted(f"alpha:1.0.{i}" for i in range(2, 2 + kinds.count("register")))
+    check(got == want, f"distinct, gap-free versions: {got}")
+    n = consistent(reg, "16 processes")
+    check(n == 2 + kinds.count("register"), f"every version stored once ({n})")
+    h = js(models(reg, "history", "alpha", "--json"))["history"]
+    # a deploy of the version that is already champion moves nothing and writes nothing
+    chain = all(h[k]["from"] == h[k - 1]["to"] for k in range(1, len(h)))
+    reasons = [x["reason"] for x in h[1:]]
+    check(chain and 1 <= len(reasons) <= kinds.count("deploy") and len(set(reasons)) == len(reasons),
+          f"the history is one unbroken chain of moves, none lost: {[(x['from'], x['to']) for x in h]}")
+    outs = [os.path.join(tmp, f"scale{i}.h5") for i in range(16) if i % 3 == 2]
+    check(all(os.path.isfile(o) for o in outs), "every predict wrote its file")
+
+
+def server_restart(tmp, run_a, run_b):
+    """The server stops while registers run, and comes back: nothing lost, nothing duplicated."""
+    reg = SERVER.new_db("restart")
+    check(models(reg, "register", run_a).returncode == 0, "restart: register")
+    procs = [popen("models", "register", run_a if i % 2 else run_b, "--registry", reg) for i in range(8)]
+    time.sleep(0.3)  # some land, some are cut off (how many varies; the checks hold for any split)
+    SERVER.stop("immediate")
+    res = finish(procs)
+    p = models(reg, "list")
+    check(p.returncode == 1 and "127.0.0.1" in p.stderr and pgserver.PASSWORD not in p.stderr,
+          f"with the server down: exit 1 naming the server: {p.returncode} {p.stderr.strip()}")
+    SERVER.start()
+    check(all(r[0] in (0, 1) for r in res), f"each register succeeded or failed cleanly: {[r[0] for r in res]}")
+    check(all(pgserver.PASSWORD not in r[2] for r in res), "no password in any error")
+    ok = [r[1].split()[1] for r in res if r[0] == 0]
+    n = consistent(reg, "after the restart")
+    stored = [f"alpha:{v[0]}" for v in sql(reg, "SELECT version FROM versions ORDER BY id")]
+    check(all(v in stored for v in ok), f"every reported version is stored: {ok} vs {stored}")
+    check(len(stored) == len(set(stored)) and 1 + len(ok) <= n <= 9, f"nothing duplicated: {stored}")
+    p = models(reg, "register", run_b)
+    check(p.returncode == 0, f"a register after the restart: {p.stderr}")
+    print(f"test_registry: {len(ok)} of 8 registers landed before the server stopped", file=sys.stderr)
+
+
+def migrate(tmp, ds, run_a, run_b):
+    """vfr models migrate: a folder registry into PostgreSQL, checked."""
+    src = os.path.join(tmp, "to-migrate")
+    for r in (run_a, run_b, run_a):
+        models(src, "register", r, "--name", "m1")
+    check(models(src, "register", run_b, "--name", "m2").returncode == 0, "migrate: register")
+    check(models(src, "deploy", "m1:1.0.0", "--as", "champion", "--reason", "first").returncode == 0, "deploy")
+    check(models(src, "deploy", "m1:1.0.1", "--as", "champion").returncode == 0, "deploy 2")
+    check(models(src, "deploy", "m1:1.0.2", "--as", "challenger", "--traffic", "0.3").returncode == 0, "challenger")
+    check(models(src, "ab", "m1", "--stop", "--reason", "enough").returncode == 0, "stop the A/B test")
+    check(models(src, "deploy", "m1:1.0.0", "--as", "challenger", "--traffic", "0.1").returncode == 0, "A/B 2")
+    dst = SERVER.new_db("migrated")
+    p = run("models", "migrate", "--from", src, "--to", dst, "--json")
+    check(p.returncode == 0 and js(p).get("checked") is True and js(p).get("versions") == 4 and
+          js(p).get("objects", 0) >= 2 and pgserver.PASSWORD not in p.stdout, f"migrate: {p.stdout} {p.stderr}")
+    for args in (("list",), ("show", "m1"), ("show", "m1:1.0.1"), ("history", "m1"), ("ab", "m1"), ("show", "m2")):
+        a, b = models(src, *args, "--json"), models(dst, *args, "--json")
+        ja, jb = (js(a) if a.returncode == 0 else None), (js(b) if b.returncode == 0 else None)
+        for d in (ja, jb):
+            if isinstance(d, dict):
+                d.pop("registry", None)
+        check(ja is not None and ja == jb, f"migrate: `models {' '.join(args)}` reads the same from both: "
+              f"{json.dumps(ja)[:300]} vs {json.dumps(jb)[:300]}")
+    outs = []
+    for reg in (src, dst):
+        o = os.path.join(tmp, f"mig-{len(outs)}.h5")
+        p = run("predict", "--model", "m1", "--data", ds, "--start", "2011-01-01", "--out", o, "--registry", reg)
+        check(p.returncode == 0, f"predict from the copy: {p.stderr}")
+        outs.append(o)
+    with h5py.File(outs[0]) as f, h5py.File(outs[1]) as g:
+        check(bool(np.array_equal(f["score"][:], g["score"][:])) and
+              bool(np.array_equal(f["version_index"][:], g["version_index"][:])), "the copy scores identically")
+    p = models(dst, "register", run_b, "--name", "m2")
+    check(p.returncode == 0 and "m2:1.0.1" in p.stdout, f"the copy takes new versions after the copied ids: {p.stdout}"
+          f" {p.stderr}")
+    before = snapshot(dst)
+    p = run("models", "migrate", "--from", src, "--to", dst)
+    check(p.returncode == 2 and "empty" in p.stderr and snapshot(dst) == before,
+          f"migrate into a registry that is not empty: exit 2, nothing changed: {p.stderr}")
+
+
 def main():
+    global SERVER
+    if PG and pgserver.missing():
+        print("test_registry: " + pgserver.missing() + ", skipped")
+        return 77
     tmp = tempfile.mkdtemp(prefix="vfr-registry-")
+    ENV["VFR_CACHE_DIR"] = os.path.join(tmp, "cache")
     try:
+        if PG:
+            SERVER = pgserver.start(tmp)
         ds = os.path.join(tmp, "d.h5")
         p = run("--quiet", "synth", "--symbols", "20", "--days", "300", "--features", "5", "--seed", "1", "--out", ds)
         check(p.returncode == 0, f"synth: {p.stderr}")
@@ -174,7 +400,7 @@ def main():
         run_b = train(tmp, ds, "alpha-b", "alpha", depth=2)
         check(sha256(os.path.join(run_a, "model.json")) != sha256(os.path.join(run_b, "model.json")),
               "the two runs give different artifacts")
-        reg = os.path.join(tmp, "reg")
+        reg = new_reg(tmp, "reg")
 
         # ---- register, lineage, versions
         p = models(reg, "register", run_a, "--json")
@@ -363,35 +589,15 @@ def main():
             check(needle in p.stderr, f"{' '.join(args[:3])}: message names {needle!r}: {p.stderr.strip()}")
         check(snapshot(reg) == before, "bad input changed nothing in the registry")
         check(not os.path.exists(os.path.join(tmp, "x.h5")), "no output from a refused predict")
-        notreg = os.path.join(tmp, "notreg")
-        os.makedirs(notreg)
-        open(os.path.join(notreg, "data.csv"), "w").write("a,b\n")
-        junk = os.path.join(tmp, "junk")
-        os.makedirs(junk)
-        open(os.path.join(junk, "registry.db"), "w").write("not a database\n" * 10)
-        for d in (notreg, junk):
-            s0 = sorted(os.listdir(d)), [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
-            for args in (("models", "list"), ("models", "register", run_a), ("models", "deploy", "alpha:1.0.0", "--as",
-                                                                             "champion"),
-                         ("predict", "--model", "alpha", "--data", ds, "--out", os.path.join(tmp, "x.h5"))):
-                p = run(*args, "--registry", d)
-                check(p.returncode == 2 and "not a vfr registry" in p.stderr,
-                      f"{d}: {' '.join(args[:2])}: exit {p.returncode}: {p.stderr.strip()}")
-            s1 = sorted(os.listdir(d)), [open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))]
-            check(s0 == s1, f"{d} is left as it was")
-        missing = os.path.join(tmp, "missing")
-        p = models(missing, "list")
-        check(p.returncode == 2 and "no registry" in p.stderr and not os.path.exists(missing),
-              f"a missing registry: {p.stderr}")
-        p = models(missing, "register", os.path.join(tmp, "no-such-run"))
-        check(p.returncode == 2 and "run folder" in p.stderr and not os.path.exists(missing),
-              f"a missing run folder creates no registry: {p.stderr}")
+        if PG:
+            server_cases(tmp, ds, run_a, reg)
+        else:
+            folder_cases(tmp, ds, run_a)
 
         # ---- a tampered artifact
-        reg3 = os.path.join(tmp, "reg3")
+        reg3 = new_reg(tmp, "reg3")
         check(models(reg3, "register", run_a).returncode == 0, "register in reg3")
-        art = os.path.join(reg3, "objects", sha256(os.path.join(run_a, "model.json")))
-        flip_byte(art)
+        tamper(reg3, sha256(os.path.join(run_a, "model.json")))
         p = models(reg3, "validate", "alpha:1.0.0")
         check(p.returncode == 1 and "integrity" in p.stdout and "FAILED" in p.stdout and "corrupt" in p.stderr,
               f"validate names integrity: {p.stdout} {p.stderr}")
@@ -409,7 +615,7 @@ def main():
               "a re-registration rewrites the damaged object")
 
         # ---- concurrency: 8 processes register one model at once (fresh registry: creation races too)
-        reg4 = os.path.join(tmp, "reg4")
+        reg4 = new_reg(tmp, "reg4")
         procs = [subprocess.Popen([VFR, "models", "register", run_a if i % 2 else run_b, "--registry", reg4],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
                  for i in range(8)]
@@ -421,13 +627,11 @@ def main():
         got = sorted(r[1].split()[1] for r in res if r[0] == 0)
         check(got == [f"alpha:1.0.{i}" for i in range(8)], f"8 distinct versions: {got}")
         check(consistent(reg4, "concurrent") == 8, "8 complete versions")
-        con = sqlite3.connect(os.path.join(reg4, "registry.db"))
-        parents = [r[0] for r in con.execute("SELECT parent_version FROM versions ORDER BY patch")]
-        con.close()
+        parents = [r[0] for r in sql(reg4, "SELECT parent_version FROM versions ORDER BY patch")]
         check(parents == [None] + [f"1.0.{i}" for i in range(7)], f"each parent is the previous latest: {parents}")
 
         # ---- crash safety: SIGKILL inside register, deploy, promote, rollback
-        reg5 = os.path.join(tmp, "reg5")
+        reg5 = new_reg(tmp, "reg5")
         n = 0
         for fault, lands in (("after_artifact", False), ("register:before_commit", False), ("after_commit", True)):
             env = dict(ENV, VFR_REGISTRY_FAULT=fault)
@@ -453,7 +657,13 @@ def main():
             check(champion(reg5, "alpha") == want, f"{fault} {args[0]}: aliases {champion(reg5, 'alpha')}, want {want}")
         p = models(reg5, "history", "alpha", "--json")
         check(p.returncode == 0 and len(js(p)["history"]) == 6, "only committed moves are in the history")
+        if PG:
+            server_scale(tmp, ds, run_a, run_b)
+            server_restart(tmp, run_a, run_b)
+            migrate(tmp, ds, run_a, run_b)
     finally:
+        if SERVER:
+            SERVER.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         print(f"test_registry: {len(failures)} check(s) failed", file=sys.stderr)

@@ -17,6 +17,11 @@ or root is missing: VFR_SETUP_SLURM=1 scripts/setup.sh installs Slurm.
 3. The scripts themselves: --dry-run prints them; every line that holds a
    path is a single-quoted assignment; SIGUSR1 (Slurm's warning before the
    time limit) makes vfr checkpoint (exit 3) and the script requeue itself.
+
+`--backend postgresql`: the same, with the registry and the queue in a
+PostgreSQL server the test starts (tests/pgserver.py): the shards, the
+finalize job's autoRegister and vfr status all work against it, and no
+script or log written for Slurm holds the password.
 """
 import json
 import os
@@ -30,7 +35,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgserver  # noqa: E402
+
 VFR = os.path.abspath(os.environ.get("VFR_BIN", "build/vfr"))
+PG = "--backend" in sys.argv and sys.argv[sys.argv.index("--backend") + 1] == "postgresql"
 SRC = os.environ.get("VFR_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 failures = []
 DEADLINE = time.time() + 240  # the whole test; the steps below take about a minute
@@ -338,8 +347,11 @@ def main():
              "installs slurm-wlm and munge")
     if os.geteuid() != 0:
         skip("the localhost cluster runs slurmd as root (SlurmdUser=root); run as root")
+    if PG and pgserver.missing():
+        skip(pgserver.missing())
     tmp = tempfile.mkdtemp(prefix="vfr-slurm-test-")
     os.chmod(tmp, 0o755)
+    server = pgserver.start(tmp) if PG else None
     cl = Cluster()
     t_start = time.time()
     try:
@@ -351,12 +363,13 @@ def main():
             print(f"test_slurm: FAIL: the cluster did not start: {e} {err.decode(errors='replace')}",
                   file=sys.stderr)
             return 1
-        env = dict(cl.env, VFR_REGISTRY=os.path.join(tmp, "registry"))
+        registry = server.new_db("registry") if PG else os.path.join(tmp, "registry")
+        env = dict(cl.env, VFR_REGISTRY=registry)
         ds = os.path.join(tmp, "d.h5")
         p = vfr(env, "--quiet", "synth", "--symbols", "30", "--days", "400", "--features", "6", "--seed", "7",
                 "--out", ds)
         check(p.returncode == 0, f"synth: {p.stderr}")
-        queue = os.path.join(tmp, "queue")
+        queue = server.new_db("queue") if PG else os.path.join(tmp, "queue")
 
         # 1. the bundled search, 4 shards (4 trials x 3 folds)
         runs = os.path.join(tmp, "runs")
@@ -390,9 +403,9 @@ def main():
         check(p.returncode == 0, f"reference train (synthetic): {p.stderr}")
 
         s1 = check_run(env, queue, "dj30-search", os.path.join(runs, "dj30-search"),
-                       os.path.join(runs, "dj30-search.slurm"), os.path.join(tmp, "registry"), 4, 3)
+                       os.path.join(runs, "dj30-search.slurm"), registry, 4, 3)
         s2 = check_run(env, queue, "slurm-requeue", os.path.join(runs2, "slurm-requeue"),
-                       os.path.join(runs2, "slurm-requeue.slurm"), os.path.join(tmp, "registry"), 8, 2,
+                       os.path.join(runs2, "slurm-requeue.slurm"), registry, 8, 2,
                        "slurm_test")
         if requeued:
             task = requeued.split("_")[-1]
@@ -450,6 +463,19 @@ def main():
         pwned += [os.path.join(d, f) for d in ("/", os.getcwd(), cl.base) for f in os.listdir(d)
                   if f.startswith("PWNED")]
         check(not pwned, f"no injected command ran: {pwned}")
+        if PG:
+            leaks = []
+            for r, _, fs in os.walk(tmp):
+                for f in fs:
+                    path = os.path.join(r, f)
+                    if os.path.join(tmp, "pg") in path:
+                        continue
+                    try:
+                        if pgserver.PASSWORD.encode() in open(path, "rb").read():
+                            leaks.append(path)
+                    except OSError:
+                        pass
+            check(not leaks, f"no file written for the run holds the password: {leaks}")
         print(f"test_slurm: {time.time() - t_start:.0f} s", file=sys.stderr)
     finally:
         if failures:
@@ -457,6 +483,8 @@ def main():
         # leave nothing running: cancel what is left, then stop the daemons
         subprocess.run(["scancel", "--full", "-u", "root"], env=cl.env, capture_output=True)
         cl.stop()
+        if server:
+            server.stop()
         shutil.rmtree(cl.base, ignore_errors=True)
         if os.environ.get("VFR_TEST_KEEP"):
             print(f"test_slurm: kept {tmp}", file=sys.stderr)

@@ -33,17 +33,27 @@ vfr_test(test_cpcv)
 vfr_test(test_stats_bootstrap)
 vfr_test(test_compare)
 vfr_test(test_registry)
+vfr_test(test_db)
 vfr_script_test(test_registry_cli python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_registry.py)
 vfr_script_test(test_evaluate_ab python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_evaluate_ab.py)
+# The same suites against a PostgreSQL server the test starts in a temporary
+# folder (tests/pgserver.py; scripts/setup.sh installs postgresql); exit 77,
+# skipped, where PostgreSQL is not installed.
+vfr_script_test(test_registry_pg python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_registry.py --backend postgresql)
+set_tests_properties(test_registry_pg PROPERTIES LABELS "postgresql")
 vfr_script_test(test_report python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report.py)
 vfr_script_test(test_report_render python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report.py --render)
 vfr_test(test_schedule)
 vfr_script_test(test_queue python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_queue.py)
+vfr_script_test(test_queue_pg python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_queue.py --backend postgresql)
+set_tests_properties(test_queue_pg PROPERTIES LABELS "postgresql;slow")
 # A real single-node Slurm cluster on localhost, started and stopped by the test
 # (needs root, slurm-wlm and munge: VFR_SETUP_SLURM=1 scripts/setup.sh); exits 77,
 # skipped, where they are missing. `slow`: not rerun in the sanitizer pass.
 vfr_script_test(test_slurm python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.py)
-set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow")
+set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow" RESOURCE_LOCK slurm)
+vfr_script_test(test_slurm_pg python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.py --backend postgresql)
+set_tests_properties(test_slurm_pg PROPERTIES LABELS "slurm;postgresql;slow" RESOURCE_LOCK slurm)
 # The installed library: cmake --install into a temporary prefix, exports,
 # soname, no text relocations, examples/ built with pkg-config and run.
 vfr_script_test(test_install bash ${CMAKE_CURRENT_SOURCE_DIR}/test_install.sh ${PROJECT_BINARY_DIR})

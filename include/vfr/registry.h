@@ -121,8 +121,14 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
  * such model, version or alias: the message lists what exists). */
 vfr_status vfr_registry_get(vfr_registry *reg, const char *ref, vfr_registry_version **out);
 
-/* Path of a stored object (artifact or probe) by SHA-256. */
+/* Path of a stored object (artifact or probe) by SHA-256: in the objects
+ * folder, or for a PostgreSQL registry its local copy (which may not exist
+ * yet: vfr_registry_object_fetch makes it). */
 void vfr_registry_object_path(const vfr_registry *reg, const char *sha256, char *buf, size_t cap);
+/* Checks a stored object's SHA-256 and gives the path of a local file that
+ * holds it (a PostgreSQL registry's object is copied out first). Errors:
+ * NOT_FOUND, INTEGRITY (naming the object and both digests), IO. */
+vfr_status vfr_registry_object_fetch(vfr_registry *reg, const char *sha256, char *buf, size_t cap);
 
 /* JSON documents (pretty text, caller frees), the same the CLI prints with
  * --json. list: every model with its latest version, champion, challenger
@@ -140,6 +146,18 @@ vfr_status vfr_registry_ab_json(vfr_registry *reg, const char *name, char **out)
  * OUT report_json (may be NULL): {"ok", "versions", "objects", "problems": [...]}.
  * Errors: INTEGRITY when a problem is found (the message names the first). */
 vfr_status vfr_registry_check(vfr_registry *reg, char **report_json);
+
+/* Copies every model, version, alias, alias move, A/B test and stored object
+ * of `from` into `to` (`vfr models migrate`: a folder into a PostgreSQL
+ * server, or any backend into any other), then checks the copy: `to` passes
+ * vfr_registry_check and holds the same rows, value for value. The objects
+ * are stored first; the rows go in one transaction, so a failure leaves `to`
+ * as it was (objects aside, which nothing points at). `to` must hold no
+ * model. OUT report_json (may be NULL): {"from", "to", "models", "versions",
+ * "aliases", "history", "abTests", "objects", "checked"}. Errors:
+ * INVALID_ARG (`to` is not empty), INTEGRITY (a source object is damaged, or
+ * the copy differs), IO. */
+vfr_status vfr_registry_copy(vfr_registry *from, vfr_registry *to, char **report_json);
 
 /* ---- validation gate ------------------------------------------------------ */
 

@@ -1,38 +1,27 @@
 /* queue_internal.h: what queue.c, queue_worker.c, schedule.c and slurm.c
- * share: the open database and small SQLite helpers (not public API). Every
+ * share: the open database (db.h) and small helpers (not public API). Every
  * statement binds its values; no value is ever pasted into SQL. */
 #ifndef VFR_QUEUE_INTERNAL_H
 #define VFR_QUEUE_INTERNAL_H
 
-#include <sqlite3.h>
 #include <stddef.h>
+
+#include "db.h"
 
 #include "vfr/queue.h"
 
 struct vfr_queue {
-    char dir[4096];
-    sqlite3 *db;
+    char dir[4096]; /* the folder, or the server's URI without its password */
+    char files[4096]; /* workers' job copies and logs: the folder, or $VFR_QUEUE_FILES */
+    db *db;
     int busy_ms;
 };
 
 /* Wall-clock Unix seconds (heartbeats are compared across processes). */
 double q_now(void);
 
-vfr_status q_sql_fail(vfr_queue *q, const char *what);
-/* Prepares sql and binds values by a type string: 's' text (NULL binds
- * NULL), 'i' int64_t, 'd' double. */
-vfr_status q_stmt(vfr_queue *q, sqlite3_stmt **out, const char *sql, const char *types, ...);
-/* Runs a statement that returns no rows. */
-vfr_status q_exec(vfr_queue *q, const char *sql, const char *types, ...);
-/* BEGIN IMMEDIATE (waiting out other writers up to busy_ms), COMMIT, ROLLBACK. */
-vfr_status q_begin(vfr_queue *q);
-vfr_status q_commit(vfr_queue *q);
-void q_rollback(vfr_queue *q);
 /* Appends to the job's event log (inside the caller's transaction). */
 vfr_status q_event(vfr_queue *q, const char *id, const char *event, const char *detail);
-/* sqlite3_column_text as a malloc'd string, NULL for NULL. */
-char *q_col_dup(sqlite3_stmt *s, int col);
-
 /* The checks of a job before it is queued: its dataset is readable, its
  * model type is built in and accepts its hyperparameters. Errors:
  * INVALID_ARG naming the file and field, NOT_FOUND (the model's library). */

@@ -53,6 +53,10 @@ typedef struct worker {
     child *kids[MAX_CHILDREN];
     int n;
     int stopping;
+    /* The database server could not be reached: retry with backoff, keep
+     * the running jobs and their outcomes until it answers again. */
+    int db_down;
+    double backoff, retry_at;
 } worker;
 
 static void wlog(worker *w, vfr_log_level level, const char *fmt, const char *id, const char *detail)
@@ -150,7 +154,7 @@ static void drain(child *c)
 static vfr_status write_job_file(worker *w, const vfr_queue_job *j, char *path, size_t cap)
 {
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s/jobs", vfr_queue_dir(w->q));
+    snprintf(dir, sizeof dir, "%s/jobs", w->q->files);
     if (vfr_mkdirs(dir) != 0)
         return vfr_fail(VFR_ERR_IO, "worker: cannot create '%s': %s", dir, strerror(errno));
     snprintf(path, cap, "%s/%s.json", dir, j->id);
@@ -172,7 +176,7 @@ static vfr_status spawn(worker *w, const vfr_queue_job *j, child **out)
     c->started = vfr_seconds();
     snprintf(c->id, sizeof c->id, "%s", j->id);
     snprintf(c->run_dir, sizeof c->run_dir, "%s", j->run_dir);
-    snprintf(logdir, sizeof logdir, "%s/logs", vfr_queue_dir(w->q));
+    snprintf(logdir, sizeof logdir, "%s/logs", w->q->files);
     if (vfr_mkdirs(logdir) != 0) {
         child_free(c);
         return vfr_fail(VFR_ERR_IO, "worker: cannot create '%s': %s", logdir, strerror(errno));
@@ -248,8 +252,9 @@ static vfr_status spawn(worker *w, const vfr_queue_job *j, child **out)
     return VFR_OK;
 }
 
-/* Records how a child ended. */
-static void finish_child(worker *w, child *c)
+/* Records how a child ended. 0 when the outcome could not be written for a
+ * lost connection: the caller keeps the child and tries again. */
+static int finish_child(worker *w, child *c)
 {
     char why[6000];
     const char *detail = c->last_error[0] ? c->last_error : c->last_raw;
@@ -258,7 +263,7 @@ static void finish_child(worker *w, child *c)
     int sig = WIFSIGNALED(c->status) ? WTERMSIG(c->status) : 0;
     if (c->lost) {
         wlog(w, VFR_LOG_WARN, "job %s: stopped; it had been requeued by another worker%s", c->id, "");
-        return;
+        return 1;
     }
     if (code == 0) {
         char *result = NULL;
@@ -289,8 +294,29 @@ static void finish_child(worker *w, child *c)
         st = vfr_queue_finish(w->q, c->id, w->name, VFR_QUEUE_FAILED, why, NULL);
         wlog(w, VFR_LOG_ERROR, "job %s: failed: %s", c->id, why);
     }
+    if (st != VFR_OK && db_lost(w->q->db)) {
+        wlog(w, VFR_LOG_WARN, "job %s: outcome kept until the database answers: %s", c->id, vfr_last_error());
+        return 0;
+    }
     if (st != VFR_OK)
         wlog(w, VFR_LOG_ERROR, "job %s: cannot record the outcome: %s", c->id, vfr_last_error());
+    return 1;
+}
+
+/* After a failed database call: a lost connection is waited out with
+ * backoff (1 s doubling to 30 s); anything else is the caller's error. */
+static int db_trouble(worker *w, const char *what)
+{
+    if (!db_lost(w->q->db))
+        return 0;
+    double now = vfr_seconds();
+    w->backoff = w->db_down ? (w->backoff * 2 > 30 ? 30 : w->backoff * 2) : 1;
+    w->db_down = 1;
+    w->retry_at = now + w->backoff;
+    char d[1400];
+    snprintf(d, sizeof d, "%s; retrying in %.0f s", vfr_last_error(), w->backoff);
+    wlog(w, VFR_LOG_WARN, "worker: %s: %s", what, d);
+    return 1;
 }
 
 static void heartbeat_all(worker *w)
@@ -303,8 +329,9 @@ static void heartbeat_all(worker *w)
         vfr_status st = vfr_queue_heartbeat(w->q, c->id, w->name, c->progress, c->step[0] ? c->step : NULL,
                                             &cancel, &lost);
         if (st != VFR_OK) {
-            wlog(w, VFR_LOG_WARN, "job %s: heartbeat not written: %s", c->id, vfr_last_error());
-            continue;
+            if (!db_trouble(w, "heartbeat"))
+                wlog(w, VFR_LOG_WARN, "job %s: heartbeat not written: %s", c->id, vfr_last_error());
+            return;
         }
         if ((cancel || lost) && !c->term_sent) {
             c->cancelled = cancel;
@@ -321,17 +348,8 @@ static void heartbeat_all(worker *w)
 /* Local jobs queued or running anywhere (for --once: drained when 0). */
 static vfr_status pending_jobs(worker *w, int64_t *n)
 {
-    sqlite3_stmt *s;
-    *n = 0;
-    vfr_status st = q_stmt(w->q, &s,
-                           "SELECT count(*) FROM jobs WHERE runner = 'local' AND state IN ('queued', 'running')",
-                           NULL);
-    if (st != VFR_OK)
-        return st;
-    if (sqlite3_step(s) == SQLITE_ROW)
-        *n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return VFR_OK;
+    return db_query_int(w->q->db, n,
+                        "SELECT count(*) FROM jobs WHERE runner = 'local' AND state IN ('queued', 'running')", NULL);
 }
 
 vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o)
@@ -371,18 +389,40 @@ vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o)
                     w.kids[i]->term_at = now;
                 }
         }
-        if (!w.stopping && now - last_reap >= hb) {
+        if (w.db_down && now >= w.retry_at) {
             int64_t n = 0;
-            if (vfr_queue_reap(q, stale, max_attempts, &n) != VFR_OK)
-                vfr_report_log(o->reporter, VFR_LOG_WARN, "worker: reap: %s", vfr_last_error());
+            if (pending_jobs(&w, &n) == VFR_OK) { /* reconnected */
+                w.db_down = 0;
+                vfr_report_log(o->reporter, VFR_LOG_INFO, "worker %s: the database answers again", w.name);
+                /* our jobs first, so they do not look dead; and no reap for a
+                 * stale period, so other workers get to beat theirs too */
+                heartbeat_all(&w);
+                last_beat = now;
+                last_reap = now + stale;
+            } else if (!db_trouble(&w, "reconnecting")) {
+                st = VFR_ERR_IO;
+                goto done;
+            }
+        }
+        if (!w.db_down && !w.stopping && now - last_reap >= hb) {
+            int64_t n = 0;
+            if (vfr_queue_reap(q, stale, max_attempts, &n) != VFR_OK) {
+                if (!db_trouble(&w, "reap"))
+                    vfr_report_log(o->reporter, VFR_LOG_WARN, "worker: reap: %s", vfr_last_error());
+            }
             else if (n > 0)
                 vfr_report_log(o->reporter, VFR_LOG_WARN, "worker: %lld job(s) of a dead worker requeued", (long long)n);
             last_reap = now;
         }
-        while (!w.stopping && w.n < o->max_concurrent) {
+        while (!w.db_down && !w.stopping && w.n < o->max_concurrent) {
             vfr_queue_job *j = NULL;
-            if ((st = vfr_queue_claim(q, w.name, w.runs, &j)) != VFR_OK)
+            if ((st = vfr_queue_claim(q, w.name, w.runs, &j)) != VFR_OK) {
+                if (db_trouble(&w, "claiming a job")) {
+                    st = VFR_OK;
+                    break;
+                }
                 goto done;
+            }
             if (!j)
                 break;
             child *c = NULL;
@@ -404,10 +444,13 @@ vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o)
         if (w.n == 0) {
             if (w.stopping)
                 break;
-            if (o->once) {
-                int64_t pending = 0;
-                if ((st = pending_jobs(&w, &pending)) != VFR_OK)
-                    goto done;
+            if (o->once && !w.db_down) {
+                int64_t pending = -1;
+                if ((st = pending_jobs(&w, &pending)) != VFR_OK) {
+                    if (!db_trouble(&w, "counting jobs"))
+                        goto done;
+                    st = VFR_OK;
+                }
                 if (pending == 0)
                     break;
             }
@@ -435,14 +478,13 @@ vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o)
                 kill(c->pid, SIGKILL);
         }
         now = vfr_seconds();
-        if (now - last_beat >= hb) {
+        if (!w.db_down && now - last_beat >= hb) {
             heartbeat_all(&w);
             last_beat = now;
         }
         for (int i = 0; i < w.n;) {
             child *c = w.kids[i];
-            if (c->exited && c->fd < 0) {
-                finish_child(&w, c);
+            if (c->exited && c->fd < 0 && !w.db_down && finish_child(&w, c)) {
                 child_free(c);
                 w.kids[i] = w.kids[--w.n];
             } else {

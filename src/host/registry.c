@@ -111,137 +111,12 @@ static const char *const migrations[VFR_REGISTRY_SCHEMA_VERSION] = {
     "PRAGMA user_version = 1;",
 };
 
-/* ---- statements ------------------------------------------------------------ */
-
-vfr_status reg_sql_fail(vfr_registry *reg, const char *what)
-{
-    return vfr_fail(VFR_ERR_IO, "registry %s: %s: %s", reg->dir, what, sqlite3_errmsg(reg->db));
-}
-
-vfr_status reg_prepare(vfr_registry *reg, const char *sql, sqlite3_stmt **out)
-{
-    *out = NULL;
-    if (sqlite3_prepare_v2(reg->db, sql, -1, out, NULL) != SQLITE_OK)
-        return reg_sql_fail(reg, "preparing a statement");
-    return VFR_OK;
-}
-
-static vfr_status bind_va(vfr_registry *reg, sqlite3_stmt *s, const char *types, va_list ap)
-{
-    int rc = SQLITE_OK;
-    for (int i = 0; types[i] && rc == SQLITE_OK; i++) {
-        int k = i + 1;
-        switch (types[i]) {
-        case 's': {
-            const char *v = va_arg(ap, const char *);
-            rc = v ? sqlite3_bind_text(s, k, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, k);
-            break;
-        }
-        case 'i':
-            rc = sqlite3_bind_int64(s, k, va_arg(ap, int64_t));
-            break;
-        case 'v': {
-            int64_t v = va_arg(ap, int64_t);
-            rc = v > 0 ? sqlite3_bind_int64(s, k, v) : sqlite3_bind_null(s, k);
-            break;
-        }
-        case 'd': {
-            double v = va_arg(ap, double);
-            rc = isnan(v) ? sqlite3_bind_null(s, k) : sqlite3_bind_double(s, k, v);
-            break;
-        }
-        default:
-            return vfr_fail(VFR_ERR_INTERNAL, "registry: bad bind type '%c'", types[i]);
-        }
-    }
-    return rc == SQLITE_OK ? VFR_OK : reg_sql_fail(reg, "binding a value");
-}
-
-vfr_status reg_bind(vfr_registry *reg, sqlite3_stmt *s, const char *types, ...)
-{
-    va_list ap;
-    va_start(ap, types);
-    vfr_status st = bind_va(reg, s, types, ap);
-    va_end(ap);
-    return st;
-}
-
-vfr_status reg_run(vfr_registry *reg, const char *sql, const char *types, ...)
-{
-    sqlite3_stmt *s;
-    vfr_status st = reg_prepare(reg, sql, &s);
-    if (st != VFR_OK)
-        return st;
-    va_list ap;
-    va_start(ap, types);
-    st = bind_va(reg, s, types, ap);
-    va_end(ap);
-    if (st == VFR_OK && sqlite3_step(s) != SQLITE_DONE)
-        st = reg_sql_fail(reg, "writing");
-    sqlite3_finalize(s);
-    return st;
-}
-
-static const char *col_text(sqlite3_stmt *s, int c)
-{
-    const unsigned char *t = sqlite3_column_text(s, c);
-    return t ? (const char *)t : NULL;
-}
-
 static void copy_str(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-/* ---- transactions and the test hook ----------------------------------------- */
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-vfr_status reg_begin(vfr_registry *reg)
-{
-    /* The busy handler already waits up to busy_ms; this loop also covers the
-     * cases SQLite reports as busy without calling it (WAL recovery). */
-    double deadline = vfr_seconds() + reg->busy_ms / 1000.0;
-    for (;;) {
-        int rc = sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            return VFR_OK;
-        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
-            return reg_sql_fail(reg, "starting a transaction");
-        if (vfr_seconds() > deadline)
-            return vfr_fail(VFR_ERR_IO,
-                            "registry %s: another process kept it busy for %d ms; try again "
-                            "(VFR_REGISTRY_BUSY_MS sets the wait)",
-                            reg->dir, reg->busy_ms);
-        sleep_ms(5 + (int)(getpid() % 20)); /* processes wake at different times */
-    }
-}
-
-vfr_status reg_commit(vfr_registry *reg)
-{
-    double deadline = vfr_seconds() + reg->busy_ms / 1000.0;
-    for (;;) {
-        int rc = sqlite3_exec(reg->db, "COMMIT", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            return VFR_OK;
-        if ((rc & 0xff) != SQLITE_BUSY || vfr_seconds() > deadline) {
-            vfr_status st = reg_sql_fail(reg, "committing");
-            reg_rollback(reg);
-            return st;
-        }
-        sleep_ms(5);
-    }
-}
-
-void reg_rollback(vfr_registry *reg)
-{
-    if (!sqlite3_get_autocommit(reg->db))
-        sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
-}
+/* ---- the test hook ------------------------------------------------------------ */
 
 void reg_fault(const char *op, const char *point)
 {
@@ -371,6 +246,15 @@ void vfr_registry_object_path(const vfr_registry *reg, const char *sha256, char 
     snprintf(buf, cap, "%s/%s", reg->objects, sha256);
 }
 
+vfr_status vfr_registry_object_fetch(vfr_registry *reg, const char *sha256, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    vfr_status st = reg_verify_object(reg, sha256, "object");
+    if (st == VFR_OK)
+        vfr_registry_object_path(reg, sha256, buf, cap);
+    return st;
+}
+
 /* ---- open, create, migrate -------------------------------------------------- */
 
 /* 1: the folder has entries other than what a registry creation in flight
@@ -399,28 +283,36 @@ static int folder_state(const char *dir, int *has_db, int *has_other)
  * process's creation could commit between the reads. */
 static vfr_status read_header(vfr_registry *reg, int64_t *app, int64_t *ver, int64_t *tables)
 {
+    if (db_backend(reg->db) == DB_POSTGRES)
+        return reg_pg_header(reg, app, ver, tables);
     static const char sql[] = "SELECT (SELECT application_id FROM pragma_application_id), "
                               "(SELECT user_version FROM pragma_user_version), "
                               "(SELECT count(*) FROM sqlite_master)";
-    sqlite3_stmt *s;
+    db_stmt *s;
     *app = *ver = *tables = 0;
-    int rc = sqlite3_prepare_v2(reg->db, sql, -1, &s, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
-            *app = sqlite3_column_int64(s, 0);
-            *ver = sqlite3_column_int64(s, 1);
-            *tables = sqlite3_column_int64(s, 2);
+    int rc = -1;
+    if (db_prepare(reg->db, &s, sql, NULL) == VFR_OK) {
+        rc = db_step(s);
+        if (rc == 1) {
+            *app = db_int(s, 0);
+            *ver = db_int(s, 1);
+            *tables = db_int(s, 2);
         }
-        sqlite3_finalize(s);
+        if (rc < 0 && db_not_a_database(reg->db)) {
+            db_finalize(s);
+            s = NULL;
+            rc = -2;
+        }
+        db_finalize(s);
+    } else if (db_not_a_database(reg->db)) {
+        rc = -2;
     }
-    if (rc == SQLITE_ROW)
+    if (rc == 1)
         return VFR_OK;
-    rc = sqlite3_errcode(reg->db);
-    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
+    if (rc == -2)
         return vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is not an SQLite database",
                         reg->dir);
-    return reg_sql_fail(reg, "reading the header");
+    return db_fail(reg->db, "reading the header");
 }
 
 /* Brings the schema to VFR_REGISTRY_SCHEMA_VERSION in one transaction. Safe
@@ -428,7 +320,7 @@ static vfr_status read_header(vfr_registry *reg, int64_t *app, int64_t *ver, int
  * again under the write lock. */
 static vfr_status migrate(vfr_registry *reg)
 {
-    vfr_status st = reg_begin(reg);
+    vfr_status st = db_begin(reg->db);
     if (st != VFR_OK)
         return st;
     int64_t app, ver, tables;
@@ -439,17 +331,15 @@ static vfr_status migrate(vfr_registry *reg)
         goto fail;
     }
     for (int64_t v = ver; v < VFR_REGISTRY_SCHEMA_VERSION; v++) {
-        char *err = NULL;
-        if (sqlite3_exec(reg->db, migrations[v], NULL, NULL, &err) != SQLITE_OK) {
-            st = vfr_fail(VFR_ERR_IO, "registry %s: migrating the schema from version %lld: %s", reg->dir,
-                          (long long)v, err ? err : "?");
-            sqlite3_free(err);
+        char what[64];
+        snprintf(what, sizeof what, "migrating the schema from version %lld", (long long)v);
+        const char *sql = db_backend(reg->db) == DB_POSTGRES ? reg_pg_migration(v) : migrations[v];
+        if ((st = db_exec_script(reg->db, what, sql)) != VFR_OK)
             goto fail;
-        }
     }
-    return reg_commit(reg);
+    return db_commit(reg->db);
 fail:
-    reg_rollback(reg);
+    db_rollback(reg->db);
     return st;
 }
 
@@ -457,9 +347,37 @@ void vfr_registry_close(vfr_registry *reg)
 {
     if (!reg)
         return;
-    if (reg->db)
-        sqlite3_close(reg->db);
+    db_close(reg->db);
     free(reg);
+}
+
+/* The folder part of opening: the folder's state, registry.db. */
+static vfr_status open_folder(vfr_registry *reg, const char *dir, int create)
+{
+    snprintf(reg->objects, sizeof reg->objects, "%s/objects", dir);
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        if (!create)
+            return vfr_fail(VFR_ERR_NOT_FOUND,
+                            "no registry at '%s' (set --registry or VFR_REGISTRY; `vfr models register` creates one)",
+                            dir);
+        if (vfr_mkdirs(dir) != 0)
+            return vfr_fail(VFR_ERR_IO, "registry: cannot create '%s': %s", dir, strerror(errno));
+    } else if (!S_ISDIR(sb.st_mode)) {
+        return vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: it is a file, not a folder", dir);
+    }
+    int has_db, has_other;
+    if (folder_state(dir, &has_db, &has_other) != 0)
+        return vfr_fail(VFR_ERR_IO, "registry: cannot read '%s': %s", dir, strerror(errno));
+    if (!has_db && has_other)
+        return vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: it holds other files and no registry.db", dir);
+    if (!has_db && !create)
+        return vfr_fail(VFR_ERR_NOT_FOUND,
+                        "no registry at '%s': the folder is empty (`vfr models register` creates one)", dir);
+    char path[4300], label[4200];
+    snprintf(path, sizeof path, "%s/registry.db", dir);
+    snprintf(label, sizeof label, "registry %s", dir);
+    return db_open_sqlite(path, create, label, reg->busy_ms, "VFR_REGISTRY_BUSY_MS", &reg->db);
 }
 
 vfr_status vfr_registry_open(const char *dir, int create, vfr_registry **out)
@@ -471,100 +389,56 @@ vfr_status vfr_registry_open(const char *dir, int create, vfr_registry **out)
     vfr_registry *reg = calloc(1, sizeof *reg);
     if (!reg)
         return vfr_fail(VFR_ERR_NOMEM, "registry: out of memory");
-    copy_str(reg->dir, sizeof reg->dir, dir);
-    snprintf(reg->objects, sizeof reg->objects, "%s/objects", dir);
+    int server = db_is_uri(dir);
+    db_redact(dir, reg->dir, sizeof reg->dir); /* a folder is kept as given */
     const char *b = getenv("VFR_REGISTRY_BUSY_MS");
     char *end = NULL;
     long ms = b ? strtol(b, &end, 10) : 0;
     reg->busy_ms = b && end && !*end && ms > 0 && ms < 3600000 ? (int)ms : 60000;
-
-    struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        if (!create) {
-            st = vfr_fail(VFR_ERR_NOT_FOUND,
-                          "no registry at '%s' (set --registry or VFR_REGISTRY; `vfr models register` creates one)",
-                          dir);
-            goto fail;
-        }
-        if (vfr_mkdirs(dir) != 0) {
-            st = vfr_fail(VFR_ERR_IO, "registry: cannot create '%s': %s", dir, strerror(errno));
-            goto fail;
-        }
-    } else if (!S_ISDIR(sb.st_mode)) {
-        st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: it is a file, not a folder", dir);
-        goto fail;
+    if (server) {
+        char label[4200];
+        snprintf(label, sizeof label, "registry %s", reg->dir);
+        reg_pg_cache_dir(reg->objects, sizeof reg->objects);
+        VFR_TRY(db_open_postgres(dir, label, REG_APPLICATION_ID, reg->busy_ms, "VFR_REGISTRY_BUSY_MS", &reg->db));
+    } else {
+        VFR_TRY(open_folder(reg, dir, create));
     }
-    int has_db, has_other;
-    if (folder_state(dir, &has_db, &has_other) != 0) {
-        st = vfr_fail(VFR_ERR_IO, "registry: cannot read '%s': %s", dir, strerror(errno));
-        goto fail;
-    }
-    if (!has_db && has_other) {
-        st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: it holds other files and no registry.db", dir);
-        goto fail;
-    }
-    if (!has_db && !create) {
-        st = vfr_fail(VFR_ERR_NOT_FOUND,
-                      "no registry at '%s': the folder is empty (`vfr models register` creates one)", dir);
-        goto fail;
-    }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/registry.db", dir);
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &reg->db, flags, NULL) != SQLITE_OK) {
-        st = vfr_fail(VFR_ERR_IO, "registry %s: cannot open registry.db: %s", dir,
-                      reg->db ? sqlite3_errmsg(reg->db) : "out of memory");
-        goto fail;
-    }
-    sqlite3_busy_timeout(reg->db, reg->busy_ms);
-    sqlite3_extended_result_codes(reg->db, 0);
 
     int64_t app, ver, tables;
     VFR_TRY(read_header(reg, &app, &ver, &tables));
     int fresh = app == 0 && tables == 0; /* empty, or being created right now */
     if (!fresh && app != REG_APPLICATION_ID) {
         st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is another application's database",
-                      dir);
+                      reg->dir);
         goto fail;
     }
     if (fresh && !create) {
-        st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is empty", dir);
+        if (server)
+            st = vfr_fail(VFR_ERR_NOT_FOUND,
+                          "no registry at %s: the database has no vfr registry (`vfr models register` creates one)",
+                          reg->dir);
+        else
+            st = vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: registry.db is empty", reg->dir);
         goto fail;
     }
     if (ver > VFR_REGISTRY_SCHEMA_VERSION) {
         st = vfr_fail(VFR_ERR_FORMAT,
-                      "registry %s: schema version %lld is newer than this vfr's (%d); use a newer vfr", dir,
+                      "registry %s: schema version %lld is newer than this vfr's (%d); use a newer vfr", reg->dir,
                       (long long)ver, VFR_REGISTRY_SCHEMA_VERSION);
         goto fail;
     }
     if (fresh || ver < VFR_REGISTRY_SCHEMA_VERSION)
         VFR_TRY(migrate(reg));
-    /* WAL lets readers (vfr predict) run beside a writer; the mode is stored
-     * in the file, so this is a no-op after the first open. */
-    double deadline = vfr_seconds() + reg->busy_ms / 1000.0;
-    for (;;) {
-        sqlite3_stmt *s;
-        int rc = sqlite3_prepare_v2(reg->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
-        if (rc == SQLITE_OK) {
-            rc = sqlite3_step(s);
-            sqlite3_finalize(s);
-        }
-        if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-            break;
-        if (rc != SQLITE_BUSY || vfr_seconds() > deadline) {
-            st = reg_sql_fail(reg, "switching to WAL");
+    if (!server) {
+        /* WAL lets readers (vfr predict) run beside a writer; the mode is
+         * stored in the file, so this is a no-op after the first open. */
+        VFR_TRY(db_sqlite_wal(reg->db));
+        VFR_TRY(db_exec_script(reg->db, "setting up the connection",
+                               "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL"));
+        if (create && mkdir(reg->objects, 0755) != 0 && errno != EEXIST) {
+            st = vfr_fail(VFR_ERR_IO, "registry: cannot create '%s': %s", reg->objects, strerror(errno));
             goto fail;
         }
-        sleep_ms(10);
-    }
-    if (sqlite3_exec(reg->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
-        SQLITE_OK) {
-        st = reg_sql_fail(reg, "setting up the connection");
-        goto fail;
-    }
-    if (create && mkdir(reg->objects, 0755) != 0 && errno != EEXIST) {
-        st = vfr_fail(VFR_ERR_IO, "registry: cannot create '%s': %s", reg->objects, strerror(errno));
-        goto fail;
     }
     *out = reg;
     return VFR_OK;
@@ -594,21 +468,21 @@ void vfr_registry_version_free(vfr_registry_version *v)
 
 static char *dup_or_null(const char *s) { return s ? vfr_strdup(s) : NULL; }
 
-static vfr_status row_to_version(sqlite3_stmt *s, vfr_registry_version **out)
+static vfr_status row_to_version(db_stmt *s, vfr_registry_version **out)
 {
     *out = NULL;
     vfr_registry_version *v = calloc(1, sizeof *v);
     if (!v)
         return vfr_fail(VFR_ERR_NOMEM, "registry: out of memory");
-    v->id = sqlite3_column_int64(s, 0);
-    copy_str(v->name, sizeof v->name, col_text(s, 1));
-    copy_str(v->version, sizeof v->version, col_text(s, 2));
-    copy_str(v->model_type, sizeof v->model_type, col_text(s, 3));
-    const char *obj = col_text(s, 4);
+    v->id = db_int(s, 0);
+    copy_str(v->name, sizeof v->name, db_text(s, 1));
+    copy_str(v->version, sizeof v->version, db_text(s, 2));
+    copy_str(v->model_type, sizeof v->model_type, db_text(s, 3));
+    const char *obj = db_text(s, 4);
     v->objective = obj && strcmp(obj, "return") == 0 ? VFR_OBJECTIVE_RETURN : VFR_OBJECTIVE_DIRECTION;
-    v->horizon = sqlite3_column_int(s, 5);
-    v->F = sqlite3_column_int(s, 6);
-    const char *fn = col_text(s, 7);
+    v->horizon = (int)db_int(s, 5);
+    v->F = (int)db_int(s, 6);
+    const char *fn = db_text(s, 7);
     cJSON *names = fn ? cJSON_Parse(fn) : NULL;
     if (names && cJSON_IsArray(names) && cJSON_GetArraySize(names) == v->F && v->F > 0) {
         v->feature_names = calloc((size_t)v->F, sizeof *v->feature_names);
@@ -622,17 +496,17 @@ static vfr_status row_to_version(sqlite3_stmt *s, vfr_registry_version **out)
         }
     }
     cJSON_Delete(names);
-    copy_str(v->artifact_sha256, sizeof v->artifact_sha256, col_text(s, 8));
-    copy_str(v->artifact_name, sizeof v->artifact_name, col_text(s, 9));
-    v->artifact_bytes = sqlite3_column_int64(s, 10);
-    copy_str(v->probe_sha256, sizeof v->probe_sha256, col_text(s, 11));
-    copy_str(v->parent, sizeof v->parent, col_text(s, 12));
-    copy_str(v->created_at, sizeof v->created_at, col_text(s, 13));
-    copy_str(v->created_by, sizeof v->created_by, col_text(s, 14));
-    v->lineage_json = dup_or_null(col_text(s, 15));
-    v->metrics_json = dup_or_null(col_text(s, 16));
-    v->comparison_json = dup_or_null(col_text(s, 17));
-    v->job_json = dup_or_null(col_text(s, 18));
+    copy_str(v->artifact_sha256, sizeof v->artifact_sha256, db_text(s, 8));
+    copy_str(v->artifact_name, sizeof v->artifact_name, db_text(s, 9));
+    v->artifact_bytes = db_int(s, 10);
+    copy_str(v->probe_sha256, sizeof v->probe_sha256, db_text(s, 11));
+    copy_str(v->parent, sizeof v->parent, db_text(s, 12));
+    copy_str(v->created_at, sizeof v->created_at, db_text(s, 13));
+    copy_str(v->created_by, sizeof v->created_by, db_text(s, 14));
+    v->lineage_json = dup_or_null(db_text(s, 15));
+    v->metrics_json = dup_or_null(db_text(s, 16));
+    v->comparison_json = dup_or_null(db_text(s, 17));
+    v->job_json = dup_or_null(db_text(s, 18));
     int bad = !v->lineage_json || !v->metrics_json || !v->job_json || (fn && v->F > 0 && !v->feature_names);
     for (int32_t f = 0; !bad && v->feature_names && f < v->F; f++)
         bad = !v->feature_names[f];
@@ -647,20 +521,20 @@ static vfr_status row_to_version(sqlite3_stmt *s, vfr_registry_version **out)
 vfr_status reg_version_by_id(vfr_registry *reg, int64_t id, vfr_registry_version **out)
 {
     *out = NULL;
-    sqlite3_stmt *s;
-    vfr_status st = reg_prepare(reg, VERSION_COLUMNS "WHERE v.id = ?", &s);
+    db_stmt *s;
+    vfr_status st = db_prepare(reg->db, &s, VERSION_COLUMNS "WHERE v.id = ?", "i", id);
     if (st != VFR_OK)
         return st;
-    if ((st = reg_bind(reg, s, "i", id)) == VFR_OK) {
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
+    if (st == VFR_OK) {
+        int rc = db_step(s);
+        if (rc == 1)
             st = row_to_version(s, out);
-        else if (rc == SQLITE_DONE)
+        else if (rc == 0)
             st = vfr_fail(VFR_ERR_NOT_FOUND, "registry %s: no version with id %lld", reg->dir, (long long)id);
         else
-            st = reg_sql_fail(reg, "reading a version");
+            st = db_fail(reg->db, "reading a version");
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return st;
 }
 
@@ -668,17 +542,17 @@ vfr_status reg_version_by_id(vfr_registry *reg, int64_t id, vfr_registry_version
 static void list_versions(vfr_registry *reg, int64_t model_id, char *buf, size_t cap)
 {
     buf[0] = '\0';
-    sqlite3_stmt *s;
-    if (reg_prepare(reg, "SELECT version FROM versions WHERE model_id = ? ORDER BY major, minor, patch", &s) !=
-        VFR_OK)
+    db_stmt *s;
+    if (db_prepare(reg->db, &s, "SELECT version FROM versions WHERE model_id = ? ORDER BY major, minor, patch", "i",
+                   model_id) != VFR_OK)
         return;
     size_t len = 0;
     int n = 0;
-    if (reg_bind(reg, s, "i", model_id) == VFR_OK)
-        while (sqlite3_step(s) == SQLITE_ROW && len + 40 < cap) {
-            len += (size_t)snprintf(buf + len, cap - len, "%s%s", n++ ? ", " : "", col_text(s, 0));
+    if (1)
+        while (db_step(s) == 1 && len + 40 < cap) {
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s", n++ ? ", " : "", db_text(s, 0));
         }
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (!n)
         snprintf(buf, cap, "none");
 }
@@ -689,19 +563,19 @@ vfr_status reg_model_id(vfr_registry *reg, const char *name, int64_t *id)
     vfr_status st = vfr_registry_check_name(name);
     if (st != VFR_OK)
         return st;
-    sqlite3_stmt *s;
-    if ((st = reg_prepare(reg, "SELECT id FROM models WHERE name = ?", &s)) != VFR_OK)
+    db_stmt *s;
+    if ((st = db_prepare(reg->db, &s, "SELECT id FROM models WHERE name = ?", "s", name)) != VFR_OK)
         return st;
-    if ((st = reg_bind(reg, s, "s", name)) == VFR_OK) {
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-            *id = sqlite3_column_int64(s, 0);
-        else if (rc == SQLITE_DONE)
+    if (st == VFR_OK) {
+        int rc = db_step(s);
+        if (rc == 1)
+            *id = db_int(s, 0);
+        else if (rc == 0)
             st = vfr_fail(VFR_ERR_NOT_FOUND, "no model '%s' in registry %s", name, reg->dir);
         else
-            st = reg_sql_fail(reg, "reading models");
+            st = db_fail(reg->db, "reading models");
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return st;
 }
 
@@ -713,25 +587,26 @@ vfr_status reg_version_by_name(vfr_registry *reg, int64_t model_id, const char *
     vfr_status st = vfr_registry_parse_semver(version, sv);
     if (st != VFR_OK)
         return st;
-    sqlite3_stmt *s;
-    if ((st = reg_prepare(reg, VERSION_COLUMNS "WHERE v.model_id = ? AND v.major = ? AND v.minor = ? AND v.patch = ?",
-                          &s)) != VFR_OK)
+    db_stmt *s;
+    if ((st = db_prepare(reg->db, &s,
+                         VERSION_COLUMNS "WHERE v.model_id = ? AND v.major = ? AND v.minor = ? AND v.patch = ?", "iiii",
+                         model_id, (int64_t)sv[0], (int64_t)sv[1], (int64_t)sv[2])) != VFR_OK)
         return st;
-    if ((st = reg_bind(reg, s, "iiii", model_id, (int64_t)sv[0], (int64_t)sv[1], (int64_t)sv[2])) == VFR_OK) {
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
+    if (st == VFR_OK) {
+        int rc = db_step(s);
+        if (rc == 1) {
             st = row_to_version(s, out);
-        } else if (rc == SQLITE_DONE) {
+        } else if (rc == 0) {
             char have[1024];
-            sqlite3_finalize(s);
+            db_finalize(s);
             s = NULL;
             list_versions(reg, model_id, have, sizeof have);
             st = vfr_fail(VFR_ERR_NOT_FOUND, "model '%s' has no version %s (it has: %s)", name, version, have);
         } else {
-            st = reg_sql_fail(reg, "reading a version");
+            st = db_fail(reg->db, "reading a version");
         }
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return st;
 }
 
@@ -740,21 +615,22 @@ vfr_status reg_alias_get(vfr_registry *reg, int64_t model_id, const char *alias,
     *vid = 0;
     if (traffic)
         *traffic = 0;
-    sqlite3_stmt *s;
-    vfr_status st = reg_prepare(reg, "SELECT version_id, traffic FROM aliases WHERE model_id = ? AND alias = ?", &s);
+    db_stmt *s;
+    vfr_status st = db_prepare(reg->db, &s, "SELECT version_id, traffic FROM aliases WHERE model_id = ? AND alias = ?",
+                               "is", model_id, alias);
     if (st != VFR_OK)
         return st;
-    if ((st = reg_bind(reg, s, "is", model_id, alias)) == VFR_OK) {
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) {
-            *vid = sqlite3_column_int64(s, 0);
+    if (st == VFR_OK) {
+        int rc = db_step(s);
+        if (rc == 1) {
+            *vid = db_int(s, 0);
             if (traffic)
-                *traffic = sqlite3_column_double(s, 1);
-        } else if (rc != SQLITE_DONE) {
-            st = reg_sql_fail(reg, "reading aliases");
+                *traffic = db_double(s, 1);
+        } else if (rc != 0) {
+            st = db_fail(reg->db, "reading aliases");
         }
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return st;
 }
 
@@ -778,13 +654,15 @@ vfr_status vfr_registry_get(vfr_registry *reg, const char *ref, vfr_registry_ver
                             r.name, r.alias, r.name, r.alias);
         return reg_version_by_id(reg, vid, out);
     }
-    sqlite3_stmt *s;
-    if ((st = reg_prepare(reg, "SELECT id FROM versions WHERE model_id = ? ORDER BY major DESC, minor DESC, patch DESC LIMIT 1",
-                          &s)) != VFR_OK)
+    db_stmt *s;
+    if ((st = db_prepare(
+             reg->db, &s,
+             "SELECT id FROM versions WHERE model_id = ? ORDER BY major DESC, minor DESC, patch DESC LIMIT 1", "i",
+             mid)) != VFR_OK)
         return st;
-    if ((st = reg_bind(reg, s, "i", mid)) == VFR_OK && sqlite3_step(s) == SQLITE_ROW)
-        vid = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    if (db_step(s) == 1)
+        vid = db_int(s, 0);
+    db_finalize(s);
     if (st != VFR_OK)
         return st;
     if (!vid)
@@ -806,6 +684,8 @@ static int fsync_dir(const char *dir)
 
 vfr_status reg_verify_object(const vfr_registry *reg, const char *sha256, const char *what)
 {
+    if (db_backend(reg->db) == DB_POSTGRES)
+        return reg_pg_verify_object(reg, sha256, what);
     char path[4400], got[65];
     vfr_registry_object_path(reg, sha256, path, sizeof path);
     vfr_status st = vfr_digest_sha256_file(path, got);
@@ -823,8 +703,10 @@ vfr_status reg_verify_object(const vfr_registry *reg, const char *sha256, const 
 /* Stores a file by content: read, hash, write to a temporary name, fsync,
  * rename to objects/<sha256>, fsync the folder. An object already there with
  * the right digest is kept; a damaged one is replaced. */
-static vfr_status store_object(vfr_registry *reg, const char *src, char sha[65], int64_t *bytes)
+vfr_status reg_store_object(vfr_registry *reg, const char *src, char sha[65], int64_t *bytes)
 {
+    if (db_backend(reg->db) == DB_POSTGRES)
+        return reg_pg_store_object(reg, src, sha, bytes);
     char *buf;
     size_t len;
     if (vfr_read_file(src, &buf, &len) != 0)
@@ -1069,23 +951,23 @@ static vfr_status check_free(vfr_registry *reg, const char *name, const char *ve
     vfr_status st = vfr_registry_parse_semver(version, sv);
     if (st != VFR_OK)
         return st;
-    sqlite3_stmt *s;
-    if ((st = reg_prepare(reg,
-                          "SELECT 1 FROM versions v JOIN models m ON m.id = v.model_id "
-                          "WHERE m.name = ? AND v.major = ? AND v.minor = ? AND v.patch = ?",
-                          &s)) != VFR_OK)
+    db_stmt *s;
+    if ((st = db_prepare(reg->db, &s,
+                         "SELECT 1 FROM versions v JOIN models m ON m.id = v.model_id "
+                         "WHERE m.name = ? AND v.major = ? AND v.minor = ? AND v.patch = ?",
+                         "siii", name, (int64_t)sv[0], (int64_t)sv[1], (int64_t)sv[2])) != VFR_OK)
         return st;
-    if ((st = reg_bind(reg, s, "siii", name, (int64_t)sv[0], (int64_t)sv[1], (int64_t)sv[2])) == VFR_OK) {
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
+    if (st == VFR_OK) {
+        int rc = db_step(s);
+        if (rc == 1)
             st = vfr_fail(VFR_ERR_DUPLICATE_VERSION,
                           "%s:%s is already registered; versions are immutable (give another modelVersion, "
                           "or none for the next patch)",
                           name, version);
-        else if (rc != SQLITE_DONE)
-            st = reg_sql_fail(reg, "reading versions");
+        else if (rc != 0)
+            st = db_fail(reg->db, "reading versions");
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return st;
 }
 
@@ -1105,38 +987,38 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
         VFR_TRY(check_free(reg, r.name, r.version));
 
     snprintf(path, sizeof path, "%s/%s", run_dir, r.artifact);
-    VFR_TRY(store_object(reg, path, art_sha, &art_bytes));
+    VFR_TRY(reg_store_object(reg, path, art_sha, &art_bytes));
     snprintf(path, sizeof path, "%s/probe.h5", run_dir);
     if (access(path, F_OK) == 0)
-        VFR_TRY(store_object(reg, path, probe_sha, &probe_bytes));
+        VFR_TRY(reg_store_object(reg, path, probe_sha, &probe_bytes));
     reg_fault("register", "after_artifact");
 
-    VFR_TRY(reg_begin(reg));
+    VFR_TRY(db_begin(reg->db));
     vfr_utc_now(now);
-    sqlite3_stmt *s = NULL;
-    VFR_TRY(reg_prepare(reg, "SELECT id FROM models WHERE name = ?", &s));
-    if ((st = reg_bind(reg, s, "s", r.name)) == VFR_OK && sqlite3_step(s) == SQLITE_ROW)
-        mid = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    db_stmt *s = NULL;
+    VFR_TRY(db_prepare(reg->db, &s, "SELECT id FROM models WHERE name = ?", "s", r.name));
+    if (db_step(s) == 1)
+        mid = db_int(s, 0);
+    db_finalize(s);
     if (st != VFR_OK)
         goto fail;
     if (!mid) {
-        VFR_TRY(reg_run(reg, "INSERT INTO models(name, created_at, created_by) VALUES (?, ?, ?)", "sss", r.name, now,
-                        who));
-        mid = sqlite3_last_insert_rowid(reg->db);
+        VFR_TRY(db_query_int(reg->db, &mid,
+                             "INSERT INTO models(name, created_at, created_by) VALUES (?, ?, ?) RETURNING id", "sss",
+                             r.name, now, who));
     }
     char parent[32] = "";
     int32_t pv[3] = {0, 0, 0}, sv[3];
-    VFR_TRY(reg_prepare(reg,
-                        "SELECT version, major, minor, patch FROM versions WHERE model_id = ? "
-                        "ORDER BY major DESC, minor DESC, patch DESC LIMIT 1",
-                        &s));
-    if ((st = reg_bind(reg, s, "i", mid)) == VFR_OK && sqlite3_step(s) == SQLITE_ROW) {
-        copy_str(parent, sizeof parent, col_text(s, 0));
+    VFR_TRY(db_prepare(reg->db, &s,
+                       "SELECT version, major, minor, patch FROM versions WHERE model_id = ? "
+                       "ORDER BY major DESC, minor DESC, patch DESC LIMIT 1",
+                       "i", mid));
+    if (db_step(s) == 1) {
+        copy_str(parent, sizeof parent, db_text(s, 0));
         for (int k = 0; k < 3; k++)
-            pv[k] = sqlite3_column_int(s, k + 1);
+            pv[k] = (int)db_int(s, k + 1);
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (st != VFR_OK)
         goto fail;
     if (r.version[0]) {
@@ -1147,25 +1029,24 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
         snprintf(r.version, sizeof r.version, "1.0.0");
     }
     VFR_TRY(vfr_registry_parse_semver(r.version, sv));
-    VFR_TRY(reg_run(reg,
-                    "INSERT INTO versions(model_id, version, major, minor, patch, model_type, objective, horizon, "
-                    "n_features, feature_names, artifact_sha256, artifact_name, artifact_bytes, probe_sha256, "
-                    "parent_version, run_dir, job_id, created_at, created_by, lineage, metrics, comparison, job) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    "isiiissiisssissssssssss", mid, r.version, (int64_t)sv[0], (int64_t)sv[1], (int64_t)sv[2],
-                    r.type, r.objective, (int64_t)r.horizon, (int64_t)r.F, r.names_text, art_sha, r.artifact,
-                    art_bytes, probe_sha[0] ? probe_sha : NULL, parent[0] ? parent : NULL, r.run_dir,
-                    jstr(r.job, "jobId"), now, who, r.lineage, r.metrics_text, r.comparison_text, r.job_text));
-    vid = sqlite3_last_insert_rowid(reg->db);
+    VFR_TRY(db_query_int(reg->db, &vid,
+                         "INSERT INTO versions(model_id, version, major, minor, patch, model_type, objective, horizon, "
+                         "n_features, feature_names, artifact_sha256, artifact_name, artifact_bytes, probe_sha256, "
+                         "parent_version, run_dir, job_id, created_at, created_by, lineage, metrics, comparison, job) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         "isiiissiisssissssssssss", mid, r.version, (int64_t)sv[0], (int64_t)sv[1], (int64_t)sv[2],
+                         r.type, r.objective, (int64_t)r.horizon, (int64_t)r.F, r.names_text, art_sha, r.artifact,
+                         art_bytes, probe_sha[0] ? probe_sha : NULL, parent[0] ? parent : NULL, r.run_dir,
+                         jstr(r.job, "jobId"), now, who, r.lineage, r.metrics_text, r.comparison_text, r.job_text));
     reg_fault("register", "before_commit");
-    VFR_TRY(reg_commit(reg));
+    VFR_TRY(db_commit(reg->db));
     reg_fault("register", "after_commit");
     if (out)
         st = reg_version_by_id(reg, vid, out);
     run_free(&r);
     return st;
 fail:
-    reg_rollback(reg);
+    db_rollback(reg->db);
     run_free(&r);
     return st;
 }
@@ -1178,12 +1059,12 @@ static char *alias_version(vfr_registry *reg, int64_t mid, const char *alias, ch
     out[0] = '\0';
     if (reg_alias_get(reg, mid, alias, &vid, traffic) != VFR_OK || !vid)
         return NULL;
-    sqlite3_stmt *s;
-    if (reg_prepare(reg, "SELECT version FROM versions WHERE id = ?", &s) != VFR_OK)
+    db_stmt *s;
+    if (db_prepare(reg->db, &s, "SELECT version FROM versions WHERE id = ?", "i", vid) != VFR_OK)
         return NULL;
-    if (reg_bind(reg, s, "i", vid) == VFR_OK && sqlite3_step(s) == SQLITE_ROW)
-        copy_str(out, 32, col_text(s, 0));
-    sqlite3_finalize(s);
+    if (db_step(s) == 1)
+        copy_str(out, 32, db_text(s, 0));
+    db_finalize(s);
     return out[0] ? out : NULL;
 }
 
@@ -1205,29 +1086,29 @@ static vfr_status finish_json(cJSON *doc, char **out)
 vfr_status vfr_registry_list_json(vfr_registry *reg, char **out)
 {
     *out = NULL;
-    sqlite3_stmt *s;
-    vfr_status st = reg_prepare(reg,
-                                "SELECT m.id, m.name, m.created_at, "
-                                " (SELECT count(*) FROM versions v WHERE v.model_id = m.id), "
-                                " (SELECT version FROM versions v WHERE v.model_id = m.id "
-                                "  ORDER BY major DESC, minor DESC, patch DESC LIMIT 1) "
-                                "FROM models m ORDER BY m.name",
-                                &s);
+    db_stmt *s;
+    vfr_status st = db_prepare(reg->db, &s,
+                               "SELECT m.id, m.name, m.created_at, "
+                               " (SELECT count(*) FROM versions v WHERE v.model_id = m.id), "
+                               " (SELECT version FROM versions v WHERE v.model_id = m.id "
+                               "  ORDER BY major DESC, minor DESC, patch DESC LIMIT 1) "
+                               "FROM models m ORDER BY m.name",
+                               NULL);
     if (st != VFR_OK)
         return st;
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "registry", reg->dir);
     cJSON *arr = cJSON_AddArrayToObject(doc, "models");
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == 1) {
         cJSON *m = cJSON_CreateObject();
-        int64_t mid = sqlite3_column_int64(s, 0);
+        int64_t mid = db_int(s, 0);
         char v[32];
         double traffic;
-        cJSON_AddStringToObject(m, "name", col_text(s, 1));
-        cJSON_AddStringToObject(m, "createdAt", col_text(s, 2));
-        cJSON_AddNumberToObject(m, "versions", sqlite3_column_int(s, 3));
-        add_str_or_null(m, "latest", col_text(s, 4));
+        cJSON_AddStringToObject(m, "name", db_text(s, 1));
+        cJSON_AddStringToObject(m, "createdAt", db_text(s, 2));
+        cJSON_AddNumberToObject(m, "versions", (int)db_int(s, 3));
+        add_str_or_null(m, "latest", db_text(s, 4));
         add_str_or_null(m, "champion", alias_version(reg, mid, "champion", v, NULL));
         add_str_or_null(m, "challenger", alias_version(reg, mid, "challenger", v, &traffic));
         if (v[0])
@@ -1236,10 +1117,10 @@ vfr_status vfr_registry_list_json(vfr_registry *reg, char **out)
             cJSON_AddNullToObject(m, "traffic");
         cJSON_AddItemToArray(arr, m);
     }
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE) {
+    db_finalize(s);
+    if (rc != 0) {
         cJSON_Delete(doc);
-        return reg_sql_fail(reg, "listing models");
+        return db_fail(reg->db, "listing models");
     }
     return finish_json(doc, out);
 }
@@ -1325,15 +1206,15 @@ vfr_status vfr_registry_show_json(vfr_registry *reg, const char *ref, char **out
     else
         cJSON_AddNullToObject(doc, "traffic");
     cJSON *arr = cJSON_AddArrayToObject(doc, "versions");
-    sqlite3_stmt *s;
-    if ((st = reg_prepare(reg, "SELECT id FROM versions WHERE model_id = ? ORDER BY major, minor, patch", &s)) !=
-        VFR_OK) {
+    db_stmt *s;
+    if ((st = db_prepare(reg->db, &s, "SELECT id FROM versions WHERE model_id = ? ORDER BY major, minor, patch", "i",
+                         mid)) != VFR_OK) {
         cJSON_Delete(doc);
         return st;
     }
     int64_t ids_cap = 16, n = 0, *ids = malloc(sizeof *ids * (size_t)ids_cap);
-    if ((st = reg_bind(reg, s, "i", mid)) == VFR_OK)
-        while (ids && sqlite3_step(s) == SQLITE_ROW) {
+    if (st == VFR_OK)
+        while (ids && db_step(s) == 1) {
             if (n == ids_cap) {
                 int64_t *t = realloc(ids, sizeof *ids * (size_t)(ids_cap *= 2));
                 if (!t) {
@@ -1343,9 +1224,9 @@ vfr_status vfr_registry_show_json(vfr_registry *reg, const char *ref, char **out
                 }
                 ids = t;
             }
-            ids[n++] = sqlite3_column_int64(s, 0);
+            ids[n++] = db_int(s, 0);
         }
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (!ids) {
         cJSON_Delete(doc);
         return vfr_fail(VFR_ERR_NOMEM, "registry: out of memory");
@@ -1371,37 +1252,37 @@ vfr_status vfr_registry_history_json(vfr_registry *reg, const char *name, char *
     vfr_status st = reg_model_id(reg, name, &mid);
     if (st != VFR_OK)
         return st;
-    sqlite3_stmt *s;
-    if ((st = reg_prepare(reg,
-                          "SELECT h.at, h.who, h.alias, h.action, f.version, t.version, h.traffic, h.forced, h.reason "
-                          "FROM alias_history h LEFT JOIN versions f ON f.id = h.from_version_id "
-                          "LEFT JOIN versions t ON t.id = h.to_version_id WHERE h.model_id = ? ORDER BY h.id",
-                          &s)) != VFR_OK)
+    db_stmt *s;
+    if ((st = db_prepare(reg->db, &s,
+                         "SELECT h.at, h.who, h.alias, h.action, f.version, t.version, h.traffic, h.forced, h.reason "
+                         "FROM alias_history h LEFT JOIN versions f ON f.id = h.from_version_id "
+                         "LEFT JOIN versions t ON t.id = h.to_version_id WHERE h.model_id = ? ORDER BY h.id",
+                         "i", mid)) != VFR_OK)
         return st;
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "name", name);
     cJSON *arr = cJSON_AddArrayToObject(doc, "history");
-    int rc = SQLITE_DONE;
-    if ((st = reg_bind(reg, s, "i", mid)) == VFR_OK)
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int rc = 0;
+    if (st == VFR_OK)
+        while ((rc = db_step(s)) == 1) {
             cJSON *h = cJSON_CreateObject();
-            cJSON_AddStringToObject(h, "at", col_text(s, 0));
-            cJSON_AddStringToObject(h, "who", col_text(s, 1));
-            cJSON_AddStringToObject(h, "alias", col_text(s, 2));
-            cJSON_AddStringToObject(h, "action", col_text(s, 3));
-            add_str_or_null(h, "from", col_text(s, 4));
-            add_str_or_null(h, "to", col_text(s, 5));
-            if (sqlite3_column_type(s, 6) == SQLITE_NULL)
+            cJSON_AddStringToObject(h, "at", db_text(s, 0));
+            cJSON_AddStringToObject(h, "who", db_text(s, 1));
+            cJSON_AddStringToObject(h, "alias", db_text(s, 2));
+            cJSON_AddStringToObject(h, "action", db_text(s, 3));
+            add_str_or_null(h, "from", db_text(s, 4));
+            add_str_or_null(h, "to", db_text(s, 5));
+            if (db_is_null(s, 6))
                 cJSON_AddNullToObject(h, "traffic");
             else
-                cJSON_AddNumberToObject(h, "traffic", sqlite3_column_double(s, 6));
-            cJSON_AddBoolToObject(h, "forced", sqlite3_column_int(s, 7) != 0);
-            cJSON_AddStringToObject(h, "reason", col_text(s, 8) ? col_text(s, 8) : "");
+                cJSON_AddNumberToObject(h, "traffic", db_double(s, 6));
+            cJSON_AddBoolToObject(h, "forced", (int)db_int(s, 7) != 0);
+            cJSON_AddStringToObject(h, "reason", db_text(s, 8) ? db_text(s, 8) : "");
             cJSON_AddItemToArray(arr, h);
         }
-    sqlite3_finalize(s);
-    if (st == VFR_OK && rc != SQLITE_DONE)
-        st = reg_sql_fail(reg, "reading the history");
+    db_finalize(s);
+    if (st == VFR_OK && rc != 0)
+        st = db_fail(reg->db, "reading the history");
     if (st != VFR_OK) {
         cJSON_Delete(doc);
         return st;
@@ -1416,30 +1297,30 @@ vfr_status vfr_registry_ab_json(vfr_registry *reg, const char *name, char **out)
     vfr_status st = reg_model_id(reg, name, &mid);
     if (st != VFR_OK)
         return st;
-    sqlite3_stmt *s;
-    if ((st = reg_prepare(reg,
-                          "SELECT c.version, h.version, a.traffic, a.started_at, a.started_by, a.ended_at, a.outcome "
-                          "FROM ab_tests a JOIN versions c ON c.id = a.champion_version_id "
-                          "JOIN versions h ON h.id = a.challenger_version_id WHERE a.model_id = ? ORDER BY a.id",
-                          &s)) != VFR_OK)
+    db_stmt *s;
+    if ((st = db_prepare(reg->db, &s,
+                         "SELECT c.version, h.version, a.traffic, a.started_at, a.started_by, a.ended_at, a.outcome "
+                         "FROM ab_tests a JOIN versions c ON c.id = a.champion_version_id "
+                         "JOIN versions h ON h.id = a.challenger_version_id WHERE a.model_id = ? ORDER BY a.id",
+                         "i", mid)) != VFR_OK)
         return st;
     cJSON *doc = cJSON_CreateObject();
     char champ[32];
     cJSON_AddStringToObject(doc, "name", name);
     add_str_or_null(doc, "champion", alias_version(reg, mid, "champion", champ, NULL));
     cJSON *active = NULL, *past = cJSON_CreateArray();
-    int rc = SQLITE_DONE;
-    if ((st = reg_bind(reg, s, "i", mid)) == VFR_OK)
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int rc = 0;
+    if (st == VFR_OK)
+        while ((rc = db_step(s)) == 1) {
             cJSON *t = cJSON_CreateObject();
-            cJSON_AddStringToObject(t, "championAtStart", col_text(s, 0));
-            cJSON_AddStringToObject(t, "challenger", col_text(s, 1));
-            cJSON_AddNumberToObject(t, "traffic", sqlite3_column_double(s, 2));
-            cJSON_AddStringToObject(t, "startedAt", col_text(s, 3));
-            cJSON_AddStringToObject(t, "startedBy", col_text(s, 4));
-            add_str_or_null(t, "endedAt", col_text(s, 5));
-            add_str_or_null(t, "outcome", col_text(s, 6));
-            if (!col_text(s, 5)) {
+            cJSON_AddStringToObject(t, "championAtStart", db_text(s, 0));
+            cJSON_AddStringToObject(t, "challenger", db_text(s, 1));
+            cJSON_AddNumberToObject(t, "traffic", db_double(s, 2));
+            cJSON_AddStringToObject(t, "startedAt", db_text(s, 3));
+            cJSON_AddStringToObject(t, "startedBy", db_text(s, 4));
+            add_str_or_null(t, "endedAt", db_text(s, 5));
+            add_str_or_null(t, "outcome", db_text(s, 6));
+            if (!db_text(s, 5)) {
                 cJSON_AddStringToObject(t, "routing", "challenger when route_bucket(name, symbol) < traffic");
                 cJSON_Delete(active);
                 active = t;
@@ -1447,11 +1328,11 @@ vfr_status vfr_registry_ab_json(vfr_registry *reg, const char *name, char **out)
                 cJSON_AddItemToArray(past, t);
             }
         }
-    sqlite3_finalize(s);
+    db_finalize(s);
     cJSON_AddItemToObject(doc, "active", active ? active : cJSON_CreateNull());
     cJSON_AddItemToObject(doc, "past", past);
-    if (st == VFR_OK && rc != SQLITE_DONE)
-        st = reg_sql_fail(reg, "reading A/B tests");
+    if (st == VFR_OK && rc != 0)
+        st = db_fail(reg->db, "reading A/B tests");
     if (st != VFR_OK) {
         cJSON_Delete(doc);
         return st;
@@ -1479,6 +1360,28 @@ static void problem(cJSON *arr, char *first, size_t cap, const char *fmt, ...)
     cJSON_AddItemToArray(arr, cJSON_CreateString(msg));
 }
 
+/* SQLite's own checks: the file's pages and the foreign keys. */
+static vfr_status sqlite_checks(vfr_registry *reg, cJSON *probs, char *first, size_t cap)
+{
+    db_stmt *s;
+    vfr_status st = db_prepare(reg->db, &s, "PRAGMA integrity_check", NULL);
+    if (st != VFR_OK)
+        return st;
+    while (db_step(s) == 1) {
+        const char *t = db_text(s, 0);
+        if (t && strcmp(t, "ok") != 0)
+            problem(probs, first, cap, "database: %s", t);
+    }
+    db_finalize(s);
+    if ((st = db_prepare(reg->db, &s, "PRAGMA foreign_key_check", NULL)) != VFR_OK)
+        return st;
+    while (db_step(s) == 1)
+        problem(probs, first, cap, "database: table %s row %lld points at a missing row of %s", db_text(s, 0),
+                (long long)db_int(s, 1), db_text(s, 2));
+    db_finalize(s);
+    return VFR_OK;
+}
+
 vfr_status vfr_registry_check(vfr_registry *reg, char **report_json)
 {
     if (report_json)
@@ -1486,64 +1389,59 @@ vfr_status vfr_registry_check(vfr_registry *reg, char **report_json)
     cJSON *doc = cJSON_CreateObject(), *probs = cJSON_CreateArray();
     char first[1024] = "";
     int64_t versions = 0, objects = 0;
-    sqlite3_stmt *s;
-    vfr_status st = reg_prepare(reg, "PRAGMA integrity_check", &s);
-    if (st != VFR_OK)
+    db_stmt *s;
+    vfr_status st = VFR_OK;
+    int server = db_backend(reg->db) == DB_POSTGRES;
+    /* PostgreSQL checks its own pages and enforces the foreign keys */
+    if (!server && (st = sqlite_checks(reg, probs, first, sizeof first)) != VFR_OK)
         goto done;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        const char *t = col_text(s, 0);
-        if (t && strcmp(t, "ok") != 0)
-            problem(probs, first, sizeof first, "database: %s", t);
-    }
-    sqlite3_finalize(s);
-    if ((st = reg_prepare(reg, "PRAGMA foreign_key_check", &s)) != VFR_OK)
+    if ((st = db_prepare(reg->db, &s,
+                         "SELECT m.name, v.version, v.artifact_sha256, v.artifact_bytes, v.probe_sha256 "
+                         "FROM versions v JOIN models m ON m.id = v.model_id ORDER BY v.id",
+                         NULL)) != VFR_OK)
         goto done;
-    while (sqlite3_step(s) == SQLITE_ROW)
-        problem(probs, first, sizeof first, "database: table %s row %lld points at a missing row of %s",
-                col_text(s, 0), (long long)sqlite3_column_int64(s, 1), col_text(s, 2));
-    sqlite3_finalize(s);
-    if ((st = reg_prepare(reg,
-                          "SELECT m.name, v.version, v.artifact_sha256, v.artifact_bytes, v.probe_sha256 "
-                          "FROM versions v JOIN models m ON m.id = v.model_id ORDER BY v.id",
-                          &s)) != VFR_OK)
-        goto done;
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (db_step(s) == 1) {
         versions++;
-        const char *sha[2] = {col_text(s, 2), col_text(s, 4)};
+        const char *sha[2] = {db_text(s, 2), db_text(s, 4)};
         static const char *what[2] = {"artifact", "probe set"};
         for (int k = 0; k < 2; k++) {
             if (!sha[k])
                 continue;
             objects++;
-            if (reg_verify_object(reg, sha[k], what[k]) != VFR_OK)
-                problem(probs, first, sizeof first, "%s:%s: %s", col_text(s, 0), col_text(s, 1), vfr_last_error());
+            int64_t have = -1;
+            if ((server ? reg_pg_check_object(reg, sha[k], what[k], &have) : reg_verify_object(reg, sha[k], what[k])) !=
+                VFR_OK)
+                problem(probs, first, sizeof first, "%s:%s: %s", db_text(s, 0), db_text(s, 1), vfr_last_error());
+            if (k == 0 && !server) {
+                char path[4400];
+                struct stat sb;
+                vfr_registry_object_path(reg, sha[0], path, sizeof path);
+                if (stat(path, &sb) == 0)
+                    have = (int64_t)sb.st_size;
+            }
+            if (k == 0 && have >= 0 && have != db_int(s, 3))
+                problem(probs, first, sizeof first, "%s:%s: artifact is %lld bytes, recorded %lld", db_text(s, 0),
+                        db_text(s, 1), (long long)have, (long long)db_int(s, 3));
         }
-        char path[4400];
-        struct stat sb;
-        vfr_registry_object_path(reg, sha[0], path, sizeof path);
-        if (stat(path, &sb) == 0 && (int64_t)sb.st_size != sqlite3_column_int64(s, 3))
-            problem(probs, first, sizeof first, "%s:%s: artifact is %lld bytes, recorded %lld", col_text(s, 0),
-                    col_text(s, 1), (long long)sb.st_size, (long long)sqlite3_column_int64(s, 3));
     }
-    sqlite3_finalize(s);
-    if ((st = reg_prepare(reg,
-                          "SELECT m.name, a.alias FROM aliases a JOIN models m ON m.id = a.model_id "
-                          "LEFT JOIN versions v ON v.id = a.version_id WHERE v.id IS NULL OR v.model_id != a.model_id",
-                          &s)) != VFR_OK)
+    db_finalize(s);
+    if ((st = db_prepare(reg->db, &s,
+                         "SELECT m.name, a.alias FROM aliases a JOIN models m ON m.id = a.model_id "
+                         "LEFT JOIN versions v ON v.id = a.version_id WHERE v.id IS NULL OR v.model_id != a.model_id",
+                         NULL)) != VFR_OK)
         goto done;
-    while (sqlite3_step(s) == SQLITE_ROW)
-        problem(probs, first, sizeof first, "%s@%s points at a missing version", col_text(s, 0), col_text(s, 1));
-    sqlite3_finalize(s);
-    if ((st = reg_prepare(reg,
-                          "SELECT m.name FROM models m WHERE "
-                          "(SELECT count(*) FROM aliases a WHERE a.model_id = m.id AND a.alias = 'challenger') != "
-                          "(SELECT count(*) FROM ab_tests t WHERE t.model_id = m.id AND t.ended_at IS NULL)",
-                          &s)) != VFR_OK)
+    while (db_step(s) == 1)
+        problem(probs, first, sizeof first, "%s@%s points at a missing version", db_text(s, 0), db_text(s, 1));
+    db_finalize(s);
+    if ((st = db_prepare(reg->db, &s,
+                         "SELECT m.name FROM models m WHERE "
+                         "(SELECT count(*) FROM aliases a WHERE a.model_id = m.id AND a.alias = 'challenger') != "
+                         "(SELECT count(*) FROM ab_tests t WHERE t.model_id = m.id AND t.ended_at IS NULL)",
+                         NULL)) != VFR_OK)
         goto done;
-    while (sqlite3_step(s) == SQLITE_ROW)
-        problem(probs, first, sizeof first, "%s: the challenger alias and the active A/B test disagree",
-                col_text(s, 0));
-    sqlite3_finalize(s);
+    while (db_step(s) == 1)
+        problem(probs, first, sizeof first, "%s: the challenger alias and the active A/B test disagree", db_text(s, 0));
+    db_finalize(s);
 done:
     cJSON_AddBoolToObject(doc, "ok", st == VFR_OK && !first[0]);
     cJSON_AddStringToObject(doc, "registry", reg->dir);

@@ -388,7 +388,7 @@ static vfr_status history(vfr_registry *reg, int64_t mid, const char *alias, con
                           int64_t to, double traffic, int forced, const char *who, const char *now,
                           const char *reason)
 {
-    return reg_run(reg,
+    return db_exec(reg->db, NULL,
                    "INSERT INTO alias_history(model_id, alias, action, from_version_id, to_version_id, traffic, "
                    "forced, who, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    "issvvdisss", mid, alias, action, from, to, traffic, (int64_t)(forced != 0), who, now,
@@ -398,7 +398,7 @@ static vfr_status history(vfr_registry *reg, int64_t mid, const char *alias, con
 static vfr_status set_alias(vfr_registry *reg, int64_t mid, const char *alias, int64_t vid, double traffic,
                             const char *now)
 {
-    return reg_run(reg,
+    return db_exec(reg->db, NULL,
                    "INSERT INTO aliases(model_id, alias, version_id, traffic, updated_at) VALUES (?, ?, ?, ?, ?) "
                    "ON CONFLICT(model_id, alias) DO UPDATE SET version_id = excluded.version_id, "
                    "traffic = excluded.traffic, updated_at = excluded.updated_at",
@@ -407,13 +407,14 @@ static vfr_status set_alias(vfr_registry *reg, int64_t mid, const char *alias, i
 
 static vfr_status drop_alias(vfr_registry *reg, int64_t mid, const char *alias)
 {
-    return reg_run(reg, "DELETE FROM aliases WHERE model_id = ? AND alias = ?", "is", mid, alias);
+    return db_exec(reg->db, NULL, "DELETE FROM aliases WHERE model_id = ? AND alias = ?", "is", mid, alias);
 }
 
 static vfr_status end_ab(vfr_registry *reg, int64_t mid, const char *now, const char *outcome)
 {
-    return reg_run(reg, "UPDATE ab_tests SET ended_at = ?, outcome = ? WHERE model_id = ? AND ended_at IS NULL",
-                   "ssi", now, outcome, mid);
+    return db_exec(reg->db, NULL,
+                   "UPDATE ab_tests SET ended_at = ?, outcome = ? WHERE model_id = ? AND ended_at IS NULL", "ssi", now,
+                   outcome, mid);
 }
 
 /* Runs the gate unless forced; fills val either way. */
@@ -469,7 +470,7 @@ vfr_status vfr_registry_deploy(vfr_registry *reg, const char *name, const char *
     }
     VFR_TRY(gate(reg, v, o, val));
 
-    VFR_TRY(reg_begin(reg));
+    VFR_TRY(db_begin(reg->db));
     vfr_utc_now(now);
     VFR_TRY(reg_alias_get(reg, mid, "champion", &champ, NULL));
     VFR_TRY(reg_alias_get(reg, mid, alias, &cur, &cur_traffic));
@@ -492,7 +493,7 @@ vfr_status vfr_registry_deploy(vfr_registry *reg, const char *name, const char *
         }
         if (cur != v->id || fabs(cur_traffic - traffic) > 1e-12) {
             VFR_TRY(end_ab(reg, mid, now, "replaced"));
-            VFR_TRY(reg_run(reg,
+            VFR_TRY(db_exec(reg->db, NULL,
                             "INSERT INTO ab_tests(model_id, champion_version_id, challenger_version_id, traffic, "
                             "started_at, started_by) VALUES (?, ?, ?, ?, ?, ?)",
                             "iiidss", mid, champ, v->id, traffic, now, who));
@@ -501,12 +502,12 @@ vfr_status vfr_registry_deploy(vfr_registry *reg, const char *name, const char *
         }
     }
     reg_fault("deploy", "before_commit");
-    VFR_TRY(reg_commit(reg));
+    VFR_TRY(db_commit(reg->db));
     reg_fault("deploy", "after_commit");
     vfr_registry_version_free(v);
     return VFR_OK;
 fail:
-    reg_rollback(reg);
+    db_rollback(reg->db);
     vfr_registry_version_free(v);
     return st;
 }
@@ -535,7 +536,7 @@ vfr_status vfr_registry_promote(vfr_registry *reg, const char *name, const vfr_r
     }
     VFR_TRY(reg_version_by_id(reg, chal, &v));
     VFR_TRY(gate(reg, v, o, val));
-    VFR_TRY(reg_begin(reg));
+    VFR_TRY(db_begin(reg->db));
     vfr_utc_now(now);
     VFR_TRY(reg_alias_get(reg, mid, "challenger", &again, NULL));
     if (again != chal) {
@@ -549,14 +550,14 @@ vfr_status vfr_registry_promote(vfr_registry *reg, const char *name, const vfr_r
     VFR_TRY(history(reg, mid, "challenger", "promote", chal, 0, NAN, o->force, who, now, o->reason));
     VFR_TRY(end_ab(reg, mid, now, "promoted"));
     reg_fault("promote", "before_commit");
-    VFR_TRY(reg_commit(reg));
+    VFR_TRY(db_commit(reg->db));
     reg_fault("promote", "after_commit");
     if (version)
         snprintf(version, 32, "%s", v->version);
     vfr_registry_version_free(v);
     return VFR_OK;
 fail:
-    reg_rollback(reg);
+    db_rollback(reg->db);
     vfr_registry_version_free(v);
     return st;
 }
@@ -566,16 +567,16 @@ fail:
 static vfr_status previous_champion(vfr_registry *reg, int64_t mid, int64_t cur, int64_t *prev)
 {
     *prev = 0;
-    sqlite3_stmt *s;
-    vfr_status st = reg_prepare(reg,
-                                "SELECT from_version_id FROM alias_history WHERE model_id = ? AND alias = 'champion' "
-                                "AND to_version_id = ? AND action IN ('deploy', 'promote') ORDER BY id DESC LIMIT 1",
-                                &s);
+    db_stmt *s;
+    vfr_status st = db_prepare(reg->db, &s,
+                               "SELECT from_version_id FROM alias_history WHERE model_id = ? AND alias = 'champion' "
+                               "AND to_version_id = ? AND action IN ('deploy', 'promote') ORDER BY id DESC LIMIT 1",
+                               "ii", mid, cur);
     if (st != VFR_OK)
         return st;
-    if ((st = reg_bind(reg, s, "ii", mid, cur)) == VFR_OK && sqlite3_step(s) == SQLITE_ROW)
-        *prev = sqlite3_column_int64(s, 0); /* NULL reads as 0 */
-    sqlite3_finalize(s);
+    if (db_step(s) == 1)
+        *prev = db_int(s, 0); /* NULL reads as 0 */
+    db_finalize(s);
     return st;
 }
 
@@ -610,7 +611,7 @@ vfr_status vfr_registry_rollback(vfr_registry *reg, const char *name, const vfr_
     }
     VFR_TRY(reg_version_by_id(reg, prev, &v));
     VFR_TRY(gate(reg, v, o, val));
-    VFR_TRY(reg_begin(reg));
+    VFR_TRY(db_begin(reg->db));
     vfr_utc_now(now);
     VFR_TRY(reg_alias_get(reg, mid, "champion", &again, NULL));
     if (again != champ) {
@@ -626,14 +627,14 @@ vfr_status vfr_registry_rollback(vfr_registry *reg, const char *name, const vfr_
         VFR_TRY(end_ab(reg, mid, now, "ended by rollback"));
     }
     reg_fault("rollback", "before_commit");
-    VFR_TRY(reg_commit(reg));
+    VFR_TRY(db_commit(reg->db));
     reg_fault("rollback", "after_commit");
     if (version)
         snprintf(version, 32, "%s", v->version);
     vfr_registry_version_free(v);
     return VFR_OK;
 fail:
-    reg_rollback(reg);
+    db_rollback(reg->db);
     vfr_registry_version_free(v);
     return st;
 }
@@ -646,7 +647,7 @@ vfr_status vfr_registry_ab_stop(vfr_registry *reg, const char *name, const char 
     vfr_status st = reg_model_id(reg, name, &mid);
     if (st != VFR_OK)
         return st;
-    VFR_TRY(reg_begin(reg));
+    VFR_TRY(db_begin(reg->db));
     vfr_utc_now(now);
     VFR_TRY(reg_alias_get(reg, mid, "challenger", &chal, NULL));
     if (!chal) {
@@ -656,9 +657,9 @@ vfr_status vfr_registry_ab_stop(vfr_registry *reg, const char *name, const char 
     VFR_TRY(drop_alias(reg, mid, "challenger"));
     VFR_TRY(history(reg, mid, "challenger", "ab_stop", chal, 0, NAN, 0, who, now, reason));
     VFR_TRY(end_ab(reg, mid, now, "stopped"));
-    return reg_commit(reg);
+    return db_commit(reg->db);
 fail:
-    reg_rollback(reg);
+    db_rollback(reg->db);
     return st;
 }
 

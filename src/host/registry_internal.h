@@ -4,33 +4,30 @@
 #ifndef VFR_REGISTRY_INTERNAL_H
 #define VFR_REGISTRY_INTERNAL_H
 
-#include <sqlite3.h>
 #include <stdint.h>
+
+#include "db.h"
 
 #include "vfr/registry.h"
 
 struct vfr_registry {
-    sqlite3 *db;
-    char dir[4096];
-    char objects[4200]; /* dir/objects */
+    db *db;
+    char dir[4096];     /* the folder, or the server's URI without its password */
+    char objects[4200]; /* dir/objects; PostgreSQL: the local copies (reg_pg_cache_dir) */
     int busy_ms;        /* how long a writer waits for the lock */
 };
 
-/* Statements: prepare, bind by a type string, step. types: 's' text (NULL
- * pointer binds NULL), 'i' int64, 'd' double, 'v' int64 version id where
- * <= 0 binds NULL. Values are always bound, never pasted into SQL. */
-vfr_status reg_prepare(vfr_registry *reg, const char *sql, sqlite3_stmt **out);
-vfr_status reg_bind(vfr_registry *reg, sqlite3_stmt *s, const char *types, ...);
-/* Runs a statement that returns no rows (prepare, bind, step, finalize). */
-vfr_status reg_run(vfr_registry *reg, const char *sql, const char *types, ...);
-/* The SQLite error as a vfr failure naming the registry and the step. */
-vfr_status reg_sql_fail(vfr_registry *reg, const char *what);
-
-/* BEGIN IMMEDIATE, waiting up to busy_ms for other writers (never a
- * "database is locked" error to the user before that), COMMIT, ROLLBACK. */
-vfr_status reg_begin(vfr_registry *reg);
-vfr_status reg_commit(vfr_registry *reg);
-void reg_rollback(vfr_registry *reg);
+/* PostgreSQL (registry_pg.c): the schema migration from version `from`;
+ * the header row (app 0 and tables 0 when there is no registry yet); an
+ * object stored in the database; a stored object checked and copied into
+ * the local folder reg->objects (errors as reg_verify_object); the check of
+ * an object on the server (its size in *bytes); the local folder. */
+const char *reg_pg_migration(int64_t from);
+vfr_status reg_pg_header(vfr_registry *reg, int64_t *app, int64_t *ver, int64_t *tables);
+vfr_status reg_pg_store_object(vfr_registry *reg, const char *src, char sha[65], int64_t *bytes);
+vfr_status reg_pg_verify_object(const vfr_registry *reg, const char *sha256, const char *what);
+vfr_status reg_pg_check_object(const vfr_registry *reg, const char *sha256, const char *what, int64_t *bytes);
+void reg_pg_cache_dir(char *out, size_t cap);
 
 /* Test hook: when VFR_REGISTRY_FAULT is `point` or `op:point`, the process
  * kills itself with SIGKILL here (crash-safety tests). */
@@ -54,6 +51,10 @@ vfr_status reg_alias_get(vfr_registry *reg, int64_t model_id, const char *alias,
 /* Checks a stored object's SHA-256 (and that it exists). Errors: NOT_FOUND,
  * INTEGRITY naming the file, `what` and both digests. */
 vfr_status reg_verify_object(const vfr_registry *reg, const char *sha256, const char *what);
+
+/* Stores a file by content (the objects folder, or the server's objects
+ * table), committed before any row points at it. */
+vfr_status reg_store_object(vfr_registry *reg, const char *src, char sha[65], int64_t *bytes);
 
 /* A model config to load a version's artifact on the CPU (pointers into v). */
 void reg_model_config(const vfr_registry_version *v, vfr_model_config *cfg);

@@ -273,25 +273,25 @@ vfr_status vfr_schedule_add(vfr_queue *q, const char *name, const vfr_job *job, 
     char every[16], at[8], tz[8];
     vfr_schedule_rule_format(r, every, at, tz);
     vfr_status st = VFR_OK;
-    sqlite3_stmt *s = NULL;
-    VFR_TRY(q_begin(q));
-    VFR_TRY(q_stmt(q, &s, "SELECT 1 FROM schedules WHERE name = ?", "s", name));
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    db_stmt *s = NULL;
+    VFR_TRY(db_begin(q->db));
+    VFR_TRY(db_prepare(q->db, &s, "SELECT 1 FROM schedules WHERE name = ?", "s", name));
+    if (db_step(s) == 1) {
         st = vfr_fail(VFR_ERR_INVALID_ARG, "schedule '%s' exists; `vfr schedule remove %s` first", name, name);
         goto fail;
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     s = NULL;
-    VFR_TRY(q_exec(q,
-                   "INSERT INTO schedules(name, job_json, every, at, tz, span_days, priority, since, created_at) "
-                   "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   "sssssiiid", name, json, every, at, tz, (int64_t)span_days, (int64_t)priority, since, q_now()));
-    VFR_TRY(q_commit(q));
+    VFR_TRY(db_exec(q->db, NULL,
+                    "INSERT INTO schedules(name, job_json, every, at, tz, span_days, priority, since, created_at) "
+                    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "sssssiiid", name, json, every, at, tz, (int64_t)span_days, (int64_t)priority, since, q_now()));
+    VFR_TRY(db_commit(q->db));
     free(json);
     return VFR_OK;
 fail:
-    sqlite3_finalize(s);
-    q_rollback(q);
+    db_finalize(s);
+    db_rollback(q->db);
     free(json);
     return st;
 }
@@ -299,15 +299,16 @@ fail:
 vfr_status vfr_schedule_remove(vfr_queue *q, const char *name)
 {
     vfr_status st = VFR_OK;
-    VFR_TRY(q_begin(q));
-    VFR_TRY(q_exec(q, "DELETE FROM schedules WHERE name = ?", "s", name));
-    if (sqlite3_changes(q->db) == 0) {
+    VFR_TRY(db_begin(q->db));
+    int64_t changed = 0;
+    VFR_TRY(db_exec(q->db, &changed, "DELETE FROM schedules WHERE name = ?", "s", name));
+    if (changed == 0) {
         st = vfr_fail(VFR_ERR_NOT_FOUND, "queue %s: no schedule '%s'", q->dir, name);
         goto fail;
     }
-    return q_commit(q);
+    return db_commit(q->db);
 fail:
-    q_rollback(q);
+    db_rollback(q->db);
     return st;
 }
 
@@ -322,17 +323,17 @@ vfr_status vfr_schedule_list(vfr_queue *q, vfr_schedule **out, int64_t *n)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *s;
-    vfr_status st = q_stmt(q, &s,
-                           "SELECT name, job_json, every, at, tz, span_days, priority, since, created_at, "
-                           "last_job, last_tick FROM schedules ORDER BY name",
-                           NULL);
+    db_stmt *s;
+    vfr_status st = db_prepare(q->db, &s,
+                               "SELECT name, job_json, every, at, tz, span_days, priority, since, created_at, "
+                               "last_job, last_tick FROM schedules ORDER BY name",
+                               NULL);
     if (st != VFR_OK)
         return st;
     vfr_schedule *v = NULL;
     int64_t cnt = 0, cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == 1) {
         if (cnt == cap) {
             cap = cap ? 2 * cap : 8;
             vfr_schedule *nv = realloc(v, (size_t)cap * sizeof *nv);
@@ -344,31 +345,30 @@ vfr_status vfr_schedule_list(vfr_queue *q, vfr_schedule **out, int64_t *n)
         }
         vfr_schedule *e = &v[cnt];
         memset(e, 0, sizeof *e);
-        snprintf(e->name, sizeof e->name, "%s", (const char *)sqlite3_column_text(s, 0));
-        e->job_json = q_col_dup(s, 1);
+        snprintf(e->name, sizeof e->name, "%s", db_text(s, 0));
+        e->job_json = db_text_dup(s, 1);
         cnt++;
         if (!e->job_json) {
             st = vfr_fail(VFR_ERR_NOMEM, "schedule: out of memory");
             break;
         }
-        st = vfr_schedule_rule_parse((const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
-                                     (const char *)sqlite3_column_text(s, 4), &e->rule);
+        st = vfr_schedule_rule_parse(db_text(s, 2), db_text(s, 3), db_text(s, 4), &e->rule);
         if (st != VFR_OK) {
             vfr_error_prefix("queue %s: schedule '%s': ", q->dir, e->name);
             st = VFR_ERR_FORMAT;
             break;
         }
-        e->span_days = (int32_t)sqlite3_column_int64(s, 5);
-        e->priority = (int)sqlite3_column_int64(s, 6);
-        e->since = (int64_t)sqlite3_column_double(s, 7);
-        e->created = (int64_t)sqlite3_column_double(s, 8);
-        const unsigned char *lj = sqlite3_column_text(s, 9);
-        snprintf(e->last_job, sizeof e->last_job, "%s", lj ? (const char *)lj : "");
-        e->last_tick = (int64_t)sqlite3_column_double(s, 10);
+        e->span_days = (int32_t)db_int(s, 5);
+        e->priority = (int)db_int(s, 6);
+        e->since = (int64_t)db_double(s, 7);
+        e->created = (int64_t)db_double(s, 8);
+        const char *lj = db_text(s, 9);
+        snprintf(e->last_job, sizeof e->last_job, "%s", lj ? lj : "");
+        e->last_tick = (int64_t)db_double(s, 10);
     }
-    if (st == VFR_OK && rc != SQLITE_DONE)
-        st = q_sql_fail(q, "listing schedules");
-    sqlite3_finalize(s);
+    if (st == VFR_OK && rc != 0)
+        st = db_fail(q->db, "listing schedules");
+    db_finalize(s);
     if (st != VFR_OK) {
         vfr_schedule_list_free(v, cnt);
         return st;
@@ -481,8 +481,8 @@ vfr_status vfr_schedule_tick(vfr_queue *q, int64_t now, const vfr_queue_submit_o
         vfr_job_free(job);
         if (js == VFR_OK) {
             r->outcome = VFR_TICK_ENQUEUED;
-            q_exec(q, "UPDATE schedules SET last_job = ?, last_tick = ? WHERE name = ?", "sds", r->job_id,
-                   (double)now, s[i].name);
+            db_exec(q->db, NULL, "UPDATE schedules SET last_job = ?, last_tick = ? WHERE name = ?", "sds", r->job_id,
+                    (double)now, s[i].name);
         } else if (js == VFR_ERR_DUPLICATE_JOB_ID) {
             r->outcome = VFR_TICK_ALREADY; /* another tick won the race */
         } else {

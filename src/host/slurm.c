@@ -611,11 +611,11 @@ vfr_status vfr_slurm_refresh(vfr_queue *q, const char *id, char **states_json)
             char step[96];
             snprintf(step, sizeof step, "slurm: %d run, %d wait%s", running, pending, bad ? ", a shard failed" : "");
             const char *ns = running > 0 || j->state == VFR_QUEUE_RUNNING ? "running" : "queued";
-            st = q_exec(q,
-                        "UPDATE jobs SET state = ?, step = ?, started_at = CASE WHEN ? = 'running' "
-                        "THEN coalesce(started_at, ?) ELSE started_at END "
-                        "WHERE id = ? AND state IN ('queued', 'running')",
-                        "sssds", ns, step, ns, q_now(), id);
+            st = db_exec(q->db, NULL,
+                         "UPDATE jobs SET state = ?, step = ?, started_at = CASE WHEN ? = 'running' "
+                         "THEN coalesce(started_at, ?) ELSE started_at END "
+                         "WHERE id = ? AND state IN ('queued', 'running')",
+                         "sssds", ns, step, ns, q_now(), id);
         }
         free(result);
     }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "pipeline.h"
 #include "util.h"
 #include "vfr/backtest.h"
@@ -372,8 +373,10 @@ static vfr_status register_run(const vfr_job *job, const vfr_train_options *o, c
 {
     vfr_registry *reg = NULL;
     vfr_registry_version *v = NULL;
-    const char *dir = o->registry_dir ? o->registry_dir : vfr_registry_default_dir();
-    vfr_status st = vfr_registry_open(dir, 1, &reg);
+    const char *given = o->registry_dir ? o->registry_dir : vfr_registry_default_dir();
+    char dir[4096]; /* what may be shown: a server's URI without its password */
+    db_redact(given, dir, sizeof dir);
+    vfr_status st = vfr_registry_open(given, 1, &reg);
     if (st == VFR_OK)
         st = vfr_registry_register_run(reg, res->run_dir, NULL, &v);
     if (st != VFR_OK) {

@@ -1,6 +1,6 @@
 /* cmd_models.c: `vfr models ...`: the model registry from the command line
  * (register, list, show, deploy, promote, rollback, history, ab, validate,
- * check, bench). It parses arguments, calls registry.h and prints a table or,
+ * check, migrate, bench). It parses arguments, calls registry.h and prints a table or,
  * with --json, the library's JSON. Bad input (a bad name, an unknown alias or
  * version, a folder that is not a registry) exits 2 with nothing changed. */
 #include <cjson/cJSON.h>
@@ -39,9 +39,16 @@ static const char help[] =
     "  ab NAME [--stop [--reason TEXT]]         the A/B test (or stop it)\n"
     "  validate NAME:VERSION                    run the validation gate, change nothing\n"
     "  check               consistency: database, every artifact's SHA-256, aliases\n"
+    "  migrate --from DIR|URI --to URI\n"
+    "                      copy a registry (versions, aliases, history, A/B tests,\n"
+    "                      artifacts) into an empty one, e.g. a folder into PostgreSQL,\n"
+    "                      and check the copy value for value\n"
     "  bench REF [--iterations N]               cold load and cache hit times\n\n"
     "options:\n"
-    "  --registry DIR      the registry folder (default $VFR_REGISTRY, else ./vfr-registry)\n"
+    "  --registry DIR|URI  the registry: a folder, or a PostgreSQL server\n"
+    "                      (postgresql://user@host:port/db; the password from PGPASSFILE,\n"
+    "                      PGPASSWORD or the URI, never printed) (default $VFR_REGISTRY,\n"
+    "                      else ./vfr-registry)\n"
     "  --json              print JSON instead of a table\n"
     "  --force             deploy, promote, rollback without the validation gate (recorded)\n"
     "gate options (validate, deploy, promote, rollback):\n"
@@ -67,10 +74,11 @@ enum {
     O_STOP = 1 << 7,
     O_ITER = 1 << 8,
     O_AUTO = 1 << 9,
+    O_FROMTO = 1 << 10,
 };
 
 typedef struct opts {
-    const char *registry, *name, *version, *as, *reason, *pos;
+    const char *registry, *name, *version, *as, *reason, *pos, *from, *to;
     double traffic;
     int json, force, stop, autodeploy;
     int64_t iterations;
@@ -121,6 +129,12 @@ static int parse(int argc, char **argv, unsigned allow, int want_pos, opts *o)
         } else if ((allow & O_STOP) && cli_flag(argv[i], "--stop")) {
             o->stop = 1;
         } else if ((m = cli_opt(argc, argv, &i, "--registry", &o->registry)) != 0) {
+            if (m < 0)
+                return 2;
+        } else if ((allow & O_FROMTO) && (m = cli_opt(argc, argv, &i, "--from", &o->from)) != 0) {
+            if (m < 0)
+                return 2;
+        } else if ((allow & O_FROMTO) && (m = cli_opt(argc, argv, &i, "--to", &o->to)) != 0) {
             if (m < 0)
                 return 2;
         } else if ((allow & O_NAME) && (m = cli_opt(argc, argv, &i, "--name", &o->name)) != 0) {
@@ -648,6 +662,44 @@ static int do_check(int argc, char **argv)
     return st == VFR_OK ? 0 : cli_fail(st);
 }
 
+static int do_migrate(int argc, char **argv)
+{
+    opts o = {0};
+    int rc = parse(argc, argv, O_FROMTO, 0, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (!o.from || !o.to)
+        return cli_usage_error("vfr models migrate --from DIR --to postgresql://...: both are needed");
+    vfr_registry *from = NULL, *to = NULL;
+    char *text = NULL;
+    vfr_status st = vfr_registry_open(o.from, 0, &from);
+    if (st == VFR_OK)
+        st = vfr_registry_open(o.to, 1, &to);
+    if (st == VFR_OK)
+        st = vfr_registry_copy(from, to, &text);
+    if (st == VFR_OK) {
+        if (o.json) {
+            puts(text);
+        } else {
+            cJSON *d = cJSON_Parse(text);
+            printf("copied %s into %s: %d models, %d versions, %d aliases, %d alias moves, %d A/B tests, "
+                   "%d objects; the copy checks out\n",
+                   js(d, "from"), js(d, "to"), cJSON_GetObjectItemCaseSensitive(d, "models")->valueint,
+                   cJSON_GetObjectItemCaseSensitive(d, "versions")->valueint,
+                   cJSON_GetObjectItemCaseSensitive(d, "aliases")->valueint,
+                   cJSON_GetObjectItemCaseSensitive(d, "history")->valueint,
+                   cJSON_GetObjectItemCaseSensitive(d, "abTests")->valueint,
+                   cJSON_GetObjectItemCaseSensitive(d, "objects")->valueint);
+            cJSON_Delete(d);
+        }
+    }
+    free(text);
+    vfr_registry_close(from);
+    vfr_registry_close(to);
+    opts_free(&o);
+    return st == VFR_OK ? 0 : cli_fail(st);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -696,8 +748,9 @@ static int do_bench(int argc, char **argv)
     }
     char path[4400];
     vfr_model_config cfg = {0};
+    if (st == VFR_OK)
+        st = vfr_registry_object_fetch(reg, v->artifact_sha256, path, sizeof path);
     if (st == VFR_OK) {
-        vfr_registry_object_path(reg, v->artifact_sha256, path, sizeof path);
         cfg.type = v->model_type;
         cfg.params_json = "{}";
         cfg.objective = v->objective;
@@ -793,11 +846,13 @@ int cmd_models(int argc, char **argv)
         return do_ab(argc, argv);
     if (strcmp(c, "validate") == 0)
         return do_validate(argc, argv);
+    if (strcmp(c, "migrate") == 0)
+        return do_migrate(argc, argv);
     if (strcmp(c, "check") == 0)
         return do_check(argc, argv);
     if (strcmp(c, "bench") == 0)
         return do_bench(argc, argv);
     return cli_usage_error("unknown models command '%s' (register, list, show, deploy, promote, rollback, "
-                           "history, ab, validate, check, bench)",
+                           "history, ab, validate, check, migrate, bench)",
                            c);
 }

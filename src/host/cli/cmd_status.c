@@ -18,7 +18,7 @@ static const char status_help[] =
     "error, Slurm job ids and states (squeue; sacct when it answers), and its\n"
     "events.\n\n"
     "  --json       JSON: an object for JOB, else an array of them\n"
-    "  --queue DIR  the queue (default $VFR_QUEUE, else ./vfr-queue)\n";
+    "  --queue DIR  the queue: a folder or postgresql://... (default $VFR_QUEUE, else ./vfr-queue)\n";
 
 static const char cancel_help[] =
     "usage: vfr cancel JOB [--queue DIR]\n\n"
