@@ -23,8 +23,10 @@ if [ "${VFR_SETUP_SLURM:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_SLURM:
   APT_PKGS+=(slurm-wlm munge)
 fi
 # python module -> PyPI package; xgboost-cpu is XGBoost without the CUDA
-# wheel's few hundred MB (tests only check that Python loads vfr's models)
-PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu)
+# wheel's few hundred MB (tests only check that Python loads vfr's models).
+# lightgbm is more than a peer: Debian has no LightGBM, and vfr dlopens the
+# wheel's lib_lightgbm.so (CMake records its path; docs/lightgbm.md).
+PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu lightgbm:lightgbm)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

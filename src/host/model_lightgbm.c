@@ -590,23 +590,35 @@ unlock:
 
 static vfr_status predict_f64(void *state, vfr_dataview *v, double *out);
 
-/* A copy of iterations [0, keep) of b, through LightGBM's text model: the
- * model vfr keeps is byte for byte the one it saves. */
-static vfr_status cut(const vfr_lgb_api *api, lgb_booster b, int keep, lgb_booster *out)
+/* Iterations [0, keep) of b as LightGBM's text model (keep <= 0: all). */
+static vfr_status to_text(const vfr_lgb_api *api, lgb_booster b, int keep, char **out, int64_t *len)
 {
-    int64_t len = 0;
     *out = NULL;
-    if (api->BoosterSaveModelToString(b, 0, keep, LGB_IMPORTANCE_SPLIT, 0, &len, NULL) != 0)
+    if (api->BoosterSaveModelToString(b, 0, keep, LGB_IMPORTANCE_SPLIT, 0, len, NULL) != 0)
         return lgb_err(api, "model to text");
-    char *s = malloc((size_t)len + 1);
+    char *s = malloc((size_t)*len + 1);
     if (!s)
         return vfr_fail(VFR_ERR_NOMEM, "lightgbm: out of memory");
     int64_t len2 = 0;
+    if (api->BoosterSaveModelToString(b, 0, keep, LGB_IMPORTANCE_SPLIT, *len + 1, &len2, s) != 0) {
+        free(s);
+        return lgb_err(api, "model to text");
+    }
+    *len = (int64_t)strlen(s); /* LightGBM counts the terminating NUL */
+    *out = s;
+    return VFR_OK;
+}
+
+/* A copy of iterations [0, keep) of b, through the text model: the model
+ * vfr keeps is byte for byte the one it saves. */
+static vfr_status cut(const vfr_lgb_api *api, lgb_booster b, int keep, lgb_booster *out)
+{
+    char *s;
+    int64_t len;
     int it = 0;
-    vfr_status st = VFR_OK;
-    if (api->BoosterSaveModelToString(b, 0, keep, LGB_IMPORTANCE_SPLIT, len + 1, &len2, s) != 0)
-        st = lgb_err(api, "model to text");
-    else if (api->BoosterLoadModelFromString(s, &it, out) != 0)
+    *out = NULL;
+    vfr_status st = to_text(api, b, keep, &s, &len);
+    if (st == VFR_OK && api->BoosterLoadModelFromString(s, &it, out) != 0)
         st = lgb_err(api, "model from text");
     free(s);
     return st;
@@ -758,24 +770,6 @@ static vfr_status predict(void *state, vfr_dataview *v, float *out)
     return st;
 }
 
-static vfr_status model_text(lgb_model *m, char **out, int64_t *len)
-{
-    *out = NULL;
-    if (m->api->BoosterSaveModelToString(m->booster, 0, -1, LGB_IMPORTANCE_SPLIT, 0, len, NULL) != 0)
-        return lgb_err(m->api, "model to text");
-    char *s = malloc((size_t)*len + 1);
-    if (!s)
-        return vfr_fail(VFR_ERR_NOMEM, "lightgbm: out of memory");
-    int64_t len2 = 0;
-    if (m->api->BoosterSaveModelToString(m->booster, 0, -1, LGB_IMPORTANCE_SPLIT, *len + 1, &len2, s) != 0) {
-        free(s);
-        return lgb_err(m->api, "model to text");
-    }
-    *len = (int64_t)strlen(s); /* LightGBM counts the terminating NUL */
-    *out = s;
-    return VFR_OK;
-}
-
 static vfr_status save(void *state, const char *path)
 {
     lgb_model *m = state;
@@ -783,7 +777,7 @@ static vfr_status save(void *state, const char *path)
         return vfr_fail(VFR_ERR_INVALID_ARG, "lightgbm save: the model is not trained");
     char *s;
     int64_t len;
-    vfr_status st = model_text(m, &s, &len);
+    vfr_status st = to_text(m->api, m->booster, -1, &s, &len);
     if (st != VFR_OK)
         return st;
     st = vfr_write_file_atomic(path, s, (size_t)len);
