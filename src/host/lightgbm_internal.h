@@ -37,9 +37,9 @@ typedef struct vfr_lgb_api {
     int (*BoosterCreate)(const lgb_dataset train, const char *params, lgb_booster *out);
     int (*BoosterAddValidData)(lgb_booster b, const lgb_dataset valid);
     int (*BoosterUpdateOneIter)(lgb_booster b, int *is_finished);
-    int (*BoosterGetEvalCounts)(lgb_booster b, int *out_len);
     int (*BoosterGetEval)(lgb_booster b, int data_idx, int *out_len, double *out);
-    int (*BoosterGetCurrentIteration)(lgb_booster b, int *out);
+    int (*BoosterRollbackOneIter)(lgb_booster b);
+    int (*BoosterGetPredict)(lgb_booster b, int data_idx, int64_t *out_len, double *out);
     int (*BoosterGetNumFeature)(lgb_booster b, int *out);
     int (*BoosterPredictForMat)(lgb_booster b, const void *data, int dtype, int32_t nrow, int32_t ncol,
                                 int row_major, int predict_type, int start_iteration, int num_iteration,

@@ -588,8 +588,6 @@ unlock:
 
 /* ---- fit, predict, save, load ------------------------------------------------ */
 
-static vfr_status predict_f64(void *state, vfr_dataview *v, double *out);
-
 /* Iterations [0, keep) of b as LightGBM's text model (keep <= 0: all). */
 static vfr_status to_text(const vfr_lgb_api *api, lgb_booster b, int keep, char **out, int64_t *len)
 {
@@ -686,6 +684,38 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val, const
                       (long long)train->n);
         goto fail;
     }
+    /* back to the best iteration: the training scores LightGBM keeps follow,
+     * so the training loss there costs one pass over the scores */
+    for (int32_t k = it - 1; k > best_it; k--)
+        if (api->BoosterRollbackOneIter(b) != 0) {
+            st = lgb_err(api, "roll back to the best iteration");
+            goto fail;
+        }
+    {
+        size_t n = (size_t)train->n;
+        double *p = malloc(sizeof *p * (n ? n : 1)), acc = 0;
+        int64_t got = 0;
+        if (!p) {
+            st = vfr_fail(VFR_ERR_NOMEM, "lightgbm: out of memory");
+            goto fail;
+        }
+        if (api->BoosterGetPredict(b, 0, &got, p) != 0 || got != (int64_t)n) {
+            free(p);
+            st = lgb_err(api, "training scores");
+            goto fail;
+        }
+        for (size_t i = 0; i < n; i++) {
+            double t = train->y[i];
+            if (m->objective == VFR_OBJECTIVE_DIRECTION) {
+                double q = fmin(fmax(p[i], 1e-15), 1 - 1e-15);
+                acc -= t * log(q) + (1 - t) * log(1 - q);
+            } else {
+                acc += (p[i] - t) * (p[i] - t);
+            }
+        }
+        free(p);
+        best_train = m->objective == VFR_OBJECTIVE_DIRECTION ? acc / (double)n : sqrt(acc / (double)n);
+    }
     VFR_TRY(cut(api, b, best_it + 1, &kept));
     api->BoosterFree(b);
     b = NULL;
@@ -693,30 +723,6 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val, const
         api->BoosterFree(m->booster);
     m->booster = kept;
     m->best = best_it;
-    /* training loss of the kept model, computed once at the end */
-    {
-        size_t n = (size_t)train->n;
-        double *p = malloc(sizeof *p * (n ? n : 1));
-        if (!p) {
-            st = vfr_fail(VFR_ERR_NOMEM, "lightgbm: out of memory");
-            goto fail;
-        }
-        st = predict_f64(m, train, p);
-        double acc = 0;
-        for (size_t i = 0; st == VFR_OK && i < n; i++) {
-            double y = train->y[i];
-            if (m->objective == VFR_OBJECTIVE_DIRECTION) {
-                double q = fmin(fmax(p[i], 1e-15), 1 - 1e-15);
-                acc -= y * log(q) + (1 - y) * log(1 - q);
-            } else {
-                acc += (p[i] - y) * (p[i] - y);
-            }
-        }
-        free(p);
-        if (st != VFR_OK)
-            goto fail;
-        best_train = m->objective == VFR_OBJECTIVE_DIRECTION ? acc / (double)n : sqrt(acc / (double)n);
-    }
     res->rounds = it;
     res->best_round = best_it;
     res->best_val_loss = val ? best : NAN;
