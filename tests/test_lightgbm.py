@@ -13,7 +13,7 @@ LightGBM through the CLI.
   parity on the probe set), vfr predict reproduces the run's predictions,
   Python loads the registered artifact;
 - vfr tune over LightGBM's own names: grid, random, TPE and successive
-  halving;
+  halving; the queue's worker runs a LightGBM job;
 - bad input at job load: an unknown parameter (with a suggestion, naming the
   file), a library that is not there (VFR_LIGHTGBM_LIB), exit 2.
 Needs numpy, h5py and lightgbm (setup.sh installs them; exit 77 without).
@@ -191,6 +191,16 @@ def tune(tmp, ds):
         check(set(space) <= set(best), f"{method}: best parameters under LightGBM's names: {best}")
 
 
+def queue(tmp, ds):
+    q, runs = os.path.join(tmp, "queue"), os.path.join(tmp, "qruns")
+    p = run("submit", job(tmp, ds, "lgb-queued"), "--queue", q)
+    if not check(p.returncode == 0, f"submit a LightGBM job: {p.stderr}"):
+        return
+    p = run("worker", "--queue", q, "--runs", runs, "--once", "--max-concurrent", "1", "--threads", "1")
+    check(p.returncode == 0 and os.path.isfile(os.path.join(runs, "lgb-queued", "model.txt")),
+          f"the queue's worker trains a LightGBM job: {p.returncode} {p.stderr}")
+
+
 def bad_input(tmp, ds):
     jp = job(tmp, ds, "lgb-bad")
     j = json.load(open(jp))
@@ -218,6 +228,7 @@ def main():
         if check(p.returncode == 0, f"synth: {p.stderr}"):
             registry(tmp, ds)
             tune(tmp, ds)
+            queue(tmp, ds)
             bad_input(tmp, ds)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

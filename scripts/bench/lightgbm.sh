@@ -28,5 +28,5 @@ cat > "$work/job.json" <<JSON
  "split": {"method": "holdout"}}
 JSON
 echo "data      $S symbols x $T days x $F features; 31 leaves, $ROUNDS iterations, $THREADS threads"
-/usr/bin/time -f "%e %M" -o "$work/vfr.time" "$VFR_BIN" --quiet train "$work/job.json" --out "$work/run" > /dev/null
+/usr/bin/time -f "%e %M %U %S" -o "$work/vfr.time" "$VFR_BIN" --quiet train "$work/job.json" --out "$work/run" > /dev/null
 python3 "$(dirname "$0")/lightgbm_peer.py" "$work/d.h5" "$work/run" "$work/vfr.time" "$ROUNDS"

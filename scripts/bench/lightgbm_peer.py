@@ -6,7 +6,8 @@ train dates in the run's split.json, labels as vfr makes them: up = forward
 return > 0, flat moves dropped), and times lightgbm.train with the parameters
 vfr gave LightGBM (manifest.json: model.description.lightgbmParams), the
 Dataset's construction (binning) timed separately. Peak RSS is this
-process's.
+process's. CPU seconds (user + sys) are reported beside wall seconds: on a
+shared machine they move less with the neighbours' load.
 """
 import json
 import resource
@@ -44,17 +45,27 @@ def typed(v):
 
 
 params = {k: typed(v) for k, v in man["model"]["description"]["lightgbmParams"].items()}
+
+
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 t0 = time.time()
 d = lgb.Dataset(X, y, params=params).construct()
-t1 = time.time()
+t1, c1 = time.time(), cpu()
 lgb.train(params, d, num_boost_round=rounds)
-t2 = time.time()
+t2, c2 = time.time(), cpu()
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-vfr_s, vfr_rss = map(float, open(vfr_time).read().split())
+vals = [float(x) for x in open(vfr_time).read().split()]  # %e %M %U %S
+vfr_s, vfr_rss, vfr_cpu = vals[0], vals[1], vals[2] + vals[3]
 steps = ", ".join(f"{k} {v:.1f}" for k, v in man["stepSeconds"].items())
 print(f"params    {' '.join(f'{k}={v}' for k, v in params.items())}")
 print(f"rows      {len(y)} training rows (vfr's train dates {tr['start']}..{tr['end']})")
-print(f"vfr       whole train {vfr_s:7.1f} s   peak RSS {vfr_rss / 1024:6.0f} MB   steps (s): {steps}")
-print(f"python    fit {t2 - t1:7.1f} s (+ Dataset {t1 - t0:.1f} s)   peak RSS {rss / 1024:6.0f} MB   "
-      f"lightgbm {lgb.__version__}")
-print(f"ratio     vfr whole train / python fit-only: {vfr_s / (t2 - t1):.2f}x (target <= 1.1x)")
+print(f"vfr       whole train {vfr_s:7.1f} s ({vfr_cpu:.1f} CPU s)   peak RSS {vfr_rss / 1024:6.0f} MB   "
+      f"steps (s): {steps}")
+print(f"python    fit {t2 - t1:7.1f} s ({c2 - c1:.1f} CPU s) (+ Dataset {t1 - t0:.1f} s)   "
+      f"peak RSS {rss / 1024:6.0f} MB   lightgbm {lgb.__version__}")
+print(f"ratio     vfr whole train / python fit-only: {vfr_s / (t2 - t1):.2f}x wall, "
+      f"{vfr_cpu / (c2 - c1):.2f}x CPU (target <= 1.1x)")
