@@ -4,8 +4,8 @@
 # `vfr train` (load, prepare, split, fit, evaluate, compare, write) against
 # lightgbm.train in Python with vfr's LightGBM parameters (the manifest's
 # lightgbmParams), the same rows (vfr's training dates, from its split.json)
-# and the same thread count, in the same run. Reports wall time and peak RSS
-# of both.
+# and the same thread count, in the same run. Reports wall time, CPU time
+# and peak RSS of both.
 #
 #   VFR_BIN   built vfr (default build/vfr)
 #   S T F     symbols, days, features (default 400 2500 100 = 1M rows)
@@ -29,4 +29,6 @@ cat > "$work/job.json" <<JSON
 JSON
 echo "data      $S symbols x $T days x $F features; 31 leaves, $ROUNDS iterations, $THREADS threads"
 /usr/bin/time -f "%e %M %U %S" -o "$work/vfr.time" "$VFR_BIN" --quiet train "$work/job.json" --out "$work/run" > /dev/null
-python3 "$(dirname "$0")/lightgbm_peer.py" "$work/d.h5" "$work/run" "$work/vfr.time" "$ROUNDS"
+# vfr's CLI sets OMP_WAIT_POLICY=PASSIVE for itself (src/host/cli/main.c):
+# the peer gets the same libgomp setting, unless the caller chose one
+OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} python3 "$(dirname "$0")/lightgbm_peer.py" "$work/d.h5" "$work/run" "$work/vfr.time" "$ROUNDS"
