@@ -32,8 +32,10 @@ if [ "${VFR_SETUP_POSTGRES:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_POS
 fi
 # python module -> PyPI package; xgboost-cpu is XGBoost without the CUDA
 # wheel's few hundred MB (tests only check that Python loads vfr's models);
-# pandas for the look-ahead and Python module tests, wheel for pip install ./python
-PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu pandas:pandas wheel:wheel)
+# pandas for the look-ahead and Python module tests, wheel for pip install ./python.
+# lightgbm is more than a peer: Debian has no LightGBM, and vfr dlopens the
+# wheel's lib_lightgbm.so (CMake records its path; docs/lightgbm.md).
+PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu lightgbm:lightgbm pandas:pandas wheel:wheel)
 # mlflow runs a real tracking server for test_mlflow (tests/test_mlflow.py;
 # docs/mlflow.md). It is large (some 300 MB with its dependencies; 2.5 min to
 # install on the 2-core development machine), so it comes only where asked:

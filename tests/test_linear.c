@@ -101,8 +101,8 @@ int main(void)
     CHECK_FAIL(vfr_model_create(&bad, &m), VFR_ERR_INVALID_ARG, "hyperparameters.c: not a linear-model parameter");
     bad.params_json = "{\"l2\": \"big\"}";
     CHECK_FAIL(vfr_model_create(&bad, &m), VFR_ERR_INVALID_ARG, "hyperparameters.l2");
-    bad.type = "lightgbm";
-    CHECK_FAIL(vfr_model_create(&bad, &m), VFR_ERR_INVALID_ARG, "not built into");
+    bad.type = "catboost";
+    CHECK_FAIL(vfr_model_create(&bad, &m), VFR_ERR_INVALID_ARG, "modelType: 'catboost' is unknown");
     vfr_dataview_destroy(v);
     free(X), free(ycls), free(yreg), free(mean), free(sd), free(lcoef), free(rcoef), free(proba), free(p), free(p2);
     cJSON_Delete(o);

@@ -122,9 +122,9 @@ def submit_errors(tmp, ds):
     rc, _, err = run("submit", nods, "--queue", q)
     check(rc == 2 and "INVALID_PARAMETERS" in err and "dataConfig.dataset" in err,
           f"a missing dataset: exit 2 naming dataConfig.dataset (rc {rc}: {err.strip()})")
-    lgb = write_job(os.path.join(tmp, "lgb.json"), ds, "lgb", modelType="lightgbm")
-    rc, _, err = run("submit", lgb, "--queue", q)
-    check(rc == 2 and "modelType" in err, f"a model type not built in: exit 2 naming modelType ({err.strip()})")
+    cat = write_job(os.path.join(tmp, "cat.json"), ds, "cat", modelType="catboost")
+    rc, _, err = run("submit", cat, "--queue", q)
+    check(rc == 2 and "modelType" in err, f"a model type vfr does not have: exit 2 naming modelType ({err.strip()})")
     hp = write_job(os.path.join(tmp, "hp.json"), ds, "hp")
     with open(hp) as f:
         j = json.load(f)

@@ -7,8 +7,8 @@
 - The run folder holds what docs/run-folder.md lists; Python's xgboost loads
   model.json and predicts the same scores within 1e-6.
 - Re-running the job reproduces metrics.json exactly.
-- Bad input (missing dataset, a horizon the dataset lacks, modelType lightgbm,
-  a hyperparameter of the wrong type) exits 2 and leaves no run folder.
+- Bad input (missing dataset, a horizon the dataset lacks, an unknown LightGBM
+  parameter, a hyperparameter of the wrong type) exits 2 and leaves no run folder.
 - walk_forward and the linear model run too.
 Needs numpy and h5py; the xgboost check runs where the xgboost package is
 installed (scripts/setup.sh installs it).
@@ -164,7 +164,8 @@ def main():
         bad_cases = {
             "missing-ds": ({"dataConfig": {"dataset": os.path.join(tmp, "nope.h5")}}, "nope.h5"),
             "horizon": ({"targetVariable": "price_direction_3d"}, "predictionHorizon: 3 is not in dataset"),
-            "lgbm": ({"modelType": "lightgbm"}, "lightgbm"),
+            "lgbm": ({"modelType": "lightgbm", "trainingConfig": {"hyperparameters": {"max_dept": 3}}},
+                     "hyperparameters.max_dept: not a LightGBM parameter vfr knows; did you mean max_depth?"),
             "hp-type": ({"trainingConfig": {"hyperparameters": {"max_depth": "six"}}},
                         "hyperparameters.max_depth"),
         }

@@ -1,4 +1,4 @@
-/* model.h: the model interface. Every model type (XGBoost, linear, LSTM)
+/* model.h: the model interface. Every model type (XGBoost, LightGBM, linear, LSTM)
  * implements one small table of functions: create from params, fit (train +
  * validation, with early stopping), predict, save, load, feature importance,
  * describe. vfr train, tune and the registry only talk to this interface.
@@ -38,7 +38,7 @@ void vfr_dataview_set_history(vfr_dataview *v, const float *panel_X, int64_t fir
 int64_t vfr_dataview_rows(const vfr_dataview *v);
 
 typedef struct vfr_model_config {
-    const char *type;           /* "xgboost" | "linear" | "lstm"                 */
+    const char *type;           /* "xgboost" | "lightgbm" | "linear" | "lstm"    */
     const char *params_json;    /* the job's trainingConfig.hyperparameters      */
     vfr_objective objective;
     vfr_device_kind device;     /* resolved: CPU or CUDA                         */
@@ -63,6 +63,18 @@ typedef struct vfr_fit_result {
     const char *loss_name;   /* static: "logloss", "rmse", ...                    */
 } vfr_fit_result;
 
+/* Checks a job's hyperparameters (the JSON object text of
+ * trainingConfig.hyperparameters) for a model type, before any data is read:
+ * unknown keys (with a suggestion), types, ranges; and that the type's
+ * library loads. Errors: INVALID_ARG (unknown type or a bad parameter: the
+ * message names trainingConfig.hyperparameters.<key>), NOT_FOUND (the
+ * library is absent: the message says how to get it). Thread-safe. */
+vfr_status vfr_model_check_params(const char *type, const char *params_json);
+
+/* Loads the type's library now (once per process), so that the first
+ * vfr_model_load is not charged for it. Errors as vfr_model_check_params. */
+vfr_status vfr_model_preload(const char *type);
+
 /* Creates an untrained model. Errors: INVALID_ARG (unknown type, a parameter
  * that is unknown or of the wrong type: the message names
  * trainingConfig.hyperparameters.<key>), NO_DEVICE (CUDA asked for and the
@@ -80,8 +92,13 @@ vfr_status vfr_model_fit(vfr_model *m, vfr_dataview *train, vfr_dataview *val,
  * the predicted return. Thread-safe for a trained model. */
 vfr_status vfr_model_predict(vfr_model *m, vfr_dataview *v, float *out);
 
+/* As vfr_model_predict, in double precision where the library computes in
+ * double (LightGBM); other types widen their float scores. OUT out [n]. */
+vfr_status vfr_model_predict_f64(vfr_model *m, vfr_dataview *v, double *out);
+
 /* Saves the artifact to `path` (written to a temporary name and renamed).
- * XGBoost: XGBoost's own JSON, loadable by xgboost.Booster().load_model(). */
+ * XGBoost: XGBoost's own JSON, loadable by xgboost.Booster().load_model().
+ * LightGBM: LightGBM's text model, loadable by lightgbm.Booster(model_file=). */
 vfr_status vfr_model_save(vfr_model *m, const char *path);
 /* Loads an artifact saved by vfr_model_save. cfg->type names the type; its
  * params_json is ignored (the artifact carries what prediction needs). */
@@ -95,7 +112,7 @@ vfr_status vfr_model_importance(vfr_model *m, double *imp);
  * version, rounds). Caller frees. */
 char *vfr_model_describe(vfr_model *m);
 
-/* The artifact's file name for this type ("model.json", "model.h5"). */
+/* The artifact's file name for this type ("model.json", "model.txt", "model.h5"). */
 const char *vfr_model_artifact_name(const char *type);
 
 #endif

@@ -23,6 +23,7 @@ typedef enum vfr_status {
     VFR_ERR_VALIDATION,    /* a deployment validation check failed           */
     VFR_ERR_DUPLICATE_JOB_ID, /* queue: a job with that jobId was submitted  */
     VFR_ERR_QUEUE_FULL,    /* queue: as many jobs wait as it may hold        */
+    VFR_ERR_LIGHTGBM,      /* LightGBM C API returned -1                      */
     VFR_STATUS_COUNT
 } vfr_status;
 

@@ -23,6 +23,7 @@ extern "C" {
 #include "vfr/digest.h"
 #include "vfr/features.h"
 #include "vfr/job.h"
+#include "vfr/lightgbm.h"
 #include "vfr/linear.h"
 #include "vfr/lstm.h"
 #include "vfr/metrics.h"

@@ -15,6 +15,7 @@
 
 #include "util.h"
 #include "vfr/dataset.h"
+#include "vfr/model.h"
 
 typedef enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STRLIST, K_ANYOBJ, K_DATE } kind;
 
@@ -468,6 +469,12 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     j->training.hyperparameters_json = hp ? cJSON_PrintUnformatted(hp) : vfr_strdup("{}");
     if (!j->training.hyperparameters_json)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    vfr_status pst = vfr_model_check_params(j->model_type, j->training.hyperparameters_json);
+    if (pst != VFR_OK) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", vfr_last_error());
+        return vfr_fail(pst, "%s: %s", file, why);
+    }
     j->training.cv_folds = (int32_t)num_or(tc, "cvFolds", 5);
     j->training.early_stopping_rounds = (int32_t)num_or(tc, "earlyStoppingRounds", 50);
     j->training.seed = (uint64_t)num_or(tc, "seed", 42);

@@ -11,7 +11,8 @@ struct vfr_model {
     void *state;
 };
 
-static const vfr_model_ops *const all_ops[] = {&vfr_model_xgboost_ops, &vfr_model_linear_ops, &vfr_model_lstm_ops};
+static const vfr_model_ops *const all_ops[] = {&vfr_model_xgboost_ops, &vfr_model_linear_ops, &vfr_model_lstm_ops,
+                                               &vfr_model_lightgbm_ops};
 
 static const vfr_model_ops *find(const char *type)
 {
@@ -23,12 +24,24 @@ static const vfr_model_ops *find(const char *type)
 
 static vfr_status unknown_type(const char *type)
 {
-    if (strcmp(type, "lightgbm") == 0)
-        return vfr_fail(VFR_ERR_INVALID_ARG,
-                        "modelType: 'lightgbm' is not built into this vfr (available: xgboost, linear, lstm); "
-                        "the LightGBM-style parameters map onto xgboost (docs/job-config.md)");
-    return vfr_fail(VFR_ERR_INVALID_ARG, "modelType: '%s' is unknown (available: xgboost, linear, lstm)",
+    return vfr_fail(VFR_ERR_INVALID_ARG, "modelType: '%s' is unknown (available: xgboost, lightgbm, linear, lstm)",
                     type);
+}
+
+vfr_status vfr_model_check_params(const char *type, const char *params_json)
+{
+    const vfr_model_ops *ops = find(type);
+    if (!ops)
+        return unknown_type(type);
+    return ops->check ? ops->check(params_json) : VFR_OK;
+}
+
+vfr_status vfr_model_preload(const char *type)
+{
+    const vfr_model_ops *ops = find(type);
+    if (!ops)
+        return unknown_type(type);
+    return ops->preload ? ops->preload() : VFR_OK;
 }
 
 const char *vfr_model_artifact_name(const char *type)
@@ -103,6 +116,22 @@ vfr_status vfr_model_predict(vfr_model *m, vfr_dataview *v, float *out)
     return m->ops->predict(m->state, v, out);
 }
 
+vfr_status vfr_model_predict_f64(vfr_model *m, vfr_dataview *v, double *out)
+{
+    if (v->n == 0)
+        return VFR_OK;
+    if (m->ops->predict_f64)
+        return m->ops->predict_f64(m->state, v, out);
+    float *f = malloc(sizeof *f * (size_t)v->n);
+    if (!f)
+        return vfr_fail(VFR_ERR_NOMEM, "model predict: out of memory");
+    vfr_status st = m->ops->predict(m->state, v, f);
+    for (int64_t i = 0; st == VFR_OK && i < v->n; i++)
+        out[i] = f[i];
+    free(f);
+    return st;
+}
+
 vfr_status vfr_model_save(vfr_model *m, const char *path) { return m->ops->save(m->state, path); }
 
 vfr_status vfr_model_importance(vfr_model *m, double *imp) { return m->ops->importance(m->state, imp); }
@@ -135,6 +164,8 @@ void vfr_dataview_destroy(vfr_dataview *v)
         return;
     if (v->xgb_dmatrix && v->xgb_free)
         v->xgb_free(v->xgb_dmatrix);
+    if (v->lgb_cache && v->lgb_free)
+        v->lgb_free(v->lgb_cache);
     pthread_mutex_destroy(&v->lock);
     free(v);
 }

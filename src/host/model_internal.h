@@ -15,6 +15,8 @@ struct vfr_dataview {
     pthread_mutex_t lock;     /* guards the cache slots                    */
     void *xgb_dmatrix;        /* XGBoost DMatrix, built on first use        */
     void (*xgb_free)(void *); /* frees it (set by the XGBoost model)        */
+    void *lgb_cache;          /* LightGBM Datasets, one per binning key     */
+    void (*lgb_free)(void *); /* frees them (set by the LightGBM model)     */
     const float *panel_X;     /* sequence history (vfr_dataview_set_history) */
     int64_t first_row;
     const int64_t *prev_row;
@@ -23,10 +25,17 @@ struct vfr_dataview {
 typedef struct vfr_model_ops {
     const char *type;
     const char *artifact;     /* file name of the saved artifact             */
+    /* checks trainingConfig.hyperparameters (JSON object text) as the job
+     * loads, before any data is read; NULL: checked at create only */
+    vfr_status (*check)(const char *params_json);
+    /* loads the model's library, so that a first load is not timed; NULL: none */
+    vfr_status (*preload)(void);
     vfr_status (*create)(const vfr_model_config *cfg, void **state);
     vfr_status (*fit)(void *state, vfr_dataview *train, vfr_dataview *val,
                       const vfr_fit_options *opt, vfr_fit_result *res);
     vfr_status (*predict)(void *state, vfr_dataview *v, float *out);
+    /* scores in double where the library computes them so; NULL: predict, widened */
+    vfr_status (*predict_f64)(void *state, vfr_dataview *v, double *out);
     vfr_status (*save)(void *state, const char *path);
     vfr_status (*load)(const vfr_model_config *cfg, const char *path, void **state);
     vfr_status (*importance)(void *state, double *imp);
@@ -37,5 +46,6 @@ typedef struct vfr_model_ops {
 extern const vfr_model_ops vfr_model_xgboost_ops;
 extern const vfr_model_ops vfr_model_linear_ops;
 extern const vfr_model_ops vfr_model_lstm_ops;
+extern const vfr_model_ops vfr_model_lightgbm_ops;
 
 #endif

@@ -322,5 +322,14 @@ static char *describe(void *state)
 }
 
 const vfr_model_ops vfr_model_linear_ops = {
-    "linear", "model.json", create, fit, predict, save, load, importance, describe, destroy,
+    .type = "linear",
+    .artifact = "model.json",
+    .create = create,
+    .fit = fit,
+    .predict = predict,
+    .save = save,
+    .load = load,
+    .importance = importance,
+    .describe = describe,
+    .destroy = destroy,
 };

@@ -597,6 +597,33 @@ static char *describe(void *state)
     return s;
 }
 
+static vfr_status check(const char *params_json)
+{
+    cJSON *hp = cJSON_Parse(params_json ? params_json : "{}");
+    vfr_status st = hp && cJSON_IsObject(hp)
+                        ? check_params(hp)
+                        : vfr_fail(VFR_ERR_INVALID_ARG, "trainingConfig.hyperparameters: not a JSON object");
+    cJSON_Delete(hp);
+    return st;
+}
+
+static vfr_status preload(void)
+{
+    vfr_xgboost_info xi;
+    return vfr_xgboost_probe(&xi);
+}
+
 const vfr_model_ops vfr_model_xgboost_ops = {
-    "xgboost", "model.json", create, fit, predict, save, load, importance, describe, destroy,
+    .type = "xgboost",
+    .artifact = "model.json",
+    .check = check,
+    .preload = preload,
+    .create = create,
+    .fit = fit,
+    .predict = predict,
+    .save = save,
+    .load = load,
+    .importance = importance,
+    .describe = describe,
+    .destroy = destroy,
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vfr/backtest.h"
+#include "vfr/lightgbm.h"
 #include "vfr/model.h"
 #include "vfr/stats.h"
 #include "vfr/xgboost.h"
@@ -16,6 +17,22 @@ vfr_status vfr_pipeline_model_device(const vfr_job *job, vfr_device_kind asked, 
                                      const vfr_reporter *rep, vfr_device_kind *model_dev)
 {
     *model_dev = dev;
+    if (strcmp(job->model_type, "lightgbm") == 0 && dev == VFR_DEVICE_CUDA) {
+        vfr_lightgbm_info li;
+        int ok = 0;
+        if (vfr_lightgbm_probe(&li) != VFR_OK || vfr_lightgbm_cuda(&ok) != VFR_OK || ok)
+            return VFR_OK;
+        if (asked == VFR_DEVICE_CUDA)
+            return vfr_fail(VFR_ERR_NO_DEVICE,
+                            "--device cuda: the LightGBM library %s (%s) has no CUDA; set VFR_LIGHTGBM_LIB to a "
+                            "lib_lightgbm.so built with -DUSE_CUDA=ON (docs/lightgbm.md)",
+                            li.path, li.version);
+        vfr_report_log(rep, VFR_LOG_WARN,
+                       "device auto: %s has no CUDA, so LightGBM trains on the CPU (metrics still use the GPU)",
+                       li.path);
+        *model_dev = VFR_DEVICE_CPU;
+        return VFR_OK;
+    }
     if (strcmp(job->model_type, "xgboost") != 0 || dev != VFR_DEVICE_CUDA)
         return VFR_OK;
     vfr_xgboost_info xi;

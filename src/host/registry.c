@@ -894,6 +894,8 @@ static vfr_status read_run(const char *run_dir, const vfr_registry_register_opti
     const cJSON *libs = cJSON_GetObjectItemCaseSensitive(r->manifest, "libraries");
     add_copy(vers, "xgboost", libs, "xgboost");
     add_copy(vers, "xgboostCuda", libs, "xgboostCuda");
+    if (libs && cJSON_GetObjectItemCaseSensitive(libs, "lightgbm"))
+        add_copy(vers, "lightgbm", libs, "lightgbm");
     add_copy(vers, "cudaRuntime", libs, "cudaRuntime");
     add_copy(vers, "cudnn", libs, "cudnn");
     add_copy(vers, "hdf5", libs, "hdf5");

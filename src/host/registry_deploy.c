@@ -14,7 +14,6 @@
 #include "registry_internal.h"
 #include "util.h"
 #include "vfr/probe.h"
-#include "vfr/xgboost.h"
 
 /* ---- the validation gate ------------------------------------------------------- */
 
@@ -213,11 +212,8 @@ static vfr_status run_validation(vfr_registry *reg, const vfr_registry_version *
     vfr_registry_object_path(reg, v->artifact_sha256, path, sizeof path);
     vfr_model_config cfg;
     reg_model_config(v, &cfg);
-    if (strcmp(v->model_type, "xgboost") == 0) { /* the library's dlopen is once per process, not per load */
-        vfr_xgboost_info xi;
-        vfr_xgboost_probe(&xi);
-        vfr_error_clear();
-    }
+    vfr_model_preload(v->model_type); /* the library's dlopen is once per process, not per load */
+    vfr_error_clear();
     /* A first load pays the process's one-time start-up (thread pools, the
      * library's globals) and proves the artifact loads; then the fastest of
      * three loads from the stored file is the artifact's cold load time, so

@@ -24,6 +24,7 @@ static const char *const names[VFR_STATUS_COUNT] = {
     [VFR_ERR_VALIDATION] = "VALIDATION_FAILED",
     [VFR_ERR_DUPLICATE_JOB_ID] = "DUPLICATE_JOB_ID",
     [VFR_ERR_QUEUE_FULL] = "QUEUE_FULL",
+    [VFR_ERR_LIGHTGBM] = "LIGHTGBM_ERROR",
 };
 
 const char *vfr_status_str(vfr_status st)

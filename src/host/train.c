@@ -34,6 +34,7 @@
 #include "vfr/registry.h"
 #include "vfr/runreport.h"
 #include "vfr/split.h"
+#include "vfr/lightgbm.h"
 #include "vfr/xgboost.h"
 #include "vfr_config.h"
 
@@ -875,6 +876,9 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
         cJSON_AddStringToObject(lib, "xgboost", v);
         cJSON_AddBoolToObject(lib, "xgboostCuda", xi.has_cuda);
     }
+    vfr_lightgbm_info li;
+    if (strcmp(job->model_type, "lightgbm") == 0 && vfr_lightgbm_probe(&li) == VFR_OK)
+        cJSON_AddStringToObject(lib, "lightgbm", li.version);
     vfr_error_clear();
     char cv[32];
     vfr_device_cuda_runtime_version(cv);

@@ -1,10 +1,11 @@
 /* cmd_info.c: `vfr info [--json]`: version, build options, devices, and the
- * versions of HDF5, XGBoost, cuBLAS and cuDNN actually in use. */
+ * versions of HDF5, XGBoost, LightGBM, cuBLAS and cuDNN actually in use. */
 #include <cjson/cJSON.h>
 #include <hdf5.h>
 #include <stdio.h>
 
 #include "cli.h"
+#include "vfr/lightgbm.h"
 #include "vfr/xgboost.h"
 #include "vfr_config.h"
 
@@ -13,7 +14,8 @@ static const char help[] =
     "Prints the vfr version and build options (CUDA compiled in? which\n"
     "architectures?), the CUDA devices found, and the HDF5, XGBoost, cuBLAS\n"
     "and cuDNN versions. --json emits one JSON object on stdout.\n"
-    "XGBoost is loaded at run time: set VFR_XGBOOST_LIB to use another libxgboost.so.\n";
+    "XGBoost is loaded at run time: set VFR_XGBOOST_LIB to use another libxgboost.so.\n"
+    "LightGBM likewise: set VFR_LIGHTGBM_LIB to use another lib_lightgbm.so.\n";
 
 int cmd_info(int argc, char **argv)
 {
@@ -76,6 +78,15 @@ int cmd_info(int argc, char **argv)
         cJSON_AddNullToObject(x, "version");
         cJSON_AddStringToObject(x, "error", vfr_last_error());
     }
+    vfr_lightgbm_info li;
+    cJSON *lg = cJSON_AddObjectToObject(libs, "lightgbm");
+    if (vfr_lightgbm_probe(&li) == VFR_OK) {
+        cJSON_AddStringToObject(lg, "version", li.version);
+        cJSON_AddStringToObject(lg, "path", li.path);
+    } else {
+        cJSON_AddNullToObject(lg, "version");
+        cJSON_AddStringToObject(lg, "error", vfr_last_error());
+    }
     char cv[32];
     vfr_device_cuda_runtime_version(cv);
     cJSON_AddStringToObject(libs, "cuda_runtime", cv);
@@ -110,6 +121,10 @@ int cmd_info(int argc, char **argv)
         else
             printf("  XGBoost          : not available (%s)\n",
                    cJSON_GetObjectItem(x, "error")->valuestring);
+        if (cJSON_IsString(cJSON_GetObjectItem(lg, "version")))
+            printf("  LightGBM         : %s (%s)\n", li.version, li.path);
+        else
+            printf("  LightGBM         : not available (%s)\n", cJSON_GetObjectItem(lg, "error")->valuestring);
         if (vfr_device_cuda_compiled())
             printf("  CUDA runtime %s, cuBLAS %s, cuDNN %s\n",
                    cJSON_GetObjectItem(libs, "cuda_runtime")->valuestring,

@@ -15,7 +15,6 @@
 #include "cli.h"
 #include "vfr/cache.h"
 #include "vfr/registry.h"
-#include "vfr/xgboost.h"
 
 static const char help[] =
     "usage: vfr models <command> [options]\n\n"
@@ -364,7 +363,8 @@ static void show_table(const cJSON *d)
                js(ds, "dateFirst"), js(ds, "dateLast"),
                cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ds, "symbols")));
         printf("  trials       %.0f\n", cJSON_IsNumber(te) ? te->valuedouble : 1.0);
-        printf("  versions     vfr %s, xgboost %s, CUDA runtime %s\n", js(vv, "vfr"), js(vv, "xgboost"),
+        const char *lib = cJSON_GetObjectItemCaseSensitive(vv, "lightgbm") ? "lightgbm" : "xgboost";
+        printf("  versions     vfr %s, %s %s, CUDA runtime %s\n", js(vv, "vfr"), lib, js(vv, lib),
                js(vv, "cudaRuntime"));
         printf("  decision     %s\n", dec && !cJSON_IsNull(dec) ? js(dec, "reason") : "none (no comparison.json)");
         printf("  (--json for the full record: lineage, metrics, comparison, job)\n");
@@ -742,10 +742,8 @@ static int do_bench(int argc, char **argv)
         st = open_reg(&o, 0, &reg);
     if (st == VFR_OK)
         st = vfr_registry_get(reg, o.pos, &v);
-    if (st == VFR_OK && strcmp(v->model_type, "xgboost") == 0) {
-        vfr_xgboost_info xi; /* the library's one-time dlopen is not a model load */
-        st = vfr_xgboost_probe(&xi);
-    }
+    if (st == VFR_OK) /* the library's one-time dlopen is not a model load */
+        st = vfr_model_preload(v->model_type);
     char path[4400];
     vfr_model_config cfg = {0};
     if (st == VFR_OK)
