@@ -39,3 +39,5 @@ vfr_script_test(test_queue python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_queue.py)
 # skipped, where they are missing. `slow`: not rerun in the sanitizer pass.
 vfr_script_test(test_slurm python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.py)
 set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow")
+vfr_script_test(test_hostile python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_hostile.py)
+vfr_script_test(test_fulldisk python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_fulldisk.py)

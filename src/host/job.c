@@ -601,8 +601,7 @@ vfr_status vfr_job_load(const char *path, vfr_job **out)
     char *buf;
     size_t len;
     if (vfr_read_file(path, &buf, &len) != 0)
-        return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", path,
-                        strerror(errno));
+        return vfr_fail_open(path);
     vfr_status st = vfr_job_parse(path, buf, out);
     free(buf);
     return st;

@@ -462,6 +462,47 @@ void vfr_registry_close(vfr_registry *reg)
     free(reg);
 }
 
+/* A new registry.db appears whole or not at all: the schema is written into
+ * registry.db-new.<pid> (a name openers tolerate, like the WAL files), closed
+ * and synced, then hard-linked to registry.db, which fails harmlessly when
+ * another process got there first. A full disk leaves no empty registry.db
+ * for later readers to reject. */
+static vfr_status create_db_atomically(vfr_registry *reg, const char *path)
+{
+    char tmp[4400], side[4500];
+    snprintf(tmp, sizeof tmp, "%s-new.%ld", path, (long)getpid());
+    unlink(tmp);
+    vfr_status st = VFR_OK;
+    if (sqlite3_open_v2(tmp, &reg->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        st = vfr_fail(VFR_ERR_IO, "registry %s: cannot create %s: %s", reg->dir, tmp,
+                      reg->db ? sqlite3_errmsg(reg->db) : "out of memory");
+        goto done;
+    }
+    sqlite3_extended_result_codes(reg->db, 0);
+    if (sqlite3_exec(reg->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
+        st = reg_sql_fail(reg, "creating registry.db");
+        goto done;
+    }
+    st = migrate(reg);
+done:
+    if (reg->db && sqlite3_close(reg->db) != SQLITE_OK && st == VFR_OK)
+        st = vfr_fail(VFR_ERR_IO, "registry %s: closing the new registry.db failed", reg->dir);
+    reg->db = NULL;
+    if (st == VFR_OK) {
+        int fd = open(tmp, O_RDONLY);
+        if (fd < 0 || fsync(fd) != 0)
+            st = vfr_fail(VFR_ERR_IO, "registry %s: syncing the new registry.db: %s", reg->dir, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    if (st == VFR_OK && link(tmp, path) != 0 && errno != EEXIST)
+        st = vfr_fail(VFR_ERR_IO, "registry %s: cannot put registry.db in place: %s", reg->dir, strerror(errno));
+    unlink(tmp);
+    snprintf(side, sizeof side, "%s-journal", tmp);
+    unlink(side);
+    return st;
+}
+
 vfr_status vfr_registry_open(const char *dir, int create, vfr_registry **out)
 {
     *out = NULL;
@@ -510,7 +551,9 @@ vfr_status vfr_registry_open(const char *dir, int create, vfr_registry **out)
     }
     char path[4300];
     snprintf(path, sizeof path, "%s/registry.db", dir);
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    if (!has_db)
+        VFR_TRY(create_db_atomically(reg, path));
+    int flags = SQLITE_OPEN_READWRITE;
     if (sqlite3_open_v2(path, &reg->db, flags, NULL) != SQLITE_OK) {
         st = vfr_fail(VFR_ERR_IO, "registry %s: cannot open registry.db: %s", dir,
                       reg->db ? sqlite3_errmsg(reg->db) : "out of memory");
@@ -828,7 +871,7 @@ static vfr_status store_object(vfr_registry *reg, const char *src, char sha[65],
     char *buf;
     size_t len;
     if (vfr_read_file(src, &buf, &len) != 0)
-        return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", src, strerror(errno));
+        return vfr_fail_open(src);
     vfr_digest_sha256(buf, len, sha);
     *bytes = (int64_t)len;
     vfr_status st = VFR_OK;
@@ -880,6 +923,8 @@ static vfr_status read_json(const char *dir, const char *file, int required, cJS
     if (vfr_read_file(path, &buf, &len) != 0) {
         if (errno == ENOENT && !required)
             return VFR_OK;
+        if (errno == EINVAL)
+            return vfr_fail_open(path);
         return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s%s", path, strerror(errno),
                         errno == ENOENT ? " (is this a finished `vfr train` run folder?)" : "");
     }
