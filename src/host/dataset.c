@@ -490,8 +490,10 @@ static vfr_status read_rows(vfr_dataset *ds, hid_t id, const char *name, int64_t
     vfr_status st = vfr_dataset_fastread(id, rank, r0, r1, width, out);
     if (st == VFR_OK)
         return VFR_OK;
-    if (st == VFR_ERR_IO) /* a chunk that cannot be read: say so, don't retry */
-        return vfr_fail(VFR_ERR_IO, "%s: reading '%s' rows [%lld, %lld) failed (corrupt chunk?)",
+    /* A chunk that does not decode is damage in the input file (bad input,
+     * exit 2), not a failure of this run: say so, don't retry. */
+    if (st == VFR_ERR_IO)
+        return vfr_fail(VFR_ERR_FORMAT, "%s: reading '%s' rows [%lld, %lld) failed: a chunk does not decode (corrupt file)",
                         ds->path, name, (long long)r0, (long long)r1);
     st = VFR_OK;
     hsize_t start[2] = {(hsize_t)r0, 0}, count[2] = {(hsize_t)(r1 - r0), (hsize_t)width};
@@ -499,7 +501,7 @@ static vfr_status read_rows(vfr_dataset *ds, hid_t id, const char *name, int64_t
     hid_t ms = H5Screate_simple(rank, count, NULL);
     if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         H5Dread(id, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out) < 0)
-        st = vfr_fail(VFR_ERR_IO, "%s: reading '%s' rows [%lld, %lld) failed (corrupt or truncated file?)",
+        st = vfr_fail(VFR_ERR_FORMAT, "%s: reading '%s' rows [%lld, %lld) failed (corrupt or truncated file?)",
                       ds->path, name, (long long)r0, (long long)r1);
     if (ms >= 0)
         H5Sclose(ms);
@@ -636,8 +638,10 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     hid_t fcpl = -1;
     *out = NULL;
     vfr_h5_quiet();
-    if (spec->F < 0 || spec->S < 0 || spec->H < 0 || spec->compression < 0 || spec->compression > 9 ||
-        spec->F > VFR_DATASET_MAX_COLUMNS || spec->H > VFR_DATASET_MAX_HORIZONS)
+    if (spec->F > VFR_DATASET_MAX_COLUMNS || spec->H > VFR_DATASET_MAX_HORIZONS)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %d features and %d forward-return horizons; the limits are %d and %d",
+                        path, spec->F, spec->H, VFR_DATASET_MAX_COLUMNS, VFR_DATASET_MAX_HORIZONS);
+    if (spec->F < 0 || spec->S < 0 || spec->H < 0 || spec->compression < 0 || spec->compression > 9)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: bad dataset spec (F=%d S=%d H=%d compression=%d)",
                         path, spec->F, spec->S, spec->H, spec->compression);
     if ((st = check_spec_names(path, "feature name", spec->feature_names, spec->F)) != VFR_OK ||

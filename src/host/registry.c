@@ -295,7 +295,7 @@ vfr_status vfr_registry_parse_semver(const char *s, int32_t v[3])
         int32_t x = 0, digits = 0;
         while (*p >= '0' && *p <= '9' && digits < 7)
             x = x * 10 + (*p++ - '0'), digits++;
-        if (digits > 6)
+        if (x > VFR_REGISTRY_MAX_VERSION_PART)
             break;
         v[k++] = x;
         if (k < 3) {
@@ -928,6 +928,11 @@ static vfr_status read_json(const char *dir, const char *file, int required, cJS
         return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s%s", path, strerror(errno),
                         errno == ENOENT ? " (is this a finished `vfr train` run folder?)" : "");
     }
+    int nul = vfr_json_nul_line(buf, len);
+    if (nul) {
+        free(buf);
+        return vfr_fail(VFR_ERR_FORMAT, "%s: line %d: a string holds a NUL character", path, nul);
+    }
     *out = cJSON_Parse(buf);
     free(buf);
     if (!*out)
@@ -1187,7 +1192,21 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
     if (r.version[0]) {
         VFR_TRY(check_free(reg, r.name, r.version)); /* under the lock, for real */
     } else if (parent[0]) {
-        snprintf(r.version, sizeof r.version, "%d.%d.%d", pv[0], pv[1], pv[2] + 1);
+        /* the next patch; past 999999 (6 digits, the version rule) the
+         * next minor, then the next major */
+        int32_t nv[3] = {pv[0], pv[1], pv[2] + 1};
+        if (nv[2] > VFR_REGISTRY_MAX_VERSION_PART)
+            nv[1]++, nv[2] = 0;
+        if (nv[1] > VFR_REGISTRY_MAX_VERSION_PART)
+            nv[0]++, nv[1] = 0;
+        if (nv[0] > VFR_REGISTRY_MAX_VERSION_PART) {
+            st = vfr_fail(VFR_ERR_INVALID_ARG, "model %s: no version after %s is left; register with an explicit version",
+                          r.name, parent);
+            goto fail;
+        }
+        /* each part is in [0, 999999]: 20 characters at most */
+        snprintf(r.version, sizeof r.version, "%u.%u.%u", (unsigned)nv[0] % 1000000u,
+                 (unsigned)nv[1] % 1000000u, (unsigned)nv[2] % 1000000u);
     } else {
         snprintf(r.version, sizeof r.version, "1.0.0");
     }

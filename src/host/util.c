@@ -115,6 +115,30 @@ FILE *vfr_fopen_regular(const char *path)
     return f;
 }
 
+int vfr_json_nul_line(const char *text, size_t len)
+{
+    int line = 1, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\0')
+            return line;
+        if (c == '\n')
+            line++;
+        if (!in_str) {
+            in_str = c == '"';
+            continue;
+        }
+        if (c == '"') {
+            in_str = 0;
+        } else if (c == '\\' && i + 1 < len) {
+            if (text[i + 1] == 'u' && i + 5 < len && strncmp(text + i + 2, "0000", 4) == 0)
+                return line;
+            i++; /* the escaped character */
+        }
+    }
+    return 0;
+}
+
 vfr_status vfr_fail_open(const char *path)
 {
     int e = errno;

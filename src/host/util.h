@@ -27,6 +27,11 @@ FILE *vfr_fopen_regular(const char *path);
  * INVALID_ARG "not a regular file" (EINVAL from vfr_fopen_regular), IO. */
 vfr_status vfr_fail_open(const char *path);
 
+/* The 1-based line of the first NUL in JSON text of len bytes, raw or
+ * escaped as \u0000 inside a string (cJSON would cut the string there,
+ * silently), or 0 when there is none. */
+int vfr_json_nul_line(const char *text, size_t len);
+
 /* A malloc'd copy of s (NULL on allocation failure). */
 char *vfr_strdup(const char *s);
 
