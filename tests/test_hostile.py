@@ -168,6 +168,26 @@ def main():
         expect_bad("FIFO as job file", ["job", "show", fifo], "", timeout=20)
         check(not os.path.exists(out), "pack of a FIFO left an output file")
 
+        # --- exit codes: damage in an input file is bad input (2), not a runtime failure
+        corrupt = os.path.join(tmp, "corrupt.h5")
+        shutil.copy(ds, corrupt)
+        with h5py.File(corrupt, "r") as f:
+            info = f["features"].id.get_chunk_info(0)
+        with open(corrupt, "r+b") as f:
+            f.seek(info.byte_offset + 8)
+            f.write(b"\x5a" * (info.size - 16))
+        expect_bad("a chunk that does not decode", ["inspect", corrupt], "corrupt")
+        H = 3000
+        many = os.path.join(tmp, "many_h.csv")
+        with open(many, "w") as f:
+            f.write("date,symbol,x," + ",".join(f"forward_return_{h}d" for h in range(1, H + 1)) + "\n")
+            for i in range(30):
+                for sym in ("AA", "BB"):
+                    f.write(f"2001-{i // 28 + 1:02d}-{i % 28 + 1:02d},{sym},{i},")
+                    f.write(",".join(["0.01"] * H) + "\n")
+        expect_bad("3000 horizon columns", ["pack", "--csv", many, "--out", out], "horizons")
+        check(not os.path.exists(out), "pack with 3000 horizons left an output file")
+
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:

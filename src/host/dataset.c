@@ -582,7 +582,10 @@ void vfr_dataset_writer_abort(vfr_dataset_writer *w)
 static hid_t create_extendible(hid_t file, const char *name, hid_t type, int rank, hsize_t width,
                                hsize_t chunk_rows, int compression)
 {
-    hsize_t dims[2] = {0, width}, maxd[2] = {H5S_UNLIMITED, width}, chunk[2] = {chunk_rows, width};
+    /* HDF5 refuses a chunk dimension of 0: a [N, 0] array (no features)
+     * gets chunks one column wide and a second axis free to hold them */
+    hsize_t dims[2] = {0, width}, maxd[2] = {H5S_UNLIMITED, width ? width : H5S_UNLIMITED},
+            chunk[2] = {chunk_rows, width ? width : 1};
     hid_t sp = H5Screate_simple(rank, dims, maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);

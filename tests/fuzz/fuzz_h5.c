@@ -242,8 +242,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int preds = (int)(u8(&r) & 1);
     char path[512];
     snprintf(path, sizeof path, "%s", fuzz_path(preds ? "p.h5" : "d.h5"));
-    if ((preds ? write_predictions(path, &r) : write_dataset(path, &r)) != 0)
+    if ((preds ? write_predictions(path, &r) : write_dataset(path, &r)) != 0) {
+        fprintf(stderr, "fuzz_h5: the base file: %s\n", vfr_last_error());
         abort(); /* the base file is valid by construction */
+    }
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     if (f < 0)
         abort();
