@@ -100,10 +100,10 @@ FILE *vfr_fopen_regular(const char *path)
     if (fd < 0)
         return NULL;
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        int e = errno;
+    int bad = fstat(fd, &sb) != 0 ? errno : !S_ISREG(sb.st_mode) ? EINVAL : 0;
+    if (bad) {
         close(fd);
-        errno = S_ISREG(sb.st_mode) ? e : EINVAL;
+        errno = bad;
         return NULL;
     }
     int fl = fcntl(fd, F_GETFL);
