@@ -6,7 +6,7 @@
 set -euo pipefail
 
 APT_PKGS=(build-essential cmake pkg-config zlib1g-dev libhdf5-dev libcjson-dev
-          libxgboost-dev libsqlite3-dev libopenblas-dev libssl-dev)
+          libxgboost-dev libsqlite3-dev libopenblas-dev libssl-dev libcurl4-openssl-dev)
 # clang and its libFuzzer runtime: the bounded fuzz run of scripts/test.sh
 # (scripts/fuzz.sh, tests/fuzz/). Without them that step is skipped.
 if [ "${VFR_SETUP_FUZZ:-1}" != 0 ]; then
@@ -28,8 +28,17 @@ if [ "${VFR_SETUP_SLURM:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_SLURM:
   APT_PKGS+=(slurm-wlm munge)
 fi
 # python module -> PyPI package; xgboost-cpu is XGBoost without the CUDA
-# wheel's few hundred MB (tests only check that Python loads vfr's models)
-PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu)
+# wheel's few hundred MB (tests only check that Python loads vfr's models);
+# pandas for the look-ahead and Python module tests, wheel for pip install ./python
+PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu pandas:pandas wheel:wheel)
+# mlflow runs a real tracking server for test_mlflow (tests/test_mlflow.py;
+# docs/mlflow.md). It is large (some 300 MB with its dependencies; 2.5 min to
+# install on the 2-core development machine), so it comes only where asked:
+# VFR_SETUP_MLFLOW=1, or in CI (CI set) unless VFR_SETUP_MLFLOW=0. Without it
+# that one test is skipped. vfr itself never needs Python.
+if [ "${VFR_SETUP_MLFLOW:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_MLFLOW:-}" != 0 ]; }; then
+  PY_PKGS+=(mlflow:mlflow)
+fi
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -141,7 +141,7 @@ static void golden(void)
         free(daily), free(met);
         runs++;
     }
-    CHECK(runs == 7);
+    CHECK(runs == 9);
     CHECK(checked > 300);
     cJSON_Delete(doc);
 }
@@ -219,6 +219,17 @@ static void properties(void)
     o.horizon = 1;
     CHECK_OK(vfr_backtest_cpu(&b.p, b.score, 2, &o, met, NULL));
     CHECK_NEAR(met[VFR_FIN_EXPOSURE], 1.0, 1e-12, 0);
+    /* long_short_median is dollar neutral on every date: net exposure 0 and
+     * gross 1 whatever the scores' level (all long or all short signs) */
+    o.strategy = VFR_STRATEGY_LONG_SHORT_MEDIAN;
+    for (int64_t i = 0; i < b.p.N; i++)
+        b.score[i] = 5.0f + (float)(i % 7); /* every score positive */
+    CHECK_OK(vfr_backtest_cpu(&b.p, b.score, 1, &o, met, NULL));
+    CHECK_NEAR(met[VFR_FIN_NET_EXPOSURE], 0.0, 0, 1e-12);
+    CHECK_NEAR(met[VFR_FIN_EXPOSURE], 1.0, 1e-12, 0);
+    o.strategy = VFR_STRATEGY_LONG_ONLY; /* the same scores: fully net long */
+    CHECK_OK(vfr_backtest_cpu(&b.p, b.score, 1, &o, met, NULL));
+    CHECK_NEAR(met[VFR_FIN_NET_EXPOSURE], 1.0, 1e-12, 0);
     bpanel_free(&b);
 
     /* a monotone equity curve has no drawdown */

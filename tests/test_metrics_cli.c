@@ -90,7 +90,7 @@ int main(void)
             score[m * N + i] = (float)(0.5 + (m == 0 ? 10 * fwd[i] : 0) + 0.2 * (urand() - 0.5));
     }
     vfr_predictions p = {N, M, S, 0, 5, VFR_TASK_CLASSIFICATION, syms, names, date, symbol,
-                         NULL, score, label, fwd, fwd1, set};
+                         NULL, score, label, fwd, fwd1, set, NULL, NULL};
     char path[512], out[512], args[2048];
     snprintf(path, sizeof path, "%s/pred.h5", test_tmpdir());
     snprintf(out, sizeof out, "%s/bt.h5", test_tmpdir());
@@ -131,7 +131,7 @@ int main(void)
 
     /* backtest --json --out agrees with the library, and the file holds the curves */
     snprintf(args, sizeof args,
-             "--device cpu backtest --predictions '%s' --strategy top_k --k 3 --cost-bps 5 --json --out '%s'",
+             "--device cpu backtest --predictions '%s' --set all --strategy top_k --k 3 --cost-bps 5 --json --out '%s'",
              path, out);
     CHECK(run(args, &txt) == 0);
     j = cJSON_Parse(txt);

@@ -267,9 +267,9 @@ int main(int argc, char **argv)
     metrics_case("cls all NaN", 5, 10, 2, 1.0, 1, 1.0);
     metrics_case("cls empty", 0, 5, 2, 1.0, 1, 0.0);
     /* backtests */
-    const vfr_strategy all[3] = {VFR_STRATEGY_TOP_K, VFR_STRATEGY_LONG_SHORT_SIGN,
-                                 VFR_STRATEGY_LONG_ONLY};
-    for (int s = 0; s < 3; s++) {
+    const vfr_strategy all[4] = {VFR_STRATEGY_TOP_K, VFR_STRATEGY_LONG_SHORT_SIGN,
+                                 VFR_STRATEGY_LONG_ONLY, VFR_STRATEGY_LONG_SHORT_MEDIAN};
+    for (int s = 0; s < 4; s++) {
         backtest_case("random", 250, 40, 8, 0.9, 0.02, all[s], 3, 1, 5);
         backtest_case("overlap", 250, 40, 8, 0.9, 0.02, all[s], 5, 5, 10);
         backtest_case("one date", 1, 40, 4, 1.0, 0.0, all[s], 3, 1, 5);

@@ -280,9 +280,30 @@ static void test_bad_wide(void)
               "columns 2 and 4");
     check_bad(p, "all_missing.csv", "date,A\n2020-01-02,\n2020-01-03,NA\n", VFR_ERR_FORMAT,
               "no prices", NULL);
+    /* Headers of another layout name the right command (issue 14 point 11). */
+    check_bad(p, "ohlcv.csv",
+              "date,open,high,low,close,volume\n2020-01-02,10,11,9,10.5,1000\n2020-01-03,10.5,12,10,11,900\n",
+              VFR_ERR_FORMAT, "line 1: the columns open, high, low, close", "vfr pack --csv");
+    check_bad(p, "ohlcv_caps.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,1,5\n",
+              VFR_ERR_FORMAT, "OHLCV", "long layout");
+    check_bad(p, "ohlcv_close_volume.csv", "date,Close,Volume\n2020-01-02,1,5\n", VFR_ERR_FORMAT, "OHLCV",
+              "vfr pack --csv");
+    check_bad(p, "long.csv", "date,symbol,close\n2020-01-02,A,1\n2020-01-02,B,2\n", VFR_ERR_FORMAT,
+              "column 2 is 'symbol'", "vfr pack --csv");
+    check_bad(p, "ticker.csv", "date,AAPL,Ticker\n2020-01-02,1,A\n", VFR_ERR_FORMAT, "column 3 is 'Ticker'",
+              "vfr pack --csv");
+    check_bad(p, "two_dates.csv", "date,AAPL,date,MSFT\n2020-01-02,1,2020-01-02,2\n", VFR_ERR_FORMAT,
+              "column 3 is another date column", "vfr pack --csv");
     /* Blank lines still count: the bad cell is on line 4. */
     check_bad(p, "blank_lines.csv", "date,A\n\n2020-01-02,1\n2020-01-03,x\n", VFR_ERR_FORMAT,
               "line 4, column A", NULL);
+}
+
+/* Tickers that happen to be OHLCV words (Lowe's LOW, Opendoor OPEN) still pack. */
+static void test_ticker_words(void)
+{
+    const char *csv = write_csv("lowopen.csv", "date,LOW,OPEN,MSFT\n2020-01-02,1,2,3\n2020-01-03,1.1,2.1,3.1\n");
+    CHECK_OK(vfr_pack_prices_csv(csv, tmp_path("lowopen.h5"), NULL));
 }
 
 static void test_bad_long(void)
@@ -425,6 +446,22 @@ static void test_dowjones(void)
             }
         }
     CHECK(bad == 0);
+    /* quality columns from the prices (pack_quality.c): the file's runs of
+     * repeated closes while the market moved are stale; no bad prints */
+    CHECK(m->quality_mask == (1u << VFR_QUALITY_FRESHNESS | 1u << VFR_QUALITY_RELIABILITY));
+    float *qf = malloc(sizeof(float) * S * T), *qr = malloc(sizeof(float) * S * T);
+    CHECK_OK(vfr_dataset_read_quality(ds, VFR_QUALITY_FRESHNESS, 0, m->N, qf));
+    CHECK_OK(vfr_dataset_read_quality(ds, VFR_QUALITY_RELIABILITY, 0, m->N, qr));
+    int64_t stale = 0, spikes = 0, stale_moved = 0;
+    for (int64_t i = 0; i < m->N; i++) {
+        stale += qf[i] == 0.0f;
+        spikes += qr[i] == 0.0f;
+        stale_moved += qf[i] == 0.0f && i >= S && close[i] != close[i - S]; /* a stale close repeats */
+    }
+    fprintf(stderr, "dow jones: %lld stale closes, %lld spikes\n", (long long)stale, (long long)spikes);
+    CHECK(stale == 337 && spikes == 0 && stale_moved == 0);
+    free(qf);
+    free(qr);
     free(close);
     free(fwd);
     vfr_dataset_close(ds);
@@ -435,6 +472,7 @@ int main(void)
     test_wide();
     test_long();
     test_bad_wide();
+    test_ticker_words();
     test_bad_long();
     test_numbers();
     test_dowjones();

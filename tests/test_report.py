@@ -19,7 +19,14 @@ run and a regression run. Each report is parsed with html.parser and checked:
   with the one vfr train (or vfr compare) writes, and with a fixture in
   docs/comparison.md's shape plus a registry.json, it shows the decision,
   p-values, PSR, DSR and the registry version and alias;
-- regression runs leave ROC, calibration and confusion out with a note.
+- regression runs leave ROC, calibration and confusion out with a note;
+- what a reviewer reads right (issue 14): the backtest table scrolls rather
+  than being cut off, with net exposure, beta and alpha (t) when
+  comparison.json has them, and the hit-rate p over dates in place of the
+  binomial p (an older comparison.json still renders); a one-symbol run says
+  why it has no IC instead of drawing empty charts; the fold scores are dots on
+  a marked cut axis, not bars; the best round is 1-based, "round N of M", as
+  the log says it; every series has its own colour and dash.
 
 `test_report.py --render` (ctest test_report_render) also renders the page in
 headless Chromium and checks that the screenshot is not blank; it exits 77
@@ -183,6 +190,8 @@ def check_keys(root, rd, name, required=()):
             continue
         text = e.text()
         checked["n"] += 1
+        if "data-offset" in e.attrs and isinstance(v, (int, float)):  # a 0-based index printed 1-based
+            v = v + float(e.attrs["data-offset"])
         if "data-value" in e.attrs:
             check(e.attrs["data-value"] == json.dumps(v), f"{name}: {key} = {e.attrs['data-value']}, file {v}")
         elif isinstance(v, bool) or v is None:
@@ -239,6 +248,21 @@ def common_checks(name, rd, out, cls=True):
     # daily IC and rank IC with the means of metrics.json
     ic = root.by_id("chart-ic")
     check(ic is not None and ic.tag == "svg", f"{name}: svg#chart-ic")
+    # the baselines are told apart by line style too: model and buy_and_hold
+    # solid, each other baseline dashed, no two series with the same colour and dash
+    if eq is not None:
+        g = eq.by_id("equity-panel")
+        styles = {p.attrs.get("data-series"): (p.attrs.get("stroke"), p.attrs.get("stroke-dasharray"))
+                  for p in (g.find_all("path", cls="series") if g else [])}
+        check(styles.get("model", (0, 0))[1] is None and styles.get("buy_and_hold", (0, 0))[1] is None,
+              f"{name}: model and buy_and_hold solid")
+        check(all(d is not None for n, (c, d) in styles.items() if n not in ("model", "buy_and_hold")),
+              f"{name}: the other baselines dashed: {styles}")
+        check(len(set(styles.values())) == len(styles), f"{name}: one style per series: {styles}")
+    # the backtest table scrolls sideways rather than being cut off
+    fin = root.by_id("table-financial")
+    check(fin is not None and fin.parent is not None and "scroll" in fin.parent.attrs.get("class", ""),
+          f"{name}: the backtest table sits in a scrolling box")
     if ic is not None:
         keys = {e.attrs.get("data-key") for e in ic.find_all() if e.attrs.get("data-key")}
         check({"metrics:test.ic", "metrics:test.rank_ic"} <= keys, f"{name}: IC chart prints the mean IC and rank IC")
@@ -357,6 +381,7 @@ COMPARISON = {
     "testPeriod": None, "horizon": 1, "trialsEvaluated": 1, "trialSharpeVariance": None,
     "modelPerformance": {"sharpe": 1.32, "directional_accuracy": 0.514, "max_drawdown": 0.093},
     "psr": 0.9912345, "dsr": 0.9712345,
+    "modelExposure": {"net": 0.4213, "gross": 1.0, "beta": 0.5234, "alpha": 0.1412, "alphaT": 1.8312},
     "baselines": [
         {"name": "buy_and_hold", "available": True, "note": "",
          "performance": {"sharpe": 0.05, "total_return": -0.01},
@@ -365,7 +390,9 @@ COMPARISON = {
                                      "level": 0.95, "method": "paired t-test"},
          "bootstrap": {"sharpeDifference": 1.2734, "confidenceInterval": [0.2, 2.4], "level": 0.95,
                        "resamples": 2000, "meanBlock": 10},
-         "binomial": {"accuracy": 0.514, "baselineRate": 0.484, "pValue": 0.00123}},
+         "exposure": {"net": 1.0, "gross": 1.0, "beta": 1.0, "alpha": 0.0, "alphaT": None},
+         "hitRate": {"accuracy": 0.514, "baselineRate": 0.484, "dates": 341, "pValue": 0.0312345,
+                     "pValueGreater": 0.0156, "method": "t-test over 341 test dates of the daily hit rate <x>"}},
         {"name": "momentum", "available": True, "note": "",
          "performance": {"sharpe": 0.41, "total_return": 0.07, "max_drawdown": 0.12},
          "improvement": {"sharpe": {"absolute": 0.91, "relative": 2.2}},
@@ -373,7 +400,9 @@ COMPARISON = {
                                      "level": 0.95, "method": "paired t-test"},
          "bootstrap": {"sharpeDifference": 0.9, "confidenceInterval": [-0.3, 2.0], "level": 0.95,
                        "resamples": 2000, "meanBlock": 10},
-         "binomial": {"accuracy": 0.514, "baselineRate": 0.5, "pValue": 0.08}},
+         "exposure": {"net": 0.0312, "gross": 1.0, "beta": -0.1234, "alpha": 0.0412, "alphaT": 1.7654},
+         "hitRate": {"accuracy": 0.514, "baselineRate": 0.5, "dates": 341, "pValue": 0.08,
+                     "pValueGreater": 0.04, "method": "t-test over 341 test dates of the daily hit rate <x>"}},
         {"name": "sma_crossover", "available": False, "note": "no close prices <in> the \"dataset\"",
          "performance": None, "improvement": None, "statisticalSignificance": None,
          "bootstrap": None, "binomial": None},
@@ -447,8 +476,32 @@ def main_checks(tmp):
     check_keys(root, rc_dir, "compared",
                ["comparison:decision.shouldDeploy", "comparison:decision.reason", "comparison:psr",
                 "comparison:dsr", "comparison:baselines.0.statisticalSignificance.pValue",
-                "comparison:baselines.1.statisticalSignificance.pValue", "comparison:baselines.0.binomial.pValue",
-                "comparison:baselines.1.performance.sharpe", "registry:version", "registry:alias"])
+                "comparison:baselines.1.statisticalSignificance.pValue", "comparison:baselines.0.hitRate.pValue",
+                "comparison:baselines.1.hitRate.pValue", "comparison:baselines.1.performance.sharpe",
+                "comparison:modelExposure.beta", "comparison:modelExposure.alpha",
+                "comparison:modelExposure.alphaT", "comparison:baselines.1.exposure.beta",
+                "comparison:baselines.1.exposure.alphaT", "registry:version", "registry:alias"])
+    bt = root.by_id("table-baselines")
+    check(bt is not None and "hit-rate p" in bt.text() and "binomial" not in bt.text(),
+          "the baselines table shows the hit-rate p over dates, not the binomial p")
+    fin = root.by_id("table-financial")
+    rows = {next(r.find_all("td")).text(): r for r in (fin.find_all("tr", cls="exposure") if fin else [])}
+    # net exposure is a column of the backtest's own table (metrics.json net_exposure)
+    net = [r for r in (fin.find_all("tr") if fin else []) if next(r.find_all("td"), None) is not None
+           and next(r.find_all("td")).text() == "net_exposure"]
+    check({"beta to buy_and_hold", "alpha, annualised (t, HAC)"} <= set(rows) and len(net) == 1,
+          f"exposure rows in the backtest table: {set(rows)}, net_exposure rows {len(net)}")
+    # and a comparison.json of before hitRate and exposure still renders, with the binomial p
+    old = json.loads(json.dumps(cmp))
+    old.pop("modelExposure")
+    for b in old["baselines"]:
+        b.pop("exposure", None)
+        b["binomial"] = {"accuracy": 0.514, "baselineRate": 0.484, "pValue": 0.00123} if b.pop("hitRate", None) else None
+    json.dump(old, open(os.path.join(rc_dir, "comparison.json"), "w"))
+    _, oroot = common_checks("compared (old keys)", rc_dir, report(rc_dir))
+    bt = oroot.by_id("table-baselines")
+    check(bt is not None and "binomial p" in bt.text(), "an older comparison.json: the binomial p")
+    check_keys(oroot, rc_dir, "compared (old keys)", ["comparison:baselines.0.binomial.pValue"])
     dec = root.by_id("decision")
     check(dec is not None and "deploy" in dec.attrs.get("class", "").split(), "decision box: deploy")
     check(root.by_id("table-baselines") is not None and root.by_id("table-decision-checks") is not None,
@@ -475,8 +528,19 @@ def main_checks(tmp):
     got = {g.attrs.get("data-param") for g in params.find_all("g") if g.attrs.get("data-param")} if params else set()
     check(got == {"learning_rate", "max_depth"}, f"search: a scatter per varied parameter ({got})")
     folds = root.by_id("chart-search-folds")
-    bars = next(folds.find_all("path", cls="bars"), None) if folds is not None else None
-    check(bars is not None and len(re.findall(r"z", bars.attrs["d"])) == 2, "search: the best trial's 2 folds")
+    dots = next(folds.find_all("g", cls="folds"), None) if folds is not None else None
+    check(dots is not None and len(list(dots.find_all("circle"))) == 2, "search: the best trial's 2 folds, as dots")
+    check(folds is not None and next(folds.find_all("path", cls="bars"), None) is None,
+          "search: no bars on an axis that does not start at 0")
+    fold_scores = [f["score"] for f in s["allResults"][s["bestTrial"]]["folds"]]
+    if folds is not None and min(fold_scores) > 0:
+        check(next(folds.find_all("g", cls="axis-break"), None) is not None, "search: the cut axis is marked")
+    # the best round as the log says it: 1-based, "round N of M"
+    man = json.load(open(os.path.join(rd, "manifest.json")))
+    desc = man["model"]["description"]
+    hdr = root.by_id("header")
+    check(hdr is not None and f"round {desc['bestRound'] + 1} of {desc['roundsTrained']}" in hdr.text(),
+          f"search: best round 1-based, round N of M ({desc['bestRound']}, {desc['roundsTrained']})")
     check_keys(root, rd, "search", ["search:bestScore.mean", "search:bestTrial", "search:trialsEvaluated"])
     check(root.by_id("best-params") is not None, "search: best parameters in the header")
 
@@ -496,7 +560,22 @@ def main_checks(tmp):
     rows = root.by_id("table-split").find_all("tr")
     check(len(list(rows)) == len(sp["folds"]) + 1, "walk-forward: a split row per fold")
 
-    # 5. regression
+    # 5. one symbol: no IC (it needs 2 names a date), and a note saying so
+    one = os.path.join(tmp, "one.h5")
+    rc, _, err = run("--quiet", "synth", "--symbols", "1", "--days", "600", "--features", "5", "--seed", "3",
+                     "--horizons", "1", "--out", one)
+    check(rc == 0, f"synth one symbol: {err}")
+    rd = train(tmp, runs, one, "one-symbol", dataConfig={"dataset": one, "minDates": 50, "minRows": 100,
+                                                          "minSymbols": 1})
+    if os.path.exists(os.path.join(rd, "metrics.json")):
+        out = report(rd)
+        raw, root = parse(out)
+        ic = root.by_id("chart-ic")
+        check(ic is not None and ic.tag == "p" and "at least 2 names" in ic.text(),
+              f"one symbol: a note instead of empty IC charts ({ic.tag if ic is not None else None})")
+        check(root.by_id("ic-panel") is None, "one symbol: no IC panels")
+
+    # 6. regression
     rd = train(tmp, runs, synth, "regressed", targetVariable="return_1d",
                trainingConfig={"hyperparameters": {"max_depth": 2, "n_estimators": 30, "nthread": 2},
                                "earlyStoppingRounds": 5, "seed": 1})

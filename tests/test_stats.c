@@ -279,6 +279,22 @@ static void test_sharpe(const cJSON *doc)
 
 /* ---- argument errors -------------------------------------------------- */
 
+/* Alpha and beta with Newey-West errors, against numpy's OLS and the
+ * sandwich (X'X)^-1 S (X'X)^-1 written out in numpy (lag 1). */
+static void test_alpha_beta(void)
+{
+    const double x[10] = {0.01, -0.02, 0.015, 0.003, -0.007, 0.012, -0.004, 0.006, -0.011, 0.009};
+    const double y[10] = {0.004, -0.006, 0.011, 0.001, -0.001, 0.007, -0.003, 0.005, -0.002, 0.002};
+    vfr_stats_alpha_beta ab;
+    CHECK_OK(vfr_stats_alpha_beta_hac(y, x, 10, 1, &ab));
+    CHECK_NEAR(ab.alpha, 0.0012666437591272238, 1e-12, 0);
+    CHECK_NEAR(ab.beta, 0.4102740314405977, 1e-12, 0);
+    CHECK_NEAR(ab.alpha_se, 0.00048329162354446265, 1e-10, 0);
+    CHECK_NEAR(ab.alpha_t, ab.alpha / ab.alpha_se, 1e-14, 0);
+    double flat[10] = {0};
+    CHECK_FAIL(vfr_stats_alpha_beta_hac(y, flat, 10, 1, &ab), VFR_ERR_INVALID_ARG, "constant");
+}
+
 static void test_errors(void)
 {
     double a[8] = {0.01, -0.02, 0.015, 0.003, -0.007, 0.011, 0.0, 0.02};
@@ -354,6 +370,7 @@ int main(void)
     test_binom(doc);
     test_sharpe(doc);
     test_errors();
+    test_alpha_beta();
     cJSON_Delete(doc);
     return test_done("test_stats");
 }

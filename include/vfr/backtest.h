@@ -22,9 +22,13 @@ typedef enum vfr_strategy {
     VFR_STRATEGY_LONG_SHORT_SIGN = 0, /* +1 above threshold, -1 below, equal weight  */
     VFR_STRATEGY_LONG_ONLY,           /* long the names above threshold, equal weight */
     VFR_STRATEGY_TOP_K,               /* long the k highest, short the k lowest       */
+    VFR_STRATEGY_LONG_SHORT_MEDIAN,   /* dollar neutral: long the names above the
+                                         date's median score, short those below,
+                                         each side half the capital, equal weight;
+                                         no position on a date without both sides */
 } vfr_strategy;
 
-/* "long_short_sign" | "long_only" | "top_k" <-> strategy. */
+/* "long_short_sign" | "long_only" | "top_k" | "long_short_median" <-> strategy. */
 vfr_status vfr_backtest_strategy_parse(const char *s, vfr_strategy *out);
 const char *vfr_backtest_strategy_name(vfr_strategy s);
 
@@ -47,6 +51,7 @@ typedef enum vfr_fin {
     VFR_FIN_AVG_LOSS,             /* mean r over days r < 0 (negative)          */
     VFR_FIN_TURNOVER,             /* mean daily sum |w_t - w_{t-1}|             */
     VFR_FIN_EXPOSURE,             /* mean daily gross exposure sum |w_t|        */
+    VFR_FIN_NET_EXPOSURE,         /* mean daily net exposure sum w_t            */
     VFR_FIN_COUNT
 } vfr_fin;
 
@@ -93,8 +98,8 @@ vfr_status vfr_backtest(vfr_device_kind dev, const vfr_panel *p, const float *sc
 
 /* Financial metrics of daily returns made elsewhere (baselines, other tools).
  * IN daily: [M, T] simple daily returns; a NaN day counts as 0.
- * OUT metrics: [M, VFR_FIN_COUNT]; DIRECTIONAL_ACCURACY, TURNOVER and
- * EXPOSURE are NaN (positions are unknown). Only risk_free, periods_per_year
+ * OUT metrics: [M, VFR_FIN_COUNT]; DIRECTIONAL_ACCURACY, TURNOVER,
+ * EXPOSURE and NET_EXPOSURE are NaN (positions are unknown). Only risk_free, periods_per_year
  * and threads of o are read. Errors: INVALID_ARG, NOMEM (+ NO_DEVICE, CUDA). */
 vfr_status vfr_backtest_stats_cpu(const double *daily, int32_t M, int32_t T,
                                   const vfr_backtest_options *o, double *metrics);

@@ -112,6 +112,10 @@ typedef struct vfr_job {
     int auto_register, auto_deploy;
     double time_limit_s;    /* timeLimitMinutes x 60: a worker stops the job
                                after this long (0: the worker's own limit) */
+    struct {
+        char *mlflow;            /* export.mlflow: tracking server URI, or NULL */
+        char *mlflow_experiment; /* export.mlflowExperiment, or NULL            */
+    } exports;                   /* done by `vfr train` after the run (mlflow.h) */
 } vfr_job;
 
 /* Loads and validates a job file. OUT *out: owned by the caller

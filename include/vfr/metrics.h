@@ -77,6 +77,11 @@ typedef enum vfr_metric {
 /* Static snake_case name of a column ("roc_auc", "rank_ic", ...); "?" if out of range. */
 const char *vfr_metrics_name(vfr_metric m);
 
+/* 1 when column m applies to the task (the classification columns to
+ * classification, the regression ones to regression, n and the signal
+ * columns to both): the columns a report shows. */
+int vfr_metrics_applies(vfr_task task, vfr_metric m);
+
 typedef struct vfr_metrics_options {
     vfr_task task;
     double threshold; /* classification: predicted 1 iff score > threshold (0.5) */

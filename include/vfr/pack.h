@@ -25,6 +25,25 @@ typedef struct vfr_pack_options {
 vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
                                const vfr_pack_options *opt);
 
+/* Quality components of each close, from the prices alone (docs/job-config.md,
+ * "Data quality"). IN px [S, ld]: symbol s's close on date t at px[s*ld + t],
+ * NaN = no price. OUT fresh, rel [S, ld] (same layout): NaN where px is NaN,
+ * else 1, except
+ *  - a stale close (equal to the symbol's previous close while at least half
+ *    of the other names with a price moved, or fewer than 2 others traded,
+ *    and the run of repeats is unlikely by chance: p^k < 1%, where p = tick /
+ *    (sqrt(2 pi) sd) from the symbol's previous 60 changes, tick the smallest
+ *    non-zero one, capped at 1; k >= 5 where fewer than 10 are non-zero):
+ *    fresh 0, rel at most 0.5;
+ *  - a spike (a return, less the date's cross-sectional median, beyond 8 sd of
+ *    the previous 60 such, that the next close takes back by at least half):
+ *    rel 0, fresh at most 0.5.
+ * Staleness uses closes up to t; a spike needs the next close (t+1), so these
+ * components only ever decide which rows train. Needs 20 earlier changes of
+ * the symbol. Thread-safe. Errors: INVALID_ARG, NOMEM. */
+vfr_status vfr_pack_price_quality(const float *px, int32_t S, int64_t T, int64_t ld, float *fresh,
+                                  float *rel);
+
 /* Long layout: header `date,symbol,<feature columns>[,close][,forward_return_<h>d...]`,
  * any row order, each (date, symbol) once. Empty cell or NA/NaN in a feature
  * column is missing (NaN). When no forward_return_<h>d columns are given but

@@ -50,6 +50,11 @@ typedef struct vfr_predictions {
     float *fwd;             /* [N] forward return over horizon, or NULL      */
     float *fwd1;            /* [N] 1-day forward return, or NULL             */
     int8_t *set;            /* [N] VFR_SET_TRAIN/VALIDATION/TEST, or NULL    */
+    /* The backtest the run evaluated these rows with (attributes of /, so
+     * that vfr backtest and vfr evaluate default to it); write: NULL for none;
+     * read: points at bt_store when the file records one, else NULL. */
+    const struct vfr_backtest_options *backtest;
+    struct vfr_backtest_options *bt_store;
 } vfr_predictions;
 
 /* Reads and validates a predictions file, keeping only the rows of `set`

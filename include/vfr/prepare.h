@@ -8,7 +8,15 @@
  * non-finite (policy dropRow), or the move is exactly flat (flatPolicy drop,
  * direction targets); then symbols with fewer than minSamplesPerSymbol rows.
  * The panel holds one copy of the surviving rows' features; splits and folds
- * are index ranges over it. */
+ * are index ranges over it.
+ *
+ * The gate decides which rows TRAIN (and count in the classification
+ * metrics), never which names are TRADED: rows it drops that are still
+ * tradable at their date (a feature row, and a finite positive close where the
+ * dataset stores closes) are kept after the trainable rows, with a NaN label,
+ * so that every backtest holds positions over the names known at t and not
+ * over the names whose forward return turned out nonzero (docs/comparison.md,
+ * "What vfr guarantees against look-ahead"). */
 #ifndef VFR_PREPARE_H
 #define VFR_PREPARE_H
 
@@ -17,21 +25,28 @@
 #include "vfr/dataset.h"
 #include "vfr/device.h"
 #include "vfr/job.h"
+#include "vfr/metrics.h"
 #include "vfr/report.h"
 #include "vfr/status.h"
 
 typedef struct vfr_prepared {
-    int64_t n;              /* rows                                             */
+    int64_t n;              /* trainable rows: [0, n), sorted by (date, symbol)  */
+    int64_t n_all;          /* + tradable rows the gate dropped: [n, n_all),
+                               sorted by (date, symbol); every per-row array
+                               below has n_all entries                          */
     int32_t F, S, T;        /* features, symbols (of the dataset), dates         */
     float *X;               /* [n, F] features, NaN = missing (keepAsMissing)    */
-    float *y;               /* [n] label: 0/1 (direction) or the return          */
+    float *y;               /* [n] label: 0/1 (direction) or the return; NaN past n */
     float *fwd;             /* [n] forward return at the job's horizon           */
     float *fwd1;            /* [n] 1-day forward return; NaN where not stored    */
     float *close;           /* [n] or NULL                                        */
     int32_t *date, *symbol; /* [n] days since epoch; index into dataset symbols  */
     int32_t *dates;         /* [T] distinct dates, ascending                     */
     int64_t *date_row;      /* [T + 1] rows of date t are [date_row[t], date_row[t+1]) */
-    int64_t *prev_row;      /* [n] the row of the same symbol's previous kept date, or -1
+    int64_t *xdate_row;     /* [T + 1] the dropped-but-tradable rows of date t are
+                               [xdate_row[t], xdate_row[t+1]), within [n, n_all] */
+    int64_t *prev_row;      /* [n_all] the row of the same symbol's previous date
+                               (trainable or not: history is what was known), or -1
                                (sequence models' history; vfr_dataview_set_history) */
     char **feature_names;   /* [F]                                               */
     char **symbols;         /* [S] the dataset's symbol names                    */
@@ -55,5 +70,25 @@ void vfr_prepared_free(vfr_prepared *p);
 
 /* Rows [*r0, *r1) of the date-index range [lo, hi). */
 void vfr_prepared_rows(const vfr_prepared *p, int32_t lo, int32_t hi, int64_t *r0, int64_t *r1);
+
+/* The trading view of dates [lo, hi): every tradable row of those dates
+ * (trainable or not) in (date, symbol) order, as the metrics/backtest layout
+ * (metrics.h). Labels are NaN on rows the gate dropped, so classification
+ * metrics skip them while backtests hold them.
+ * OUT: row [N] the prepared row of each view row; the arrays are owned by the
+ * struct (vfr_trading_view_free). Errors: NOMEM. */
+typedef struct vfr_trading_view {
+    vfr_panel panel;        /* N, T, S and the arrays below                     */
+    int64_t *row;           /* [N] prepared row index                           */
+    int64_t *offset;        /* [T + 1]                                           */
+    int32_t *symbol, *date; /* [N]                                               */
+    float *label, *fwd, *fwd1; /* [N]                                            */
+} vfr_trading_view;
+vfr_status vfr_prepared_trading_view(const vfr_prepared *p, int32_t lo, int32_t hi, vfr_trading_view *out);
+/* The same over n ascending, disjoint date ranges [lo[i], hi[i]) (a cpcv
+ * fold's test blocks), concatenated in date order. */
+vfr_status vfr_prepared_trading_view_ranges(const vfr_prepared *p, const int32_t *lo, const int32_t *hi, int32_t n,
+                                            vfr_trading_view *out);
+void vfr_trading_view_free(vfr_trading_view *v); /* frees the arrays; NULL is a no-op */
 
 #endif

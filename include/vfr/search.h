@@ -35,6 +35,13 @@ void vfr_space_random_point(const vfr_space *s, uint64_t seed, int64_t t, double
 vfr_status vfr_space_tpe_point(const vfr_space *s, uint64_t seed, int64_t t, const double *X,
                                const double *y, int32_t n, int32_t startup, double *x);
 
+/* OUT x [dims]: the point the first trial evaluates, whatever the method:
+ * grid's first combination; for random and TPE the seeded random point of
+ * trial 0 (TPE draws its start-up trials at random, so both methods try the
+ * same first point). A job's pre-flight check validates this point, so a
+ * space random search accepts is accepted by TPE too. */
+void vfr_space_first_point(const vfr_space *s, vfr_search_method method, uint64_t seed, double *x);
+
 /* The point as the JSON object of hyperparameters, merged over `base_json`
  * (the job's fixed hyperparameters); caller frees. */
 char *vfr_space_point_json(const vfr_space *s, const double *x, const char *base_json);

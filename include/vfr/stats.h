@@ -142,6 +142,25 @@ typedef struct vfr_stats_binom {
  * [0, 1] or NaN. Thread-safe. */
 vfr_status vfr_stats_binom_test(int64_t k, int64_t n, double p0, vfr_stats_binom *out);
 
+/* ---- market exposure: alpha and beta ---------------------------------- */
+
+typedef struct vfr_stats_alpha_beta {
+    int64_t n;          /* days                                              */
+    int32_t lag;        /* Newey-West lag                                    */
+    double beta;        /* OLS slope of the strategy's daily returns on the market's */
+    double alpha;       /* intercept, per day                                */
+    double alpha_se;    /* its HAC (Newey-West, Bartlett) standard error     */
+    double alpha_t;     /* alpha / alpha_se                                  */
+} vfr_stats_alpha_beta;
+
+/* y_t = alpha + beta x_t + e_t by OLS over n days (x: the market, e.g.
+ * buy-and-hold), with the Newey-West covariance (X'X)^-1 S (X'X)^-1 for the
+ * standard error of alpha. lag < 0 picks vfr_stats_nw_lag(n, 1).
+ * Errors: INVALID_ARG (NULL, n < 3, a value not finite, x constant, lag >= n).
+ * Thread-safe. */
+vfr_status vfr_stats_alpha_beta_hac(const double *y, const double *x, int64_t n, int32_t lag,
+                                    vfr_stats_alpha_beta *out);
+
 /* ---- Probabilistic and Deflated Sharpe Ratio ---------------------------- */
 
 /* Probabilistic Sharpe Ratio (Bailey & Lopez de Prado 2012): the probability

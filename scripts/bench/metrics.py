@@ -96,7 +96,7 @@ def numpy_backtest(score, r1, fwd, strategy, k, cost_bps, chunk):
     daily = np.empty((M, score.shape[1]))
     for a in range(0, M, chunk):
         b = min(M, a + chunk)
-        d, dacc, turn, expo = ref.backtest_numpy(score[a:b].astype(np.float64), r1d, fwdd, strategy,
+        d, dacc, turn, expo, _ = ref.backtest_numpy(score[a:b].astype(np.float64), r1d, fwdd, strategy,
                                                  k, 0.0, 1, cost_bps)
         st = ref.return_stats_numpy(d)
         st["directional_accuracy"], st["turnover"], st["exposure"] = dacc, turn, expo

@@ -34,6 +34,7 @@ static const char *const fin_names[VFR_FIN_COUNT] = {
     [VFR_FIN_AVG_LOSS] = "avg_loss",
     [VFR_FIN_TURNOVER] = "turnover",
     [VFR_FIN_EXPOSURE] = "exposure",
+    [VFR_FIN_NET_EXPOSURE] = "net_exposure",
 };
 
 const char *vfr_backtest_metric_name(vfr_fin f)
@@ -41,23 +42,25 @@ const char *vfr_backtest_metric_name(vfr_fin f)
     return (unsigned)f < VFR_FIN_COUNT ? fin_names[f] : "?";
 }
 
-static const char *const strategy_names[] = {"long_short_sign", "long_only", "top_k"};
+static const char *const strategy_names[] = {"long_short_sign", "long_only", "top_k",
+                                             "long_short_median"};
+#define N_STRATEGIES 4
 
 vfr_status vfr_backtest_strategy_parse(const char *s, vfr_strategy *out)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_STRATEGIES; i++)
         if (s && strcmp(s, strategy_names[i]) == 0) {
             *out = (vfr_strategy)i;
             return VFR_OK;
         }
     return vfr_fail(VFR_ERR_INVALID_ARG,
-                    "strategy '%s': expected long_short_sign, long_only or top_k",
+                    "strategy '%s': expected long_short_median, long_short_sign, long_only or top_k",
                     s ? s : "(null)");
 }
 
 const char *vfr_backtest_strategy_name(vfr_strategy s)
 {
-    return (unsigned)s < 3 ? strategy_names[s] : "?";
+    return (unsigned)s < N_STRATEGIES ? strategy_names[s] : "?";
 }
 
 void vfr_backtest_options_default(vfr_backtest_options *o)
@@ -76,7 +79,7 @@ vfr_status vfr_backtest_options_check(const vfr_backtest_options *o)
 {
     if (!o)
         return vfr_fail(VFR_ERR_INVALID_ARG, "backtest: options missing");
-    if ((unsigned)o->strategy > VFR_STRATEGY_TOP_K)
+    if ((unsigned)o->strategy >= N_STRATEGIES)
         return vfr_fail(VFR_ERR_INVALID_ARG, "backtest: unknown strategy %d", (int)o->strategy);
     if (o->strategy == VFR_STRATEGY_TOP_K && o->k < 1)
         return vfr_fail(VFR_ERR_INVALID_ARG, "backtest: k = %d; top_k needs k >= 1", o->k);
@@ -117,7 +120,7 @@ static double ppy_of(const vfr_backtest_options *o)
     return o->periods_per_year > 0 ? (double)o->periods_per_year : 252.0;
 }
 
-/* Fills every column but DIRECTIONAL_ACCURACY, TURNOVER and EXPOSURE. */
+/* Fills every column but DIRECTIONAL_ACCURACY, TURNOVER and the exposures. */
 static void return_stats(const double *r, int32_t T, const vfr_backtest_options *o, double *row)
 {
     const double ppy = ppy_of(o), rf = o->risk_free / ppy;
@@ -263,7 +266,36 @@ static void form_cohort(const bctx *c, const float *sc, int32_t t, bwork *wk, do
             *dir_hit += (w_ > 0) == (p->fwd[i_] > 0.0f);                         \
         }                                                                        \
     } while (0)
-    if (o->strategy == VFR_STRATEGY_TOP_K) {
+    if (o->strategy == VFR_STRATEGY_LONG_SHORT_MEDIAN) {
+        /* the date's finite scores in order; the median in double, as the
+         * kernel computes it; names at the median are not held */
+        int64_t nv = 0;
+        for (int64_t i = r0; i < r1; i++)
+            if (isfinite(sc[i]))
+                wk->keys[nv++] = (uint64_t)vfr_metrics_float_key(sc[i]) << 32 | (uint64_t)(i - r0);
+        if (nv < 2)
+            return;
+        vfr_metrics_sort_keys(wk->keys, wk->tmp, nv);
+        const double a = sc[r0 + (int64_t)(wk->keys[(nv - 1) / 2] & 0xffffffffu)];
+        const double b = sc[r0 + (int64_t)(wk->keys[nv / 2] & 0xffffffffu)];
+        const double med = nv & 1 ? b : 0.5 * (a + b);
+        int64_t nl = 0, ns = 0;
+        for (int64_t i = r0; i < r1; i++)
+            if (isfinite(sc[i])) {
+                nl += (double)sc[i] > med;
+                ns += (double)sc[i] < med;
+            }
+        if (nl == 0 || ns == 0)
+            return;
+        for (int64_t i = r0; i < r1; i++) {
+            if (!isfinite(sc[i]))
+                continue;
+            if ((double)sc[i] > med)
+                HOLD(i, 0.5 / (double)nl);
+            else if ((double)sc[i] < med)
+                HOLD(i, -0.5 / (double)ns);
+        }
+    } else if (o->strategy == VFR_STRATEGY_TOP_K) {
         int64_t nv = 0, kk = o->k;
         if (kk <= SMALL_K) {
             /* lo (ascending) holds the kk smallest keys, hi (descending) the kk
@@ -366,7 +398,7 @@ static void run_strategy(const bctx *c, int32_t m, bwork *wk)
     double *row = c->metrics + (size_t)m * VFR_FIN_COUNT;
     const double cost = o->cost_bps * 1e-4;
     int64_t dir_n = 0, dir_hit = 0;
-    double turn_sum = 0, expo_sum = 0;
+    double turn_sum = 0, expo_sum = 0, net_sum = 0;
     memset(wk->cw, 0, sizeof *wk->cw * (size_t)h * (size_t)S);
     memset(wk->w, 0, sizeof *wk->w * (size_t)S);
     for (int32_t t = 0; t < T; t++) {
@@ -393,7 +425,7 @@ static void run_strategy(const bctx *c, int32_t m, bwork *wk)
          * per sum (symbol s goes to s mod 4) break the add chains; the order
          * is fixed, whatever the thread count. */
         const float *ret = c->r1 + (size_t)t * (size_t)S;
-        double tu[4] = {0, 0, 0, 0}, pn[4] = {0, 0, 0, 0}, ex[4] = {0, 0, 0, 0};
+        double tu[4] = {0, 0, 0, 0}, pn[4] = {0, 0, 0, 0}, ex[4] = {0, 0, 0, 0}, ne[4] = {0, 0, 0, 0};
         double *w = wk->w;
         int32_t s = 0;
         for (; s + 4 <= S; s += 4) {
@@ -404,17 +436,20 @@ static void run_strategy(const bctx *c, int32_t m, bwork *wk)
             pn[0] += v0 * ret[s], pn[1] += v1 * ret[s + 1];
             pn[2] += v2 * ret[s + 2], pn[3] += v3 * ret[s + 3];
             ex[0] += fabs(v0), ex[1] += fabs(v1), ex[2] += fabs(v2), ex[3] += fabs(v3);
+            ne[0] += v0, ne[1] += v1, ne[2] += v2, ne[3] += v3;
         }
         for (; s < S; s++) {
             tu[s & 3] += fabs(v[s] - w[s]);
             w[s] = v[s];
             pn[s & 3] += v[s] * ret[s];
             ex[s & 3] += fabs(v[s]);
+            ne[s & 3] += v[s];
         }
         const double turn = (tu[0] + tu[1]) + (tu[2] + tu[3]);
         r[t] = (pn[0] + pn[1]) + (pn[2] + pn[3]) - cost * turn;
         turn_sum += turn;
         expo_sum += (ex[0] + ex[1]) + (ex[2] + ex[3]);
+        net_sum += (ne[0] + ne[1]) + (ne[2] + ne[3]);
     }
     for (int k = 0; k < VFR_FIN_COUNT; k++)
         row[k] = NAN;
@@ -422,6 +457,7 @@ static void run_strategy(const bctx *c, int32_t m, bwork *wk)
     row[VFR_FIN_DIRECTIONAL_ACCURACY] = dir_n ? (double)dir_hit / (double)dir_n : NAN;
     row[VFR_FIN_TURNOVER] = T ? turn_sum / T : NAN;
     row[VFR_FIN_EXPOSURE] = T ? expo_sum / T : NAN;
+    row[VFR_FIN_NET_EXPOSURE] = T ? net_sum / T : NAN;
 }
 
 static vfr_status backtest_worker(void *arg, int tid, int nthreads)

@@ -274,7 +274,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
     vfr_predictions *pr = NULL;
     window w = {0};
     float *S = NULL;
-    double *daily = NULL, *fin = NULL;
+    double *daily = NULL, *fin = NULL, *mkt = NULL, *hit_day = NULL;
     char **names = NULL;
     if (json_out)
         *json_out = NULL;
@@ -305,12 +305,10 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
 
     /* the job's backtest, and the score vectors of model and baselines */
     vfr_backtest_options bo;
-    vfr_backtest_options_default(&bo);
-    VFR_TRY(vfr_backtest_strategy_parse(job->backtest.strategy, &bo.strategy));
-    bo.k = job->backtest.k;
-    bo.threshold = job->backtest.threshold;
-    bo.horizon = job->horizon;
-    bo.cost_bps = job->backtest.cost_bps;
+    if (pr->backtest)
+        bo = *pr->backtest; /* the run's own, as training evaluated it */
+    else
+        VFR_TRY(vfr_pipeline_backtest_options(job, &panel, &bo));
     int32_t lookback = job->baseline.sma_slow > job->baseline.momentum_days ? job->baseline.sma_slow
                                                                              : job->baseline.momentum_days;
     if (lookback < 120)
@@ -337,6 +335,20 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             k_ok += (pr->score[i] > thr) == (pr->fwd[i] > 0);
         }
     double model_acc = n_dir ? (double)k_ok / (double)n_dir : NAN;
+    /* the same per date: a date's rows move together, so the test of the hit
+     * rate takes dates, not rows, as its observations (docs/stats.md) */
+    hit_day = malloc(sizeof *hit_day * (size_t)(T ? T : 1));
+    int32_t n_hit_days = 0;
+    for (int32_t t = 0; hit_day && t < T; t++) {
+        int64_t kk = 0, nn = 0;
+        for (int64_t i = pr->date_offset[t]; i < pr->date_offset[t + 1]; i++)
+            if (isfinite(pr->score[i]) && pr->fwd && isfinite(pr->fwd[i]) && pr->fwd[i] != 0) {
+                nn++;
+                kk += (pr->score[i] > thr) == (pr->fwd[i] > 0);
+            }
+        if (nn)
+            hit_day[n_hit_days++] = (double)kk / (double)nn;
+    }
 
     out = cJSON_CreateObject();
     cJSON *tp = cJSON_AddObjectToObject(out, "testPeriod");
@@ -356,10 +368,47 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             sr_var_ann = tv->valuedouble;
     }
     cJSON_AddNumberToObject(out, "trialsEvaluated", trials);
+    {   /* cpcv: the backtest paths (metrics.json) and the search's PBO (search.json) */
+        const cJSON *cp = cJSON_GetObjectItem(metrics, "cpcv"), *pb = cJSON_GetObjectItem(search, "pbo");
+        if (cp || pb) {
+            cJSON *cj = cJSON_AddObjectToObject(out, "cpcv");
+            if (cp) {
+                cJSON_AddItemToObject(cj, "paths", cJSON_Duplicate(cJSON_GetObjectItem(cp, "paths"), 1));
+                cJSON_AddItemToObject(cj, "pathSharpe", cJSON_Duplicate(cJSON_GetObjectItem(cp, "pathSharpe"), 1));
+                cJSON_AddItemToObject(cj, "sharpe", cJSON_Duplicate(cJSON_GetObjectItem(cp, "sharpe"), 1));
+            }
+            if (pb)
+                cJSON_AddItemToObject(cj, "pbo", cJSON_Duplicate(pb, 1));
+            else
+                cJSON_AddStringToObject(cj, "pboNote", "no search: PBO needs the trials of a search block");
+        }
+    }
     add_num(out, "trialSharpeVariance", sr_var_ann);
     cJSON *mp = vfr_pipeline_fin_json(fin);
     cJSON_AddNumberToObject(mp, "prediction_accuracy", model_acc);
     cJSON_AddItemToObject(out, "modelPerformance", mp);
+    cJSON_AddStringToObject(out, "strategy", vfr_backtest_strategy_name(bo.strategy));
+    /* buy-and-hold is the market every book's beta is measured against */
+    mkt = malloc(sizeof *mkt * (size_t)(T ? T : 1));
+    float *ones = malloc(sizeof *ones * (size_t)(N ? N : 1));
+    double mkt_fin[VFR_FIN_COUNT];
+    if (!mkt || !ones || !hit_day) {
+        free(ones);
+        st = vfr_fail(VFR_ERR_NOMEM, "compare: out of memory");
+        goto fail;
+    }
+    for (int64_t i = 0; i < N; i++)
+        ones[i] = 1.0f;
+    {
+        vfr_backtest_options bh = bo;
+        bh.strategy = VFR_STRATEGY_LONG_ONLY;
+        bh.threshold = 0.0;
+        st = vfr_backtest(o->device, &panel, ones, 1, &bh, mkt_fin, mkt);
+    }
+    free(ones);
+    if (st != VFR_OK)
+        goto fail;
+    cJSON_AddItemToObject(out, "modelExposure", vfr_pipeline_exposure_json(fin, daily, mkt, T, job->horizon));
 
     /* PSR and DSR on the model's daily returns (per-period Sharpe; the
      * trials' variance is of annualised Sharpe ratios: divide by 252) */
@@ -388,6 +437,9 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         if (cJSON_IsNumber(r))
             train_rate = r->valuedouble;
     }
+    /* each test date's fold, for baselines that may only know that fold's
+     * training labels (walk-forward windows differ) */
+    const cJSON *folds = cJSON_GetObjectItem(metrics, "folds");
     for (int b = 0; b < NB; b++) {
         const char *name = all_baselines[b];
         int wanted = o->n_baselines == 0;
@@ -423,9 +475,27 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             if (job->objective != VFR_OBJECTIVE_DIRECTION || !isfinite(train_rate)) {
                 note = "majority_class needs a direction target (and the training base rate in metrics.json)";
             } else {
-                float v = train_rate >= 0.5 ? 1.0f : 0.0f; /* the training set's majority */
-                for (int64_t i = 0; i < N; i++)
-                    sc[i] = v;
+                /* the majority of each fold's own training labels, never a
+                 * later fold's (metrics.json folds[].trainPositiveRate) */
+                for (int32_t t = 0; t < T; t++) {
+                    char ds[11];
+                    vfr_date_format(pr->date[pr->date_offset[t]], ds);
+                    double rate = train_rate;
+                    const cJSON *f;
+                    cJSON_ArrayForEach(f, folds)
+                    {
+                        const cJSON *a = cJSON_GetObjectItem(f, "testStart"), *b = cJSON_GetObjectItem(f, "testEnd"),
+                                    *r = cJSON_GetObjectItem(f, "trainPositiveRate");
+                        if (cJSON_IsString(a) && cJSON_IsString(b) && cJSON_IsNumber(r) &&
+                            strcmp(ds, a->valuestring) >= 0 && strcmp(ds, b->valuestring) <= 0) {
+                            rate = r->valuedouble;
+                            break;
+                        }
+                    }
+                    float v = rate >= 0.5 ? 1.0f : 0.0f;
+                    for (int64_t i = pr->date_offset[t]; i < pr->date_offset[t + 1]; i++)
+                        sc[i] = v;
+                }
                 bb.strategy = VFR_STRATEGY_LONG_SHORT_SIGN;
                 bb.threshold = 0.5;
             }
@@ -456,6 +526,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         VFR_TRY(vfr_backtest(o->device, &panel, sc, 1, &bb, bf, bd));
         names[M++] = (char *)name;
         cJSON_AddItemToObject(e, "performance", vfr_pipeline_fin_json(bf));
+        cJSON_AddItemToObject(e, "exposure", vfr_pipeline_exposure_json(bf, bd, mkt, T, job->horizon));
         cJSON *im = cJSON_AddObjectToObject(e, "improvement");
         cJSON_AddItemToObject(im, "sharpe", improvement(fin[VFR_FIN_SHARPE], bf[VFR_FIN_SHARPE]));
         cJSON_AddItemToObject(im, "directional_accuracy", improvement(model_acc, bf[VFR_FIN_DIRECTIONAL_ACCURACY]));
@@ -496,18 +567,31 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             cJSON_AddStringToObject(bj, "error", vfr_last_error());
         }
         cJSON_AddNumberToObject(bj, "level", job->baseline.level);
-        vfr_stats_binom bt;
-        cJSON *bn = cJSON_AddObjectToObject(e, "binomial");
+        /* hit rate against the baseline's, dates as observations: a t-test
+         * (Newey-West) of the model's daily hit rate minus the baseline's rate */
+        cJSON *bn = cJSON_AddObjectToObject(e, "hitRate");
         double p0 = bf[VFR_FIN_DIRECTIONAL_ACCURACY];
         add_num(bn, "accuracy", model_acc);
         add_num(bn, "baselineRate", p0);
-        if (isfinite(p0) && n_dir > 0 && vfr_stats_binom_test(k_ok, n_dir, p0, &bt) == VFR_OK) {
-            add_num(bn, "pValue", bt.p_two_sided);
-            add_num(bn, "pValueGreater", bt.p_greater);
+        cJSON_AddNumberToObject(bn, "dates", n_hit_days);
+        vfr_stats_ttest ht;
+        double *dd = isfinite(p0) && n_hit_days > 2 ? malloc(sizeof *dd * (size_t)n_hit_days) : NULL;
+        for (int32_t t = 0; dd && t < n_hit_days; t++)
+            dd[t] = hit_day[t] - p0;
+        int32_t hlag = job->horizon > 1 ? vfr_stats_nw_lag(n_hit_days, job->horizon) : 0;
+        if (dd && vfr_stats_ttest_newey_west(dd, NULL, n_hit_days, hlag, job->baseline.level, &ht) == VFR_OK) {
+            add_num(bn, "meanDailyHitRate", ht.mean + p0);
+            add_num(bn, "pValue", ht.p);
+            add_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
         } else {
             cJSON_AddNullToObject(bn, "pValue");
         }
+        free(dd);
         vfr_error_clear();
+        char hm[160];
+        snprintf(hm, sizeof hm, "t-test over %d test dates of the daily hit rate minus the baseline's (%s, lag %d)",
+                 n_hit_days, hlag > 0 ? "Newey-West HAC" : "no HAC correction: horizon 1", hlag);
+        cJSON_AddStringToObject(bn, "method", hm);
         if (strcmp(name, job->baseline.against) == 0) {
             found_against = 1;
             against.base_sharpe = bf[VFR_FIN_SHARPE];
@@ -558,7 +642,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         free(s);
 fail:
     window_free(&w);
-    free(S), free(daily), free(fin), free(names);
+    free(S), free(daily), free(fin), free(names), free(mkt), free(hit_day);
     cJSON_Delete(out), cJSON_Delete(jobj), cJSON_Delete(search), cJSON_Delete(metrics);
     vfr_predictions_free(pr);
     vfr_job_free(job);

@@ -149,9 +149,33 @@ done:
     return rc;
 }
 
+/* One numeric value (integer or float class, one element), converted by
+ * HDF5 to the memory type mt. */
+static int read_num_attr(int64_t obj, const char *name, hid_t mt, void *value)
+{
+    hid_t a = -1, t = -1;
+    int rc = -1;
+    if (H5Aexists(obj, name) <= 0)
+        return -1;
+    a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a >= 0 && attr_single(a) && (t = H5Aget_type(a)) >= 0 &&
+        (H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT) && H5Aread(a, mt, value) >= 0)
+        rc = 0;
+    if (t > 0)
+        H5Tclose(t);
+    if (a > 0)
+        H5Aclose(a);
+    return rc;
+}
+
 int vfr_h5_read_int_attr(int64_t obj, const char *name, int32_t *value)
 {
-    return vfr_h5_read_int_attrs(obj, name, value, 1);
+    return read_num_attr(obj, name, H5T_NATIVE_INT32, value);
+}
+
+int vfr_h5_read_double_attr(int64_t obj, const char *name, double *value)
+{
+    return read_num_attr(obj, name, H5T_NATIVE_DOUBLE, value);
 }
 
 int vfr_h5_stored_plausibly(int64_t id, uint64_t npoints)

@@ -25,7 +25,8 @@ int vfr_h5_write_double_attr(int64_t obj, const char *name, double value);
 int vfr_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap);
 /* Every reader checks the attribute's class and shape first: a string
  * attribute is one string (scalar or one point), at most VFR_H5_MAX_STRING
- * bytes when fixed-length; an integer attribute holds exactly n integers. */
+ * bytes when fixed-length; a number attribute is one integer or float
+ * (converted); vfr_h5_read_int_attrs wants exactly n integers. */
 int vfr_h5_read_int_attr(int64_t obj, const char *name, int32_t *value);
 int vfr_h5_read_int_attrs(int64_t obj, const char *name, int32_t *v, int64_t n);
 /* 1 if dataset id can really hold npoints elements of its type: unfiltered
@@ -33,6 +34,7 @@ int vfr_h5_read_int_attrs(int64_t obj, const char *name, int32_t *v, int64_t n);
  * times smaller. 0 for a file that declares more than it stores, checked
  * before allocating room for what it declares. */
 int vfr_h5_stored_plausibly(int64_t id, uint64_t npoints);
+int vfr_h5_read_double_attr(int64_t obj, const char *name, double *value);
 int vfr_h5_write_strings(int64_t file, const char *name, const char *const *v, int64_t n);
 /* Reads a 1-d string dataset of n entries into *out (malloc'ed strings). */
 int vfr_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out);

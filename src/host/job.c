@@ -67,7 +67,7 @@ static const key_spec split_keys[] = {
 };
 
 static const key_spec backtest_keys[] = {
-    {"strategy", K_STR, 0, 0, 0, "long_short_sign|long_only|top_k", NULL},
+    {"strategy", K_STR, 0, 0, 0, "auto|long_short_median|long_short_sign|long_only|top_k", NULL},
     {"k", K_INT, 0, 1, 100000, NULL, NULL},
     {"costBps", K_NUM, 0, 0, 10000, NULL, NULL},
     {"threshold", K_NUM, 0, -1e9, 1e9, NULL, NULL},
@@ -108,6 +108,12 @@ static const key_spec baseline_keys[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
+static const key_spec export_keys[] = {
+    {"mlflow", K_STR, 0, 0, 0, NULL, NULL},
+    {"mlflowExperiment", K_STR, 0, 0, 0, NULL, NULL},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 static const key_spec job_keys[] = {
     {"jobId", K_STR, 1, 0, 0, NULL, NULL},
     {"modelName", K_STR, 1, 0, 0, NULL, NULL},
@@ -128,6 +134,7 @@ static const key_spec job_keys[] = {
     {"autoDeploy", K_BOOL, 0, 0, 0, NULL, NULL},
     {"priority", K_STR, 0, 0, 0, "low|normal|high", NULL},
     {"timeLimitMinutes", K_NUM, 0, 0.01, 525600, NULL, NULL},
+    {"export", K_OBJ, 0, 0, 0, NULL, export_keys},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -329,6 +336,8 @@ void vfr_job_free(vfr_job *job)
     free(job->search.pruning);
     free(job->baseline.against);
     free(job->deploy_as);
+    free(job->exports.mlflow);
+    free(job->exports.mlflow_experiment);
     free(job);
 }
 
@@ -485,7 +494,8 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
                         file, s->purge, h);
 
     const cJSON *bt = get(root, "backtest");
-    j->backtest.strategy = str_or(bt, "strategy", "long_short_sign");
+    /* auto: dollar neutral where the universe has two names a date (pipeline.h) */
+    j->backtest.strategy = str_or(bt, "strategy", "auto");
     if (!j->backtest.strategy)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
     j->backtest.k = (int32_t)num_or(bt, "k", 5);
@@ -550,6 +560,24 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     j->auto_register = bool_or(root, "autoRegister", 0);
     j->auto_deploy = bool_or(root, "autoDeploy", 0);
     j->time_limit_s = 60 * num_or(root, "timeLimitMinutes", 0);
+
+    const cJSON *ex = get(root, "export");
+    if (ex && get(ex, "mlflow")) {
+        const char *u = get(ex, "mlflow")->valuestring;
+        const char *host = strstr(u, "://");
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: export.mlflow: '%s' is not an http:// or https:// tracking "
+                                                 "server URI", file, u);
+        if (strchr(host + 3, '@') && (!strchr(host + 3, '/') || strchr(host + 3, '@') < strchr(host + 3, '/')))
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: export.mlflow: credentials do not belong in a job file: "
+                                                 "set MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN",
+                            file);
+        j->exports.mlflow = str_or(ex, "mlflow", NULL);
+        if (!j->exports.mlflow)
+            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    }
+    if (ex && get(ex, "mlflowExperiment") && !(j->exports.mlflow_experiment = str_or(ex, "mlflowExperiment", NULL)))
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
     return VFR_OK;
 }
 
@@ -715,6 +743,13 @@ char *vfr_job_to_json(const vfr_job *j)
     cJSON_AddStringToObject(o, "priority", j->priority);
     if (j->time_limit_s > 0)
         cJSON_AddNumberToObject(o, "timeLimitMinutes", j->time_limit_s / 60);
+    if (j->exports.mlflow || j->exports.mlflow_experiment) {
+        cJSON *ex = cJSON_AddObjectToObject(o, "export");
+        if (j->exports.mlflow)
+            cJSON_AddStringToObject(ex, "mlflow", j->exports.mlflow);
+        if (j->exports.mlflow_experiment)
+            cJSON_AddStringToObject(ex, "mlflowExperiment", j->exports.mlflow_experiment);
+    }
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     return s;

@@ -48,6 +48,15 @@ const char *vfr_metrics_name(vfr_metric m)
     return (unsigned)m < VFR_METRIC_COUNT ? metric_names[m] : "?";
 }
 
+int vfr_metrics_applies(vfr_task task, vfr_metric m)
+{
+    if (m >= VFR_METRIC_ACCURACY && m <= VFR_METRIC_FN)
+        return task == VFR_TASK_CLASSIFICATION;
+    if (m >= VFR_METRIC_MSE && m <= VFR_METRIC_MAPE)
+        return task == VFR_TASK_REGRESSION;
+    return (unsigned)m < VFR_METRIC_COUNT;
+}
+
 vfr_status vfr_metrics_task_parse(const char *s, vfr_task *out)
 {
     if (s && strcmp(s, "classification") == 0)

@@ -5,7 +5,8 @@
  * is built once per dataview and reused by every model trained on it. Early
  * stopping is done here, round by round, on the validation set's last metric,
  * as XGBoost's Python callback does; the booster is then sliced to its best
- * round, so the saved JSON is exactly the model vfr evaluates. */
+ * round, so the saved JSON is exactly the model vfr evaluates. With early
+ * stopping off (0 rounds of patience) every round trained is kept. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 /* The hyperparameters vfr accepts, what XGBoost calls them, and how their
  * values are checked. LightGBM-style names used by the old service map onto
  * XGBoost's (docs/job-config.md, "XGBoost parameters"). */
-typedef enum ptype { P_NUM, P_INT, P_STR } ptype;
+typedef enum ptype { P_NUM, P_INT, P_STR, P_ANY } ptype;
 typedef struct param_spec {
     const char *name;
     const char *xgb;   /* XGBoost name; NULL: handled by vfr */
@@ -54,6 +55,31 @@ static const param_spec params[] = {
     {"num_leaves", NULL, P_INT, 2, 1 << 30},          /* LightGBM: -> max_leaves + lossguide */
     {"min_child_samples", NULL, P_INT, 0, 1 << 30},   /* LightGBM: -> min_child_weight      */
     {"nthread", NULL, P_INT, 1, 1024},
+    /* XGBoost's own parameters with no vfr rule: passed on as given, their
+     * values checked by the library when the job loads (its message kept) */
+    {"tree_method", "tree_method", P_ANY, 0, 0},
+    {"booster", "booster", P_ANY, 0, 0},
+    {"sampling_method", "sampling_method", P_ANY, 0, 0},
+    {"num_parallel_tree", "num_parallel_tree", P_ANY, 0, 0},
+    {"monotone_constraints", "monotone_constraints", P_ANY, 0, 0},
+    {"interaction_constraints", "interaction_constraints", P_ANY, 0, 0},
+    {"max_cat_to_onehot", "max_cat_to_onehot", P_ANY, 0, 0},
+    {"max_cat_threshold", "max_cat_threshold", P_ANY, 0, 0},
+    {"max_cached_hist_node", "max_cached_hist_node", P_ANY, 0, 0},
+    {"refresh_leaf", "refresh_leaf", P_ANY, 0, 0},
+    {"process_type", "process_type", P_ANY, 0, 0},
+    {"updater", "updater", P_ANY, 0, 0},
+    {"multi_strategy", "multi_strategy", P_ANY, 0, 0},
+    {"sketch_eps", "sketch_eps", P_ANY, 0, 0},
+    {"sample_type", "sample_type", P_ANY, 0, 0},
+    {"normalize_type", "normalize_type", P_ANY, 0, 0},
+    {"rate_drop", "rate_drop", P_ANY, 0, 0},
+    {"one_drop", "one_drop", P_ANY, 0, 0},
+    {"skip_drop", "skip_drop", P_ANY, 0, 0},
+    {"huber_slope", "huber_slope", P_ANY, 0, 0},
+    {"max_bin_by_feature", "max_bin_by_feature", P_ANY, 0, 0},
+    {"validate_parameters", "validate_parameters", P_ANY, 0, 0},
+    {"disable_default_eval_metric", "disable_default_eval_metric", P_ANY, 0, 0},
 };
 #define NPARAMS (sizeof params / sizeof params[0])
 
@@ -120,6 +146,12 @@ static vfr_status check_params(const cJSON *hp)
                             "trainingConfig.hyperparameters.%s: not an XGBoost parameter vfr knows%s%s%s",
                             it->string, best ? "; did you mean " : "", best ? best : "", best ? "?" : "");
         }
+        if (p->type == P_ANY) { /* a scalar; the library judges the value */
+            if (!cJSON_IsString(it) && !cJSON_IsNumber(it) && !cJSON_IsBool(it))
+                return vfr_fail(VFR_ERR_INVALID_ARG,
+                                "trainingConfig.hyperparameters.%s: expected a string or a number", it->string);
+            continue;
+        }
         if (p->type == P_STR) {
             if (!cJSON_IsString(it))
                 return vfr_fail(VFR_ERR_INVALID_ARG, "trainingConfig.hyperparameters.%s: expected a string",
@@ -143,6 +175,8 @@ static vfr_status check_params(const cJSON *hp)
     }
     return VFR_OK;
 }
+
+static vfr_status configure(xgb_model *m, xgb_booster b);
 
 static vfr_status create(const vfr_model_config *cfg, void **state)
 {
@@ -196,6 +230,34 @@ static vfr_status create(const vfr_model_config *cfg, void **state)
             return vfr_fail(VFR_ERR_NOMEM, "xgboost: out of memory");
         }
     }
+    /* the values vfr has no rule for are XGBoost's to judge: configure a
+     * booster without data now, so that a bad one fails when the job loads */
+    xgb_booster b = NULL;
+    if (api->BoosterCreate(NULL, 0, &b) != 0) {
+        destroy(m);
+        return xgb_err(api, "booster");
+    }
+    quiet(api);
+    xgb_ulong len = 0;
+    const char *cfgjs = NULL;
+    char nf[16];
+    snprintf(nf, sizeof nf, "%d", cfg->F > 0 ? cfg->F : 1);
+    st = api->BoosterSetParam(b, "num_feature", nf) != 0 ? xgb_err(api, "num_feature") : configure(m, b);
+    if (st == VFR_OK && api->BoosterSaveJsonConfig(b, &len, &cfgjs) != 0) {
+        /* XGBoost's message without its stack trace */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", api->GetLastError());
+        char *cut = strstr(msg, "\nStack trace");
+        if (cut)
+            *cut = '\0';
+        st = vfr_fail(VFR_ERR_INVALID_ARG, "trainingConfig.hyperparameters: XGBoost %d.%d.%d refused them: %s",
+                      api->info.major, api->info.minor, api->info.patch, msg);
+    }
+    api->BoosterFree(b);
+    if (st != VFR_OK) {
+        destroy(m);
+        return st;
+    }
     *state = m;
     return VFR_OK;
 }
@@ -239,8 +301,10 @@ static vfr_status configure(xgb_model *m, xgb_booster b)
             if (strcmp(params[i].name, it->string) == 0)
                 p = &params[i];
         if (p->xgb) {
-            if (p->type == P_STR)
+            if (cJSON_IsString(it))
                 snprintf(v, sizeof v, "%s", it->valuestring);
+            else if (cJSON_IsBool(it))
+                snprintf(v, sizeof v, "%s", cJSON_IsTrue(it) ? "true" : "false");
             else
                 snprintf(v, sizeof v, "%.17g", it->valuedouble);
             if (m->api->BoosterSetParam(b, p->xgb, v) != 0) {
@@ -346,7 +410,7 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
     const char *names[2] = {"train", "valid"};
     int32_t rounds = opt->max_rounds > 0 ? opt->max_rounds : m->rounds;
     int32_t patience = opt->early_stopping_rounds;
-    double best = INFINITY, best_train = NAN, last_train = NAN;
+    double best = INFINITY, best_train = NAN, last_train = NAN, last_score = NAN;
     int32_t best_it = -1, it;
     for (it = 0; it < rounds; it++) {
         if (opt->stop && *opt->stop) {
@@ -364,6 +428,7 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
         }
         last_train = eval_value(line, "train");
         double score = val ? eval_value(line, "valid") : last_train;
+        last_score = score;
         if (score < best) { /* logloss and rmse: lower is better */
             best = score;
             best_it = it;
@@ -374,9 +439,10 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
         }
     }
     m->trained = it;
-    if (!val) { /* nothing to stop on: keep every round */
+    if (!val || patience <= 0) { /* no early stopping: keep every round trained */
         best_it = it - 1;
         best_train = last_train;
+        best = last_score;
     }
     if (best_it + 1 < it) {
         xgb_booster sliced = NULL;

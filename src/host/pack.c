@@ -1,4 +1,5 @@
-/* pack.c: CSV (wide close prices, or long features) -> vfr dataset file.
+/* pack.c: CSV (wide close prices, or long features) -> vfr dataset file. Wide
+ * prices also get freshness and reliability columns (pack_quality.c).
  *
  * The file is read whole with fread and split in place: lines and fields are
  * cut with NULs and numbers parsed where they lie, so a long CSV of millions
@@ -393,6 +394,7 @@ typedef struct rows {
     const int32_t *symbol;  /* [N], when perm is NULL                */
     const float *features;  /* [N, F], when perm is NULL             */
     const float *close;     /* [N], when perm is NULL and has_close  */
+    const float *const *quality; /* VFR_QUALITY_COUNT x [N] or NULL, when perm is NULL */
     const float *fwd;       /* [N, H] (unused when H == 0)           */
     const int64_t *perm;    /* [N]: file row of each output row      */
     const int32_t *src_date, *src_symbol;
@@ -427,6 +429,7 @@ static vfr_status write_rows(const char *out_path, const vfr_dataset_spec *spec,
         int64_t n = r->N - r0 < B ? r->N - r0 : B;
         const int32_t *d, *s;
         const float *feat, *cl;
+        const float *qb[VFR_QUALITY_COUNT] = {0};
         if (r->perm) {
             for (int64_t i = 0; i < n; i++) {
                 int64_t j = r->perm[r0 + i];
@@ -439,9 +442,11 @@ static vfr_status write_rows(const char *out_path, const vfr_dataset_spec *spec,
         } else {
             d = r->date + r0, s = r->symbol + r0, feat = r->features + r0 * F;
             cl = spec->has_close ? r->close + r0 : NULL;
+            for (int q = 0; r->quality && q < VFR_QUALITY_COUNT; q++)
+                qb[q] = r->quality[q] ? r->quality[q] + r0 : NULL;
         }
         VFR_TRY(vfr_dataset_writer_append(w, n, d, s, feat, H ? r->fwd + r0 * H : NULL, cl,
-                                          NULL));
+                                          spec->quality_mask ? qb : NULL));
         progress(o, p0 + (100.0 - p0) * (double)(r0 + n) / (double)r->N);
     }
     st = vfr_dataset_writer_commit(w); /* frees w whatever the outcome */
@@ -457,6 +462,53 @@ fail:
 
 /* ---- wide close prices ---------------------------------------------------- */
 
+/* A wide-prices header (date,SYM1,SYM2,...) whose columns name another layout
+ * is refused before any row is read: a long OHLCV file would otherwise make
+ * "symbols" of open/high/low/close/volume and train on them. Refused: a
+ * symbol or ticker column (a long panel), a second date column (files pasted
+ * side by side), or two or more OHLCV column names of which one is close,
+ * adjusted close or volume (so that tickers such as LOW or OPEN alone pass). */
+static vfr_status sniff_wide_header(const csv *f, char *const *head, int64_t ncol)
+{
+    static const char *const ohlcv[] = {"open", "high", "low", "close", "volume", "adj close",
+                                        "adj_close", "adjclose", "adjusted_close", "vwap"};
+    const char *seen[4] = {0};
+    int n_ohlcv = 0, anchor = 0;
+    for (int64_t j = 1; j < ncol; j++) {
+        const char *h = head[j];
+        if (lower_eq(h, "date") || lower_eq(h, "datetime") || lower_eq(h, "timestamp"))
+            return csv_fail(f, NULL,
+                            "column %lld is another date column ('%.40s'): a wide-prices file has one date "
+                            "column, then one close-price column per symbol (date,SYM1,SYM2,...); join the "
+                            "files on date first, or use `vfr pack --csv` with the long layout "
+                            "(date,symbol,<features>[,close])",
+                            (long long)j + 1, h);
+        if (lower_eq(h, "symbol") || lower_eq(h, "ticker"))
+            return csv_fail(f, NULL,
+                            "column %lld is '%.40s': this looks like a long file (one row per date and "
+                            "symbol), not wide close prices (date,SYM1,SYM2,...); pack it with `vfr pack "
+                            "--csv` (header date,symbol,<features>[,close])",
+                            (long long)j + 1, h);
+        for (size_t k = 0; k < sizeof ohlcv / sizeof *ohlcv; k++)
+            if (lower_eq(h, ohlcv[k])) {
+                if (n_ohlcv < 4)
+                    seen[n_ohlcv] = h;
+                n_ohlcv++;
+                anchor |= k == 3 || k == 4 || (k >= 5 && k <= 8);
+            }
+    }
+    if (n_ohlcv >= 2 && anchor)
+        return csv_fail(f, NULL,
+                        "the columns %s%s%s%s%s%s%s are open/high/low/close/volume: this looks like an OHLCV "
+                        "file, not wide close prices (date,SYM1,SYM2,... one close column per symbol), and "
+                        "packing it would make symbols of those columns. Pack OHLCV panels with `vfr pack "
+                        "--csv`, which needs the long layout: date,symbol,<features>[,close] (add a symbol "
+                        "column for a single series)",
+                        seen[0], n_ohlcv > 1 ? ", " : "", n_ohlcv > 1 ? seen[1] : "", n_ohlcv > 2 ? ", " : "",
+                        n_ohlcv > 2 ? seen[2] : "", n_ohlcv > 3 ? ", " : "", n_ohlcv > 3 ? seen[3] : "");
+    return VFR_OK;
+}
+
 vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
                                const vfr_pack_options *opt)
 {
@@ -469,6 +521,7 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
     int32_t *order = NULL, *dates = NULL, *row_date = NULL, *row_sym = NULL, *tt = NULL;
     int64_t *row_start = NULL, *fill = NULL, *col = NULL;
     float *px = NULL, *feat = NULL, *fwd = NULL, *close = NULL, *c = NULL, *tf = NULL, *th = NULL;
+    float *pf = NULL, *pr = NULL, *fresh = NULL, *rel = NULL; /* [S, Tcap] and [N] */
     const char **names = NULL, **sorted = NULL;
     const int32_t F = vfr_features_price_count();
 
@@ -488,6 +541,7 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
         st = csv_fail(&f, NULL, "too many columns (%lld)", (long long)ncol);
         goto fail;
     }
+    VFR_TRY(sniff_wide_header(&f, head, ncol));
     const int32_t S = (int32_t)(ncol - 1);
     const char *const *sym = (const char *const *)head + 1;
     for (int32_t s = 0; s < S; s++)
@@ -558,6 +612,13 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
         goto fail;
     }
     progress(&o, 50.0);
+    pf = malloc((size_t)S * (size_t)Tcap * sizeof *pf);
+    pr = malloc((size_t)S * (size_t)Tcap * sizeof *pr);
+    if (!pf || !pr) {
+        st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory for %lld x %d quality flags", csv_path, (long long)T, (int)S);
+        goto fail;
+    }
+    VFR_TRY(vfr_pack_price_quality(px, S, T, Tcap, pf, pr));
 
     /* Row of (date t, k-th symbol in name order): rows before date t, plus the
      * symbols before it on that date. Walking symbols in name order and
@@ -567,14 +628,16 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
     feat = malloc((size_t)N * (size_t)F * sizeof *feat);
     fwd = malloc(((size_t)N * (size_t)H + 1) * sizeof *fwd);
     close = malloc((size_t)N * sizeof *close);
+    fresh = malloc((size_t)N * sizeof *fresh);
+    rel = malloc((size_t)N * sizeof *rel);
     row_date = malloc((size_t)N * sizeof *row_date);
     row_sym = malloc((size_t)N * sizeof *row_sym);
     c = malloc((size_t)T * sizeof *c);
     tt = malloc((size_t)T * sizeof *tt);
     tf = malloc((size_t)T * (size_t)F * sizeof *tf);
     th = malloc(((size_t)T * (size_t)H + 1) * sizeof *th);
-    if (!row_start || !fill || !feat || !fwd || !close || !row_date || !row_sym || !c || !tt ||
-        !tf || !th) {
+    if (!row_start || !fill || !feat || !fwd || !close || !fresh || !rel || !row_date || !row_sym || !c ||
+        !tt || !tf || !th) {
         st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory for %lld rows x %d features", csv_path,
                       (long long)N, (int)F);
         goto fail;
@@ -603,6 +666,8 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
             row_date[row] = dates[t];
             row_sym[row] = k;
             close[row] = c[i];
+            fresh[row] = pf[(size_t)order[k] * Tcap + t];
+            rel[row] = pr[(size_t)order[k] * Tcap + t];
             memcpy(feat + row * F, tf + i * F, (size_t)F * sizeof *feat);
             if (H)
                 memcpy(fwd + row * H, th + i * H, (size_t)H * sizeof *fwd);
@@ -622,9 +687,13 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
         sorted[k] = sym[order[k]];
     vfr_dataset_spec spec = {.F = F, .feature_names = names, .S = S, .symbols = sorted,
                              .H = H, .horizons = o.horizons, .has_close = 1,
+                             .quality_mask = 1u << VFR_QUALITY_FRESHNESS | 1u << VFR_QUALITY_RELIABILITY,
                              .compression = o.compression};
+    const float *quality[VFR_QUALITY_COUNT] = {0};
+    quality[VFR_QUALITY_FRESHNESS] = fresh;
+    quality[VFR_QUALITY_RELIABILITY] = rel;
     rows r = {.N = N, .date = row_date, .symbol = row_sym, .features = feat, .fwd = fwd,
-              .close = close};
+              .close = close, .quality = quality};
     st = write_rows(out_path, &spec, &r, &o, 60.0);
 
 fail:
@@ -638,6 +707,10 @@ fail:
     free(col);
     free(dates);
     free(px);
+    free(pf);
+    free(pr);
+    free(fresh);
+    free(rel);
     free(row_start);
     free(fill);
     free(feat);

@@ -7,27 +7,10 @@
 #include <string.h>
 
 #include "vfr/backtest.h"
+#include "vfr/model.h"
+#include "vfr/stats.h"
 #include "vfr/xgboost.h"
-
-vfr_status vfr_pipeline_panel(const vfr_prepared *p, int32_t lo, int32_t hi, int64_t **offsets,
-                              vfr_panel *out)
-{
-    int64_t r0 = p->date_row[lo];
-    *offsets = malloc(sizeof **offsets * (size_t)(hi - lo + 1));
-    if (!*offsets)
-        return vfr_fail(VFR_ERR_NOMEM, "out of memory");
-    for (int32_t t = lo; t <= hi; t++)
-        (*offsets)[t - lo] = p->date_row[t] - r0;
-    out->N = p->date_row[hi] - r0;
-    out->T = hi - lo;
-    out->S = p->S;
-    out->date_offset = *offsets;
-    out->symbol = p->symbol + r0;
-    out->label = p->y + r0;
-    out->fwd = p->fwd + r0;
-    out->fwd1 = p->fwd1 + r0;
-    return VFR_OK;
-}
+#include "vfr/status.h"
 
 vfr_status vfr_pipeline_model_device(const vfr_job *job, vfr_device_kind asked, vfr_device_kind dev,
                                      const vfr_reporter *rep, vfr_device_kind *model_dev)
@@ -58,4 +41,65 @@ cJSON *vfr_pipeline_fin_json(const double *m)
         else
             cJSON_AddNullToObject(o, vfr_backtest_metric_name((vfr_fin)k));
     return o;
+}
+
+vfr_status vfr_pipeline_backtest_options(const vfr_job *job, const vfr_panel *p, vfr_backtest_options *bo)
+{
+    vfr_backtest_options_default(bo);
+    bo->k = job->backtest.k;
+    bo->threshold = job->backtest.threshold;
+    bo->horizon = job->horizon;
+    bo->cost_bps = job->backtest.cost_bps;
+    if (strcmp(job->backtest.strategy, "auto") != 0)
+        return vfr_backtest_strategy_parse(job->backtest.strategy, &bo->strategy);
+    int32_t multi = 0; /* dates with at least two names */
+    for (int32_t t = 0; p && t < p->T; t++)
+        multi += p->date_offset[t + 1] - p->date_offset[t] >= 2;
+    bo->strategy = p && p->T > 0 && 2 * (int64_t)multi >= p->T ? VFR_STRATEGY_LONG_SHORT_MEDIAN
+                                                               : VFR_STRATEGY_LONG_SHORT_SIGN;
+    return VFR_OK;
+}
+
+static void add_or_null(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+cJSON *vfr_pipeline_exposure_json(const double *fin, const double *daily, const double *market, int32_t T,
+                                  int32_t horizon)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_or_null(o, "net", fin[VFR_FIN_NET_EXPOSURE]);
+    add_or_null(o, "gross", fin[VFR_FIN_EXPOSURE]);
+    vfr_stats_alpha_beta ab;
+    double *y = malloc(sizeof *y * (size_t)(T > 0 ? T : 1)), *x = malloc(sizeof *x * (size_t)(T > 0 ? T : 1));
+    int ok = 0;
+    if (y && x) { /* a NaN day earned nothing (backtest.h) */
+        for (int32_t t = 0; t < T; t++) {
+            y[t] = isnan(daily[t]) ? 0.0 : daily[t];
+            x[t] = isnan(market[t]) ? 0.0 : market[t];
+        }
+        ok = vfr_stats_alpha_beta_hac(y, x, T, vfr_stats_nw_lag(T, horizon), &ab) == VFR_OK;
+    }
+    free(y), free(x);
+    vfr_error_clear();
+    add_or_null(o, "beta", ok ? ab.beta : NAN);
+    add_or_null(o, "alpha", ok ? ab.alpha * 252.0 : NAN);
+    add_or_null(o, "alphaT", ok ? ab.alpha_t : NAN);
+    return o;
+}
+
+vfr_status vfr_pipeline_check_model(const vfr_job *job, vfr_device_kind model_dev)
+{
+    vfr_model_config mc = {job->model_type, job->training.hyperparameters_json, job->objective, model_dev,
+                           job->training.seed, 1, NULL, 1, NULL};
+    vfr_model *m = NULL;
+    vfr_status st = vfr_model_create(&mc, &m);
+    vfr_model_destroy(m);
+    if (st != VFR_OK)
+        vfr_error_prefix("%s: ", job->path);
+    return st;
 }

@@ -4,14 +4,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "vfr/backtest.h"
 #include "vfr/metrics.h"
 #include "vfr/prepare.h"
 #include "vfr/tune.h"
-
-/* The metrics layout (metrics.h) of the prepared rows of dates [lo, hi).
- * OUT *offsets: allocated [hi - lo + 1], the caller frees it. */
-vfr_status vfr_pipeline_panel(const vfr_prepared *p, int32_t lo, int32_t hi, int64_t **offsets,
-                              vfr_panel *out);
 
 /* vfr_tune_run on data already prepared (vfr train with a search block). */
 vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_device_kind dev,
@@ -22,6 +18,25 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
  * `auto` falls back with a log line, an explicit `cuda` is NO_DEVICE. */
 vfr_status vfr_pipeline_model_device(const vfr_job *job, vfr_device_kind asked, vfr_device_kind dev,
                                      const vfr_reporter *rep, vfr_device_kind *model_dev);
+
+/* modelType and trainingConfig.hyperparameters, checked by creating the
+ * model (its library judges what vfr has no rule for) before any data is
+ * read. Errors: as vfr_model_create, the message prefixed with the job file. */
+vfr_status vfr_pipeline_check_model(const vfr_job *job, vfr_device_kind model_dev);
+
+/* The job's backtest (job.h: backtest) as options, for a panel: strategy
+ * "auto" is long_short_median (dollar neutral) where the panel has at least 2
+ * names on most dates, else long_short_sign (a single series). Errors:
+ * INVALID_ARG (an unknown strategy name). */
+vfr_status vfr_pipeline_backtest_options(const vfr_job *job, const vfr_panel *p, vfr_backtest_options *bo);
+
+/* Net and gross exposure (from a financial metrics row, backtest.h), beta
+ * of the daily returns [T] to the market's daily returns [T] (buy-and-hold),
+ * annualised alpha and its Newey-West t-statistic (lag from the horizon), as
+ * {"net", "gross", "beta", "alpha", "alphaT"}; what cannot be computed is
+ * null. */
+cJSON *vfr_pipeline_exposure_json(const double *fin, const double *daily, const double *market, int32_t T,
+                                  int32_t horizon);
 
 /* A row of the financial metrics table (backtest.h) as a JSON object, NaN as
  * null: metrics.json and comparison.json write it the same way. */

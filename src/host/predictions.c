@@ -7,6 +7,7 @@
 #include "util.h"
 #include "vfr/dataset.h"
 #include "vfr/predictions.h"
+#include "vfr/backtest.h"
 #include "vfr_config.h"
 
 #include <errno.h>
@@ -51,7 +52,7 @@ void vfr_predictions_free(vfr_predictions *p)
     vfr_h5_free_strings(p->symbols, p->S);
     vfr_h5_free_strings(p->score_names, p->M);
     free(p->date), free(p->symbol), free(p->date_offset), free(p->score), free(p->label);
-    free(p->fwd), free(p->fwd1), free(p->set);
+    free(p->fwd), free(p->fwd1), free(p->set), free(p->bt_store);
     free(p);
 }
 
@@ -322,6 +323,26 @@ vfr_status vfr_predictions_read(const char *path, int set, vfr_predictions **out
                       path, buf);
         goto fail;
     }
+    /* the run's backtest, when the writer recorded one */
+    if (vfr_h5_read_string_attr(file, "backtest_strategy", buf, sizeof buf) == 0) {
+        vfr_backtest_options *bo = p->bt_store = malloc(sizeof *bo);
+        if (!bo) {
+            st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
+            goto fail;
+        }
+        vfr_backtest_options_default(bo);
+        if (vfr_backtest_strategy_parse(buf, &bo->strategy) != VFR_OK ||
+            vfr_h5_read_int_attr(file, "backtest_k", &bo->k) != 0 ||
+            vfr_h5_read_int_attr(file, "backtest_horizon", &bo->horizon) != 0 ||
+            vfr_h5_read_double_attr(file, "backtest_threshold", &bo->threshold) != 0 ||
+            vfr_h5_read_double_attr(file, "backtest_cost_bps", &bo->cost_bps) != 0 ||
+            vfr_backtest_options_check(bo) != VFR_OK) {
+            st = vfr_fail(VFR_ERR_FORMAT, "%s: root attributes backtest_*: strategy '%s' with a missing or bad "
+                                          "k, horizon, threshold or cost_bps", path, buf);
+            goto fail;
+        }
+        p->backtest = bo;
+    }
     hid_t id = open_field(file, path, "symbols", H5T_STRING, 1, d, 0);
     if (id < 0) {
         st = VFR_ERR_FORMAT;
@@ -471,6 +492,12 @@ vfr_status vfr_predictions_write(const char *path, const vfr_predictions *p, int
               vfr_h5_write_strings(file, "symbols", (const char *const *)p->symbols,
                                                p->S) < 0 ||
               vfr_h5_write_strings(file, "score_names", score_names, p->M) < 0;
+    if (!bad && p->backtest) /* vfr backtest and vfr evaluate default to the run's own */
+        bad = vfr_h5_write_string_attr(file, "backtest_strategy", vfr_backtest_strategy_name(p->backtest->strategy)) < 0 ||
+              vfr_h5_write_int_attr(file, "backtest_k", p->backtest->k) < 0 ||
+              vfr_h5_write_int_attr(file, "backtest_horizon", p->backtest->horizon) < 0 ||
+              vfr_h5_write_double_attr(file, "backtest_threshold", p->backtest->threshold) < 0 ||
+              vfr_h5_write_double_attr(file, "backtest_cost_bps", p->backtest->cost_bps) < 0;
     for (size_t i = 0; !bad && i < sizeof cols / sizeof cols[0]; i++)
         if (i < 4 || cols[i].buf) /* the first four are required */
             bad = vfr_h5_write_array(file, cols[i].name, cols[i].ftype,

@@ -27,7 +27,8 @@ void vfr_prepared_free(vfr_prepared *p)
     if (!p)
         return;
     free(p->X), free(p->y), free(p->fwd), free(p->fwd1), free(p->close);
-    free(p->date), free(p->symbol), free(p->dates), free(p->date_row), free(p->prev_row);
+    free(p->date), free(p->symbol), free(p->dates), free(p->date_row), free(p->xdate_row);
+    free(p->prev_row);
     for (int32_t f = 0; f < p->F && p->feature_names; f++)
         free(p->feature_names[f]);
     for (int32_t s = 0; s < p->S && p->symbols; s++)
@@ -40,6 +41,66 @@ void vfr_prepared_rows(const vfr_prepared *p, int32_t lo, int32_t hi, int64_t *r
 {
     *r0 = p->date_row[lo];
     *r1 = p->date_row[hi];
+}
+
+void vfr_trading_view_free(vfr_trading_view *v)
+{
+    if (!v)
+        return;
+    free(v->row), free(v->offset), free(v->symbol), free(v->date);
+    free(v->label), free(v->fwd), free(v->fwd1);
+    memset(v, 0, sizeof *v);
+}
+
+vfr_status vfr_prepared_trading_view(const vfr_prepared *p, int32_t lo, int32_t hi, vfr_trading_view *v)
+{
+    return vfr_prepared_trading_view_ranges(p, &lo, &hi, 1, v);
+}
+
+vfr_status vfr_prepared_trading_view_ranges(const vfr_prepared *p, const int32_t *lo_, const int32_t *hi_, int32_t nr,
+                                            vfr_trading_view *v)
+{
+    memset(v, 0, sizeof *v);
+    int64_t N = 0;
+    int32_t TT = 0;
+    for (int32_t q = 0; q < nr; q++) {
+        N += (p->date_row[hi_[q]] - p->date_row[lo_[q]]) + (p->xdate_row[hi_[q]] - p->xdate_row[lo_[q]]);
+        TT += hi_[q] - lo_[q];
+    }
+    size_t nn = (size_t)(N ? N : 1);
+    v->row = malloc(sizeof *v->row * nn);
+    v->offset = malloc(sizeof *v->offset * (size_t)(TT + 1));
+    v->symbol = malloc(sizeof *v->symbol * nn);
+    v->date = malloc(sizeof *v->date * nn);
+    v->label = malloc(sizeof *v->label * nn);
+    v->fwd = malloc(sizeof *v->fwd * nn);
+    v->fwd1 = malloc(sizeof *v->fwd1 * nn);
+    if (!v->row || !v->offset || !v->symbol || !v->date || !v->label || !v->fwd || !v->fwd1) {
+        vfr_trading_view_free(v);
+        return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory for the trading view");
+    }
+    int64_t o = 0;
+    int32_t u = 0; /* the view's date index */
+    for (int32_t q = 0; q < nr; q++)
+    for (int32_t t = lo_[q]; t < hi_[q]; t++, u++) {
+        v->offset[u] = o;
+        /* both runs are sorted by symbol: merge them */
+        int64_t i = p->date_row[t], ie = p->date_row[t + 1];
+        int64_t j = p->xdate_row[t], je = p->xdate_row[t + 1];
+        while (i < ie || j < je) {
+            int64_t r = j >= je || (i < ie && p->symbol[i] < p->symbol[j]) ? i++ : j++;
+            v->row[o] = r;
+            v->symbol[o] = p->symbol[r];
+            v->date[o] = p->date[r];
+            v->label[o] = p->y[r];
+            v->fwd[o] = p->fwd[r];
+            v->fwd1[o] = p->fwd1[r];
+            o++;
+        }
+    }
+    v->offset[TT] = o;
+    v->panel = (vfr_panel){N, TT, p->S, v->offset, v->symbol, v->label, v->fwd, v->fwd1};
+    return VFR_OK;
 }
 
 vfr_status vfr_prepare_open_dataset(const vfr_job *job, vfr_dataset **out)
@@ -102,7 +163,10 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     const vfr_dataset_meta *m = vfr_dataset_meta_get(ds);
     const int32_t F = m->F, S = m->S;
     vfr_prepared *p = NULL;
-    unsigned char *sel = NULL, *keep = NULL;
+    unsigned char *sel = NULL, *keep = NULL, *tradable = NULL;
+    float *xb = NULL, *xf = NULL;
+    int32_t *xi = NULL;
+    int64_t nx = 0;
     float *fwd_all = NULL, *qual[VFR_QUALITY_COUNT] = {0}, *qv = NULL;
     int64_t *count = NULL, *sym_rows = NULL;
     double *mean = NULL, *sd = NULL;
@@ -156,6 +220,7 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     p->symbol = malloc(sizeof *p->symbol * nn);
     p->close = m->has_close ? malloc(sizeof *p->close * nn) : NULL;
     keep = malloc(nn);
+    tradable = calloc(nn, 1);
     qv = malloc(sizeof *qv * nn);
     count = malloc(sizeof *count * nf);
     mean = malloc(sizeof *mean * nf);
@@ -164,7 +229,7 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     p->feature_names = calloc(nf, sizeof *p->feature_names);
     p->symbols = calloc(S ? (size_t)S : 1, sizeof *p->symbols);
     if (!p->X || !fwd_all || !p->y || !p->fwd || !p->fwd1 || !p->date || !p->symbol ||
-        (m->has_close && !p->close) || !keep || !qv || !count || !mean || !sd || !sym_rows ||
+        (m->has_close && !p->close) || !keep || !tradable || !qv || !count || !mean || !sd || !sym_rows ||
         !p->feature_names || !p->symbols) {
         st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory for %lld rows x %d features",
                       (long long)n, F);
@@ -220,6 +285,8 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
         double q = 0.35 * c + 0.25 * fr + 0.25 * re + 0.15 * va;
         qv[nq++] = (float)q;
         float y = fwd_all[i * m->H + hk];
+        /* tradable at its date: a feature row, and a usable close if stored */
+        tradable[i] = !p->close || (isfinite(p->close[i]) && p->close[i] > 0.0f);
         int r = !isfinite(y)                                          ? R_NO_LABEL
                 : c < job->data.min_completeness                      ? R_LOW_COMPLETENESS
                 : finite < F && job->data.nonfinite == VFR_NONFINITE_DROP_ROW ? R_NON_FINITE
@@ -246,6 +313,39 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
         }
     }
 
+    /* Rows the gate dropped but that were tradable at their date stay for
+     * the backtests, after the trainable rows; only on dates that have
+     * trainable rows (a date no row trains on is no panel date). */
+    for (int64_t i = 0, j; i < n; i = j) {
+        int has_train = 0;
+        for (j = i; j < n && m->date[r0 + j] == m->date[r0 + i]; j++)
+            has_train |= keep[j] && sym_rows[m->symbol[r0 + j]] > 0;
+        for (int64_t q = i; q < j; q++) {
+            int32_t s = m->symbol[r0 + q];
+            int train = keep[q] && sym_rows[s] > 0;
+            tradable[q] = !train && sel[s] && tradable[q] && has_train;
+            nx += tradable[q];
+        }
+    }
+    xb = malloc(sizeof *xb * (size_t)(nx ? nx : 1) * nf);
+    xf = malloc(sizeof *xf * (size_t)(nx ? nx : 1) * 3);
+    xi = malloc(sizeof *xi * (size_t)(nx ? nx : 1) * 2);
+    if (!xb || !xf || !xi) {
+        st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
+        goto fail;
+    }
+    for (int64_t i = 0, x = 0; i < n; i++) {
+        if (!tradable[i])
+            continue;
+        memcpy(xb + x * F, p->X + i * F, sizeof *xb * (size_t)F);
+        xf[3 * x] = fwd_all[i * m->H + hk];
+        xf[3 * x + 1] = h1 >= 0 ? fwd_all[i * m->H + h1] : NAN;
+        xf[3 * x + 2] = p->close ? p->close[i] : NAN;
+        xi[2 * x] = m->date[r0 + i];
+        xi[2 * x + 1] = m->symbol[r0 + i];
+        x++;
+    }
+
     /* compact the survivors in place (write index never passes read index) */
     int64_t w = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -265,6 +365,46 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
         w++;
     }
     p->n = w;
+    p->n_all = w + nx;
+    if (nx) { /* the tradable rows follow the trainable ones */
+        size_t na = (size_t)p->n_all;
+        float *X2 = realloc(p->X, sizeof *p->X * na * nf);
+        if (X2)
+            p->X = X2;
+        float *a1 = realloc(p->y, sizeof *p->y * na), *a2 = a1 ? realloc(p->fwd, sizeof *p->fwd * na) : NULL;
+        if (a1)
+            p->y = a1;
+        if (a2)
+            p->fwd = a2;
+        float *a3 = a2 ? realloc(p->fwd1, sizeof *p->fwd1 * na) : NULL;
+        if (a3)
+            p->fwd1 = a3;
+        int32_t *b1 = a3 ? realloc(p->date, sizeof *p->date * na) : NULL;
+        if (b1)
+            p->date = b1;
+        int32_t *b2 = b1 ? realloc(p->symbol, sizeof *p->symbol * na) : NULL;
+        if (b2)
+            p->symbol = b2;
+        float *a4 = p->close && b2 ? realloc(p->close, sizeof *p->close * na) : NULL;
+        if (a4)
+            p->close = a4;
+        if (!X2 || !b2 || (p->close && !a4)) {
+            st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
+            goto fail;
+        }
+        memcpy(p->X + w * F, xb, sizeof *xb * (size_t)nx * (size_t)F);
+        for (int64_t x = 0; x < nx; x++) {
+            p->y[w + x] = NAN;
+            p->fwd[w + x] = xf[3 * x];
+            p->fwd1[w + x] = xf[3 * x + 1];
+            if (p->close)
+                p->close[w + x] = xf[3 * x + 2];
+            p->date[w + x] = xi[2 * x];
+            p->symbol[w + x] = xi[2 * x + 1];
+        }
+    }
+    free(xb), free(xf), free(xi);
+    xb = NULL, xf = NULL, xi = NULL;
     int32_t T = 0;
     for (int64_t i = 0; i < w; i++)
         T += i == 0 || p->date[i] != p->date[i - 1];
@@ -281,18 +421,36 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
             p->date_row[t++] = i;
         }
     p->date_row[T] = w;
-    p->prev_row = malloc(sizeof *p->prev_row * (size_t)(w ? w : 1));
+    p->xdate_row = malloc(sizeof *p->xdate_row * (size_t)(T + 1));
+    p->prev_row = malloc(sizeof *p->prev_row * (size_t)(p->n_all ? p->n_all : 1));
     int64_t *last = malloc(sizeof *last * (size_t)(S ? S : 1));
-    if (!p->prev_row || !last) {
+    if (!p->xdate_row || !p->prev_row || !last) {
         free(last);
         st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
         goto fail;
     }
+    {
+        int64_t r = w; /* extras only sit on panel dates */
+        for (int32_t t = 0; t < T; t++) {
+            p->xdate_row[t] = r;
+            while (r < p->n_all && p->date[r] == p->dates[t])
+                r++;
+        }
+        p->xdate_row[T] = r;
+    }
     for (int32_t s = 0; s < S; s++)
         last[s] = -1;
-    for (int64_t i = 0; i < w; i++) {
-        p->prev_row[i] = last[p->symbol[i]];
-        last[p->symbol[i]] = i;
+    /* a symbol's history is its previous date, trainable or not: whether a
+     * row trains depends on its forward return, which is not known at t */
+    for (int32_t t = 0; t < T; t++) {
+        for (int64_t i = p->date_row[t]; i < p->date_row[t + 1]; i++)
+            p->prev_row[i] = last[p->symbol[i]];
+        for (int64_t i = p->xdate_row[t]; i < p->xdate_row[t + 1]; i++)
+            p->prev_row[i] = last[p->symbol[i]];
+        for (int64_t i = p->date_row[t]; i < p->date_row[t + 1]; i++)
+            last[p->symbol[i]] = i;
+        for (int64_t i = p->xdate_row[t]; i < p->xdate_row[t + 1]; i++)
+            last[p->symbol[i]] = i;
     }
     free(last);
     vfr_report_progress(rep, "prepare", 3, 4);
@@ -303,6 +461,8 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     cJSON_AddNumberToObject(rep_json, "rowsIn", (double)rows_in);
     cJSON_AddNumberToObject(rep_json, "rowsKept", (double)w);
     cJSON_AddNumberToObject(rep_json, "rowsDropped", (double)(rows_in - w));
+    /* dropped from training, still traded in the backtests (prepare.h) */
+    cJSON_AddNumberToObject(rep_json, "rowsTradableNotTrained", (double)nx);
     cJSON *dr = cJSON_AddObjectToObject(rep_json, "droppedBy");
     for (int r = 0; r < R_COUNT; r++)
         cJSON_AddNumberToObject(dr, reason_names[r], (double)dropped[r]);
@@ -355,14 +515,16 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     }
     vfr_report_progress(rep, "prepare", 4, 4);
     cJSON_Delete(rep_json);
-    free(sel), free(keep), free(fwd_all), free(qv), free(count), free(mean), free(sd), free(sym_rows);
+    free(sel), free(keep), free(tradable), free(fwd_all), free(qv), free(count), free(mean), free(sd), free(sym_rows);
+    free(xb), free(xf), free(xi);
     for (int q = 0; q < VFR_QUALITY_COUNT; q++)
         free(qual[q]);
     *panel_out = p;
     return VFR_OK;
 fail:
     cJSON_Delete(rep_json);
-    free(sel), free(keep), free(fwd_all), free(qv), free(count), free(mean), free(sd), free(sym_rows);
+    free(sel), free(keep), free(tradable), free(fwd_all), free(qv), free(count), free(mean), free(sd), free(sym_rows);
+    free(xb), free(xf), free(xi);
     for (int q = 0; q < VFR_QUALITY_COUNT; q++)
         free(qual[q]);
     vfr_prepared_free(p);

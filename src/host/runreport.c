@@ -196,6 +196,20 @@ static void jnum_out(rr *r, const char *tag, int file, const char *path, int dec
     num(r->b, tag, jnum(r->j[file], path), decimals, file, path);
 }
 
+/* A 0-based index at path of file j, printed 1-based ("round 24 of 200", as
+ * the log says it); data-offset tells a reader of the page what was added. */
+static void jnum_out_1based(rr *r, const char *tag, int file, const char *path)
+{
+    double v = jnum(r->j[file], path);
+    if (!isfinite(v)) {
+        num(r->b, tag, v, -1, -1, NULL);
+        return;
+    }
+    vfr_svg_printf(r->b, "<%s class=\"num\"", tag);
+    put_key(r->b, file, path);
+    vfr_svg_printf(r->b, " data-offset=\"1\">%.0f</%s>", v + 1, tag);
+}
+
 /* The string at path of file j, escaped and keyed; a dash when absent. */
 static void jstr_out(rr *r, const char *tag, int file, const char *path)
 {
@@ -413,12 +427,12 @@ static void sec_header(rr *r)
         vfr_svg_puts(b, "</dd>");
     }
     if (isfinite(jnum(man, "model.description.roundsTrained"))) {
-        dt(b, "rounds (best)");
-        vfr_svg_puts(b, "<dd>");
+        dt(b, "best round");
+        vfr_svg_puts(b, "<dd>round ");
+        jnum_out_1based(r, "span", F_MANIFEST, "model.description.bestRound");
+        vfr_svg_puts(b, " of ");
         jnum_out(r, "span", F_MANIFEST, "model.description.roundsTrained", -1);
-        vfr_svg_puts(b, " (best ");
-        jnum_out(r, "span", F_MANIFEST, "model.description.bestRound", -1);
-        vfr_svg_puts(b, ", 0-based)</dd>");
+        vfr_svg_puts(b, " trained</dd>");
     }
     dt(b, "parameters");
     vfr_svg_puts(b, "<dd>");
@@ -459,7 +473,7 @@ static void sec_header(rr *r)
         vfr_svg_puts(b, "</dd>");
     }
     /* one row of step names over one row of seconds: short enough for the header */
-    vfr_svg_puts(b, "</dl>\n<h3>Wall time of each step (seconds)</h3><table id=\"table-steps\"><tr>");
+    vfr_svg_puts(b, "</dl>\n<h3>Wall time of each step (seconds)</h3><div class=\"scroll\"><table id=\"table-steps\"><tr>");
     const cJSON *steps = jget(man, "stepSeconds");
     for (const cJSON *s = steps ? steps->child : NULL; s; s = s->next) {
         vfr_svg_puts(b, "<th class=\"num\">");
@@ -480,7 +494,7 @@ static void sec_header(rr *r)
     fmt_num(total, 2, ts);
     vfr_svg_puts(b, ts);
     vfr_svg_puts(b, "</td>");
-    vfr_svg_puts(b, "</tr></table></section>\n</div>\n</header>\n");
+    vfr_svg_puts(b, "</tr></table></div></section>\n</div>\n</header>\n");
 }
 
 /* ---- decision ---------------------------------------------------------------- */
@@ -614,10 +628,16 @@ static void sec_decision(rr *r)
 
     const cJSON *bl = jget(cmp, "baselines");
     if (cJSON_IsArray(bl)) {
-        vfr_svg_puts(b, "<h3>Against each baseline</h3><table id=\"table-baselines\"><tr><th>baseline</th>"
+        /* the hit-rate test over dates (comparison.json's hitRate), or an
+         * older file's binomial test over rows */
+        int hit = 0;
+        for (const cJSON *c = bl->child; c; c = c->next)
+            hit |= cJSON_IsObject(jget(c, "hitRate"));
+        vfr_svg_printf(b, "<h3>Against each baseline</h3><table id=\"table-baselines\"><tr><th>baseline</th>"
                         "<th class=\"num\">Sharpe gain</th><th class=\"num\">p-value (paired, HAC)</th>"
                         "<th class=\"num\">mean daily difference, CI</th><th class=\"num\">bootstrap Sharpe difference, CI</th>"
-                        "<th class=\"num\">binomial p</th><th>note</th></tr>");
+                        "<th class=\"num\">%s</th><th>note</th></tr>",
+                       hit ? "hit-rate p (over dates)" : "binomial p");
         int i = 0;
         for (const cJSON *c = bl->child; c; c = c->next, i++) {
             char p[128];
@@ -644,7 +664,7 @@ static void sec_decision(rr *r)
                 vfr_svg_puts(b, k ? "]" : ", ");
             }
             vfr_svg_puts(b, "</td>");
-            snprintf(p, sizeof p, "baselines.%d.binomial.pValue", i);
+            snprintf(p, sizeof p, hit ? "baselines.%d.hitRate.pValue" : "baselines.%d.binomial.pValue", i);
             jnum_out(r, "td", F_COMPARISON, p, -1);
             vfr_svg_puts(b, "<td>");
             if (cJSON_IsFalse(jget(c, "available")))
@@ -653,6 +673,11 @@ static void sec_decision(rr *r)
             vfr_svg_puts(b, "</td></tr>");
         }
         vfr_svg_puts(b, "</table>\n");
+        if (hit) {
+            vfr_svg_puts(b, "<p class=\"sub\">Hit-rate p: ");
+            jstr_out(r, "span", F_COMPARISON, "baselines.0.hitRate.method");
+            vfr_svg_puts(b, " (docs/stats.md).</p>\n");
+        }
     }
     vfr_svg_puts(b, "</section>\n");
 }
@@ -682,7 +707,9 @@ static vfr_status sec_performance(rr *r)
     double *rs = malloc(sizeof *rs * (size_t)M * (size_t)T);
     const char **names = malloc(sizeof *names * (size_t)M), **colors = malloc(sizeof *colors * (size_t)M);
     char (*nb)[32] = malloc(sizeof *nb * (size_t)M);
-    if (!eq || !dd || !rs || !names || !colors || !nb) {
+    int *dash = malloc(sizeof *dash * (size_t)M), *order = malloc(sizeof *order * (size_t)M);
+    int *under = calloc((size_t)M, sizeof *under);
+    if (!eq || !dd || !rs || !names || !colors || !nb || !dash || !order || !under) {
         st = vfr_fail(VFR_ERR_NOMEM, "report: out of memory");
         goto done;
     }
@@ -714,7 +741,22 @@ static vfr_status sec_performance(rr *r)
         vfr_svg_extend(s, T, &rlo, &rhi);
         names[m] = series_name(r, m, nb[m]);
         colors[m] = palette[m % NPAL];
+        /* the model and buy-and-hold solid, every other baseline its own dash
+         * pattern: a baseline that coincides with another stays visible */
+        dash[m] = m <= 1 ? 0 : m - 1;
     }
+    /* a baseline with exactly another's returns is drawn over it in even
+     * dashes, and the one underneath wider, so that both stay visible */
+    for (int32_t m = 2; m < M; m++)
+        for (int32_t j = 1; j < m; j++)
+            if (!memcmp(r->daily + (size_t)m * T, r->daily + (size_t)j * T, sizeof(double) * (size_t)T)) {
+                dash[m] = VFR_SVG_DASH_HALF;
+                under[j] = 1;
+                break;
+            }
+    /* drawing order: the solid baselines, then the dashed ones over them, the model on top */
+    for (int32_t m = 1, k = 0; m <= M; m++)
+        order[k++] = m % M;
     vfr_svg_pad(&elo, &ehi, 0.04);
     vfr_svg_pad(&dlo, &dhi, 0.04);
     vfr_svg_pad(&rlo, &rhi, 0.05);
@@ -728,21 +770,27 @@ static vfr_status sec_performance(rr *r)
     /* equity and, underneath on the same dates, drawdown */
     figure_begin(b, "wide");
     vfr_svg_begin(b, "chart-equity", NULL, WIDE, 452, "Equity curves of the model and the baselines, with drawdown");
-    vfr_svg_legend(b, L, 16, names, colors, M);
+    vfr_svg_legend_lines(b, L, 16, names, colors, dash, M);
     vfr_svg_plot pe, pd;
     vfr_svg_plot_init(&pe, b, L, 28, PW, 270, 0, T - 1, elo, ehi);
     pe.dates = r->dates, pe.ndates = r->dates ? T : 0;
     vfr_svg_puts(b, "<g id=\"equity-panel\">");
     vfr_svg_axes(&pe, NULL, "equity (start = 1)", VFR_SVG_X_NONE);
     vfr_svg_hline(&pe, 1.0, "#999", 1, NULL);
-    for (int32_t m = M - 1; m >= 0; m--) /* the model last: on top */
-        vfr_svg_line(&pe, NULL, eq + (size_t)m * T, T, colors[m], m == 0 ? 2.0 : 1.4, 0, "series", names[m]);
+    for (int32_t k = 0; k < M; k++) {
+        int32_t m = order[k];
+        vfr_svg_line(&pe, NULL, eq + (size_t)m * T, T, colors[m], m == 0 ? 2.0 : under[m] ? 3.0 : 1.5, dash[m], "series",
+                     names[m]);
+    }
     vfr_svg_puts(b, "</g>\n<g id=\"drawdown-panel\">");
     vfr_svg_plot_init(&pd, b, L, 318, PW, 96, 0, T - 1, dlo, dhi > 0 ? dhi : 0);
     pd.dates = pe.dates, pd.ndates = pe.ndates;
     vfr_svg_axes(&pd, NULL, "drawdown", VFR_SVG_Y_PERCENT);
-    for (int32_t m = M - 1; m >= 0; m--)
-        vfr_svg_line(&pd, NULL, dd + (size_t)m * T, T, colors[m], m == 0 ? 1.6 : 1.1, 0, "series", names[m]);
+    for (int32_t k = 0; k < M; k++) {
+        int32_t m = order[k];
+        vfr_svg_line(&pd, NULL, dd + (size_t)m * T, T, colors[m], m == 0 ? 1.6 : under[m] ? 2.6 : 1.2, dash[m], "series",
+                     names[m]);
+    }
     vfr_svg_puts(b, "</g>\n");
     vfr_svg_end(b);
     int n = snprintf(cap, sizeof cap,
@@ -752,8 +800,8 @@ static vfr_status sec_performance(rr *r)
     for (int32_t m = 1; m < M && n > 0 && (size_t)n < sizeof cap; m++)
         for (int32_t j = 0; j < m; j++)
             if (!memcmp(r->daily + (size_t)m * T, r->daily + (size_t)j * T, sizeof(double) * (size_t)T)) {
-                n += snprintf(cap + n, sizeof cap - (size_t)n, " %s has the same returns as %s (drawn under it).",
-                              names[m], names[j]);
+                n += snprintf(cap + n, sizeof cap - (size_t)n, " %s has the same returns as %s (%s).", names[m],
+                              names[j], j == 0 ? "drawn under the model's line" : "drawn in even dashes over its wider line");
                 break;
             }
     figure_end(b, cap);
@@ -762,14 +810,17 @@ static vfr_status sec_performance(rr *r)
     figure_begin(b, "wide");
     if (T >= ROLL) {
         vfr_svg_begin(b, "chart-rolling-sharpe", NULL, WIDE, 262, "Rolling 63-day Sharpe ratio");
-        vfr_svg_legend(b, L, 16, names, colors, M);
+        vfr_svg_legend_lines(b, L, 16, names, colors, dash, M);
         vfr_svg_plot ps;
         vfr_svg_plot_init(&ps, b, L, 28, PW, 200, 0, T - 1, rlo, rhi);
         ps.dates = pe.dates, ps.ndates = pe.ndates;
         vfr_svg_axes(&ps, NULL, "Sharpe (annualised)", 0);
         vfr_svg_hline(&ps, 0.0, "#999", 1, NULL);
-        for (int32_t m = M - 1; m >= 0; m--)
-            vfr_svg_line(&ps, NULL, rs + (size_t)m * T, T, colors[m], m == 0 ? 1.8 : 1.2, 0, "series", names[m]);
+        for (int32_t k = 0; k < M; k++) {
+            int32_t m = order[k];
+            vfr_svg_line(&ps, NULL, rs + (size_t)m * T, T, colors[m], m == 0 ? 1.8 : under[m] ? 2.6 : 1.2, dash[m],
+                         "series", names[m]);
+        }
         vfr_svg_end(b);
         figure_end(b, "Sharpe ratio over the last 63 trading days (mean / std of daily returns x sqrt(252), "
                       "risk-free rate 0), from the 63rd test date on.");
@@ -779,7 +830,7 @@ static vfr_status sec_performance(rr *r)
     }
 done:
     vfr_svg_puts(b, "</section>\n");
-    free(eq), free(dd), free(rs), free(names), free(colors), free(nb);
+    free(eq), free(dd), free(rs), free(names), free(colors), free(nb), free(dash), free(order), free(under);
     return st;
 }
 
@@ -986,6 +1037,24 @@ static vfr_status sec_signal(rr *r)
         ric[t] = row[VFR_METRIC_RANK_IC];
         dates[t] = date_of(p, t);
     }
+    /* IC is a correlation across the names of one date: it needs at least 2 */
+    int32_t with_ic = 0, few = 0;
+    for (int32_t t = 0; t < T; t++) {
+        with_ic += isfinite(ic[t]);
+        few += p->date_offset[t + 1] - p->date_offset[t] < 2;
+    }
+    if (with_ic == 0) {
+        char why[256];
+        snprintf(why, sizeof why,
+                 few == T ? "every test date has fewer than 2 names (this run has %d symbol%s)"
+                          : "no test date has 2 names with distinct scores and returns (%d symbol%s)",
+                 (int)p->S, p->S == 1 ? "" : "s");
+        vfr_svg_puts(b, "<p class=\"note\" id=\"chart-ic\">No daily IC or rank IC: they are correlations across "
+                        "the names of one date and need at least 2 names a date; ");
+        vfr_svg_esc(b, why);
+        vfr_svg_puts(b, ". The model metrics and the backtest above do not depend on them.</p>\n");
+        goto done;
+    }
     vfr_svg_extend(ic, T, &lo, &hi);
     vfr_svg_extend(ric, T, &lo, &hi);
     vfr_svg_pad(&lo, &hi, 0.05);
@@ -997,10 +1066,16 @@ static vfr_status sec_signal(rr *r)
     ic_panel(r, 206, ric, T, dates, lo, hi, "rank IC", "test.rank_ic", palette[2], 1);
     vfr_svg_puts(b, "</g>");
     vfr_svg_end(b);
-    figure_end(b, p->fwd ? "Per test date: Pearson (IC) and Spearman (rank IC) correlation across symbols of the "
-                           "score with the forward return over the horizon; the red line is the mean over dates."
-                         : "Per test date: Pearson (IC) and Spearman (rank IC) correlation across symbols of the "
-                           "score with the label; the red line is the mean over dates.");
+    char icap[512];
+    int nc = snprintf(icap, sizeof icap,
+                      "Per test date: Pearson (IC) and Spearman (rank IC) correlation across symbols of the score "
+                      "with %s; the red line is the mean over dates.",
+                      p->fwd ? "the forward return over the horizon" : "the label");
+    if (with_ic < T && nc > 0 && (size_t)nc < sizeof icap)
+        snprintf(icap + nc, sizeof icap - (size_t)nc,
+                 " %d of %d dates have no IC (fewer than 2 names, or no spread in scores or returns).",
+                 (int)(T - with_ic), (int)T);
+    figure_end(b, icap);
 done:
     vfr_svg_puts(b, "</section>\n");
     free(ic), free(ric), free(dates);
@@ -1284,15 +1359,29 @@ static vfr_status sec_search(rr *r)
         vfr_svg_plot pf;
         vfr_svg_plot_init(&pf, b, 72, 14, WIDE - 96, 190, -0.5, K - 0.5, flo, fhi);
         vfr_svg_axes(&pf, "search fold", "score", VFR_SVG_X_INT);
-        vfr_svg_bars(&pf, fx, fy, K, 0.6, palette[0], "bars");
+        /* dots, not bars: the axis spans the scores only, and a bar's length
+         * from a cut axis would exaggerate the differences */
+        int cut = flo > 0 || fhi < 0;
+        if (cut)
+            vfr_svg_axis_break(&pf);
         vfr_svg_hline(&pf, mean, "#d62728", 0, NULL);
+        vfr_svg_points(&pf, fx, fy, K, palette[0], 6, 0, "folds");
         char ms[48];
         fmt_num(mean, -1, ms);
         vfr_svg_printf(b, "<text class=\"big\" x=\"%.1f\" y=\"30\" text-anchor=\"end\">trial %d: mean "
                           "<tspan data-key=\"search:bestScore.mean\">%s</tspan></text>",
                        pf.left + pf.width - 6, best_trial, isfinite(mean) ? ms : "-");
         vfr_svg_end(b);
-        figure_end(b, "The best trial's score on each search fold (bars) and its mean (red line).");
+        double smin = INFINITY, smax = -INFINITY;
+        vfr_svg_extend(fy, K, &smin, &smax);
+        char fcap[400], a[48], c[48], d[48];
+        fmt_num(smin, -1, a), fmt_num(smax, -1, c), fmt_num(smax - smin, -1, d);
+        snprintf(fcap, sizeof fcap,
+                 "The best trial's score on each search fold (dots) and its mean (red line); the folds range from "
+                 "%s to %s, a spread of %s.%s",
+                 a, c, d, cut ? " The y axis spans the scores only and does not start at 0 (zigzag): read the "
+                                "differences on its scale, not as proportions." : "");
+        figure_end(b, fcap);
     }
 done:
     vfr_svg_puts(b, "</section>\n");
@@ -1396,15 +1485,6 @@ static void sec_windows(rr *r, const double *wm, int K)
 
 /* ---- tables ------------------------------------------------------------------------ */
 
-static int metric_shown(int classification, int k)
-{
-    if (k >= VFR_METRIC_ACCURACY && k <= VFR_METRIC_FN)
-        return classification;
-    if (k >= VFR_METRIC_MSE && k <= VFR_METRIC_MAPE)
-        return !classification;
-    return 1;
-}
-
 /* A JSON object as rows of a table; nested objects as nested tables. */
 static void json_rows(rr *r, const cJSON *o, int file, const char *prefix, int depth)
 {
@@ -1498,7 +1578,7 @@ static void sec_tables(rr *r, const double *wm, int K)
     vfr_svg_printf(b, "<h3>Model metrics</h3><table id=\"table-metrics\"><tr><th>metric</th><th class=\"num\">test</th>%s</tr>",
                    has_val ? "<th class=\"num\">validation</th>" : "");
     for (int k = 0; k < VFR_METRIC_COUNT; k++) {
-        if (!metric_shown(r->classification, k))
+        if (!vfr_metrics_applies(r->classification ? VFR_TASK_CLASSIFICATION : VFR_TASK_REGRESSION, (vfr_metric)k))
             continue;
         const char *name = vfr_metrics_name((vfr_metric)k);
         vfr_svg_printf(b, "<tr><td>%s</td>", name);
@@ -1512,54 +1592,6 @@ static void sec_tables(rr *r, const double *wm, int K)
     }
     vfr_svg_puts(b, "</table>\n</div>\n<div>");
 
-    /* financial metrics of the model and every baseline */
-    const cJSON *bl = jget(r->j[F_COMPARISON], "baselines");
-    int has_bh_cmp = 0;
-    vfr_svg_puts(b, "<h3>Backtest: model and baselines</h3><table id=\"table-financial\"><tr><th>metric</th>"
-                    "<th class=\"num\">model</th><th class=\"num\">buy_and_hold</th>");
-    for (const cJSON *c = bl ? bl->child : NULL; c; c = c->next) {
-        const char *nm = jstr(c, "name");
-        if (nm && !strcmp(nm, "buy_and_hold"))
-            has_bh_cmp = 1;
-        else if (cJSON_IsObject(jget(c, "performance"))) {
-            vfr_svg_puts(b, "<th class=\"num\">");
-            vfr_svg_esc(b, nm ? nm : "?");
-            vfr_svg_puts(b, "</th>");
-        }
-    }
-    vfr_svg_puts(b, "</tr>");
-    for (int f = 0; f < VFR_FIN_COUNT; f++) {
-        const char *name = vfr_backtest_metric_name((vfr_fin)f);
-        vfr_svg_printf(b, "<tr><td>%s</td>", name);
-        snprintf(path, sizeof path, "backtest.model.%s", name);
-        jnum_out(r, "td", F_METRICS, path, -1);
-        snprintf(path, sizeof path, "backtest.buyAndHold.%s", name);
-        jnum_out(r, "td", F_METRICS, path, -1);
-        int i = 0;
-        for (const cJSON *c = bl ? bl->child : NULL; c; c = c->next, i++) {
-            const char *nm = jstr(c, "name");
-            if ((nm && !strcmp(nm, "buy_and_hold")) || !cJSON_IsObject(jget(c, "performance")))
-                continue;
-            snprintf(path, sizeof path, "baselines.%d.performance.%s", i, name);
-            jnum_out(r, "td", F_COMPARISON, path, -1);
-        }
-        vfr_svg_puts(b, "</tr>");
-    }
-    vfr_svg_puts(b, "</table><p class=\"sub\">Strategy ");
-    jstr_out(r, "span", F_METRICS, "backtest.strategy");
-    vfr_svg_puts(b, ", threshold ");
-    jnum_out(r, "span", F_METRICS, "backtest.threshold", -1);
-    vfr_svg_puts(b, ", k ");
-    jnum_out(r, "span", F_METRICS, "backtest.k", -1);
-    vfr_svg_puts(b, ", held ");
-    jnum_out(r, "span", F_METRICS, "backtest.holdingDays", -1);
-    vfr_svg_puts(b, " days, cost ");
-    jnum_out(r, "span", F_METRICS, "backtest.costBps", -1);
-    vfr_svg_printf(b, " bps per unit of turnover.%s</p>\n",
-                   r->j[F_COMPARISON] ? (has_bh_cmp ? " The buy_and_hold column is metrics.json's." : "")
-                                      : " No comparison.json: the other baselines are not in this run yet.");
-    vfr_svg_puts(b, "</div>\n</div>\n");
-
     /* data quality */
     vfr_svg_puts(b, "<h3>Data quality</h3>");
     if (cJSON_IsObject(r->j[F_QUALITY])) {
@@ -1569,6 +1601,102 @@ static void sec_tables(rr *r, const double *wm, int K)
     } else {
         note(b, "table-quality", "No data-quality report: quality.json", r->why[F_QUALITY]);
     }
+    vfr_svg_puts(b, "</div>\n</div>\n");
+
+    /* financial metrics of the model and every baseline: full width, and
+     * scrolling sideways rather than cut off when there are many baselines */
+    const cJSON *cmp = r->j[F_COMPARISON], *bl = jget(cmp, "baselines");
+    int has_bh_cmp = 0, bh_index = -1, i = 0;
+    vfr_svg_puts(b, "<h3>Backtest: model and baselines</h3><div class=\"scroll\"><table id=\"table-financial\"><tr><th>metric</th>"
+                    "<th class=\"num\">model</th><th class=\"num\">buy_and_hold</th>");
+    for (const cJSON *c = bl ? bl->child : NULL; c; c = c->next, i++) {
+        const char *nm = jstr(c, "name");
+        if (nm && !strcmp(nm, "buy_and_hold")) {
+            has_bh_cmp = 1;
+            bh_index = i;
+        } else if (cJSON_IsObject(jget(c, "performance"))) {
+            vfr_svg_puts(b, "<th class=\"num\">");
+            vfr_svg_esc(b, nm ? nm : "?");
+            vfr_svg_puts(b, "</th>");
+        }
+    }
+    vfr_svg_puts(b, "</tr>");
+    int fin_net = 0;
+    for (int f = 0; f < VFR_FIN_COUNT; f++) {
+        const char *name = vfr_backtest_metric_name((vfr_fin)f);
+        fin_net |= !strcmp(name, "net_exposure");
+        vfr_svg_printf(b, "<tr><td>%s</td>", name);
+        snprintf(path, sizeof path, "backtest.model.%s", name);
+        jnum_out(r, "td", F_METRICS, path, -1);
+        snprintf(path, sizeof path, "backtest.buyAndHold.%s", name);
+        jnum_out(r, "td", F_METRICS, path, -1);
+        i = 0;
+        for (const cJSON *c = bl ? bl->child : NULL; c; c = c->next, i++) {
+            const char *nm = jstr(c, "name");
+            if ((nm && !strcmp(nm, "buy_and_hold")) || !cJSON_IsObject(jget(c, "performance")))
+                continue;
+            snprintf(path, sizeof path, "baselines.%d.performance.%s", i, name);
+            jnum_out(r, "td", F_COMPARISON, path, -1);
+        }
+        vfr_svg_puts(b, "</tr>");
+    }
+    /* exposure to the market (comparison.json: modelExposure, baselines[].exposure) */
+    if (cJSON_IsObject(jget(cmp, "modelExposure"))) {
+        static const char *const rows[][2] = {{"net", "net exposure"}, {"beta", "beta to buy_and_hold"},
+                                              {"alpha", "alpha, annualised (t, HAC)"}};
+        for (int k = fin_net ? 1 : 0; k < 3; k++) {
+            vfr_svg_printf(b, "<tr class=\"exposure\"><td>%s</td>", rows[k][1]);
+            for (int col = -2; col < cJSON_GetArraySize(bl); col++) {
+                /* -2: the model, -1: buy_and_hold, then the other baselines with performance */
+                const cJSON *c = col >= 0 ? cJSON_GetArrayItem(bl, col) : NULL;
+                if (col >= 0) {
+                    const char *nm = jstr(c, "name");
+                    if ((nm && !strcmp(nm, "buy_and_hold")) || !cJSON_IsObject(jget(c, "performance")))
+                        continue;
+                }
+                int at = col == -2 ? -2 : col == -1 ? bh_index : col;
+                char base[64];
+                if (at == -2)
+                    snprintf(base, sizeof base, "modelExposure");
+                else
+                    snprintf(base, sizeof base, "baselines.%d.exposure", at);
+                if (at == -1) {
+                    vfr_svg_puts(b, "<td class=\"num na\">&#8212;</td>");
+                    continue;
+                }
+                snprintf(path, sizeof path, "%s.%s", base, rows[k][0]);
+                if (k < 2) {
+                    jnum_out(r, "td", F_COMPARISON, path, -1);
+                } else {
+                    vfr_svg_puts(b, "<td class=\"num\">");
+                    jnum_out(r, "span", F_COMPARISON, path, -1);
+                    vfr_svg_puts(b, " (t ");
+                    snprintf(path, sizeof path, "%s.alphaT", base);
+                    jnum_out(r, "span", F_COMPARISON, path, 2);
+                    vfr_svg_puts(b, ")</td>");
+                }
+            }
+            vfr_svg_puts(b, "</tr>");
+        }
+    }
+    vfr_svg_puts(b, "</table></div><p class=\"sub\">Strategy ");
+    jstr_out(r, "span", F_METRICS, "backtest.strategy");
+    vfr_svg_puts(b, ", threshold ");
+    jnum_out(r, "span", F_METRICS, "backtest.threshold", -1);
+    vfr_svg_puts(b, ", k ");
+    jnum_out(r, "span", F_METRICS, "backtest.k", -1);
+    vfr_svg_puts(b, ", held ");
+    jnum_out(r, "span", F_METRICS, "backtest.holdingDays", -1);
+    vfr_svg_puts(b, " days, cost ");
+    jnum_out(r, "span", F_METRICS, "backtest.costBps", -1);
+    vfr_svg_printf(b, " bps per unit of turnover.%s%s</p>\n",
+                   r->j[F_COMPARISON] ? (has_bh_cmp ? " The buy_and_hold column is metrics.json's." : "")
+                                      : " No comparison.json: the other baselines are not in this run yet.",
+                   cJSON_IsObject(jget(cmp, "modelExposure"))
+                       ? " Exposure: mean daily net (long minus short) and gross weight; beta and alpha from the "
+                         "regression of daily returns on buy_and_hold's, alpha annualised (x 252) with its "
+                         "Newey-West t-statistic."
+                       : "");
 
     /* split dates, with each fold's fit and test metrics */
     vfr_svg_puts(b, "<h3>Split</h3>");
@@ -1593,10 +1721,10 @@ static void sec_tables(rr *r, const double *wm, int K)
         const char *nc = r->classification ? "test AUC" : "test rank IC";
         vfr_svg_printf(b, "<table id=\"table-split\"><tr><th>fold</th><th>train</th><th>validation</th><th>test</th>"
                           "<th class=\"num\">purged</th><th class=\"num\">embargoed</th><th class=\"num\">rounds</th>"
-                          "<th class=\"num\">best round</th><th class=\"num\">%s</th><th class=\"num\">%s</th></tr>",
+                          "<th class=\"num\">best round (1-based)</th><th class=\"num\">%s</th><th class=\"num\">%s</th></tr>",
                        na, nc);
         for (int k = 0; k < cJSON_GetArraySize(jget(sp, "folds")); k++) {
-            vfr_svg_printf(b, "<tr><td>%d</td>", k);
+            vfr_svg_printf(b, "<tr><td>%d</td>", k + 1); /* 1-based, as the log's "fold k/K" */
             ranges(r, k, "train");
             ranges(r, k, "validation");
             ranges(r, k, "test");
@@ -1607,7 +1735,7 @@ static void sec_tables(rr *r, const double *wm, int K)
             snprintf(path, sizeof path, "folds.%d.rounds", k);
             jnum_out(r, "td", F_METRICS, path, -1);
             snprintf(path, sizeof path, "folds.%d.bestRound", k);
-            jnum_out(r, "td", F_METRICS, path, -1);
+            jnum_out_1based(r, "td", F_METRICS, path);
             /* a holdout's one window is the test column of the metrics table */
             num(b, "td", k < K ? wm[2 * k] : NAN, -1, -1, NULL);
             num(b, "td", k < K ? wm[2 * k + 1] : NAN, -1, -1, NULL);
@@ -1636,6 +1764,7 @@ static const char css[] =
     "th,td{padding:2px 8px;border-bottom:1px solid #e4e4e4;text-align:left;vertical-align:top}"
     "th{font-weight:600;color:#444}.num{text-align:right;font-variant-numeric:tabular-nums}td.num{white-space:nowrap}"
     "#table-baselines td.num{white-space:normal}"
+    ".scroll{overflow-x:auto;max-width:100%}#table-steps th,#table-steps td{padding:2px 5px}tr.exposure td{background:#fafafa}"
     ".kvt td.num{text-align:left}"
     "table.nested{margin:0}table.nested th,table.nested td{border:0;padding:0 8px 0 0}"
     "td.total{font-weight:600}dd.num{text-align:left}"

@@ -217,6 +217,14 @@ void vfr_space_random_point(const vfr_space *s, uint64_t seed, int64_t t, double
         random_dim(&s->d[i], &r, &x[i]);
 }
 
+void vfr_space_first_point(const vfr_space *s, vfr_search_method method, uint64_t seed, double *x)
+{
+    if (method == VFR_SEARCH_GRID)
+        vfr_space_grid_point(s, 0, x);
+    else /* random, and TPE before it has 2 observations (vfr_space_tpe_point) */
+        vfr_space_random_point(s, seed, 0, x);
+}
+
 /* ---- TPE ------------------------------------------------------------------ */
 
 typedef struct parzen {

@@ -497,6 +497,59 @@ vfr_status vfr_stats_ttest_newey_west(const double *model, const double *baselin
     return ttest("stats_ttest_newey_west", model, baseline, n, lag, level, out);
 }
 
+/* ---- alpha and beta with HAC errors --------------------------------------- */
+
+vfr_status vfr_stats_alpha_beta_hac(const double *y, const double *x, int64_t n, int32_t lag,
+                                    vfr_stats_alpha_beta *out)
+{
+    if (!y || !x || !out || n < 3)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "stats_alpha_beta: need two series of n >= 3 days");
+    if (lag < 0)
+        lag = vfr_stats_nw_lag(n, 1);
+    if (lag >= n)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "stats_alpha_beta: lag %d must be below n = %lld", (int)lag,
+                        (long long)n);
+    double sx = 0, sy = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i]))
+            return vfr_fail(VFR_ERR_INVALID_ARG, "stats_alpha_beta: day %lld is not finite", (long long)i);
+        sx += x[i], sy += y[i];
+    }
+    const double dn = (double)n, mx = sx / dn, my = sy / dn;
+    double sxx = 0, sxy = 0;
+    for (int64_t i = 0; i < n; i++) {
+        sxx += (x[i] - mx) * (x[i] - mx);
+        sxy += (x[i] - mx) * (y[i] - my);
+    }
+    if (!(sxx > 1e-300))
+        return vfr_fail(VFR_ERR_INVALID_ARG, "stats_alpha_beta: the market series is constant");
+    const double beta = sxy / sxx, alpha = my - beta * mx;
+    /* (X'X)^-1 for X = [1, x]: 1/det [[Sxx2, -Sx], [-Sx, n]] with raw sums */
+    double s2 = 0;
+    for (int64_t i = 0; i < n; i++)
+        s2 += x[i] * x[i];
+    const double det = dn * s2 - sx * sx;
+    const double i00 = s2 / det, i01 = -sx / det; /* row 0 of the inverse */
+    /* S = sum_l w_l sum_t e_t e_{t-l} (X_t X_{t-l}' + X_{t-l} X_t'), Bartlett weights */
+    double S00 = 0, S01 = 0, S11 = 0;
+    for (int32_t l = 0; l <= lag; l++) {
+        const double wl = l == 0 ? 1.0 : 2.0 * (1.0 - (double)l / (lag + 1));
+        double a00 = 0, a01 = 0, a11 = 0;
+        for (int64_t t = l; t < n; t++) {
+            const double ee = (y[t] - alpha - beta * x[t]) * (y[t - l] - alpha - beta * x[t - l]);
+            a00 += ee;
+            a01 += ee * 0.5 * (x[t] + x[t - l]); /* the symmetric part of X_t X_{t-l}' */
+            a11 += ee * x[t] * x[t - l];
+        }
+        S00 += wl * a00, S01 += wl * a01, S11 += wl * a11;
+    }
+    /* V00 = row 0 of (X'X)^-1 times S times column 0 */
+    const double v00 = i00 * (i00 * S00 + i01 * S01) + i01 * (i00 * S01 + i01 * S11);
+    *out = (vfr_stats_alpha_beta){n, lag, beta, alpha, sqrt(v00 > 0 ? v00 : 0), NAN};
+    out->alpha_t = out->alpha_se > 0 ? alpha / out->alpha_se : NAN;
+    return VFR_OK;
+}
+
 /* ---- stationary bootstrap ------------------------------------------------ */
 
 /* xoshiro256** (Blackman & Vigna), seeded through splitmix64: small, fast and

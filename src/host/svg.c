@@ -345,13 +345,23 @@ static void open_path(vfr_svg_buf *b, const char *cls, const char *name)
     }
 }
 
+static const char *const dash_patterns[] = {NULL, "5 4", "2 3", "9 3 2 3", "12 4", "1 4", "7 7"};
+#define NDASH ((int)(sizeof dash_patterns / sizeof dash_patterns[0]))
+
+static void dash_attr(vfr_svg_buf *b, int dash)
+{
+    if (dash > 0)
+        vfr_svg_printf(b, " stroke-dasharray=\"%s\"", dash_patterns[1 + (dash - 1) % (NDASH - 1)]);
+}
+
 void vfr_svg_line(const vfr_svg_plot *p, const double *x, const double *y, int64_t n,
                   const char *color, double width, int dash, const char *cls, const char *name)
 {
     vfr_svg_buf *b = p->b;
     open_path(b, cls, name);
-    vfr_svg_printf(b, " fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"%s stroke-linejoin=\"round\" d=\"",
-                   color, width, dash ? " stroke-dasharray=\"5 4\"" : "");
+    vfr_svg_printf(b, " fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"", color, width);
+    dash_attr(b, dash);
+    vfr_svg_puts(b, " stroke-linejoin=\"round\" d=\"");
     int pen = 0, pending = 0;
     double lx = 0, ly = 0, qx = 0, qy = 0;
     for (int64_t i = 0; i <= n; i++) {
@@ -440,6 +450,15 @@ void vfr_svg_text(vfr_svg_buf *b, double x, double y, const char *anchor, const 
     vfr_svg_puts(b, "</text>");
 }
 
+/* No font metrics: an estimate of a legend name's width, px. */
+static double text_width(const char *name)
+{
+    size_t len = 0;
+    for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+        len += (*s & 0xC0) != 0x80;
+    return 7.2 * (double)len;
+}
+
 void vfr_svg_legend(vfr_svg_buf *b, double x, double y, const char *const *names,
                     const char *const *colors, int n)
 {
@@ -447,13 +466,33 @@ void vfr_svg_legend(vfr_svg_buf *b, double x, double y, const char *const *names
     for (int i = 0; i < n; i++) {
         vfr_svg_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"4\" fill=\"%s\"/>", x, y - 5, colors[i]);
         vfr_svg_text(b, x + 18, y, "start", NULL, names[i]);
-        /* no font metrics: advance by an estimate of the name's width */
-        size_t len = 0;
-        for (const unsigned char *s = (const unsigned char *)names[i]; *s; s++)
-            len += (*s & 0xC0) != 0x80;
-        x += 34 + 7.2 * (double)len;
+        x += 34 + text_width(names[i]);
     }
     vfr_svg_puts(b, "</g>\n");
+}
+
+void vfr_svg_legend_lines(vfr_svg_buf *b, double x, double y, const char *const *names,
+                          const char *const *colors, const int *dashes, int n)
+{
+    vfr_svg_puts(b, "<g class=\"legend\">");
+    for (int i = 0; i < n; i++) {
+        vfr_svg_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.5\"",
+                       x, y - 3.5, x + 22, y - 3.5, colors[i]);
+        dash_attr(b, dashes ? dashes[i] : 0);
+        vfr_svg_puts(b, "/>");
+        vfr_svg_text(b, x + 26, y, "start", NULL, names[i]);
+        x += 42 + text_width(names[i]);
+    }
+    vfr_svg_puts(b, "</g>\n");
+}
+
+void vfr_svg_axis_break(const vfr_svg_plot *p)
+{
+    double x = p->left, y = p->top + p->height;
+    vfr_svg_printf(p->b, "<g class=\"axis-break\"><rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"9\" fill=\"#fff\"/>"
+                         "<path fill=\"none\" stroke=\"#555\" stroke-width=\"1.3\" d=\"M%.1f %.1fl4 -3l4 6l4 -6l4 3"
+                         "M%.1f %.1fl4 -3l4 6l4 -6l4 3\"/></g>\n",
+                   x - 7, y - 12, x - 8, y - 9.5, x - 8, y - 5.5);
 }
 
 void vfr_svg_hbars(const vfr_svg_plot *p, const double *v, const char *const *labels, int n,

@@ -73,7 +73,11 @@ void vfr_svg_axes(const vfr_svg_plot *p, const char *xlabel, const char *ylabel,
 
 /* A polyline through (x[i], y[i]) (x NULL: x = i); a non-finite value breaks
  * the line. Points closer than half a pixel to the last drawn one are merged.
- * cls and name (data-series) may be NULL; dash: 0 solid, 1 dashed. */
+ * cls and name (data-series) may be NULL; dash: 0 solid, k > 0 the k-th of
+ * six dash patterns (dashed, dotted, dash-dot, long dashes, sparse dots, and
+ * VFR_SVG_DASH_HALF: dashes as long as the gaps, for a line drawn over an
+ * identical one). */
+enum { VFR_SVG_DASH_HALF = 6 };
 void vfr_svg_line(const vfr_svg_plot *p, const double *x, const double *y, int64_t n,
                   const char *color, double width, int dash, const char *cls, const char *name);
 /* Circles of radius r at (x[i], y[i]); hollow: outline only. */
@@ -89,6 +93,12 @@ void vfr_svg_hline(const vfr_svg_plot *p, double y, const char *color, int dash,
 /* Text at (x, y) px; anchor "start" | "middle" | "end"; cls may be NULL. */
 void vfr_svg_text(vfr_svg_buf *b, double x, double y, const char *anchor, const char *cls,
                   const char *text);
+/* A legend row of line samples (colour and dash pattern, as vfr_svg_line
+ * draws them; dashes NULL: all solid) and names, starting at (x, y) px. */
+void vfr_svg_legend_lines(vfr_svg_buf *b, double x, double y, const char *const *names,
+                          const char *const *colors, const int *dashes, int n);
+/* A zigzag on the y axis near its bottom: the axis does not start at 0. */
+void vfr_svg_axis_break(const vfr_svg_plot *p);
 /* A legend row of coloured swatches and names, starting at (x, y) px. */
 void vfr_svg_legend(vfr_svg_buf *b, double x, double y, const char *const *names,
                     const char *const *colors, int n);

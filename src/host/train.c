@@ -23,6 +23,7 @@
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/compare.h"
+#include "vfr/cpcv.h"
 #include "vfr/dataset.h"
 #include "vfr/digest.h"
 #include "vfr/metrics.h"
@@ -183,7 +184,7 @@ static vfr_status write_probe(const char *dir, const vfr_prepared *p, vfr_model 
         goto done;
     }
     for (int64_t i = 0; i < n; i++)
-        pr.prev_row[i] = p->prev_row[r0 + i] >= r0 ? p->prev_row[r0 + i] - r0 : -1;
+        pr.prev_row[i] = p->prev_row[r0 + i] >= r0 && p->prev_row[r0 + i] < r0 + i ? p->prev_row[r0 + i] - r0 : -1;
     if ((st = vfr_probe_predict(m, &pr, pr.score)) == VFR_OK) {
         char path[8400];
         snprintf(path, sizeof path, "%s/probe.h5", dir);
@@ -192,6 +193,161 @@ static vfr_status write_probe(const char *dir, const vfr_prepared *p, vfr_model 
 done:
     free(pr.prev_row);
     free(pr.score);
+    return st;
+}
+
+/* Scores every row of dates [lo, hi) into score_row (indexed by prepared
+ * row): the trainable rows and the tradable rows the gate dropped
+ * (prepare.h), each run a contiguous view with its history. */
+static vfr_status predict_dates(vfr_model *m, const vfr_prepared *p, int32_t lo, int32_t hi, float *score_row)
+{
+    const int64_t runs[2][2] = {{p->date_row[lo], p->date_row[hi]}, {p->xdate_row[lo], p->xdate_row[hi]}};
+    for (int r = 0; r < 2; r++) {
+        int64_t a = runs[r][0], b = runs[r][1];
+        if (b <= a)
+            continue;
+        vfr_dataview *v = NULL;
+        vfr_status st = vfr_dataview_create(p->X + a * p->F, NULL, b - a, p->F, &v);
+        if (st != VFR_OK)
+            return st;
+        vfr_dataview_set_history(v, p->X, a, p->prev_row);
+        st = vfr_model_predict(m, v, score_row + a);
+        vfr_dataview_destroy(v);
+        if (st != VFR_OK)
+            return st;
+    }
+    return VFR_OK;
+}
+
+/* Share of positive labels among the trainable rows of dates [lo, hi): a
+ * fold's majority-class baseline may know this much and no more. */
+static double positive_rate(const vfr_prepared *p, int32_t lo, int32_t hi)
+{
+    int64_t a = p->date_row[lo], b = p->date_row[hi];
+    double up = 0;
+    for (int64_t i = a; i < b; i++)
+        up += p->y[i];
+    return b > a ? up / (double)(b - a) : 0.5;
+}
+
+/* cpcv: the combinatorial backtest paths of the dates before the test
+ * period [0, domain) with the final parameters (López de Prado, ch. 12).
+ * Every split's model trains on its longest training block (contiguous, with
+ * history, as the search's folds do) and scores its test groups; each group's
+ * days go through the job's backtest; path j strings together, group by
+ * group, the j-th split that tests each group. The paths' daily returns go to
+ * cpcv_paths.h5 and their Sharpe ratios to metrics.json (cpcv). */
+static vfr_status cpcv_paths(const vfr_job *job, const vfr_prepared *p, const vfr_model_config *mc, int32_t domain,
+                             int32_t rounds, const vfr_backtest_options *bo, vfr_device_kind dev, const char *dir,
+                             volatile const int *stop, const vfr_reporter *rep, cJSON *metrics)
+{
+    vfr_split *cs = NULL;
+    vfr_status st = vfr_split_make(&job->split, domain, &cs);
+    if (st != VFR_OK) {
+        vfr_error_prefix("split (cpcv over the %d dates before the test period): ", domain);
+        return st;
+    }
+    const int32_t G = job->split.groups, kq = job->split.test_groups, K = cs->K, NP = vfr_cpcv_n_paths(G, kq);
+    double **dg = calloc((size_t)K * (size_t)G, sizeof *dg);
+    float *sc = malloc(sizeof *sc * (size_t)(p->n_all ? p->n_all : 1)), *gs = NULL;
+    double *paths = calloc((size_t)NP * (size_t)domain, sizeof *paths), *pf = malloc(sizeof *pf * (size_t)NP * VFR_FIN_COUNT);
+    char **names = calloc((size_t)NP, sizeof *names);
+    vfr_model *m = NULL;
+    vfr_dataview *tr = NULL;
+    vfr_trading_view tv = {0};
+    if (!dg || !sc || !paths || !pf || !names) {
+        st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory for the cpcv paths");
+        goto fail;
+    }
+    for (int32_t s = 0; s < K; s++) {
+        const vfr_fold *f = &cs->folds[s];
+        vfr_range r = f->train[0];
+        for (int32_t i = 1; i < f->n_train; i++)
+            if (f->train[i].hi - f->train[i].lo > r.hi - r.lo)
+                r = f->train[i];
+        int64_t a = p->date_row[r.lo], b = p->date_row[r.hi];
+        VFR_TRY(vfr_dataview_create(p->X + a * p->F, p->y + a, b - a, p->F, &tr));
+        vfr_dataview_set_history(tr, p->X, a, p->prev_row);
+        vfr_fit_options fo = {0, rounds, stop};
+        vfr_fit_result fr;
+        VFR_TRY(vfr_model_create(mc, &m));
+        VFR_TRY(vfr_model_fit(m, tr, NULL, &fo, &fr));
+        int32_t pick[30];
+        vfr_cpcv_split_groups(G, kq, s, pick);
+        for (int32_t i = 0; i < kq; i++) {
+            int32_t glo, ghi, g = pick[i];
+            vfr_cpcv_group_range(domain, G, g, &glo, &ghi);
+            VFR_TRY(predict_dates(m, p, glo, ghi, sc));
+            VFR_TRY(vfr_prepared_trading_view(p, glo, ghi, &tv));
+            free(gs);
+            if (!(gs = malloc(sizeof *gs * (size_t)(tv.panel.N ? tv.panel.N : 1))) ||
+                !(dg[(size_t)s * G + g] = malloc(sizeof **dg * (size_t)(ghi - glo)))) {
+                st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory for the cpcv paths");
+                goto fail;
+            }
+            for (int64_t j = 0; j < tv.panel.N; j++)
+                gs[j] = sc[tv.row[j]];
+            double fin[VFR_FIN_COUNT];
+            VFR_TRY(vfr_backtest(dev, &tv.panel, gs, 1, bo, fin, dg[(size_t)s * G + g]));
+            vfr_trading_view_free(&tv);
+        }
+        vfr_model_destroy(m), vfr_dataview_destroy(tr);
+        m = NULL, tr = NULL;
+        vfr_report_log(rep, VFR_LOG_INFO, "cpcv split %d/%d: %lld training rows, test groups scored", s + 1, K,
+                       (long long)(b - a));
+        vfr_report_progress(rep, "cpcv", s + 1, K);
+    }
+    for (int32_t j = 0; j < NP; j++) {
+        for (int32_t g = 0; g < G; g++) {
+            int32_t glo, ghi, s = vfr_cpcv_path_split(G, kq, g, j);
+            vfr_cpcv_group_range(domain, G, g, &glo, &ghi);
+            if (s >= 0 && dg[(size_t)s * G + g])
+                memcpy(paths + (size_t)j * domain + glo, dg[(size_t)s * G + g], sizeof *paths * (size_t)(ghi - glo));
+        }
+        char nm[32];
+        snprintf(nm, sizeof nm, "path_%d", j);
+        if (!(names[j] = vfr_strdup(nm))) {
+            st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+            goto fail;
+        }
+    }
+    VFR_TRY(vfr_backtest_stats(VFR_DEVICE_CPU, paths, NP, domain, bo, pf));
+    char path[8400];
+    snprintf(path, sizeof path, "%s/cpcv_paths.h5", dir);
+    VFR_TRY(vfr_backtest_write(path, bo, NP, domain, p->dates, (const char *const *)names, paths));
+    cJSON *cj = cJSON_AddObjectToObject(metrics, "cpcv");
+    cJSON_AddNumberToObject(cj, "groups", G);
+    cJSON_AddNumberToObject(cj, "testGroups", kq);
+    cJSON_AddNumberToObject(cj, "splits", K);
+    cJSON_AddNumberToObject(cj, "paths", NP);
+    cJSON_AddNumberToObject(cj, "dates", domain);
+    cJSON_AddStringToObject(cj, "file", "cpcv_paths.h5");
+    cJSON *ps = cJSON_AddArrayToObject(cj, "pathSharpe");
+    double sum = 0, ss = 0, lo = INFINITY, hi = -INFINITY;
+    for (int32_t j = 0; j < NP; j++) {
+        double v = pf[(size_t)j * VFR_FIN_COUNT + VFR_FIN_SHARPE];
+        cJSON_AddItemToArray(ps, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+        sum += v, ss += v * v;
+        lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+    }
+    cJSON *sj = cJSON_AddObjectToObject(cj, "sharpe");
+    cJSON_AddNumberToObject(sj, "mean", sum / NP);
+    if (NP > 1)
+        cJSON_AddNumberToObject(sj, "sd", sqrt(fmax(0.0, (ss - sum * sum / NP) / (NP - 1))));
+    cJSON_AddNumberToObject(sj, "min", lo);
+    cJSON_AddNumberToObject(sj, "max", hi);
+    vfr_report_log(rep, VFR_LOG_INFO, "cpcv: %d backtest paths over %d dates, Sharpe mean %.2f (min %.2f, max %.2f)",
+                   NP, domain, sum / NP, lo, hi);
+fail:
+    for (int64_t i = 0; dg && i < (int64_t)K * G; i++)
+        free(dg[i]);
+    for (int32_t j = 0; names && j < NP; j++)
+        free(names[j]);
+    free(dg), free(sc), free(gs), free(paths), free(pf), free(names);
+    vfr_model_destroy(m);
+    vfr_dataview_destroy(tr);
+    vfr_trading_view_free(&tv);
+    vfr_split_free(cs);
     return st;
 }
 
@@ -273,8 +429,8 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     vfr_model *model = NULL;
     vfr_dataview *tr = NULL, *va = NULL, *te = NULL;
     char *quality = NULL, tmp[8400] = "";
-    float *score = NULL, *val_score = NULL, *bh = NULL;
-    int64_t *off_te = NULL, *off_va = NULL;
+    float *score = NULL, *val_score = NULL, *bh = NULL, *score_row = NULL;
+    vfr_trading_view tv_te = {0}, tv_va = {0};
     double *imp = NULL, *daily = NULL;
     run_log lg = {o->reporter, NULL};
     vfr_reporter rep = {log_sink, progress_sink, &lg};
@@ -290,6 +446,7 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     VFR_TRY(vfr_pipeline_model_device(job, o->device, dev, &rep, &model_dev));
     vfr_report_log(&rep, VFR_LOG_INFO, "job %s: %s model, target %s, device %s", job->job_id,
                    job->model_type, job->target, vfr_device_kind_str(model_dev));
+    VFR_TRY(vfr_pipeline_check_model(job, model_dev)); /* before any data is read */
     char sha[65];
     VFR_TRY(vfr_prepare_open_dataset(job, &ds));
     VFR_TRY(vfr_digest_sha256_file(job->data.dataset, sha));
@@ -304,14 +461,14 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
 
     /* 3. split */
     step_begin(&tm, &rep, "split", 3, NSTEPS);
-    if (job->split.method == VFR_SPLIT_CPCV) {
-        st = vfr_fail(VFR_ERR_INVALID_ARG,
-                      "%s: split.method: cpcv folds test overlapping dates, so they cannot give one out-of-sample test set; "
-                      "use it with vfr tune, and holdout or walk_forward for vfr train",
-                      job->path);
-        goto fail;
-    }
-    st = vfr_split_make(&job->split, p->T, &sp);
+    /* cpcv: the final model and the test period are the holdout's (the last
+     * dates); the cpcv folds of the dates before them give the search's folds
+     * and the combinatorial backtest paths (cpcv_paths) */
+    vfr_split_spec outer_spec = job->split;
+    const int cpcv = job->split.method == VFR_SPLIT_CPCV;
+    if (cpcv)
+        outer_spec.method = VFR_SPLIT_HOLDOUT;
+    st = vfr_split_make(&outer_spec, p->T, &sp);
     if (st != VFR_OK) {
         vfr_error_prefix("%s: ", job->path);
         goto fail;
@@ -387,21 +544,27 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     /* 4. fit, 5. predict: per fold; the test blocks of successive folds are
      * adjacent, so together they form one out-of-sample date range */
     int32_t te_lo = sp->folds[0].test[0].lo, te_hi = sp->folds[sp->K - 1].test[0].hi;
-    int64_t te_r0 = p->date_row[te_lo], n_te = p->date_row[te_hi] - te_r0;
     const vfr_fold *last = &sp->folds[sp->K - 1];
     /* with a search, a holdout's final fit uses train + validation with the
      * search's rounds, so the validation rows are no longer out of sample */
-    int refit = job->search.enabled && job->split.method == VFR_SPLIT_HOLDOUT && last->n_val > 0;
-    int holdout = job->split.method == VFR_SPLIT_HOLDOUT && last->n_val > 0 && !refit;
-    int64_t va_r0 = holdout ? p->date_row[last->val[0].lo] : 0;
-    int64_t n_va = holdout ? p->date_row[last->val[0].hi] - va_r0 : 0;
-    score = malloc(sizeof *score * (size_t)(n_te ? n_te : 1));
-    val_score = malloc(sizeof *val_score * (size_t)(n_va ? n_va : 1));
+    int refit = job->search.enabled && outer_spec.method == VFR_SPLIT_HOLDOUT && last->n_val > 0;
+    int holdout = outer_spec.method == VFR_SPLIT_HOLDOUT && last->n_val > 0 && !refit;
+    /* scores by prepared row; evaluation reads them through trading views */
+    score_row = malloc(sizeof *score_row * (size_t)(p->n_all ? p->n_all : 1));
     imp = calloc((size_t)(p->F ? p->F : 1), sizeof *imp);
-    if (!score || !val_score || !imp) {
+    if (!score_row || !imp) {
         st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
         goto fail;
     }
+    for (int64_t i = 0; i < p->n_all; i++)
+        score_row[i] = NAN;
+    /* the final fit trains what the search scored (issue: the final model is
+     * the one that was scored) */
+    if (refit)
+        vfr_report_log(&rep, VFR_LOG_INFO, "final fit: %d rounds (%s)", tr_res.best_rounds,
+                       job->search.early_stopping_rounds > 0
+                           ? "the best trial's mean best round over its folds: early stopping was on in the search"
+                           : "n_estimators: early stopping was off in the search");
     cJSON *fits = cJSON_AddArrayToObject(metrics, "folds");
     vfr_fit_result fr = {0};
     step_begin(&tm, &rep, "fit", 4, NSTEPS);
@@ -431,17 +594,25 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
         VFR_TRY(vfr_model_fit(model, tr, va, &fo, &fr));
         double t1 = vfr_seconds();
         int64_t c = p->date_row[f->test[0].lo], d = p->date_row[f->test[0].hi];
-        VFR_TRY(vfr_dataview_create(p->X + c * p->F, NULL, d - c, p->F, &te));
-        vfr_dataview_set_history(te, p->X, c, p->prev_row);
-        VFR_TRY(vfr_model_predict(model, te, score + (c - te_r0)));
+        VFR_TRY(predict_dates(model, p, f->test[0].lo, f->test[0].hi, score_row));
         if (holdout && va)
-            VFR_TRY(vfr_model_predict(model, va, val_score));
+            VFR_TRY(predict_dates(model, p, f->val[0].lo, f->val[0].hi, score_row));
         predict_s += vfr_seconds() - t1;
         cJSON *fj = cJSON_CreateObject();
         cJSON_AddNumberToObject(fj, "fold", k);
         cJSON_AddNumberToObject(fj, "trainRows", (double)(b - a));
         cJSON_AddNumberToObject(fj, "validationRows", va ? (double)vfr_dataview_rows(va) : 0);
         cJSON_AddNumberToObject(fj, "testRows", (double)(d - c));
+        {   /* what this fold's baselines may know: its own training labels */
+            char t0s[11], t1s[11];
+            vfr_date_format(p->dates[f->test[0].lo], t0s);
+            vfr_date_format(p->dates[f->test[0].hi - 1], t1s);
+            cJSON_AddStringToObject(fj, "testStart", t0s);
+            cJSON_AddStringToObject(fj, "testEnd", t1s);
+            if (job->objective == VFR_OBJECTIVE_DIRECTION)
+                cJSON_AddNumberToObject(fj, "trainPositiveRate",
+                                        positive_rate(p, f->train[0].lo, refit ? f->val[0].hi : f->train[0].hi));
+        }
         cJSON_AddNumberToObject(fj, "rounds", fr.rounds);
         cJSON_AddNumberToObject(fj, "bestRound", fr.best_round);
         cJSON_AddStringToObject(fj, "loss", fr.loss_name);
@@ -473,8 +644,30 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     /* 6. evaluate: metrics of the test (and validation) rows, the job's
      * backtest, and buy-and-hold over the same dates */
     step_begin(&tm, &rep, "evaluate", 6, NSTEPS);
-    vfr_panel pte, pva;
-    VFR_TRY(vfr_pipeline_panel(p, te_lo, te_hi, &off_te, &pte));
+    /* every tradable row of the test dates: the label policy decides which
+     * count in the classification metrics (NaN labels are skipped), never
+     * which names are held (prepare.h) */
+    VFR_TRY(vfr_prepared_trading_view(p, te_lo, te_hi, &tv_te));
+    const vfr_panel pte = tv_te.panel;
+    const int64_t n_te = pte.N;
+    score = malloc(sizeof *score * (size_t)(n_te ? n_te : 1));
+    if (!score) {
+        st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+        goto fail;
+    }
+    for (int64_t i = 0; i < n_te; i++)
+        score[i] = score_row[tv_te.row[i]];
+    int64_t n_va = 0;
+    if (holdout) {
+        VFR_TRY(vfr_prepared_trading_view(p, last->val[0].lo, last->val[0].hi, &tv_va));
+        n_va = tv_va.panel.N;
+        if (!(val_score = malloc(sizeof *val_score * (size_t)(n_va ? n_va : 1)))) {
+            st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
+            goto fail;
+        }
+        for (int64_t i = 0; i < n_va; i++)
+            val_score[i] = score_row[tv_va.row[i]];
+    }
     vfr_metrics_options mo;
     vfr_metrics_options_default(&mo);
     mo.task = job->objective == VFR_OBJECTIVE_DIRECTION ? VFR_TASK_CLASSIFICATION : VFR_TASK_REGRESSION;
@@ -483,17 +676,11 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     VFR_TRY(vfr_metrics_batch(dev, &pte, score, 1, &mo, mt));
     cJSON_AddItemToObject(metrics, "test", metric_table(mt));
     if (holdout) {
-        VFR_TRY(vfr_pipeline_panel(p, last->val[0].lo, last->val[0].hi, &off_va, &pva));
-        VFR_TRY(vfr_metrics_batch(dev, &pva, val_score, 1, &mo, mv));
+        VFR_TRY(vfr_metrics_batch(dev, &tv_va.panel, val_score, 1, &mo, mv));
         cJSON_AddItemToObject(metrics, "validation", metric_table(mv));
     }
     vfr_backtest_options bo;
-    vfr_backtest_options_default(&bo);
-    VFR_TRY(vfr_backtest_strategy_parse(job->backtest.strategy, &bo.strategy));
-    bo.k = job->backtest.k;
-    bo.threshold = job->backtest.threshold;
-    bo.horizon = job->horizon;
-    bo.cost_bps = job->backtest.cost_bps;
+    VFR_TRY(vfr_pipeline_backtest_options(job, &pte, &bo));
     double fin[2 * VFR_FIN_COUNT];
     daily = malloc(sizeof *daily * 2 * (size_t)(pte.T ? pte.T : 1));
     bh = malloc(sizeof *bh * (size_t)(n_te ? n_te : 1));
@@ -516,13 +703,27 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
         VFR_TRY(vfr_backtest_write(bpath, &bo, 2, pte.T, p->dates + te_lo, names, daily));
     }
     cJSON *btj = cJSON_AddObjectToObject(metrics, "backtest");
-    cJSON_AddStringToObject(btj, "strategy", job->backtest.strategy);
+    cJSON_AddStringToObject(btj, "strategy", vfr_backtest_strategy_name(bo.strategy));
     cJSON_AddNumberToObject(btj, "k", bo.k);
     cJSON_AddNumberToObject(btj, "threshold", bo.threshold);
     cJSON_AddNumberToObject(btj, "holdingDays", bo.horizon);
     cJSON_AddNumberToObject(btj, "costBps", bo.cost_bps);
     cJSON_AddItemToObject(btj, "model", vfr_pipeline_fin_json(fin));
     cJSON_AddItemToObject(btj, "buyAndHold", vfr_pipeline_fin_json(fin + VFR_FIN_COUNT));
+    {   /* skill or market exposure: the book against buy-and-hold */
+        cJSON *ex = vfr_pipeline_exposure_json(fin, daily, daily + pte.T, pte.T, job->horizon);
+        const cJSON *b_ = cJSON_GetObjectItem(ex, "beta"), *a_ = cJSON_GetObjectItem(ex, "alpha"),
+                    *t_ = cJSON_GetObjectItem(ex, "alphaT");
+        vfr_report_log(&rep, VFR_LOG_INFO,
+                       "test backtest (%s, %g bps): Sharpe %.2f, net exposure %+.3f, gross %.3f, beta %.3f, "
+                       "alpha %+.2f%% a year (HAC t %.2f); buy-and-hold Sharpe %.2f, turnover %.4f a day",
+                       vfr_backtest_strategy_name(bo.strategy), bo.cost_bps, fin[VFR_FIN_SHARPE],
+                       fin[VFR_FIN_NET_EXPOSURE], fin[VFR_FIN_EXPOSURE],
+                       cJSON_IsNumber(b_) ? b_->valuedouble : NAN, cJSON_IsNumber(a_) ? 100 * a_->valuedouble : NAN,
+                       cJSON_IsNumber(t_) ? t_->valuedouble : NAN, fin[VFR_FIN_COUNT + VFR_FIN_SHARPE],
+                       fin[VFR_FIN_COUNT + VFR_FIN_TURNOVER]);
+        cJSON_AddItemToObject(btj, "exposure", ex);
+    }
     cJSON *fi = cJSON_AddArrayToObject(metrics, "featureImportance");
     for (int32_t f = 0; f < p->F; f++) {
         cJSON *e = cJSON_CreateObject();
@@ -539,14 +740,12 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     cJSON_AddNumberToObject(tp, "dates", pte.T);
     cJSON_AddNumberToObject(tp, "rows", (double)n_te);
     cJSON_AddStringToObject(metrics, "task", vfr_metrics_task_name(mo.task));
-    if (job->objective == VFR_OBJECTIVE_DIRECTION) { /* the majority-class baseline's class */
-        const vfr_fold *lf = &sp->folds[sp->K - 1];
-        int64_t a = p->date_row[lf->train[0].lo], b = p->date_row[lf->train[0].hi];
-        double up = 0;
-        for (int64_t i = a; i < b; i++)
-            up += p->y[i];
-        cJSON_AddNumberToObject(metrics, "trainPositiveRate", b > a ? up / (double)(b - a) : 0.5);
-    }
+    if (job->objective == VFR_OBJECTIVE_DIRECTION) /* the last fold's; each fold's is in folds[] */
+        cJSON_AddNumberToObject(metrics, "trainPositiveRate",
+                                positive_rate(p, last->train[0].lo, refit ? last->val[0].hi : last->train[0].hi));
+    if (cpcv)
+        VFR_TRY(cpcv_paths(job, p, &mc, te_lo, refit ? tr_res.best_rounds : 0, &bo, dev, tmp, o->stop, &rep,
+                           metrics));
     VFR_TRY(write_json(tmp, "metrics.json", metrics));
 
     /* predictions.h5: validation (holdout) and test rows, by (date, symbol) */
@@ -565,15 +764,16 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     if (pd && ps && psc && pl && pf && pf1 && pset) {
         for (int64_t i = 0; i < N; i++) {
             int is_val = i < n_va;
-            int64_t r = is_val ? va_r0 + i : te_r0 + (i - n_va);
+            int64_t r = is_val ? tv_va.row[i] : tv_te.row[i - n_va];
             pd[i] = p->date[r];
             ps[i] = p->symbol[r];
-            psc[i] = is_val ? val_score[i] : score[i - n_va];
-            pl[i] = p->y[r];
+            psc[i] = score_row[r];
+            pl[i] = p->y[r]; /* NaN: traded, not labelled (prepare.h) */
             pf[i] = p->fwd[r];
             pf1[i] = p->fwd1[r];
             pset[i] = (int8_t)(is_val ? VFR_SET_VALIDATION : VFR_SET_TEST);
         }
+        pr.backtest = &bo;
         pr.date = pd, pr.symbol = ps, pr.score = psc, pr.label = pl, pr.fwd = pf, pr.fwd1 = pf1, pr.set = pset;
         char ppath[8500];
         snprintf(ppath, sizeof ppath, "%s/predictions.h5", tmp);
@@ -703,7 +903,9 @@ fail:
     vfr_prepared_free(p);
     vfr_dataset_close(ds);
     vfr_tune_result_free(&tr_res);
-    free(quality), free(score), free(val_score), free(bh), free(off_te), free(off_va), free(imp), free(daily);
+    free(quality), free(score), free(val_score), free(bh), free(score_row), free(imp), free(daily);
+    vfr_trading_view_free(&tv_te);
+    vfr_trading_view_free(&tv_va);
     cJSON_Delete(manifest);
     cJSON_Delete(metrics);
     return st;

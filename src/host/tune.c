@@ -25,6 +25,7 @@
 #include "pipeline.h"
 #include "util.h"
 #include "vfr/backtest.h"
+#include "vfr/cpcv.h"
 #include "vfr/metrics.h"
 #include "vfr/model.h"
 #include "vfr/search.h"
@@ -36,6 +37,7 @@ typedef struct cell {
     double score, train_loss, val_loss, seconds;
     double sharpe;   /* the fold's backtest Sharpe, whatever the scoring metric */
     int32_t rounds, best_round, rung;
+    double *daily;   /* cpcv: the fold's out-of-sample daily returns [its test dates], for PBO */
 } cell;
 
 typedef struct trial {
@@ -49,11 +51,18 @@ typedef struct trial {
     double sharpe;   /* mean fold Sharpe (for DSR variance), NaN if not scored */
 } trial;
 
+/* A fold's test blocks (one, or a cpcv fold's several): per block the
+ * trainable rows and the tradable rows the gate dropped, each a view; a
+ * task's predictions are these views' scores one after the other. */
 typedef struct fold_data {
-    vfr_dataview *tr, *va, *te;
-    vfr_panel panel;            /* test rows, for scoring */
-    int64_t *offsets;
-    int64_t te_rows;
+    vfr_dataview *tr, *va;
+    int32_t nte;                           /* views below                     */
+    vfr_dataview *te[2 * VFR_SPLIT_MAX_RANGES];
+    int64_t te_first[2 * VFR_SPLIT_MAX_RANGES]; /* prepared row of each view's first row */
+    int64_t te_at[2 * VFR_SPLIT_MAX_RANGES];    /* its place in a task's predictions */
+    vfr_trading_view tv;        /* every tradable test row, for scoring (prepare.h) */
+    int64_t *pos;               /* [tv N] the row's place in a task's predictions */
+    int64_t te_rows;            /* a task predicts te_rows scores                 */
 } fold_data;
 
 typedef struct engine {
@@ -244,8 +253,8 @@ static void *worker(void *arg)
         vfr_status st = vfr_model_create(&mc, &m);
         if (st == VFR_OK)
             st = vfr_model_fit(m, fd->tr, fd->va, &fo, &fr);
-        if (st == VFR_OK)
-            st = vfr_model_predict(m, fd->te, e->task_pred[i]);
+        for (int32_t q = 0; st == VFR_OK && q < fd->nte; q++)
+            st = vfr_model_predict(m, fd->te[q], e->task_pred[i] + fd->te_at[q]);
         vfr_model_destroy(m);
         e->task_status[i] = st;
         if (st == VFR_OK) {
@@ -277,7 +286,8 @@ static vfr_status score_fold(engine *e, int32_t k)
     if (n == 0)
         return VFR_OK;
     fold_data *fd = &e->f[k];
-    float *S = malloc(sizeof *S * (size_t)(n * fd->te_rows));
+    const int64_t NT = fd->tv.panel.N;
+    float *S = malloc(sizeof *S * (size_t)(n * (NT ? NT : 1)));
     int64_t *idx = malloc(sizeof *idx * (size_t)n);
     double *out = malloc(sizeof *out * (size_t)(n * ((int)VFR_METRIC_COUNT > (int)VFR_FIN_COUNT ? (int)VFR_METRIC_COUNT : (int)VFR_FIN_COUNT)));
     vfr_status st = VFR_OK;
@@ -288,7 +298,8 @@ static vfr_status score_fold(engine *e, int32_t k)
     int64_t m = 0;
     for (int64_t i = 0; i < e->n_tasks; i++)
         if (e->task_fold[i] == k && e->task_status[i] == VFR_OK) {
-            memcpy(S + m * fd->te_rows, e->task_pred[i], sizeof *S * (size_t)fd->te_rows);
+            for (int64_t j = 0; j < NT; j++)
+                S[m * NT + j] = e->task_pred[i][fd->pos[j]];
             idx[m++] = i;
         }
     const char *metric = e->job->search.metric;
@@ -301,24 +312,30 @@ static vfr_status score_fold(engine *e, int32_t k)
     double *fin = NULL;
     if (want_sharpe) {
         vfr_backtest_options bo;
-        vfr_backtest_options_default(&bo);
-        if ((st = vfr_backtest_strategy_parse(e->job->backtest.strategy, &bo.strategy)) != VFR_OK)
+        if ((st = vfr_pipeline_backtest_options(e->job, &fd->tv.panel, &bo)) != VFR_OK)
             goto done;
-        bo.k = e->job->backtest.k;
-        bo.threshold = e->job->backtest.threshold;
-        bo.horizon = e->job->horizon;
-        bo.cost_bps = e->job->backtest.cost_bps;
         fin = malloc(sizeof *fin * (size_t)(n * VFR_FIN_COUNT));
         if (!fin) {
             st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
             goto done;
         }
-        if ((st = vfr_backtest(e->dev, &fd->panel, S, (int32_t)n, &bo, fin, NULL)) != VFR_OK) {
-            free(fin);
+        const int cpcv = e->job->split.method == VFR_SPLIT_CPCV;
+        const int32_t Tf = fd->tv.panel.T;
+        double *dly = cpcv ? malloc(sizeof *dly * (size_t)(n * (Tf ? Tf : 1))) : NULL;
+        if ((st = vfr_backtest(e->dev, &fd->tv.panel, S, (int32_t)n, &bo, fin, dly)) != VFR_OK) {
+            free(fin), free(dly);
             goto done;
         }
+        /* cpcv: each trial's out-of-sample days, for the PBO of the search */
+        for (int64_t j = 0; dly && j < n; j++) {
+            cell *c = &e->t[e->task_trial[idx[j]]].c[k];
+            free(c->daily);
+            if ((c->daily = malloc(sizeof *c->daily * (size_t)(Tf ? Tf : 1))))
+                memcpy(c->daily, dly + j * Tf, sizeof *c->daily * (size_t)Tf);
+        }
+        free(dly);
     }
-    if (!is_sharpe && (st = vfr_metrics_batch(e->dev, &fd->panel, S, (int32_t)n, &mo, out)) != VFR_OK) {
+    if (!is_sharpe && (st = vfr_metrics_batch(e->dev, &fd->tv.panel, S, (int32_t)n, &mo, out)) != VFR_OK) {
         free(fin);
         goto done;
     }
@@ -367,7 +384,8 @@ static vfr_status run_wave(engine *e, const int64_t *tt, const int32_t *kk, cons
     for (int64_t i = 0; i < n; i++) {
         e->task_status[i] = VFR_ERR_INTERRUPTED; /* not run */
         e->t[tt[i]].c[kk[i]].rung = rung;
-        if (!(e->task_pred[i] = malloc(sizeof(float) * (size_t)(e->f[kk[i]].te_rows ? e->f[kk[i]].te_rows : 1)))) {
+        const int64_t np = e->f[kk[i]].te_rows;
+        if (!(e->task_pred[i] = malloc(sizeof(float) * (size_t)(np ? np : 1)))) {
             st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
             goto done;
         }
@@ -456,6 +474,58 @@ static int64_t best_trial(engine *e, int32_t final_rung)
     return best;
 }
 
+/* The Probability of Backtest Overfitting of the search (cpcv.h): every
+ * trial's out-of-sample days over the search's dates, each group's from the
+ * first fold that tests it (backtest path 0), through CSCV. Trials without
+ * every fold's days (pruned, or replayed from a log) are left out. */
+static cJSON *pbo_json(const engine *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    const int32_t G = e->job->split.groups, kq = e->job->split.test_groups, Td = e->sp->T;
+    int32_t N = 0;
+    double *R = malloc(sizeof *R * (size_t)(e->P ? e->P : 1) * (size_t)(Td ? Td : 1));
+    for (int64_t i = 0; R && i < e->P; i++) {
+        const trial *t = &e->t[i];
+        int ok = 1;
+        for (int32_t k = 0; k < e->K; k++)
+            ok &= t->c[k].daily != NULL;
+        if (!ok)
+            continue;
+        double *row = R + (int64_t)N * Td;
+        for (int32_t g = 0; g < G; g++) {
+            int32_t s = vfr_cpcv_path_split(G, kq, g, 0), glo, ghi, off = 0;
+            vfr_cpcv_group_range(Td, G, g, &glo, &ghi);
+            const vfr_fold *f = &e->sp->folds[s];
+            for (int32_t q = 0; q < f->n_test; q++) /* test dates of the fold before group g */
+                off += (f->test[q].hi < glo ? f->test[q].hi : glo) - f->test[q].lo > 0
+                           ? (f->test[q].hi < glo ? f->test[q].hi : glo) - f->test[q].lo
+                           : 0;
+            memcpy(row + glo, t->c[s].daily + off, sizeof *row * (size_t)(ghi - glo));
+        }
+        N++;
+    }
+    int32_t S = Td >= 320 ? 16 : (Td / 20) & ~1;
+    vfr_pbo pb;
+    cJSON_AddStringToObject(o, "method", "CSCV (Bailey, Borwein, Lopez de Prado and Zhu 2015) over each trial's "
+                                         "out-of-sample daily returns of cpcv backtest path 0, Sharpe ratio");
+    if (R && S >= 2 && vfr_cpcv_pbo(R, N, Td, S, &pb) == VFR_OK) {
+        cJSON_AddNumberToObject(o, "pbo", pb.pbo);
+        cJSON_AddNumberToObject(o, "trials", pb.trials);
+        cJSON_AddNumberToObject(o, "blocks", pb.blocks);
+        cJSON_AddNumberToObject(o, "combinations", (double)pb.combinations);
+        cJSON_AddNumberToObject(o, "logitMedian", pb.logit_median);
+        cJSON_AddNumberToObject(o, "probabilityOfOosLoss", pb.oos_loss);
+    } else {
+        cJSON_AddNullToObject(o, "pbo");
+        cJSON_AddNumberToObject(o, "trials", N);
+        cJSON_AddStringToObject(o, "note", N < 2 ? "fewer than 2 trials with every fold's out-of-sample days (PBO compares trials)"
+                                                 : vfr_last_error());
+    }
+    vfr_error_clear();
+    free(R);
+    return o;
+}
+
 static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, double seconds,
                          const char *out_name)
 {
@@ -538,6 +608,8 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
         cJSON_AddNullToObject(o, "trialSharpeVariance");
     cJSON_AddNumberToObject(o, "optimizationDuration", seconds);
     res->trials_evaluated = evaluated;
+    if (e->job->split.method == VFR_SPLIT_CPCV)
+        cJSON_AddItemToObject(o, "pbo", pbo_json(e));
     if (best >= 0) {
         trial *t = &e->t[best];
         cJSON_AddNumberToObject(o, "bestTrial", (double)best);
@@ -546,10 +618,15 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
         cJSON *bs = cJSON_AddObjectToObject(o, "bestScore");
         cJSON_AddNumberToObject(bs, "mean", t->mean);
         cJSON_AddNumberToObject(bs, "sd", t->sd);
+        /* the final fit trains what was scored: with early stopping, the
+         * folds' mean best round; without, every round the folds trained */
         double r = 0;
+        const int es = e->job->search.early_stopping_rounds > 0;
         for (int32_t k = 0; k < e->K; k++)
-            r += t->c[k].best_round + 1;
+            r += es ? t->c[k].best_round + 1 : t->c[k].rounds;
         res->best_rounds = (int32_t)(r / e->K + 0.5);
+        cJSON_AddStringToObject(o, "finalRounds", es ? "mean best round of the best trial's folds (early stopping on)"
+                                                      : "rounds trained in the folds: n_estimators (early stopping off)");
         cJSON_AddNumberToObject(o, "bestRounds", res->best_rounds);
         res->best_params_json = vfr_strdup(t->params);
         res->best_mean = t->mean;
@@ -576,6 +653,8 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
 static void engine_free(engine *e)
 {
     for (int64_t i = 0; e->t && i < e->P; i++) {
+        for (int32_t k = 0; e->t[i].c && k < e->K; k++)
+            free(e->t[i].c[k].daily);
         free(e->t[i].x);
         free(e->t[i].params);
         free(e->t[i].c);
@@ -584,8 +663,10 @@ static void engine_free(engine *e)
     for (int32_t k = 0; e->f && k < e->K; k++) {
         vfr_dataview_destroy(e->f[k].tr);
         vfr_dataview_destroy(e->f[k].va);
-        vfr_dataview_destroy(e->f[k].te);
-        free(e->f[k].offsets);
+        for (int32_t q = 0; q < e->f[k].nte; q++)
+            vfr_dataview_destroy(e->f[k].te[q]);
+        vfr_trading_view_free(&e->f[k].tv);
+        free(e->f[k].pos);
     }
     free(e->f);
     vfr_split_free(e->sp);
@@ -604,7 +685,12 @@ static vfr_status setup(engine *e)
     const vfr_job *job = e->job;
     const vfr_prepared *p = e->p;
     vfr_split *outer = NULL;
-    if ((st = vfr_split_make(&job->split, p->T, &outer)) != VFR_OK)
+    /* cpcv has no test period of its own: the job's is the holdout's (its
+     * last dates), and the search's cpcv folds cut the dates before it */
+    vfr_split_spec os = job->split;
+    if (os.method == VFR_SPLIT_CPCV)
+        os.method = VFR_SPLIT_HOLDOUT;
+    if ((st = vfr_split_make(&os, p->T, &outer)) != VFR_OK)
         return st;
     int32_t domain = outer->folds[0].test[0].lo; /* dates before the first test date */
     vfr_split_free(outer);
@@ -623,12 +709,8 @@ static vfr_status setup(engine *e)
     for (int32_t k = 0; k < e->K; k++) {
         const vfr_fold *f = &e->sp->folds[k];
         fold_data *fd = &e->f[k];
-        if (f->n_train != 1 || f->n_test != 1 || f->n_val > 1) {
-            /* cpcv folds: train on the longest training block (the views are contiguous) */
-            if (f->n_test != 1)
-                return vfr_fail(VFR_ERR_INVALID_ARG,
-                                "search over cpcv needs nTestGroups 1 (one test block per fold)");
-        }
+        /* cpcv folds: train on the longest training block (the views are
+         * contiguous); every test block is scored */
         vfr_range tr = f->train[0];
         for (int32_t i = 1; i < f->n_train; i++)
             if (f->train[i].hi - f->train[i].lo > tr.hi - tr.lo)
@@ -643,13 +725,35 @@ static vfr_status setup(engine *e)
                 return st;
             vfr_dataview_set_history(fd->va, p->X, c, p->prev_row);
         }
-        int64_t c = p->date_row[f->test[0].lo], d = p->date_row[f->test[0].hi];
-        if ((st = vfr_dataview_create(p->X + c * p->F, p->y + c, d - c, p->F, &fd->te)) != VFR_OK)
+        int32_t tlo[VFR_SPLIT_MAX_RANGES], thi[VFR_SPLIT_MAX_RANGES];
+        fd->te_rows = 0;
+        for (int32_t q = 0; q < f->n_test; q++) {
+            tlo[q] = f->test[q].lo, thi[q] = f->test[q].hi;
+            const int64_t runs[2][2] = {{p->date_row[tlo[q]], p->date_row[thi[q]]},
+                                        {p->xdate_row[tlo[q]], p->xdate_row[thi[q]]}};
+            for (int r = 0; r < 2; r++) { /* trainable rows, then tradable-not-trained */
+                int64_t c = runs[r][0], d = runs[r][1];
+                if (d <= c)
+                    continue;
+                int32_t v = fd->nte++;
+                if ((st = vfr_dataview_create(p->X + c * p->F, NULL, d - c, p->F, &fd->te[v])) != VFR_OK)
+                    return st;
+                vfr_dataview_set_history(fd->te[v], p->X, c, p->prev_row);
+                fd->te_first[v] = c;
+                fd->te_at[v] = fd->te_rows;
+                fd->te_rows += d - c;
+            }
+        }
+        if ((st = vfr_prepared_trading_view_ranges(p, tlo, thi, f->n_test, &fd->tv)) != VFR_OK)
             return st;
-        vfr_dataview_set_history(fd->te, p->X, c, p->prev_row);
-        fd->te_rows = d - c;
-        if ((st = vfr_pipeline_panel(p, f->test[0].lo, f->test[0].hi, &fd->offsets, &fd->panel)) != VFR_OK)
-            return st;
+        if (!(fd->pos = malloc(sizeof *fd->pos * (size_t)(fd->tv.panel.N ? fd->tv.panel.N : 1))))
+            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        for (int64_t j = 0; j < fd->tv.panel.N; j++) {
+            int64_t r = fd->tv.row[j];
+            for (int32_t v = 0; v < fd->nte; v++) /* the view that holds prepared row r */
+                if (r >= fd->te_first[v] && r < fd->te_first[v] + vfr_dataview_rows(fd->te[v]))
+                    fd->pos[j] = fd->te_at[v] + (r - fd->te_first[v]);
+        }
     }
     if ((st = vfr_space_parse(job->search.space_json, job->search.method, &e->space)) != VFR_OK) {
         vfr_error_prefix("%s: ", job->path);
@@ -682,9 +786,16 @@ static vfr_status setup(engine *e)
                 return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
         }
     }
-    /* an unknown hyperparameter in the space fails here, before any work */
+    /* an unknown hyperparameter in the space fails here, before any work; the
+     * point checked is the first trial's, the same for random and TPE (TPE has
+     * not filled e->t[0].x yet) */
     {
-        char *probe = vfr_space_point_json(e->space, e->t[0].x, job->training.hyperparameters_json);
+        double *x0 = calloc((size_t)(e->D ? e->D : 1), sizeof *x0);
+        if (!x0)
+            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        vfr_space_first_point(e->space, job->search.method, job->search.seed, x0);
+        char *probe = vfr_space_point_json(e->space, x0, job->training.hyperparameters_json);
+        free(x0);
         vfr_model_config mc = {job->model_type, probe, job->objective, e->model_dev, 1, p->F,
                                (const char *const *)p->feature_names, 1, NULL};
         vfr_model *m = NULL;
@@ -952,6 +1063,7 @@ vfr_status vfr_tune_run(const vfr_job *job, const vfr_tune_options *o, vfr_tune_
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: the job has no search block (docs/job-config.md)", job->path);
     if ((st = vfr_device_resolve(o->device, &dev)) != VFR_OK ||
         (st = vfr_pipeline_model_device(job, o->device, dev, o->reporter, &model_dev)) != VFR_OK ||
+        (st = vfr_pipeline_check_model(job, model_dev)) != VFR_OK ||
         (st = vfr_prepare_open_dataset(job, &ds)) != VFR_OK ||
         (st = vfr_prepare(ds, job, dev, o->reporter, &p, &quality)) != VFR_OK)
         goto done;

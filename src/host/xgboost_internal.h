@@ -23,6 +23,7 @@ typedef struct vfr_xgb_api {
     int (*BoosterCreate)(const xgb_dmatrix dmats[], xgb_ulong len, xgb_booster *out);
     int (*BoosterFree)(xgb_booster h);
     int (*BoosterSetParam)(xgb_booster h, const char *name, const char *value);
+    int (*BoosterSaveJsonConfig)(xgb_booster h, xgb_ulong *len, const char **out);
     int (*BoosterUpdateOneIter)(xgb_booster h, int iter, xgb_dmatrix dtrain);
     int (*BoosterEvalOneIter)(xgb_booster h, int iter, xgb_dmatrix dmats[], const char *names[],
                               xgb_ulong len, const char **out);

@@ -70,6 +70,7 @@ static void load(void)
         {"XGBoosterCreate", (void **)&api.BoosterCreate},
         {"XGBoosterFree", (void **)&api.BoosterFree},
         {"XGBoosterSetParam", (void **)&api.BoosterSetParam},
+        {"XGBoosterSaveJsonConfig", (void **)&api.BoosterSaveJsonConfig},
         {"XGBoosterUpdateOneIter", (void **)&api.BoosterUpdateOneIter},
         {"XGBoosterEvalOneIter", (void **)&api.BoosterEvalOneIter},
         {"XGBoosterPredictFromDense", (void **)&api.BoosterPredictFromDense},

@@ -1,7 +1,7 @@
 /* backtest.cu: the vectorized backtest and the financial metrics on the GPU,
  * every strategy of a chunk in one fixed sequence of launches:
  *   prep_kernel      scores without a value become +inf; row positions;
- *   top_k only       scores sorted per (strategy, date) segment, stably, by
+ *   top_k, median    scores sorted per (strategy, date) segment, stably, by
  *                    cub::DeviceSegmentedSort (ties keep symbol order);
  *   backtest_kernel  one block per strategy walks the dates: the cohort of t
  *                    replaces the one of t - h in its slot (dense per symbol,
@@ -32,7 +32,22 @@ extern "C" {
 namespace {
 
 const int THREADS = 128;
-enum { AUX_DIR_N, AUX_DIR_HIT, AUX_TURN, AUX_EXPO, AUX_COUNT };
+enum { AUX_DIR_N, AUX_DIR_HIT, AUX_TURN, AUX_EXPO, AUX_NET, AUX_COUNT };
+
+/* First position in the ascending a[0, n) whose value is >= v (strict = 0)
+ * or > v (strict = 1), compared in double as the CPU twin compares. */
+__device__ long long bound(const float *a, long long n, double v, int strict)
+{
+    long long lo = 0, hi = n;
+    while (lo < hi) {
+        long long mid = lo + ((hi - lo) >> 1);
+        if (strict ? (double)a[mid] <= v : (double)a[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
 
 
 __device__ long long first_inf(const float *a, long long lo, long long hi)
@@ -95,6 +110,31 @@ __device__ void cohort(const bt_args &a, int m, int u, double *cw, long long *di
                        long long *dir_hit, long long *shl)
 {
     const long long base = (long long)m * a.N, r0 = a.off[u], r1 = a.off[u + 1];
+    if (a.strategy == VFR_STRATEGY_LONG_SHORT_MEDIAN) {
+        /* sorted ascending: below the median [0, ns), above it [nv - nl, nv) */
+        const float *ks = a.sorted + base + r0;
+        const int *ps = a.spos + base + r0;
+        long long nv = first_inf(ks, 0, r1 - r0);
+        if (nv < 2)
+            return;
+        const double lo = ks[(nv - 1) / 2], hi = ks[nv / 2];
+        const double med = nv & 1 ? hi : 0.5 * (lo + hi);
+        const long long ns = bound(ks, nv, med, 0), above = bound(ks, nv, med, 1), nl = nv - above;
+        if (ns == 0 || nl == 0)
+            return;
+        for (long long q = threadIdx.x; q < nv; q += blockDim.x) {
+            if (q >= ns && q < above)
+                continue;
+            long long row = r0 + ps[q];
+            double v = q < ns ? -0.5 / (double)ns : 0.5 / (double)nl;
+            cw[a.sym[row]] = v;
+            if (a.fwd && isfinite(a.fwd[row]) && a.fwd[row] != 0.0f) {
+                (*dir_n)++;
+                *dir_hit += (v > 0) == (a.fwd[row] > 0.0f);
+            }
+        }
+        return;
+    }
     if (a.strategy == VFR_STRATEGY_TOP_K) {
         const float *ks = a.sorted + base + r0;
         const int *ps = a.spos + base + r0;
@@ -148,7 +188,7 @@ __global__ void backtest_kernel(bt_args a)
     double *w = a.w + (size_t)m * S;
     double *cwm = a.cw + (size_t)m * h * S;
     long long dir_n = 0, dir_hit = 0;
-    double turn_sum = 0, expo_sum = 0;
+    double turn_sum = 0, expo_sum = 0, net_sum = 0;
     for (int t = 0; t < a.T; t++) {
         /* the cohort of date t takes the slot of the one of date t - h */
         double *cw = cwm + (size_t)(t % h) * S;
@@ -157,7 +197,7 @@ __global__ void backtest_kernel(bt_args a)
         __syncthreads();
         cohort(a, m, t, cw, &dir_n, &dir_hit, shl);
         __syncthreads();
-        double turn = 0, pnl = 0, expo = 0;
+        double turn = 0, pnl = 0, expo = 0, net = 0;
         const float *ret = a.r1 + (size_t)t * S;
         for (int s = threadIdx.x; s < S; s += blockDim.x) {
             double v = 0; /* the live cohorts, newest first, as on the CPU */
@@ -169,13 +209,15 @@ __global__ void backtest_kernel(bt_args a)
             w[s] = v;
             pnl += v * (double)ret[s];
             expo += fabs(v);
+            net += v;
         }
         turn = vfr_block_sum(turn, shd);
         pnl = vfr_block_sum(pnl, shd);
         expo = vfr_block_sum(expo, shd);
+        net = vfr_block_sum(net, shd);
         if (threadIdx.x == 0) {
             a.daily[(size_t)m * a.T + t] = pnl - a.cost * turn;
-            turn_sum += turn, expo_sum += expo;
+            turn_sum += turn, expo_sum += expo, net_sum += net;
         }
     }
     dir_n = vfr_block_sum(dir_n, shl);
@@ -183,7 +225,7 @@ __global__ void backtest_kernel(bt_args a)
     if (threadIdx.x == 0) {
         double *x = a.aux + (size_t)m * AUX_COUNT;
         x[AUX_DIR_N] = (double)dir_n, x[AUX_DIR_HIT] = (double)dir_hit;
-        x[AUX_TURN] = turn_sum, x[AUX_EXPO] = expo_sum;
+        x[AUX_TURN] = turn_sum, x[AUX_EXPO] = expo_sum, x[AUX_NET] = net_sum;
     }
 }
 
@@ -205,6 +247,7 @@ __global__ void stats_kernel(const double *d_daily, const double *d_aux, int mc,
         row[VFR_FIN_DIRECTIONAL_ACCURACY] = x[AUX_DIR_N] > 0 ? x[AUX_DIR_HIT] / x[AUX_DIR_N] : NAN;
         row[VFR_FIN_TURNOVER] = T ? x[AUX_TURN] / T : NAN;
         row[VFR_FIN_EXPOSURE] = T ? x[AUX_EXPO] / T : NAN;
+        row[VFR_FIN_NET_EXPOSURE] = T ? x[AUX_NET] / T : NAN;
     }
     if (T == 0)
         return;
@@ -279,7 +322,7 @@ extern "C" vfr_status vfr_backtest_cuda(const vfr_panel *p, const float *score, 
         return st;
     const long long N = p->N;
     const int T = p->T, S = p->S > 0 ? p->S : 1, h = o->horizon;
-    const int topk = o->strategy == VFR_STRATEGY_TOP_K;
+    const int topk = o->strategy == VFR_STRATEGY_TOP_K || o->strategy == VFR_STRATEGY_LONG_SHORT_MEDIAN;
     const size_t cells = (size_t)(T > 0 ? T : 1) * (size_t)S;
     float *r1 = (float *)calloc(cells, sizeof(float));
     int *pos_of_row = (int *)malloc(sizeof(int) * (size_t)(N > 0 ? N : 1));

@@ -44,6 +44,19 @@ int cli_parse_i64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_
     return 0;
 }
 
+int cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        cli_usage_error("%s '%s': want a number in [%g, %g]", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int cli_parse_u64(const char *opt, const char *s, uint64_t *out)
 {
     char *end;

@@ -52,6 +52,8 @@ int cli_flag(const char *arg, const char *name);
 int cli_is_help(const char *arg);
 /* Strict numeric parses; print a usage error naming the option on failure. */
 int cli_parse_i64(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out);
+/* A number in [lo, hi] (a usage error naming opt otherwise): 0, or -1. */
+int cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
 int cli_parse_u64(const char *opt, const char *s, uint64_t *out);
 /* "1,5,10,20" -> ascending positive ints; returns count or -1. */
 int cli_parse_int_list(const char *opt, const char *s, int32_t *out, int cap);
@@ -74,10 +76,12 @@ void cli_print_comparison(const char *json);
  * $VFR_REGISTRY or ./vfr-registry); opened only when asked. */
 const vfr_champion_source *cli_champion_source(const char *registry_dir);
 int cmd_evaluate(int argc, char **argv);
+int cmd_evaluate_by_version(int argc, char **argv); /* cmd_evaluate_ab.c */
 int cmd_backtest(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 /* The queue (cmd_submit.c, cmd_worker.c, cmd_status.c, cmd_schedule.c). */
 int cmd_submit(int argc, char **argv);
 int cmd_worker(int argc, char **argv);

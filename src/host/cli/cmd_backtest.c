@@ -23,14 +23,16 @@ static const char help[] =
     "costs on turnover, and prints the financial metrics (docs/metrics.md).\n\n"
     "  --predictions P.h5  predictions (docs/predictions-format.md); daily P&L uses\n"
     "                      its 1-day forward returns\n"
-    "  --strategy S        top_k (default), long_short_sign or long_only\n"
+    "  --strategy S        long_short_median, long_short_sign, long_only or top_k\n"
+    "                      (default: the run's, recorded in the predictions file; else top_k)\n"
     "  --k K               top_k: names long and names short per date (default 5)\n"
     "  --threshold X       long_short_sign/long_only: the score threshold (default 0.5\n"
     "                      for classification, 0 for regression)\n"
     "  --cost-bps C        cost per unit of turnover in basis points (default 0)\n"
     "  --horizon H         holding period in trading days (default: the file's horizon)\n"
     "  --risk-free R       annual risk-free rate for Sharpe and Sortino (default 0)\n"
-    "  --set NAME          train, validation, test or all (default all)\n"
+    "  --set NAME          train, validation, test or all (default test; all for a file\n"
+    "                      without sets)\n"
     "  --json              one JSON object on stdout\n"
     "  --out R.h5          write daily returns and equity curves (HDF5)\n"
     "  --returns R.h5      instead: the metrics of /daily_return [M, T] in R.h5\n";
@@ -49,18 +51,6 @@ static double cpu_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int parse_double(const char *opt, const char *v, double lo, double hi, double *out)
-{
-    char *end;
-    double x = strtod(v, &end);
-    if (end == v || *end || !(x >= lo && x <= hi)) {
-        cli_usage_error("%s '%s': want a number in [%g, %g]", opt, v, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
 }
 
 /* Prints the table (text) or adds it to j (JSON); names[M]. */
@@ -168,7 +158,8 @@ done:
 int cmd_backtest(int argc, char **argv)
 {
     const char *path = NULL, *returns = NULL, *out = NULL, *v;
-    int json = 0, set = VFR_SET_ALL, have_threshold = 0;
+    int json = 0, set = VFR_SET_TEST, have_threshold = 0, have_set = 0, have_strategy = 0, have_k = 0,
+        have_cost = 0;
     int64_t k = 5, horizon = 0;
     vfr_backtest_options o;
     vfr_backtest_options_default(&o);
@@ -189,27 +180,31 @@ int cmd_backtest(int argc, char **argv)
                 return 2;
             if (vfr_backtest_strategy_parse(v, &o.strategy) != VFR_OK)
                 return cli_usage_error("--strategy: %s", vfr_last_error());
+            have_strategy = 1;
         } else if ((m = cli_opt(argc, argv, &i, "--k", &v)) != 0) {
             if (m < 0 || cli_parse_i64("--k", v, 1, 1000000, &k) < 0)
                 return 2;
+            have_k = 1;
         } else if ((m = cli_opt(argc, argv, &i, "--horizon", &v)) != 0) {
             if (m < 0 || cli_parse_i64("--horizon", v, 1, 10000, &horizon) < 0)
                 return 2;
         } else if ((m = cli_opt(argc, argv, &i, "--threshold", &v)) != 0) {
-            if (m < 0 || parse_double("--threshold", v, -1e30, 1e30, &o.threshold) < 0)
+            if (m < 0 || cli_parse_double("--threshold", v, -1e30, 1e30, &o.threshold) < 0)
                 return 2;
             have_threshold = 1;
         } else if ((m = cli_opt(argc, argv, &i, "--cost-bps", &v)) != 0) {
-            if (m < 0 || parse_double("--cost-bps", v, 0, 10000, &o.cost_bps) < 0)
+            if (m < 0 || cli_parse_double("--cost-bps", v, 0, 10000, &o.cost_bps) < 0)
                 return 2;
+            have_cost = 1;
         } else if ((m = cli_opt(argc, argv, &i, "--risk-free", &v)) != 0) {
-            if (m < 0 || parse_double("--risk-free", v, -0.5, 1, &o.risk_free) < 0)
+            if (m < 0 || cli_parse_double("--risk-free", v, -0.5, 1, &o.risk_free) < 0)
                 return 2;
         } else if ((m = cli_opt(argc, argv, &i, "--set", &v)) != 0) {
             if (m < 0)
                 return 2;
             if (vfr_predictions_set_parse(v, &set) != VFR_OK)
                 return cli_usage_error("--set: %s", vfr_last_error());
+            have_set = 1;
         } else {
             return cli_usage_error("unknown argument '%s'", argv[i]);
         }
@@ -228,8 +223,32 @@ int cmd_backtest(int argc, char **argv)
 
     double t0 = now();
     vfr_predictions *p = NULL;
-    if ((st = vfr_predictions_read(path, set, &p)) != VFR_OK)
+    /* by default the test rows, as training evaluated them; a file without
+     * sets (not written by vfr train) is read whole */
+    st = vfr_predictions_read(path, set, &p);
+    if (st == VFR_ERR_INVALID_ARG && !have_set) {
+        vfr_error_clear();
+        set = VFR_SET_ALL;
+        st = vfr_predictions_read(path, set, &p);
+    }
+    if (st != VFR_OK)
         return cli_fail(st);
+    const char *from = "defaults";
+    if (p->backtest) { /* the run's own backtest, unless an option says otherwise */
+        from = "the run's backtest (predictions file) where no option was given";
+        if (!have_strategy)
+            o.strategy = p->backtest->strategy;
+        if (!have_k)
+            o.k = p->backtest->k;
+        if (!have_cost)
+            o.cost_bps = p->backtest->cost_bps;
+        if (!have_threshold) {
+            o.threshold = p->backtest->threshold;
+            have_threshold = 1;
+        }
+        if (!horizon)
+            horizon = p->backtest->horizon;
+    }
     double t1 = now();
     double *met = NULL, *daily = NULL;
     int32_t *dates = NULL;
@@ -291,6 +310,7 @@ int cmd_backtest(int argc, char **argv)
             cJSON_AddNumberToObject(j, "threshold", o.threshold);
         cJSON_AddNumberToObject(j, "horizon", o.horizon);
         cJSON_AddNumberToObject(j, "cost_bps", o.cost_bps);
+        cJSON_AddStringToObject(j, "options_from", from);
         cJSON_AddNumberToObject(j, "risk_free", o.risk_free);
         cJSON_AddNumberToObject(j, "periods_per_year", o.periods_per_year);
         cJSON_AddNumberToObject(j, "dates", p->T);
@@ -312,6 +332,7 @@ int cmd_backtest(int argc, char **argv)
             printf(" k=%d", o.k);
         else
             printf(" threshold=%g", o.threshold);
+        printf(" (options: %s)", from);
         printf(", horizon %d, %g bps, %d dates (%s to %s), %d symbols, set %s\n", o.horizon,
                o.cost_bps, p->T, p->T ? d0 : "-", p->T ? d1 : "-", p->S,
                vfr_predictions_set_name(set));

@@ -56,6 +56,17 @@ void cli_print_comparison(const char *json)
     }
     printf("  PSR %.3f, Deflated Sharpe %.3f over %.0f trial(s)\n", num(c, "psr"), num(c, "dsr"),
            num(c, "trialsEvaluated"));
+    const cJSON *me = cJSON_GetObjectItem(c, "modelExposure");
+    if (me)
+        printf("  model book (%s): net exposure %+.3f, gross %.3f, beta %.3f, alpha %+.2f%% a year (HAC t %.2f)\n",
+               cJSON_IsString(cJSON_GetObjectItem(c, "strategy")) ? cJSON_GetObjectItem(c, "strategy")->valuestring : "?",
+               num(me, "net"), num(me, "gross"), num(me, "beta"), 100 * num(me, "alpha"), num(me, "alphaT"));
+    const cJSON *cp = cJSON_GetObjectItem(c, "cpcv");
+    if (cp) {
+        const cJSON *sh = cJSON_GetObjectItem(cp, "sharpe"), *pb = cJSON_GetObjectItem(cp, "pbo");
+        printf("  cpcv: %.0f backtest paths, Sharpe mean %.2f [%.2f, %.2f]; PBO %.3f over %.0f trials\n",
+               num(cp, "paths"), num(sh, "mean"), num(sh, "min"), num(sh, "max"), num(pb, "pbo"), num(pb, "trials"));
+    }
     const cJSON *d = cJSON_GetObjectItem(c, "decision");
     printf("\n  shouldDeploy: %s\n  %s\n", cJSON_IsTrue(cJSON_GetObjectItem(d, "shouldDeploy")) ? "yes" : "no",
            cJSON_GetObjectItem(d, "reason")->valuestring);

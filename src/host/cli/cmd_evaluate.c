@@ -12,16 +12,20 @@
 #include "vfr/predictions.h"
 
 static const char help[] =
-    "usage: vfr evaluate --predictions P.h5 [--set NAME] [--threshold X] [--json]\n\n"
+    "usage: vfr evaluate --predictions P.h5 [--set NAME] [--threshold X] [--json]\n"
+    "       vfr evaluate --predictions P.h5 --by-version [options]   (--by-version --help)\n\n"
     "Scores each score vector of a predictions file (docs/predictions-format.md)\n"
     "against its labels: accuracy, precision, recall, F1, ROC AUC, log loss and the\n"
     "confusion matrix (classification) or MSE, RMSE, MAE, R2, MAPE (regression),\n"
     "and per date the IC and rank IC with their mean, std and ICIR.\n"
     "Definitions: docs/metrics.md.\n\n"
     "  --predictions P.h5  the predictions file (required)\n"
-    "  --set NAME          train, validation, test or all (default all)\n"
+    "  --set NAME          train, validation, test or all (default test; all for a file\n"
+    "                      without sets)\n"
     "  --threshold X       classification: predict 1 when score > X (default 0.5)\n"
-    "  --json              one JSON object on stdout\n";
+    "  --json              one JSON object on stdout\n"
+    "  --by-version        a `vfr predict` file of an A/B test: one block per served\n"
+    "                      version and their paired comparison\n";
 
 static double now(void)
 {
@@ -39,21 +43,14 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The columns a task reports, in table order. */
-static int shown(vfr_task task, int k)
-{
-    if (k >= VFR_METRIC_ACCURACY && k <= VFR_METRIC_FN)
-        return task == VFR_TASK_CLASSIFICATION;
-    if (k >= VFR_METRIC_MSE && k <= VFR_METRIC_MAPE)
-        return task == VFR_TASK_REGRESSION;
-    return 1;
-}
-
 int cmd_evaluate(int argc, char **argv)
 {
     const char *path = NULL, *v;
-    int json = 0, set = VFR_SET_ALL;
+    int json = 0, set = VFR_SET_TEST, have_set = 0;
     double threshold = 0.5;
+    for (int i = 0; i < argc; i++)
+        if (cli_flag(argv[i], "--by-version"))
+            return cmd_evaluate_by_version(argc, argv);
     for (int i = 0; i < argc; i++) {
         int m;
         if (cli_is_help(argv[i])) {
@@ -69,6 +66,7 @@ int cmd_evaluate(int argc, char **argv)
                 return 2;
             if (vfr_predictions_set_parse(v, &set) != VFR_OK)
                 return cli_usage_error("--set: %s", vfr_last_error());
+            have_set = 1;
         } else if ((m = cli_opt(argc, argv, &i, "--threshold", &v)) != 0) {
             char *end;
             if (m < 0)
@@ -88,7 +86,13 @@ int cmd_evaluate(int argc, char **argv)
         return cli_fail(st);
     double t0 = now();
     vfr_predictions *p = NULL;
-    if ((st = vfr_predictions_read(path, set, &p)) != VFR_OK)
+    st = vfr_predictions_read(path, set, &p); /* the test rows, as training scored them */
+    if (st == VFR_ERR_INVALID_ARG && !have_set) { /* a file without sets: every row */
+        vfr_error_clear();
+        set = VFR_SET_ALL;
+        st = vfr_predictions_read(path, set, &p);
+    }
+    if (st != VFR_OK)
         return cli_fail(st);
     double t1 = now(), c1 = cpu_now();
     vfr_panel pn;
@@ -136,7 +140,7 @@ int cmd_evaluate(int argc, char **argv)
             cJSON *e = cJSON_CreateObject(), *mt = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "name", p->score_names[m]);
             for (int k = 0; k < VFR_METRIC_COUNT; k++)
-                if (shown(p->task, k)) /* NaN prints as null */
+                if (vfr_metrics_applies(p->task, (vfr_metric)k)) /* NaN prints as null */
                     cJSON_AddNumberToObject(mt, vfr_metrics_name((vfr_metric)k), row[k]);
             cJSON_AddItemToObject(e, "metrics", mt);
             if (p->task == VFR_TASK_CLASSIFICATION) {
@@ -167,7 +171,7 @@ int cmd_evaluate(int argc, char **argv)
             printf(" %14.14s", p->score_names[m]);
         printf("\n");
         for (int k = 0; k < VFR_METRIC_COUNT; k++) {
-            if (!shown(p->task, k))
+            if (!vfr_metrics_applies(p->task, (vfr_metric)k))
                 continue;
             printf("  %-14s", vfr_metrics_name((vfr_metric)k));
             for (int32_t m = 0; m < cols; m++)

@@ -79,19 +79,6 @@ typedef struct opts {
     char *thresholds_text;
 } opts;
 
-static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        cli_usage_error("%s '%s': want a number in [%g, %g]", opt, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* --min KEY=V / --max KEY=V into {"KEY": {"min": V}} */
 static int add_threshold(opts *o, const char *opt, const char *kv)
 {
@@ -101,7 +88,7 @@ static int add_threshold(opts *o, const char *opt, const char *kv)
         cli_usage_error("%s '%s': want METRIC=VALUE, e.g. test.accuracy=0.52", opt, kv);
         return -1;
     }
-    if (parse_double(opt, eq + 1, -INFINITY, INFINITY, &v) < 0)
+    if (cli_parse_double(opt, eq + 1, -INFINITY, INFINITY, &v) < 0)
         return -1;
     char key[256];
     snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
@@ -149,7 +136,7 @@ static int parse(int argc, char **argv, unsigned allow, int want_pos, opts *o)
             if (m < 0)
                 return 2;
         } else if ((allow & O_TRAFFIC) && (m = cli_opt(argc, argv, &i, "--traffic", &v)) != 0) {
-            if (m < 0 || parse_double("--traffic", v, 1e-9, 1.0, &o->traffic) < 0)
+            if (m < 0 || cli_parse_double("--traffic", v, 1e-9, 1.0, &o->traffic) < 0)
                 return 2;
         } else if ((allow & O_ITER) && (m = cli_opt(argc, argv, &i, "--iterations", &v)) != 0) {
             if (m < 0 || cli_parse_i64("--iterations", v, 1, 1000000, &o->iterations) < 0)
@@ -158,7 +145,7 @@ static int parse(int argc, char **argv, unsigned allow, int want_pos, opts *o)
             if (m < 0 || cli_parse_i64("--max-bytes", v, 1, INT64_MAX, &o->gate.max_artifact_bytes) < 0)
                 return 2;
         } else if ((allow & O_GATE) && (m = cli_opt(argc, argv, &i, "--max-load-ms", &v)) != 0) {
-            if (m < 0 || parse_double("--max-load-ms", v, 1e-6, 1e9, &o->gate.max_load_ms) < 0)
+            if (m < 0 || cli_parse_double("--max-load-ms", v, 1e-6, 1e9, &o->gate.max_load_ms) < 0)
                 return 2;
         } else if ((allow & O_GATE) && (m = cli_opt(argc, argv, &i, "--min", &v)) != 0) {
             if (m < 0 || add_threshold(o, "--min", v) < 0)

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "vfr/job.h"
+#include "vfr/mlflow.h"
 #include "util.h"
 #include "vfr/train.h"
 
@@ -114,9 +115,10 @@ int cmd_train(int argc, char **argv)
                            .stop = stop};
     vfr_train_result res;
     st = vfr_train_run(job, &o, &res);
-    vfr_job_free(job);
-    if (st != VFR_OK)
+    if (st != VFR_OK) {
+        vfr_job_free(job);
         return cli_fail(st);
+    }
     cli_progress_done();
     if (json) {
         puts(res.metrics_json);
@@ -137,5 +139,20 @@ int cmd_train(int argc, char **argv)
             printf("registered: %s%s\n", res.registered, res.deployed ? " (deployed)" : "");
     }
     free(res.metrics_json);
-    return 0;
+    /* export.mlflow: after the run is complete; a failed export fails the
+     * command (exit 1), never the run folder. */
+    int rc = 0;
+    if (job->exports.mlflow) {
+        vfr_mlflow_options mo = {.tracking_uri = job->exports.mlflow, .experiment = job->exports.mlflow_experiment};
+        vfr_mlflow_result mr;
+        st = vfr_mlflow_export_run(res.run_dir, &mo, &mr);
+        if (st == VFR_OK) {
+            cli_log(VFR_LOG_INFO, "exported to MLflow: run %s in experiment %s", mr.run_id, mr.experiment_id);
+        } else {
+            vfr_error_prefix("the run is complete in %s, but its MLflow export failed: ", res.run_dir);
+            rc = cli_fail(st);
+        }
+    }
+    vfr_job_free(job);
+    return rc;
 }

@@ -31,6 +31,7 @@ static const command commands[] = {
     {"backtest", cmd_backtest, "backtest a predictions file: daily returns, Sharpe, drawdown ..."},
     {"models", cmd_models, "the model registry: register, list, show, deploy, rollback, history, ab ..."},
     {"predict", cmd_predict, "score dataset rows with a registered model (champion, A/B routing)"},
+    {"export", cmd_export, "export mlflow: a run or a registered model to an MLflow tracking server"},
     {"report", cmd_report, "the run report: one self-contained HTML page of a run folder"},
     {"submit", cmd_submit, "queue a job for a worker, or submit it to Slurm (--slurm)"},
     {"worker", cmd_worker, "run queued jobs by priority, each in a child process"},
