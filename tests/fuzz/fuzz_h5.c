@@ -81,8 +81,9 @@ static int write_predictions(const char *path, recipe *r)
         }
     for (int64_t i = 0; i < M * N; i++)
         score[i] = (float)(i % 5) / 5.0f;
-    vfr_predictions p = {N, M, S, 0, 1, VFR_TASK_CLASSIFICATION, sym, NULL, date, symbol, NULL,
-                         score, label, fwd, NULL, set};
+    vfr_predictions p = {.N = N, .M = M, .S = S, .horizon = 1, .task = VFR_TASK_CLASSIFICATION,
+                         .symbols = sym, .date = date, .symbol = symbol, .score = score, .label = label,
+                         .fwd = fwd, .set = set};
     return vfr_predictions_write(path, &p, (int)(u8(r) % 2)) == VFR_OK ? 0 : -1;
 }
 
