@@ -7,6 +7,11 @@ set -euo pipefail
 
 APT_PKGS=(build-essential cmake pkg-config zlib1g-dev libhdf5-dev libcjson-dev
           libxgboost-dev libsqlite3-dev libpq-dev libopenblas-dev libssl-dev libcurl4-openssl-dev)
+# clang and its libFuzzer runtime: the bounded fuzz run of scripts/test.sh
+# (scripts/fuzz.sh, tests/fuzz/). Without them that step is skipped.
+if [ "${VFR_SETUP_FUZZ:-1}" != 0 ]; then
+  APT_PKGS+=(clang libclang-rt-14-dev)
+fi
 # chromium renders the run report in test_report_render (tests/test_report.py
 # --render; docs/report.md). It is big (some 300 MB with its libraries), so it
 # comes only where asked: VFR_SETUP_BROWSER=1, or in CI (CI set) unless

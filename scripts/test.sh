@@ -18,3 +18,20 @@ echo "== tests under sanitizers"
 # LeakSanitizer stays on; HDF5 keeps global state until exit, which is freed.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
   VFR_SANITIZED=1 ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE slow
+
+# The seed corpus was replayed in both passes (fuzz_replay_*); now each target
+# mutates it for VFR_FUZZ_SECONDS (default 25) under libFuzzer + ASan/UBSan.
+if command -v clang >/dev/null 2>&1 && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+  echo "== fuzz (libFuzzer, ${VFR_FUZZ_SECONDS:-25} s a target)"
+  mkdir -p build-fuzz
+  if ! CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVFR_CUDA=OFF -DVFR_SANITIZE=ON \
+      -DVFR_FUZZ=ON >build-fuzz/configure.log 2>&1; then
+    cat build-fuzz/configure.log; exit 1
+  fi
+  if ! cmake --build build-fuzz -j"$jobs" --target fuzz_csv fuzz_job fuzz_h5 >build-fuzz/build.log 2>&1; then
+    grep -E "error|Error" -A3 build-fuzz/build.log | head -80; exit 1
+  fi
+  ./scripts/fuzz.sh "${VFR_FUZZ_SECONDS:-25}" build-fuzz
+else
+  echo "== fuzz: skipped (no clang with libFuzzer; scripts/setup.sh installs it)"
+fi

@@ -67,3 +67,26 @@ vfr_script_test(test_python python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_python.py $
 # (VFR_SETUP_MLFLOW=1 scripts/setup.sh, or CI). `slow`: not rerun under ASan.
 vfr_script_test(test_mlflow python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_mlflow.py)
 set_tests_properties(test_mlflow PROPERTIES LABELS "mlflow;slow")
+vfr_script_test(test_hostile python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_hostile.py)
+vfr_script_test(test_fulldisk python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_fulldisk.py)
+vfr_test(test_runfolder)
+vfr_script_test(test_reliability python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_reliability.py)
+# Fuzz targets (tests/fuzz/README.md). Every pass replays the seed corpus
+# through each target without libFuzzer; with -DVFR_FUZZ=ON (clang) the
+# libFuzzer binaries fuzz_<target> are built too (scripts/fuzz.sh runs them).
+foreach(t csv job h5)
+  add_executable(fuzz_replay_${t} fuzz/fuzz_${t}.c fuzz/replay_main.c)
+  target_link_libraries(fuzz_replay_${t} PRIVATE vfr)
+  target_compile_options(fuzz_replay_${t} PRIVATE ${VFR_WARN})
+  target_include_directories(fuzz_replay_${t} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz ${PROJECT_SOURCE_DIR}/src/host)
+  if(VFR_HAVE_CUDA)
+    set_target_properties(fuzz_replay_${t} PROPERTIES LINKER_LANGUAGE CUDA)
+  endif()
+  add_test(NAME fuzz_replay_${t} COMMAND fuzz_replay_${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${t})
+  if(VFR_FUZZ)
+    add_executable(fuzz_${t} fuzz/fuzz_${t}.c)
+    target_link_libraries(fuzz_${t} PRIVATE vfr)
+    target_include_directories(fuzz_${t} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/fuzz ${PROJECT_SOURCE_DIR}/src/host)
+    target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
+  endif()
+endforeach()

@@ -17,6 +17,12 @@
 #define VFR_DATASET_FORMAT "vfr-dataset"
 #define VFR_DATASET_FORMAT_VERSION 1
 
+/* Limits checked on open and on write before anything is allocated
+ * (docs/reliability.md): rows, feature columns, forward-return horizons. */
+#define VFR_DATASET_MAX_ROWS 2147483647LL
+#define VFR_DATASET_MAX_COLUMNS 100000
+#define VFR_DATASET_MAX_HORIZONS 256
+
 /* Optional per-row quality components, stored under /quality/<name>. */
 typedef enum vfr_quality {
     VFR_QUALITY_COMPLETENESS = 0,
@@ -119,8 +125,17 @@ vfr_status vfr_dataset_writer_commit(vfr_dataset_writer *w);
 void vfr_dataset_writer_abort(vfr_dataset_writer *w);
 
 /* Dates: days since 1970-01-01 <-> "YYYY-MM-DD". Parse rejects anything else
- * (INVALID_ARG). Format writes 11 bytes including the NUL. */
+ * (INVALID_ARG). Format writes 11 bytes including the NUL; a day number
+ * whose year has no four digits comes out as 0000-00-00 or 9999-99-99.
+ * Rows stored in datasets and predictions must lie in [VFR_DATE_MIN,
+ * VFR_DATE_MAX] (1900-01-01 .. 2199-12-31): writers and readers refuse
+ * others (a day count near the int32 limit is damage, not a date). */
+#define VFR_DATE_MIN (-25567)  /* 1900-01-01 */
+#define VFR_DATE_MAX 84005     /* 2199-12-31 */
+#define VFR_DATE_MIN_STR "1900-01-01"
+#define VFR_DATE_MAX_STR "2199-12-31"
 vfr_status vfr_date_parse(const char *s, int32_t *days);
 void vfr_date_format(int32_t days, char out[11]);
+int vfr_date_in_range(int32_t days); /* 1 when in [VFR_DATE_MIN, VFR_DATE_MAX] */
 
 #endif

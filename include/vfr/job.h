@@ -110,6 +110,8 @@ typedef struct vfr_job {
     char *deploy_as;        /* autoDeploy: champion | challenger            */
     double deploy_traffic;  /* challenger's A/B share                       */
     int auto_register, auto_deploy;
+    double time_limit_s;    /* timeLimitMinutes x 60: a worker stops the job
+                               after this long (0: the worker's own limit) */
     struct {
         char *mlflow;            /* export.mlflow: tracking server URI, or NULL */
         char *mlflow_experiment; /* export.mlflowExperiment, or NULL            */

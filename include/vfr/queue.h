@@ -143,6 +143,10 @@ typedef struct vfr_worker_options {
     int threads;                /* passed as --threads (0: not)                     */
     const vfr_reporter *reporter; /* the worker's log lines                         */
     volatile const int *stop;   /* set: stop children with SIGTERM, requeue them    */
+    double job_time_limit_s;    /* a job running longer gets SIGTERM (SIGKILL 10 s
+                                   later) and fails with the reason; its slot frees.
+                                   A job's timeLimitMinutes applies when shorter.
+                                   0: no limit but the job's own                    */
 } vfr_worker_options;
 
 /* Runs queued jobs until stopped (or, with once, until the queue is empty).

@@ -49,6 +49,7 @@ const char *vfr_registry_dir(const vfr_registry *reg);
  * "../" and no '/'). Errors: INVALID_ARG naming the rule. */
 vfr_status vfr_registry_check_name(const char *name);
 /* "MAJOR.MINOR.PATCH" (each 0..999999, no leading zeros) -> v[3]. INVALID_ARG. */
+#define VFR_REGISTRY_MAX_VERSION_PART 999999 /* 6 digits a part */
 vfr_status vfr_registry_parse_semver(const char *s, int32_t v[3]);
 
 typedef enum vfr_registry_alias {

@@ -118,8 +118,9 @@ vfr_status vfr_backtest_read_returns(const char *path, int32_t *M, int32_t *T, d
     H5Sget_simple_extent_dims(sp, d, NULL);
     if (rank == 1)
         d[1] = d[0], d[0] = 1;
-    if (d[0] < 1 || d[0] > INT32_MAX || d[1] > INT32_MAX) {
-        st = vfr_fail(VFR_ERR_FORMAT, "%s: field 'daily_return' is [%llu, %llu]", path,
+    if (d[0] < 1 || d[0] > INT32_MAX || d[1] > INT32_MAX ||
+        !vfr_h5_stored_plausibly(id, d[0] * d[1])) {
+        st = vfr_fail(VFR_ERR_FORMAT, "%s: field 'daily_return' is [%llu, %llu] (or stores fewer bytes than it declares)", path,
                       (unsigned long long)d[0], (unsigned long long)d[1]);
         goto done;
     }

@@ -71,20 +71,30 @@ bad:
     return vfr_fail(VFR_ERR_INVALID_ARG, "'%.40s' is not a date (want YYYY-MM-DD)", s);
 }
 
+int vfr_date_in_range(int32_t days)
+{
+    return days >= VFR_DATE_MIN && days <= VFR_DATE_MAX;
+}
+
 void vfr_date_format(int32_t days, char out[11])
 {
-    int32_t z = days + 719468;
-    const int32_t era = (z >= 0 ? z : z - 146096) / 146097;
+    /* 64-bit: days near INT32_MAX must not overflow (they are refused on
+     * open, but messages still format them) */
+    int64_t z = (int64_t)days + 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     const unsigned doe = (unsigned)(z - era * 146097);
     const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int y = (int)yoe + era * 400;
+    int64_t y = (int64_t)yoe + era * 400;
     const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     const unsigned mp = (5 * doy + 2) / 153;
     const unsigned d = doy - (153 * mp + 2) / 5 + 1;
     const unsigned m = mp < 10 ? mp + 3 : mp - 9;
     y += m <= 2;
-    char buf[32];
-    snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
+    char buf[48];
+    if (y < 0 || y > 9999) /* not a date this format can write */
+        snprintf(buf, sizeof buf, "%s", y < 0 ? "0000-00-00" : "9999-99-99");
+    else
+        snprintf(buf, sizeof buf, "%04d-%02u-%02u", (int)y, m, d);
     memcpy(out, buf, 10);
     out[10] = '\0';
 }
@@ -151,27 +161,6 @@ int32_t vfr_dataset_symbol_index(const vfr_dataset *ds, const char *name)
     return -1;
 }
 
-static int read_int_attr(hid_t obj, const char *name, int32_t *v, int32_t n)
-{
-    hid_t a = -1, s = -1;
-    int rc = -1;
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0 || (s = H5Aget_space(a)) < 0)
-        goto done;
-    if (H5Sget_simple_extent_npoints(s) != n)
-        goto done;
-    if (H5Aread(a, H5T_NATIVE_INT32, v) >= 0)
-        rc = 0;
-done:
-    if (s > 0)
-        H5Sclose(s);
-    if (a > 0)
-        H5Aclose(a);
-    return rc;
-}
-
 /* Opens dataset `name`, checking its type class and rank; dims written to d.
  * Returns the id, 0 when absent and optional, or -1 with the error set. */
 static hid_t open_checked(vfr_dataset *ds, const char *name, H5T_class_t cls, int rank,
@@ -204,86 +193,52 @@ static hid_t open_checked(vfr_dataset *ds, const char *name, H5T_class_t cls, in
         H5Dclose(id);
         return -1;
     }
+    /* Declared sizes are checked before anything is allocated for them:
+     * against the documented limits, then against the bytes really stored. */
+    if (dims[0] > VFR_DATASET_MAX_ROWS || (rank == 2 && dims[1] > VFR_DATASET_MAX_COLUMNS)) {
+        vfr_fail(VFR_ERR_FORMAT, "%s: field '%s' declares [%llu%s%llu]: more than the limit of %lld rows and %d columns (docs/reliability.md)",
+                 ds->path, name, (unsigned long long)dims[0], rank == 2 ? ", " : "",
+                 rank == 2 ? (unsigned long long)dims[1] : 0ULL, (long long)VFR_DATASET_MAX_ROWS,
+                 VFR_DATASET_MAX_COLUMNS);
+        H5Dclose(id);
+        return -1;
+    }
+    if (!vfr_h5_stored_plausibly(id, dims[0] * (rank == 2 ? dims[1] : 1))) {
+        vfr_fail(VFR_ERR_FORMAT, "%s: field '%s' declares %llu values but the file stores far fewer bytes (truncated or forged file)",
+                 ds->path, name, (unsigned long long)(dims[0] * (rank == 2 ? dims[1] : 1)));
+        H5Dclose(id);
+        return -1;
+    }
     d[0] = dims[0];
     if (rank == 2)
         d[1] = dims[1];
     return id;
 }
 
-/* Reads a 1-d string dataset (fixed or variable length) into n strings. */
+/* Reads a 1-d string dataset (fixed or variable length) into n strings,
+ * none of them empty. */
 static vfr_status read_strings(vfr_dataset *ds, const char *name, int64_t *n_out, char ***out)
 {
-    vfr_status st = VFR_OK;
     hsize_t d[1];
     char **v = NULL;
-    char *fixed = NULL;
-    hid_t t = -1, mt = -1;
     *out = NULL;
     hid_t id = open_checked(ds, name, H5T_STRING, 1, d, 0);
     if (id < 0)
         return VFR_ERR_FORMAT;
+    H5Dclose(id);
     int64_t n = (int64_t)d[0];
-    v = calloc(n ? (size_t)n : 1, sizeof *v);
-    if (!v) {
-        st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory reading '%s'", ds->path, name);
-        goto fail;
-    }
-    t = H5Dget_type(id);
-    mt = H5Tcopy(H5T_C_S1);
-    H5Tset_cset(mt, H5Tget_cset(t)); /* HDF5 does not convert between csets */
-    if (H5Tis_variable_str(t) > 0) {
-        H5Tset_size(mt, H5T_VARIABLE);
-        if (n && H5Dread(id, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
-            st = vfr_fail(VFR_ERR_FORMAT, "%s: cannot read '%s'", ds->path, name);
-            goto fail;
-        }
-        for (int64_t i = 0; i < n; i++) { /* own copies, HDF5's memory reclaimed */
-            char *s = v[i];
-            v[i] = vfr_strdup(s ? s : "");
-            H5free_memory(s);
-            if (!v[i]) {
-                st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", ds->path);
-                goto fail;
-            }
-        }
-    } else {
-        size_t w = H5Tget_size(t);
-        H5Tset_size(mt, w);
-        H5Tset_strpad(mt, H5T_STR_NULLPAD); /* keep all w bytes; we terminate */
-        fixed = calloc((size_t)n * w + 1, 1);
-        if (!fixed || (n && H5Dread(id, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, fixed) < 0)) {
-            st = vfr_fail(fixed ? VFR_ERR_FORMAT : VFR_ERR_NOMEM, "%s: cannot read '%s'",
-                          ds->path, name);
-            goto fail;
-        }
-        for (int64_t i = 0; i < n; i++) {
-            v[i] = calloc(w + 1, 1);
-            if (!v[i]) {
-                st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", ds->path);
-                goto fail;
-            }
-            memcpy(v[i], fixed + (size_t)i * w, w);
-        }
-    }
+    if (vfr_h5_read_strings(ds->file, name, n, &v) != 0)
+        return vfr_fail(VFR_ERR_FORMAT, "%s: cannot read '%s' (strings wider than %d bytes, or a corrupt file?)",
+                        ds->path, name, VFR_H5_MAX_STRING);
     for (int64_t i = 0; i < n; i++)
         if (!v[i][0]) {
-            st = vfr_fail(VFR_ERR_FORMAT, "%s: field '%s', entry %lld is empty", ds->path, name,
-                          (long long)i);
-            goto fail;
+            free_strings(v, n);
+            return vfr_fail(VFR_ERR_FORMAT, "%s: field '%s', entry %lld is empty", ds->path, name,
+                            (long long)i);
         }
     *n_out = n;
     *out = v;
-    v = NULL;
-fail:
-    if (v)
-        free_strings(v, n);
-    free(fixed);
-    if (mt > 0)
-        H5Tclose(mt);
-    if (t > 0)
-        H5Tclose(t);
-    H5Dclose(id);
-    return st;
+    return VFR_OK;
 }
 
 static vfr_status read_index(vfr_dataset *ds, const char *name, int32_t **out)
@@ -313,12 +268,13 @@ done:
 
 static vfr_status check_names_unique(const vfr_dataset *ds, const char *field, char **v, int64_t n)
 {
-    /* n is small (features, symbols): quadratic is fine and allocation-free */
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = i + 1; j < n; j++)
-            if (strcmp(v[i], v[j]) == 0)
-                return vfr_fail(VFR_ERR_FORMAT, "%s: field '%s': '%s' appears twice (entries %lld and %lld)",
-                                ds->path, field, v[i], (long long)i, (long long)j);
+    int64_t i, j;
+    int dup = vfr_find_duplicate((const char *const *)v, n, &i, &j);
+    if (dup < 0)
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory checking '%s'", ds->path, field);
+    if (dup)
+        return vfr_fail(VFR_ERR_FORMAT, "%s: field '%s': '%s' appears twice (entries %lld and %lld)",
+                        ds->path, field, v[i], (long long)i, (long long)j);
     return VFR_OK;
 }
 
@@ -332,6 +288,9 @@ static vfr_status validate_index(vfr_dataset *ds)
         if (s < 0 || s >= S)
             return vfr_fail(VFR_ERR_FORMAT, "%s: field 'symbol', row %lld: %d is not an index into %d symbols",
                             ds->path, (long long)i, s, S);
+        if (!vfr_date_in_range(ds->date[i]))
+            return vfr_fail(VFR_ERR_FORMAT, "%s: field 'date', row %lld: %d days since 1970-01-01 is outside %s..%s",
+                            ds->path, (long long)i, ds->date[i], VFR_DATE_MIN_STR, VFR_DATE_MAX_STR);
         if (i > 0) {
             int32_t pd = ds->date[i - 1], ps = ds->symbol[i - 1];
             if (ds->date[i] < pd || (ds->date[i] == pd && s <= ps)) {
@@ -389,7 +348,7 @@ vfr_status vfr_dataset_open(const char *path, vfr_dataset **out)
                       VFR_DATASET_FORMAT);
         goto fail;
     }
-    if (read_int_attr(ds->file, "format_version", &version, 1) != 0) {
+    if (vfr_h5_read_int_attr(ds->file, "format_version", &version) != 0) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: root attribute 'format_version' is missing or not an integer", path);
         goto fail;
     }
@@ -431,13 +390,18 @@ vfr_status vfr_dataset_open(const char *path, vfr_dataset **out)
                           path, (unsigned long long)d[0], (long long)ds->meta.N);
             goto fail;
         }
+        if (d[1] > VFR_DATASET_MAX_HORIZONS) {
+            st = vfr_fail(VFR_ERR_FORMAT, "%s: field 'forward_return' has %llu horizons; the limit is %d",
+                          path, (unsigned long long)d[1], VFR_DATASET_MAX_HORIZONS);
+            goto fail;
+        }
         ds->meta.H = (int32_t)d[1];
         ds->horizons = malloc(sizeof *ds->horizons * (size_t)(d[1] ? d[1] : 1));
         if (!ds->horizons) {
             st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
             goto fail;
         }
-        if (read_int_attr(ds->d_fwd, "horizons", ds->horizons, ds->meta.H) != 0) {
+        if (vfr_h5_read_int_attrs(ds->d_fwd, "horizons", ds->horizons, ds->meta.H) != 0) {
             st = vfr_fail(VFR_ERR_FORMAT, "%s: attribute 'forward_return/horizons' is missing or does not have %d entries",
                           path, ds->meta.H);
             goto fail;
@@ -526,8 +490,10 @@ static vfr_status read_rows(vfr_dataset *ds, hid_t id, const char *name, int64_t
     vfr_status st = vfr_dataset_fastread(id, rank, r0, r1, width, out);
     if (st == VFR_OK)
         return VFR_OK;
-    if (st == VFR_ERR_IO) /* a chunk that cannot be read: say so, don't retry */
-        return vfr_fail(VFR_ERR_IO, "%s: reading '%s' rows [%lld, %lld) failed (corrupt chunk?)",
+    /* A chunk that does not decode is damage in the input file (bad input,
+     * exit 2), not a failure of this run: say so, don't retry. */
+    if (st == VFR_ERR_IO)
+        return vfr_fail(VFR_ERR_FORMAT, "%s: reading '%s' rows [%lld, %lld) failed: a chunk does not decode (corrupt file)",
                         ds->path, name, (long long)r0, (long long)r1);
     st = VFR_OK;
     hsize_t start[2] = {(hsize_t)r0, 0}, count[2] = {(hsize_t)(r1 - r0), (hsize_t)width};
@@ -535,7 +501,7 @@ static vfr_status read_rows(vfr_dataset *ds, hid_t id, const char *name, int64_t
     hid_t ms = H5Screate_simple(rank, count, NULL);
     if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         H5Dread(id, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out) < 0)
-        st = vfr_fail(VFR_ERR_IO, "%s: reading '%s' rows [%lld, %lld) failed (corrupt or truncated file?)",
+        st = vfr_fail(VFR_ERR_FORMAT, "%s: reading '%s' rows [%lld, %lld) failed (corrupt or truncated file?)",
                       ds->path, name, (long long)r0, (long long)r1);
     if (ms >= 0)
         H5Sclose(ms);
@@ -616,7 +582,10 @@ void vfr_dataset_writer_abort(vfr_dataset_writer *w)
 static hid_t create_extendible(hid_t file, const char *name, hid_t type, int rank, hsize_t width,
                                hsize_t chunk_rows, int compression)
 {
-    hsize_t dims[2] = {0, width}, maxd[2] = {H5S_UNLIMITED, width}, chunk[2] = {chunk_rows, width};
+    /* HDF5 refuses a chunk dimension of 0: a [N, 0] array (no features)
+     * gets chunks one column wide and a second axis free to hold them */
+    hsize_t dims[2] = {0, width}, maxd[2] = {H5S_UNLIMITED, width ? width : H5S_UNLIMITED},
+            chunk[2] = {chunk_rows, width ? width : 1};
     hid_t sp = H5Screate_simple(rank, dims, maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
@@ -652,13 +621,15 @@ static herr_t write_int_attr(hid_t obj, const char *name, const int32_t *v, hsiz
 
 static vfr_status check_spec_names(const char *path, const char *what, const char *const *v, int32_t n)
 {
-    for (int32_t i = 0; i < n; i++) {
+    for (int32_t i = 0; i < n; i++)
         if (!v[i] || !v[i][0])
             return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s %d is empty", path, what, i);
-        for (int32_t j = 0; j < i; j++)
-            if (strcmp(v[i], v[j]) == 0)
-                return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s '%s' appears twice", path, what, v[i]);
-    }
+    int64_t i, j;
+    int dup = vfr_find_duplicate(v, n, &i, &j);
+    if (dup < 0)
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
+    if (dup)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s '%s' appears twice", path, what, v[j]);
     return VFR_OK;
 }
 
@@ -670,6 +641,9 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     hid_t fcpl = -1;
     *out = NULL;
     vfr_h5_quiet();
+    if (spec->F > VFR_DATASET_MAX_COLUMNS || spec->H > VFR_DATASET_MAX_HORIZONS)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %d features and %d forward-return horizons; the limits are %d and %d",
+                        path, spec->F, spec->H, VFR_DATASET_MAX_COLUMNS, VFR_DATASET_MAX_HORIZONS);
     if (spec->F < 0 || spec->S < 0 || spec->H < 0 || spec->compression < 0 || spec->compression > 9)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: bad dataset spec (F=%d S=%d H=%d compression=%d)",
                         path, spec->F, spec->S, spec->H, spec->compression);
@@ -796,6 +770,9 @@ vfr_status vfr_dataset_writer_append(vfr_dataset_writer *w, int64_t n, const int
         if (s < 0 || s >= w->S)
             return vfr_fail(VFR_ERR_INVALID_ARG, "%s: row %lld: symbol index %d is not in [0, %d)",
                             w->path, (long long)(w->rows + i), s, w->S);
+        if (!vfr_date_in_range(d))
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: row %lld: date %d days since 1970-01-01 is outside %s..%s",
+                            w->path, (long long)(w->rows + i), d, VFR_DATE_MIN_STR, VFR_DATE_MAX_STR);
         if (d < w->last_date || (d == w->last_date && s <= w->last_symbol)) {
             char a[11], b[11];
             vfr_date_format(d, a);

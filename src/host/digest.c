@@ -1,6 +1,7 @@
 /* digest.c: SHA-256 through OpenSSL's EVP interface, streamed for files. */
 #include "vfr/digest.h"
 
+#include "util.h"
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -26,10 +27,10 @@ void vfr_digest_sha256(const void *data, size_t len, char hex[65])
 
 vfr_status vfr_digest_sha256_file(const char *path, char hex[65])
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = vfr_fopen_regular(path);
     if (!f)
-        return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", path,
-                        strerror(errno));
+        return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : errno == EINVAL ? VFR_ERR_INVALID_ARG : VFR_ERR_IO,
+                        "%s: %s", path, errno == EINVAL ? "not a regular file" : strerror(errno));
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     static _Thread_local unsigned char buf[1 << 16];
     size_t got;

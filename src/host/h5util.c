@@ -15,6 +15,13 @@
 #include <unistd.h>
 
 
+/* HDF5 1.10 cannot survive its own exit-time cleanup after an H5Fclose that
+ * failed (disk full): the half-closed file stays in its ID table and
+ * H5F__close_cb dereferences freed memory at exit (SIGSEGV where exit 1 is
+ * due). vfr closes every file it opens, so the library's atexit handler has
+ * nothing to do: it is switched off before HDF5 initialises, at load time. */
+__attribute__((constructor)) static void h5_no_atexit(void) { H5dont_atexit(); }
+
 void vfr_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 void vfr_h5_free_strings(char **v, int64_t n)
@@ -62,6 +69,20 @@ int vfr_h5_write_double_attr(int64_t obj, const char *name, double value)
     return write_num_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
+/* The attribute's dataspace holds exactly one element (scalar, or simple
+ * with one point): anything else would make H5Aread write several values
+ * into room for one. */
+static int attr_single(hid_t a)
+{
+    hid_t s = H5Aget_space(a);
+    if (s < 0)
+        return 0;
+    H5S_class_t c = H5Sget_simple_extent_type(s);
+    int ok = (c == H5S_SCALAR || c == H5S_SIMPLE) && H5Sget_simple_extent_npoints(s) == 1;
+    H5Sclose(s);
+    return ok;
+}
+
 int vfr_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap)
 {
     int rc = -1;
@@ -70,7 +91,7 @@ int vfr_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap
     if (H5Aexists(obj, name) <= 0)
         return -1;
     a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0 || (t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING)
+    if (a < 0 || !attr_single(a) || (t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING)
         goto done;
     mt = H5Tcopy(H5T_C_S1);
     H5Tset_cset(mt, H5Tget_cset(t)); /* HDF5 does not convert between csets */
@@ -84,8 +105,8 @@ int vfr_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap
         }
     } else {
         size_t n = H5Tget_size(t);
-        char *tmp = calloc(n + 1, 1);
-        H5Tset_size(mt, n);
+        char *tmp = n > 0 && n <= VFR_H5_MAX_STRING ? calloc(n + 1, 1) : NULL;
+        H5Tset_size(mt, n ? n : 1);
         H5Tset_strpad(mt, H5T_STR_NULLPAD);
         if (tmp && H5Aread(a, mt, tmp) >= 0) {
             snprintf(buf, cap, "%s", tmp);
@@ -103,22 +124,45 @@ done:
     return rc;
 }
 
-/* One numeric value, converted by HDF5 to the memory type mt. */
-static int read_num_attr(int64_t obj, const char *name, hid_t mt, void *value)
+int vfr_h5_read_int_attrs(int64_t obj, const char *name, int32_t *v, int64_t n)
 {
     hid_t a = -1, s = -1, t = -1;
     int rc = -1;
     if (H5Aexists(obj, name) <= 0)
         return -1;
     a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a >= 0 && (s = H5Aget_space(a)) >= 0 && H5Sget_simple_extent_npoints(s) == 1 &&
-        (t = H5Aget_type(a)) >= 0 && (H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT) &&
-        H5Aread(a, mt, value) >= 0)
+    if (a < 0 || (s = H5Aget_space(a)) < 0 || (t = H5Aget_type(a)) < 0)
+        goto done;
+    H5S_class_t c = H5Sget_simple_extent_type(s);
+    if (H5Tget_class(t) != H5T_INTEGER || (c != H5S_SCALAR && c != H5S_SIMPLE) ||
+        H5Sget_simple_extent_ndims(s) > 1 || H5Sget_simple_extent_npoints(s) != n)
+        goto done;
+    if (n == 0 || H5Aread(a, H5T_NATIVE_INT32, v) >= 0)
         rc = 0;
+done:
     if (t > 0)
         H5Tclose(t);
     if (s > 0)
         H5Sclose(s);
+    if (a > 0)
+        H5Aclose(a);
+    return rc;
+}
+
+/* One numeric value (integer or float class, one element), converted by
+ * HDF5 to the memory type mt. */
+static int read_num_attr(int64_t obj, const char *name, hid_t mt, void *value)
+{
+    hid_t a = -1, t = -1;
+    int rc = -1;
+    if (H5Aexists(obj, name) <= 0)
+        return -1;
+    a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a >= 0 && attr_single(a) && (t = H5Aget_type(a)) >= 0 &&
+        (H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT) && H5Aread(a, mt, value) >= 0)
+        rc = 0;
+    if (t > 0)
+        H5Tclose(t);
     if (a > 0)
         H5Aclose(a);
     return rc;
@@ -132,6 +176,28 @@ int vfr_h5_read_int_attr(int64_t obj, const char *name, int32_t *value)
 int vfr_h5_read_double_attr(int64_t obj, const char *name, double *value)
 {
     return read_num_attr(obj, name, H5T_NATIVE_DOUBLE, value);
+}
+
+int vfr_h5_stored_plausibly(int64_t id, uint64_t npoints)
+{
+    hid_t t = H5Dget_type(id), dcpl = H5Dget_create_plist(id);
+    size_t elem = t >= 0 ? H5Tget_size(t) : 0;
+    H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+    int nfilters = dcpl >= 0 && layout == H5D_CHUNKED ? H5Pget_nfilters(dcpl) : 0;
+    if (t >= 0)
+        H5Tclose(t);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (npoints == 0)
+        return 1;
+    if (elem == 0 || layout == H5D_LAYOUT_ERROR || nfilters < 0 || npoints > UINT64_MAX / elem)
+        return 0;
+    uint64_t want = npoints * (uint64_t)elem, have = H5Dget_storage_size(id);
+    if (layout != H5D_CHUNKED || nfilters == 0)
+        /* unfiltered: every byte is stored (a partial last chunk is padded) */
+        return have >= want;
+    /* deflate cannot do better than about 1032:1 on any input */
+    return have >= want / VFR_H5_MAX_RATIO;
 }
 
 /* Fixed-length UTF-8 strings, as wide as the longest (as the dataset file). */
@@ -184,7 +250,8 @@ int vfr_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out)
     H5Tset_cset(mt, H5Tget_cset(t));
     if (H5Tis_variable_str(t) > 0) {
         H5Tset_size(mt, H5T_VARIABLE);
-        if (n && H5Dread(id, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
+        if (!vfr_h5_stored_plausibly(id, (uint64_t)n) ||
+            (n && H5Dread(id, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)) {
             memset(v, 0, sizeof *v * (size_t)n);
             goto done;
         }
@@ -199,6 +266,8 @@ int vfr_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out)
             goto done;
     } else {
         size_t w = H5Tget_size(t);
+        if (w == 0 || w > VFR_H5_MAX_STRING || !vfr_h5_stored_plausibly(id, (uint64_t)n))
+            goto done;
         H5Tset_size(mt, w);
         H5Tset_strpad(mt, H5T_STR_NULLPAD);
         if (!(fixed = calloc((size_t)n * w + 1, 1)) ||

@@ -12,6 +12,9 @@
 extern "C" {
 #endif
 
+#define VFR_H5_MAX_STRING 4096 /* bytes in one fixed-length string          */
+#define VFR_H5_MAX_RATIO 1100  /* deflate's best ratio is about 1032:1      */
+
 /* Return 0 on success, -1 on failure; the caller names the file and field
  * in its error (HDF5 has no message worth passing on). */
 void vfr_h5_quiet(void);
@@ -20,7 +23,17 @@ int vfr_h5_write_string_attr(int64_t obj, const char *name, const char *value);
 int vfr_h5_write_int_attr(int64_t obj, const char *name, int32_t value);
 int vfr_h5_write_double_attr(int64_t obj, const char *name, double value);
 int vfr_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap);
+/* Every reader checks the attribute's class and shape first: a string
+ * attribute is one string (scalar or one point), at most VFR_H5_MAX_STRING
+ * bytes when fixed-length; a number attribute is one integer or float
+ * (converted); vfr_h5_read_int_attrs wants exactly n integers. */
 int vfr_h5_read_int_attr(int64_t obj, const char *name, int32_t *value);
+int vfr_h5_read_int_attrs(int64_t obj, const char *name, int32_t *v, int64_t n);
+/* 1 if dataset id can really hold npoints elements of its type: unfiltered
+ * storage has every byte, deflated storage is at most VFR_H5_MAX_RATIO
+ * times smaller. 0 for a file that declares more than it stores, checked
+ * before allocating room for what it declares. */
+int vfr_h5_stored_plausibly(int64_t id, uint64_t npoints);
 int vfr_h5_read_double_attr(int64_t obj, const char *name, double *value);
 int vfr_h5_write_strings(int64_t file, const char *name, const char *const *v, int64_t n);
 /* Reads a 1-d string dataset of n entries into *out (malloc'ed strings). */

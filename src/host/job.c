@@ -16,6 +16,7 @@
 #include "util.h"
 #include "vfr/dataset.h"
 #include "vfr/model.h"
+#include "vfr/registry.h"
 
 typedef enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STRLIST, K_ANYOBJ, K_DATE } kind;
 
@@ -133,6 +134,7 @@ static const key_spec job_keys[] = {
     {"autoRegister", K_BOOL, 0, 0, 0, NULL, NULL},
     {"autoDeploy", K_BOOL, 0, 0, 0, NULL, NULL},
     {"priority", K_STR, 0, 0, 0, "low|normal|high", NULL},
+    {"timeLimitMinutes", K_NUM, 0, 0.01, 525600, NULL, NULL},
     {"export", K_OBJ, 0, 0, 0, NULL, export_keys},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
@@ -313,22 +315,6 @@ static int safe_name(const char *s)
     return 1;
 }
 
-static int semver(const char *s)
-{
-    int parts = 0;
-    const char *p = s;
-    while (parts < 3) {
-        if (*p < '0' || *p > '9')
-            return 0;
-        while (*p >= '0' && *p <= '9')
-            p++;
-        parts++;
-        if (parts < 3 && *p++ != '.')
-            return 0;
-    }
-    return *p == '\0';
-}
-
 void vfr_job_free(vfr_job *job)
 {
     if (!job)
@@ -375,8 +361,12 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: modelName: '%s' must be 1-128 letters, digits, '.', '_' or '-'", file,
                         j->model_name);
-    if (j->model_version[0] && !semver(j->model_version))
-        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: modelVersion: '%s' is not MAJOR.MINOR.PATCH",
+    /* the registry's own rule (no leading zeros, at most 6 digits a part),
+     * so that a version it would refuse fails now, not after the run */
+    int32_t sv[3];
+    if (j->model_version[0] && vfr_registry_parse_semver(j->model_version, sv) != VFR_OK)
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "%s: modelVersion: '%s' is not MAJOR.MINOR.PATCH (numbers of 1-6 digits, no leading zeros)",
                         file, j->model_version);
 
     /* target, objective and horizon: any one pins the others; they must agree */
@@ -576,6 +566,7 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
 
     j->auto_register = bool_or(root, "autoRegister", 0);
     j->auto_deploy = bool_or(root, "autoDeploy", 0);
+    j->time_limit_s = 60 * num_or(root, "timeLimitMinutes", 0);
 
     const cJSON *ex = get(root, "export");
     if (ex && get(ex, "mlflow")) {
@@ -602,6 +593,9 @@ vfr_status vfr_job_parse(const char *name, const char *json, vfr_job **out)
     vfr_status st = VFR_OK;
     *out = NULL;
     const char *err_at = NULL;
+    int nul = vfr_json_nul_line(json, strlen(json));
+    if (nul)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: line %d: a string holds a NUL character (\\u0000)", name, nul);
     cJSON *root = cJSON_ParseWithOpts(json, &err_at, 1);
     vfr_job *j = NULL;
     if (!root) {
@@ -636,8 +630,14 @@ vfr_status vfr_job_load(const char *path, vfr_job **out)
     char *buf;
     size_t len;
     if (vfr_read_file(path, &buf, &len) != 0)
-        return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", path,
-                        strerror(errno));
+        return vfr_fail_open(path);
+    if (memchr(buf, '\0', len)) {
+        int line = 1;
+        for (const char *p = buf; *p; p++)
+            line += *p == '\n';
+        free(buf);
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: line %d: a NUL byte in the job file", path, line);
+    }
     vfr_status st = vfr_job_parse(path, buf, out);
     free(buf);
     return st;
@@ -748,6 +748,8 @@ char *vfr_job_to_json(const vfr_job *j)
     cJSON_AddBoolToObject(o, "autoRegister", j->auto_register);
     cJSON_AddBoolToObject(o, "autoDeploy", j->auto_deploy);
     cJSON_AddStringToObject(o, "priority", j->priority);
+    if (j->time_limit_s > 0)
+        cJSON_AddNumberToObject(o, "timeLimitMinutes", j->time_limit_s / 60);
     if (j->exports.mlflow || j->exports.mlflow_experiment) {
         cJSON *ex = cJSON_AddObjectToObject(o, "export");
         if (j->exports.mlflow)

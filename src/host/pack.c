@@ -8,6 +8,7 @@
  * (1-based, as an editor shows it) and the column where there is one. Rows go
  * to dataset.h's writer, which renames into place only on success. */
 #include "vfr/pack.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -92,10 +93,12 @@ static vfr_status csv_read(const char *path, csv *f)
     memset(f, 0, sizeof *f);
     f->path = path;
     vfr_status st = VFR_OK;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = vfr_fopen_regular(path);
     if (!fp) {
         if (errno == ENOENT)
             return vfr_fail(VFR_ERR_NOT_FOUND, "%s: no such file", path);
+        if (errno == EINVAL) /* a FIFO or device could block forever */
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: not a regular file", path);
         return vfr_fail(VFR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     /* A regular file's size, so that a large file is allocated once; the

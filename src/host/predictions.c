@@ -88,6 +88,14 @@ static hid_t open_field(hid_t file, const char *path, const char *name, H5T_clas
         H5Dclose(id);
         return -1;
     }
+    /* declared sizes checked before anything is allocated for them */
+    if (d[0] > VFR_DATASET_MAX_ROWS || d[1] > VFR_DATASET_MAX_ROWS ||
+        !vfr_h5_stored_plausibly(id, d[0] * (r == 2 ? d[1] : 1))) {
+        vfr_fail(VFR_ERR_FORMAT, "%s: field '%s' declares [%llu, %llu]: over the row limit, or more than the file stores (truncated or forged file)",
+                 path, name, (unsigned long long)d[0], (unsigned long long)d[1]);
+        H5Dclose(id);
+        return -1;
+    }
     return id;
 }
 
@@ -195,6 +203,9 @@ static vfr_status validate_rows(const char *path, const vfr_predictions *p)
         if (s < 0 || s >= p->S)
             return vfr_fail(VFR_ERR_FORMAT, "%s: field 'symbol', row %lld: %d is not an index into %d symbols",
                             path, (long long)i, s, p->S);
+        if (!vfr_date_in_range(p->date[i]))
+            return vfr_fail(VFR_ERR_FORMAT, "%s: field 'date', row %lld: %d days since 1970-01-01 is outside %s..%s",
+                            path, (long long)i, p->date[i], VFR_DATE_MIN_STR, VFR_DATE_MAX_STR);
         if (p->set && (p->set[i] < 0 || p->set[i] > 2))
             return vfr_fail(VFR_ERR_FORMAT, "%s: field 'set', row %lld: %d is not 0 (train), 1 (validation) or 2 (test)",
                             path, (long long)i, p->set[i]);
@@ -217,15 +228,17 @@ static vfr_status validate_rows(const char *path, const vfr_predictions *p)
 
 static vfr_status check_names(const char *path, const char *field, char *const *v, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++)
         if (!v[i] || !v[i][0])
             return vfr_fail(VFR_ERR_FORMAT, "%s: field '%s', entry %lld is empty", path, field,
                             (long long)i);
-        for (int64_t j = 0; j < i; j++)
-            if (strcmp(v[i], v[j]) == 0)
-                return vfr_fail(VFR_ERR_FORMAT, "%s: field '%s': '%s' appears twice (entries %lld and %lld)",
-                                path, field, v[i], (long long)j, (long long)i);
-    }
+    int64_t i, j;
+    int dup = vfr_find_duplicate((const char *const *)v, n, &i, &j);
+    if (dup < 0)
+        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
+    if (dup)
+        return vfr_fail(VFR_ERR_FORMAT, "%s: field '%s': '%s' appears twice (entries %lld and %lld)",
+                        path, field, v[j], (long long)i, (long long)j);
     return VFR_OK;
 }
 

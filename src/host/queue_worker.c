@@ -27,6 +27,7 @@
 
 #define MAX_CHILDREN 256
 #define KILL_WAIT_S 60.0 /* after SIGTERM, SIGKILL a child that has not exited */
+#define LIMIT_KILL_WAIT_S 10.0 /* the same past a time limit: it may be stuck */
 
 typedef struct child {
     char id[160];
@@ -41,8 +42,9 @@ typedef struct child {
     char last_error[1024];  /* the last ERROR line's message                  */
     char last_raw[512];     /* the last line that was not JSON                */
     int exited, status;
-    int term_sent, cancelled, lost;
+    int term_sent, cancelled, lost, timed_out;
     double term_at, started;
+    double limit_s;         /* stop the job after this long (0: never)        */
 } child;
 
 typedef struct worker {
@@ -174,6 +176,13 @@ static vfr_status spawn(worker *w, const vfr_queue_job *j, child **out)
     c->fd = c->log_fd = -1;
     c->progress = -1;
     c->started = vfr_seconds();
+    /* the job's timeLimitMinutes, capped by the worker's own limit */
+    c->limit_s = w->o->job_time_limit_s > 0 ? w->o->job_time_limit_s : 0;
+    cJSON *jj = cJSON_Parse(j->job_json);
+    const cJSON *tl = cJSON_GetObjectItemCaseSensitive(jj, "timeLimitMinutes");
+    if (cJSON_IsNumber(tl) && tl->valuedouble > 0 && (c->limit_s == 0 || 60 * tl->valuedouble < c->limit_s))
+        c->limit_s = 60 * tl->valuedouble;
+    cJSON_Delete(jj);
     snprintf(c->id, sizeof c->id, "%s", j->id);
     snprintf(c->run_dir, sizeof c->run_dir, "%s", j->run_dir);
     snprintf(logdir, sizeof logdir, "%s/logs", w->q->files);
@@ -278,6 +287,11 @@ static int finish_child(worker *w, child *c)
             wlog(w, VFR_LOG_ERROR, "job %s: failed: %s", c->id, why);
         }
         free(result);
+    } else if (c->timed_out) {
+        snprintf(why, sizeof why, "time limit of %.0f s exceeded (job timeLimitMinutes or worker --job-time-limit); stopped%s%s",
+                 c->limit_s, detail[0] ? ": " : "", detail);
+        st = vfr_queue_finish(w->q, c->id, w->name, VFR_QUEUE_FAILED, why, NULL);
+        wlog(w, VFR_LOG_ERROR, "job %s: failed: %s", c->id, why);
     } else if (c->cancelled && (code == 3 || sig)) {
         st = vfr_queue_finish(w->q, c->id, w->name, VFR_QUEUE_CANCELLED, "cancelled (SIGTERM)", NULL);
         wlog(w, VFR_LOG_INFO, "job %s: cancelled%s", c->id, "");
@@ -474,7 +488,14 @@ vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o)
                 drain(c);
             if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
                 c->exited = 1;
-            if (!c->exited && c->term_sent && vfr_seconds() - c->term_at > KILL_WAIT_S)
+            if (!c->exited && !c->term_sent && c->limit_s > 0 && vfr_seconds() - c->started > c->limit_s) {
+                c->timed_out = c->term_sent = 1;
+                c->term_at = vfr_seconds();
+                kill(c->pid, SIGTERM);
+                wlog(&w, VFR_LOG_WARN, "job %s: %s", c->id, "time limit reached: stopping the run (SIGTERM)");
+            }
+            if (!c->exited && c->term_sent &&
+                vfr_seconds() - c->term_at > (c->timed_out ? LIMIT_KILL_WAIT_S : KILL_WAIT_S))
                 kill(c->pid, SIGKILL);
         }
         now = vfr_seconds();

@@ -170,7 +170,7 @@ vfr_status vfr_registry_parse_semver(const char *s, int32_t v[3])
         int32_t x = 0, digits = 0;
         while (*p >= '0' && *p <= '9' && digits < 7)
             x = x * 10 + (*p++ - '0'), digits++;
-        if (digits > 6)
+        if (x > VFR_REGISTRY_MAX_VERSION_PART)
             break;
         v[k++] = x;
         if (k < 3) {
@@ -351,6 +351,38 @@ void vfr_registry_close(vfr_registry *reg)
     free(reg);
 }
 
+/* A new registry.db appears whole or not at all: the schema is written into
+ * registry.db-new.<pid> (a name openers tolerate, like the WAL files), closed
+ * and synced, then hard-linked to registry.db, which fails harmlessly when
+ * another process got there first. A full disk leaves no empty registry.db
+ * for later readers to reject. */
+static vfr_status create_db_atomically(vfr_registry *reg, const char *path, const char *label)
+{
+    char tmp[4400], side[4500];
+    snprintf(tmp, sizeof tmp, "%s-new.%ld", path, (long)getpid());
+    unlink(tmp);
+    vfr_status st = db_open_sqlite(tmp, 1, label, reg->busy_ms, "VFR_REGISTRY_BUSY_MS", &reg->db);
+    if (st == VFR_OK)
+        st = db_exec_script(reg->db, "creating registry.db", "PRAGMA synchronous = FULL");
+    if (st == VFR_OK)
+        st = migrate(reg);
+    db_close(reg->db);
+    reg->db = NULL;
+    if (st == VFR_OK) {
+        int fd = open(tmp, O_RDONLY);
+        if (fd < 0 || fsync(fd) != 0)
+            st = vfr_fail(VFR_ERR_IO, "registry %s: syncing the new registry.db: %s", reg->dir, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    if (st == VFR_OK && link(tmp, path) != 0 && errno != EEXIST)
+        st = vfr_fail(VFR_ERR_IO, "registry %s: cannot put registry.db in place: %s", reg->dir, strerror(errno));
+    unlink(tmp);
+    snprintf(side, sizeof side, "%s-journal", tmp);
+    unlink(side);
+    return st;
+}
+
 /* The folder part of opening: the folder's state, registry.db. */
 static vfr_status open_folder(vfr_registry *reg, const char *dir, int create)
 {
@@ -377,7 +409,12 @@ static vfr_status open_folder(vfr_registry *reg, const char *dir, int create)
     char path[4300], label[4200];
     snprintf(path, sizeof path, "%s/registry.db", dir);
     snprintf(label, sizeof label, "registry %s", dir);
-    return db_open_sqlite(path, create, label, reg->busy_ms, "VFR_REGISTRY_BUSY_MS", &reg->db);
+    if (!has_db) {
+        vfr_status st = create_db_atomically(reg, path, label);
+        if (st != VFR_OK)
+            return st;
+    }
+    return db_open_sqlite(path, 0, label, reg->busy_ms, "VFR_REGISTRY_BUSY_MS", &reg->db);
 }
 
 vfr_status vfr_registry_open(const char *dir, int create, vfr_registry **out)
@@ -710,7 +747,7 @@ vfr_status reg_store_object(vfr_registry *reg, const char *src, char sha[65], in
     char *buf;
     size_t len;
     if (vfr_read_file(src, &buf, &len) != 0)
-        return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", src, strerror(errno));
+        return vfr_fail_open(src);
     vfr_digest_sha256(buf, len, sha);
     *bytes = (int64_t)len;
     vfr_status st = VFR_OK;
@@ -762,8 +799,15 @@ static vfr_status read_json(const char *dir, const char *file, int required, cJS
     if (vfr_read_file(path, &buf, &len) != 0) {
         if (errno == ENOENT && !required)
             return VFR_OK;
+        if (errno == EINVAL)
+            return vfr_fail_open(path);
         return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s%s", path, strerror(errno),
                         errno == ENOENT ? " (is this a finished `vfr train` run folder?)" : "");
+    }
+    int nul = vfr_json_nul_line(buf, len);
+    if (nul) {
+        free(buf);
+        return vfr_fail(VFR_ERR_FORMAT, "%s: line %d: a string holds a NUL character", path, nul);
     }
     *out = cJSON_Parse(buf);
     free(buf);
@@ -1026,7 +1070,21 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
     if (r.version[0]) {
         VFR_TRY(check_free(reg, r.name, r.version)); /* under the lock, for real */
     } else if (parent[0]) {
-        snprintf(r.version, sizeof r.version, "%d.%d.%d", pv[0], pv[1], pv[2] + 1);
+        /* the next patch; past 999999 (6 digits, the version rule) the
+         * next minor, then the next major */
+        int32_t nv[3] = {pv[0], pv[1], pv[2] + 1};
+        if (nv[2] > VFR_REGISTRY_MAX_VERSION_PART)
+            nv[1]++, nv[2] = 0;
+        if (nv[1] > VFR_REGISTRY_MAX_VERSION_PART)
+            nv[0]++, nv[1] = 0;
+        if (nv[0] > VFR_REGISTRY_MAX_VERSION_PART) {
+            st = vfr_fail(VFR_ERR_INVALID_ARG, "model %s: no version after %s is left; register with an explicit version",
+                          r.name, parent);
+            goto fail;
+        }
+        /* each part is in [0, 999999]: 20 characters at most */
+        snprintf(r.version, sizeof r.version, "%u.%u.%u", (unsigned)nv[0] % 1000000u,
+                 (unsigned)nv[1] % 1000000u, (unsigned)nv[2] % 1000000u);
     } else {
         snprintf(r.version, sizeof r.version, "1.0.0");
     }

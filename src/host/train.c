@@ -20,6 +20,7 @@
 
 #include "db.h"
 #include "pipeline.h"
+#include "runfolder.h"
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/compare.h"
@@ -419,26 +420,6 @@ done:
     return st;
 }
 
-/* Replaces dst by the finished folder src: the old run is moved aside first
- * and removed only once the new one is in place. */
-static vfr_status publish(const char *src, const char *dst)
-{
-    char old[8400];
-    snprintf(old, sizeof old, "%s.old.%ld", dst, (long)getpid());
-    int had_old = rename(dst, old) == 0;
-    if (!had_old && errno != ENOENT)
-        return vfr_fail(VFR_ERR_IO, "%s: cannot move the previous run aside: %s", dst, strerror(errno));
-    if (rename(src, dst) != 0) {
-        int e = errno;
-        if (had_old)
-            rename(old, dst);
-        return vfr_fail(VFR_ERR_IO, "%s: cannot rename the finished run into place: %s", dst, strerror(e));
-    }
-    if (had_old)
-        vfr_remove_tree(old);
-    return VFR_OK;
-}
-
 vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_train_result *res)
 {
     vfr_status st = VFR_OK;
@@ -543,12 +524,8 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     }
 
     /* the run folder, under a temporary name */
-    char *slash = strrchr(dst, '/');
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - dst) : 1, slash ? dst : ".");
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", parent, slash ? slash + 1 : dst, (long)getpid());
-    if (vfr_mkdirs(parent) != 0 || vfr_mkdirs(tmp) != 0) {
-        st = vfr_fail(VFR_ERR_IO, "%s: cannot create the run folder: %s", tmp, strerror(errno));
+    /* (leftovers of killed runs of this job are cleaned first) */
+    if ((st = vfr_run_tmp_create(dst, tmp, sizeof tmp)) != VFR_OK) {
         tmp[0] = '\0';
         goto fail;
     }
@@ -913,7 +890,7 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
         fclose(lg.f);
         lg.f = NULL;
     }
-    VFR_TRY(publish(tmp, dst));
+    VFR_TRY(vfr_run_publish(tmp, dst)); /* one atomic swap (runfolder.c) */
     tmp[0] = '\0';
     snprintf(res->run_dir, sizeof res->run_dir, "%s", dst);
     if (job->auto_register)

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -58,11 +59,99 @@ char *vfr_strdup(const char *s)
     return p;
 }
 
+typedef struct {
+    const char *s;
+    int64_t i;
+} named_index;
+
+static int cmp_named(const void *a, const void *b)
+{
+    const named_index *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+int vfr_find_duplicate(const char *const *v, int64_t n, int64_t *first, int64_t *second)
+{
+    *first = *second = -1;
+    if (n < 2)
+        return 0;
+    named_index *ix = malloc(sizeof *ix * (size_t)n);
+    if (!ix)
+        return -1;
+    for (int64_t i = 0; i < n; i++)
+        ix[i] = (named_index){v[i], i};
+    qsort(ix, (size_t)n, sizeof *ix, cmp_named);
+    for (int64_t k = 1; k < n; k++)
+        /* within a run of equal names the first two are the earliest pair */
+        if (strcmp(ix[k].s, ix[k - 1].s) == 0 && (k < 2 || strcmp(ix[k - 1].s, ix[k - 2].s) != 0) &&
+            (*second < 0 || ix[k].i < *second)) {
+            *first = ix[k - 1].i;
+            *second = ix[k].i;
+        }
+    free(ix);
+    return *second >= 0;
+}
+
+FILE *vfr_fopen_regular(const char *path)
+{
+    /* O_NONBLOCK: opening a FIFO with no writer must not wait for one */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat sb;
+    int bad = fstat(fd, &sb) != 0 ? errno : !S_ISREG(sb.st_mode) ? EINVAL : 0;
+    if (bad) {
+        close(fd);
+        errno = bad;
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f)
+        close(fd);
+    return f;
+}
+
+int vfr_json_nul_line(const char *text, size_t len)
+{
+    int line = 1, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\0')
+            return line;
+        if (c == '\n')
+            line++;
+        if (!in_str) {
+            in_str = c == '"';
+            continue;
+        }
+        if (c == '"') {
+            in_str = 0;
+        } else if (c == '\\' && i + 1 < len) {
+            if (text[i + 1] == 'u' && i + 5 < len && strncmp(text + i + 2, "0000", 4) == 0)
+                return line;
+            i++; /* the escaped character */
+        }
+    }
+    return 0;
+}
+
+vfr_status vfr_fail_open(const char *path)
+{
+    int e = errno;
+    if (e == EINVAL)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: not a regular file (a FIFO, device or folder)", path);
+    return vfr_fail(e == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", path, strerror(e));
+}
+
 int vfr_read_file(const char *path, char **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
+    FILE *f = vfr_fopen_regular(path);
     if (!f)
         return -1;
     size_t cap = 1 << 16, n = 0;

@@ -3,12 +3,34 @@
 #define VFR_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "vfr/status.h"
 
 /* The candidate closest to `word` by edit distance, if it is within 3 edits;
  * else NULL. For "did you mean ...?" in messages about unknown keys. */
 const char *vfr_closest(const char *word, const char *const *cands, size_t n);
+
+/* Finds a string that appears twice in v[0..n) in O(n log n) (sort, then
+ * neighbours). Returns 1 with *first < *second the entries of the earliest
+ * repeat (smallest *second), 0 when all differ, -1 when out of memory. */
+int vfr_find_duplicate(const char *const *v, int64_t n, int64_t *first, int64_t *second);
+
+/* Opens path for reading only if it is a regular file, so that a FIFO, a
+ * device or a folder given where a file is expected is refused at once
+ * instead of blocking or failing later. Returns NULL with errno set (EINVAL
+ * for "not a regular file"). */
+FILE *vfr_fopen_regular(const char *path);
+
+/* The failure of opening path for reading, from errno: NOT_FOUND (ENOENT),
+ * INVALID_ARG "not a regular file" (EINVAL from vfr_fopen_regular), IO. */
+vfr_status vfr_fail_open(const char *path);
+
+/* The 1-based line of the first NUL in JSON text of len bytes, raw or
+ * escaped as \u0000 inside a string (cJSON would cut the string there,
+ * silently), or 0 when there is none. */
+int vfr_json_nul_line(const char *text, size_t len);
 
 /* A malloc'd copy of s (NULL on allocation failure). */
 char *vfr_strdup(const char *s);

@@ -29,6 +29,8 @@ static const char help[] =
     "  --max-attempts N    a dead worker's job is requeued until it has started N\n"
     "                      times, then it fails (default 3)\n"
     "  --threads N         CPU threads per job (default: the child's, all cores)\n"
+    "  --job-time-limit S  a job running longer than S seconds is stopped and fails\n"
+    "                      (a job's own timeLimitMinutes applies when shorter)\n"
     "  --device auto|cpu|cuda  passed on to every job\n\n"
     "exit codes: 0 done (--once), 1 runtime failure, 3 stopped by a signal\n";
 
@@ -47,7 +49,7 @@ int cmd_worker(int argc, char **argv)
     const char *queue = vfr_queue_default_dir(), *runs = "runs", *v;
     int once = 0;
     int64_t maxc = 2, attempts = 3, threads = 0;
-    double stale = 30, hb = 2, poll_s = 1;
+    double stale = 30, hb = 2, poll_s = 1, limit = 0;
     for (int i = 0; i < argc; i++) {
         int m;
         if (cli_is_help(argv[i])) {
@@ -70,6 +72,11 @@ int cmd_worker(int argc, char **argv)
         } else if ((m = cli_opt(argc, argv, &i, "--heartbeat", &v)) != 0) {
             if (m < 0 || parse_seconds("--heartbeat", v, &hb) < 0)
                 return 2;
+        } else if ((m = cli_opt(argc, argv, &i, "--job-time-limit", &v)) != 0) {
+            int64_t lim;
+            if (m < 0 || cli_parse_i64("--job-time-limit", v, 1, 366 * 86400, &lim) < 0)
+                return 2;
+            limit = (double)lim;
         } else if ((m = cli_opt(argc, argv, &i, "--poll", &v)) != 0) {
             if (m < 0 || parse_seconds("--poll", v, &poll_s) < 0)
                 return 2;
@@ -95,7 +102,8 @@ int cmd_worker(int argc, char **argv)
                             .stale_s = stale, .heartbeat_s = hb, .poll_s = poll_s,
                             .max_attempts = (int)attempts,
                             .device = cli.device == VFR_DEVICE_AUTO ? NULL : vfr_device_kind_str(cli.device),
-                            .threads = (int)threads, .reporter = cli_reporter(), .stop = stop};
+                            .threads = (int)threads, .reporter = cli_reporter(), .stop = stop,
+                            .job_time_limit_s = limit};
     st = vfr_worker_run(q, &o);
     vfr_queue_close(q);
     return st == VFR_OK ? 0 : cli_fail(st);
