@@ -39,3 +39,12 @@ vfr_script_test(test_queue python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_queue.py)
 # skipped, where they are missing. `slow`: not rerun in the sanitizer pass.
 vfr_script_test(test_slurm python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.py)
 set_tests_properties(test_slurm PROPERTIES LABELS "slurm;slow")
+# CPU checks always; CUDA ones (constant segments, forced chunks) with a device.
+vfr_test(test_metrics_edges GPU)
+# Shared XGBoost matrices keyed by max_bin under concurrent trials.
+vfr_test(test_xgb_shared)
+# Emulated kernel parity (the GPU parity tests against the kernels compiled as
+# C++ for the CPU) and the planted-bug check: docs/emulation.md.
+if(CMAKE_CXX_COMPILER AND NOT VFR_SANITIZE)
+  include(${CMAKE_CURRENT_SOURCE_DIR}/emu/emu.cmake)
+endif()
