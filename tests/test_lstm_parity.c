@@ -9,7 +9,9 @@
  * FMA math: 1e-4 for outputs, loss and gradients (different summation
  * orders in float), 1e-3 for weights after 5 Adam steps (Adam divides by
  * sqrt(v), so near-zero gradients amplify float noise, as in the golden
- * test). TF32: 1e-2 for the outputs (10-bit mantissa products). */
+ * test). TF32: 1e-2 for the outputs (10-bit mantissa products); the
+ * weights after the Adam steps get a per-weight bound instead of one number
+ * (tf32_weights below). */
 #include <stdint.h>
 
 #include "test_util.h"
@@ -47,6 +49,56 @@ static void report(const char *what, const char *name, double e, double tol, int
     CHECK(ok);
 }
 
+/* TF32 weights after `steps` Adam steps. Adam moves a weight by about lr per
+ * step whatever its gradient's size, so a weight whose gradient is below
+ * TF32's error can move a full step either way: a CPU model of TF32 rounding
+ * gives max differences of 0.06-0.08 on this data and more on other draws,
+ * and one threshold on the largest difference (once 0.1) is no criterion.
+ * Two checks instead, both sound for Adam (betas 0.9/0.999):
+ *  - displacement: |m^/sqrt(v^)| <= 1.005 in the first 5 steps (Cauchy-
+ *    Schwarz over the bias-corrected averages), so no weight may move more
+ *    than steps * 1.016 lr from where it started (a CPU run reaches 5.02 lr;
+ *    an lr 2% too large, 5.12 lr, fails);
+ *  - per weight: with eg the gradient error measured before the steps
+ *    (scaled by the largest gradient, at least 1e-5), Gmax the largest and
+ *    gmin_i the smallest |clipped gradient| of weight i over the steps, Adam's
+ *    step for i is off by at most ~2 eg Gmax / gmin_i of a step, never more
+ *    than 2.02 steps:
+ *        |w_gpu - w_cpu|_i <= steps lr min(2.1, 16 eg Gmax / gmin_i) + 1e-6 max|w|
+ *    (16 = 8 x the first-order bound, for the feedback of weights already
+ *    moved; a CPU model with gradient noise at the full test tolerance stays
+ *    within 0.93 of it). Weights with large gradients get tight bounds, the
+ *    rest what Adam allows; the 5 losses are checked against tz as well. */
+static void tf32_weights(const char *name, const float *wg, const float *w, const float *w0,
+                         const float *gmin, double gmax, double eg, int64_t P, int steps, double lr)
+{
+    double wmax = 0, worst = 0, disp = 0;
+    int64_t wi = -1, bad = 0;
+    if (eg < 1e-5)
+        eg = 1e-5;
+    for (int64_t i = 0; i < P; i++) {
+        wmax = fabs(w[i]) > wmax ? fabs(w[i]) : wmax;
+        double dd = fabs((double)wg[i] - (double)w0[i]);
+        disp = dd > disp ? dd : disp;
+    }
+    for (int64_t i = 0; i < P; i++) {
+        double r = gmin[i] > 0 ? 16 * eg * gmax / gmin[i] : 2.1;
+        double bound = steps * lr * (r < 2.1 ? r : 2.1) + 1e-6 * wmax;
+        double d = fabs((double)wg[i] - (double)w[i]), q = d / bound;
+        if (!(q <= 1))
+            bad++;
+        if (!(q <= worst))
+            worst = q, wi = i;
+    }
+    if (bad || !(disp <= steps * 1.016 * lr) || getenv("VFR_VERBOSE"))
+        fprintf(stderr, "  %s weights after %d steps: moved at most %.4f lr (bound %.2f lr); %lld over "
+                "their bound, worst %.2f of it [%lld]: gpu %.9g cpu %.9g\n", name, steps, disp / lr,
+                steps * 1.016, (long long)bad, worst, (long long)wi, wi >= 0 ? wg[wi] : 0.0,
+                wi >= 0 ? w[wi] : 0.0);
+    CHECK(disp <= steps * 1.016 * lr);
+    CHECK(bad == 0);
+}
+
 static void compare(const char *name, int32_t F, int32_t L, int32_t B, int layers, const int32_t *H,
                     vfr_lstm_head head, float p, vfr_lstm_math math)
 {
@@ -59,7 +111,12 @@ static void compare(const char *name, int32_t F, int32_t L, int32_t B, int layer
     float *gg = malloc(sizeof(float) * P), *m = calloc(P, sizeof(float)), *v = calloc(P, sizeof(float));
     float *x = malloc(sizeof(float) * nx), *y = malloc(sizeof(float) * B);
     float *z = malloc(sizeof(float) * B), *zg = malloc(sizeof(float) * B), *dz = malloc(sizeof(float) * B);
+    float *gmin = malloc(sizeof(float) * P), *w0 = malloc(sizeof(float) * P);
+    double gmax = 0, eg = 0;
+    for (int64_t i = 0; i < P; i++)
+        gmin[i] = INFINITY;
     vfr_lstm_init(&s, 11, w);
+    memcpy(w0, w, sizeof(float) * P);
     for (int64_t i = 0; i < nx; i++)
         x[i] = (float)(2 * urand() - 1);
     for (int32_t b = 0; b < B; b++)
@@ -70,7 +127,7 @@ static void compare(const char *name, int32_t F, int32_t L, int32_t B, int layer
     CHECK_OK(vfr_lstm_cuda_create(&s, B, math, &d));
     if (!c || !d)
         goto done;
-    const double tz = math == VFR_LSTM_MATH_TF32 ? 1e-2 : 1e-4, tw = math == VFR_LSTM_MATH_TF32 ? 1e-1 : 1e-3;
+    const double tz = math == VFR_LSTM_MATH_TF32 ? 1e-2 : 1e-4, tw = 1e-3;
     int64_t worst;
     double sum, e;
     /* forward, loss, gradients */
@@ -89,7 +146,7 @@ static void compare(const char *name, int32_t F, int32_t L, int32_t B, int layer
     CHECK_OK(vfr_lstm_cuda_get_grads(d, gg));
     CHECK_OK(vfr_lstm_cuda_loss_take(d, &sum));
     CHECK_NEAR(sum / B, loss, 0, tz);
-    e = scaled_err(gg, g, P, &worst);
+    e = eg = scaled_err(gg, g, P, &worst);
     report("gradients", name, e, tz, worst, gg, g);
     /* 5 steps: clip + Adam on both */
     double worst_loss = 0;
@@ -98,6 +155,10 @@ static void compare(const char *name, int32_t F, int32_t L, int32_t B, int layer
         double lc = vfr_lstm_cpu_loss(head, z, y, B, dz);
         vfr_lstm_cpu_backward(c, w, dz, g);
         vfr_lstm_clip(g, P, clip);
+        for (int64_t i = 0; i < P; i++) {
+            gmin[i] = fabsf(g[i]) < gmin[i] ? fabsf(g[i]) : gmin[i];
+            gmax = fabs(g[i]) > gmax ? fabs(g[i]) : gmax;
+        }
         vfr_lstm_adam(w, g, m, v, P, t, lr);
         CHECK_OK(vfr_lstm_cuda_forward(d, B, 1, p, key));
         CHECK_OK(vfr_lstm_cuda_loss(d, B, 1));
@@ -108,8 +169,12 @@ static void compare(const char *name, int32_t F, int32_t L, int32_t B, int layer
     }
     CHECK(worst_loss <= tz);
     CHECK_OK(vfr_lstm_cuda_get_params(d, wg));
-    e = scaled_err(wg, w, P, &worst);
-    report("weights after 5 steps", name, e, tw, worst, wg, w);
+    if (math == VFR_LSTM_MATH_TF32) {
+        tf32_weights(name, wg, w, w0, gmin, gmax, eg, P, 5, lr);
+    } else {
+        e = scaled_err(wg, w, P, &worst);
+        report("weights after 5 steps", name, e, tw, worst, wg, w);
+    }
     /* scoring mode gives the same outputs as training mode without dropout */
     vfr_lstm_cpu_forward(c, w, x, B, 0.0f, 0, z);
     CHECK_OK(vfr_lstm_cuda_forward(d, B, 0, 0.0f, 0));
@@ -121,6 +186,7 @@ done:
     vfr_lstm_cpu_destroy(c);
     vfr_lstm_cuda_destroy(d);
     free(w), free(wg), free(g), free(gg), free(m), free(v), free(x), free(y), free(z), free(zg), free(dz);
+    free(gmin), free(w0);
 }
 
 /* The device gather (staged panel, row lists, standardisation, NaN -> 0)

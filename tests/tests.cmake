@@ -90,3 +90,12 @@ foreach(t csv job h5)
     target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
   endif()
 endforeach()
+# CPU checks always; CUDA ones (constant segments, forced chunks) with a device.
+vfr_test(test_metrics_edges GPU)
+# Shared XGBoost matrices keyed by max_bin under concurrent trials.
+vfr_test(test_xgb_shared)
+# Emulated kernel parity (the GPU parity tests against the kernels compiled as
+# C++ for the CPU) and the planted-bug check: docs/emulation.md.
+if(CMAKE_CXX_COMPILER AND NOT VFR_SANITIZE)
+  include(${CMAKE_CURRENT_SOURCE_DIR}/emu/emu.cmake)
+endif()

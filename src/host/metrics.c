@@ -270,7 +270,8 @@ static void average_ranks(uint64_t *a, uint64_t *tmp, int64_t n, double *rank)
     }
 }
 
-/* Pearson correlation, two passes; NaN when n < 2 or a variance is 0. */
+/* Pearson correlation, two passes; NaN when n < 2 or either side is
+ * constant (vfr_metrics_is_constant, as the CUDA kernel decides). */
 static double pearson(const double *x, const double *y, int64_t n)
 {
     if (n < 2)
@@ -284,7 +285,7 @@ static double pearson(const double *x, const double *y, int64_t n)
         double dx = x[i] - mx, dy = y[i] - my;
         sxy += dx * dy, sxx += dx * dx, syy += dy * dy;
     }
-    if (!(sxx > 0) || !(syy > 0))
+    if (vfr_metrics_is_constant(sxx, (double)n, mx) || vfr_metrics_is_constant(syy, (double)n, my))
         return NAN;
     return sxy / sqrt(sxx * syy);
 }
@@ -396,9 +397,12 @@ static void regression(const mctx *c, const float *sc, double *row)
     row[VFR_METRIC_MSE] = sse / (double)n;
     row[VFR_METRIC_RMSE] = sqrt(sse / (double)n);
     row[VFR_METRIC_MAE] = sae / (double)n;
-    /* scikit-learn: undefined under two rows; a constant target scores 1 when
-     * predicted exactly, else 0 */
-    row[VFR_METRIC_R2] = n < 2 ? NAN : sst > 0 ? 1.0 - sse / sst : sse == 0 ? 1.0 : 0.0;
+    /* scikit-learn: undefined under two rows; a constant target (within
+     * vfr_metrics_is_constant) scores 1 when predicted exactly, else 0 */
+    row[VFR_METRIC_R2] = n < 2                                           ? NAN
+                         : !vfr_metrics_is_constant(sst, (double)n, my) ? 1.0 - sse / sst
+                         : sse == 0                                     ? 1.0
+                                                                        : 0.0;
     row[VFR_METRIC_MAPE] = nape ? ape / (double)nape : NAN;
 }
 
@@ -519,6 +523,13 @@ vfr_status vfr_metrics_batch_cpu(const vfr_panel *p, const float *score, int32_t
 done:
     free(yrank), free(ny), free(keys), free(tmp);
     return st;
+}
+
+int64_t vfr_metrics_cuda_chunk(int64_t fit)
+{
+    const char *s = getenv("VFR_CUDA_CHUNK_MODELS");
+    long long v = s ? atoll(s) : 0;
+    return v > 0 && v < fit ? (int64_t)v : fit;
 }
 
 #ifndef VFR_HAVE_CUDA

@@ -37,6 +37,31 @@ static inline uint32_t vfr_metrics_float_key(float f)
     return (v.u & 0x80000000u) ? ~v.u : (v.u | 0x80000000u);
 }
 
+#ifdef __CUDACC__
+#define VFR_METRICS_HD __host__ __device__
+#else
+#define VFR_METRICS_HD
+#endif
+
+/* "Constant" for a correlation or R²: n values whose squared deviations
+ * around their mean m sum to ss count as constant when their standard
+ * deviation is at most 1e-9 |m|. float32 values that differ do so by at least
+ * 6e-8 relative, while n copies of one value summed in double, in any order,
+ * leave a spread of order n 1e-16 |m|: a plain `ss > 0` made IC and R² of a
+ * constant segment NaN on one device and an arbitrary number on the other.
+ * The CPU twins and the CUDA kernels both decide with this function. */
+#define VFR_METRICS_CONSTANT_RTOL 1e-9
+static inline VFR_METRICS_HD int vfr_metrics_is_constant(double ss, double n, double m)
+{
+    const double t = VFR_METRICS_CONSTANT_RTOL * m;
+    return !(ss > n * t * t);
+}
+
+/* Most models a CUDA launcher stages at once: VFR_CUDA_CHUNK_MODELS when set
+ * to a positive number (to exercise the chunking, which real sizes rarely
+ * need), else `fit` (what device memory allows). */
+int64_t vfr_metrics_cuda_chunk(int64_t fit);
+
 /* Sorts a[0..n) by the high 32 bits (a vfr_metrics_float_key) ascending,
  * stably: equal keys keep their order, so the low 32 bits can carry a row
  * number or a label. tmp: [n] scratch. LSD radix; insertion for small n. */

@@ -162,8 +162,11 @@ void vfr_dataview_destroy(vfr_dataview *v)
 {
     if (!v)
         return;
-    if (v->xgb_dmatrix && v->xgb_free)
-        v->xgb_free(v->xgb_dmatrix);
+    for (int i = 0; i < v->n_xgb; i++) {
+        if (v->xgb[i].dmatrix && v->xgb_free)
+            v->xgb_free(v->xgb[i].dmatrix);
+        pthread_mutex_destroy(&v->xgb[i].first);
+    }
     if (v->lgb_cache && v->lgb_free)
         v->lgb_free(v->lgb_cache);
     pthread_mutex_destroy(&v->lock);

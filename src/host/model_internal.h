@@ -8,13 +8,28 @@
 #include "util.h"
 #include "vfr/model.h"
 
+/* One shared XGBoost DMatrix of a view, for one set of quantization
+ * parameters. XGBoost builds a DMatrix's quantized page (histogram cuts and
+ * bin index) in the first training round and rebuilds it, without a lock,
+ * when a booster asks for other parameters (max_bin): concurrent trials with
+ * different max_bin on one matrix raced. So each key has its own matrix, and
+ * the first round on it runs under `first`, once. */
+#define VFR_DATAVIEW_XGB_SLOTS 8
+typedef struct vfr_xgb_slot {
+    char key[64];             /* "max_bin=256 device=cpu"                         */
+    void *dmatrix;
+    pthread_mutex_t first;    /* held around the round that builds the page       */
+    int quantized;            /* the page is built (read and set under `first`)   */
+} vfr_xgb_slot;
+
 struct vfr_dataview {
     const float *X, *y;
     int64_t n;
     int32_t F;
     pthread_mutex_t lock;     /* guards the cache slots                    */
-    void *xgb_dmatrix;        /* XGBoost DMatrix, built on first use        */
-    void (*xgb_free)(void *); /* frees it (set by the XGBoost model)        */
+    vfr_xgb_slot xgb[VFR_DATAVIEW_XGB_SLOTS]; /* XGBoost DMatrix per key, built on first use */
+    int n_xgb;
+    void (*xgb_free)(void *); /* frees one (set by the XGBoost model)      */
     void *lgb_cache;          /* LightGBM Datasets, one per binning key     */
     void (*lgb_free)(void *); /* frees them (set by the LightGBM model)     */
     const float *panel_X;     /* sequence history (vfr_dataview_set_history) */

@@ -343,36 +343,94 @@ static void free_dmatrix(void *d)
         api->DMatrixFree(d);
 }
 
-/* The view's DMatrix, built on first use (under the view's lock, so that
- * concurrent trials share one). */
-static vfr_status view_dmatrix(xgb_model *m, vfr_dataview *v, xgb_dmatrix *out)
+/* The quantization parameters a booster of m asks of its training matrix. */
+static void dmatrix_key(const xgb_model *m, char *key, size_t n)
+{
+    const cJSON *mb = cJSON_GetObjectItem(m->user, "max_bin");
+    snprintf(key, n, "max_bin=%d device=%s", mb && cJSON_IsNumber(mb) ? mb->valueint : 256,
+             vfr_device_kind_str(m->device));
+}
+
+static vfr_status make_dmatrix(xgb_model *m, const vfr_dataview *v, xgb_dmatrix *out)
+{
+    char iface[256], cfg[96];
+    xgb_dmatrix d = NULL;
+    *out = NULL;
+    snprintf(iface, sizeof iface,
+             "{\"data\": [%llu, true], \"shape\": [%lld, %d], \"typestr\": \"<f4\", \"version\": 3}",
+             (unsigned long long)(uintptr_t)v->X, (long long)v->n, v->F);
+    snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d}", m->nthread);
+    if (m->api->DMatrixCreateFromDense(iface, cfg, &d) != 0)
+        return xgb_err(m->api, "DMatrix");
+    if (v->y && m->api->DMatrixSetFloatInfo(d, "label", v->y, (xgb_ulong)v->n) != 0) {
+        vfr_status st = xgb_err(m->api, "labels");
+        m->api->DMatrixFree(d);
+        return st;
+    }
+    if (m->api->DMatrixSetStrFeatureInfo(d, "feature_name", (const char **)m->feature_names,
+                                         (xgb_ulong)m->F) != 0) {
+        vfr_status st = xgb_err(m->api, "feature names");
+        m->api->DMatrixFree(d);
+        return st;
+    }
+    *out = d;
+    return VFR_OK;
+}
+
+/* The view's DMatrix for m's quantization parameters, built on first use
+ * under the view's lock, so that concurrent trials with the same parameters
+ * share one. *slot: its cache slot; NULL when the view already holds
+ * VFR_DATAVIEW_XGB_SLOTS other keys: then *out is m's own (the caller frees
+ * it), which nobody else can rebuild. */
+static vfr_status view_dmatrix(xgb_model *m, vfr_dataview *v, xgb_dmatrix *out, vfr_xgb_slot **slot)
 {
     vfr_status st = VFR_OK;
+    char key[64];
+    dmatrix_key(m, key, sizeof key);
+    *out = NULL;
+    *slot = NULL;
     pthread_mutex_lock(&v->lock);
-    if (!v->xgb_dmatrix) {
-        char iface[256], cfg[96];
+    for (int i = 0; i < v->n_xgb && !*slot; i++)
+        if (strcmp(v->xgb[i].key, key) == 0)
+            *slot = &v->xgb[i];
+    if (!*slot && v->n_xgb < VFR_DATAVIEW_XGB_SLOTS) {
         xgb_dmatrix d = NULL;
-        snprintf(iface, sizeof iface,
-                 "{\"data\": [%llu, true], \"shape\": [%lld, %d], \"typestr\": \"<f4\", \"version\": 3}",
-                 (unsigned long long)(uintptr_t)v->X, (long long)v->n, v->F);
-        snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d}", m->nthread);
-        if (m->api->DMatrixCreateFromDense(iface, cfg, &d) != 0) {
-            st = xgb_err(m->api, "DMatrix");
-        } else if (v->y && m->api->DMatrixSetFloatInfo(d, "label", v->y, (xgb_ulong)v->n) != 0) {
-            st = xgb_err(m->api, "labels");
-            m->api->DMatrixFree(d);
-        } else if (m->api->DMatrixSetStrFeatureInfo(d, "feature_name", (const char **)m->feature_names,
-                                                    (xgb_ulong)m->F) != 0) {
-            st = xgb_err(m->api, "feature names");
-            m->api->DMatrixFree(d);
-        } else {
-            v->xgb_dmatrix = d;
+        if ((st = make_dmatrix(m, v, &d)) == VFR_OK) {
+            vfr_xgb_slot *s = &v->xgb[v->n_xgb++];
+            snprintf(s->key, sizeof s->key, "%s", key);
+            s->dmatrix = d;
+            s->quantized = 0;
+            pthread_mutex_init(&s->first, NULL);
             v->xgb_free = free_dmatrix;
+            *slot = s;
         }
     }
-    *out = v->xgb_dmatrix;
     pthread_mutex_unlock(&v->lock);
-    return st;
+    if (st != VFR_OK)
+        return st;
+    if (*slot) {
+        *out = (*slot)->dmatrix;
+        return VFR_OK;
+    }
+    return make_dmatrix(m, v, out);
+}
+
+/* The first round on a shared matrix builds its quantized page: one booster
+ * at a time until it is built. */
+static int first_round(const vfr_xgb_api *api, xgb_booster b, xgb_dmatrix d, vfr_xgb_slot *slot)
+{
+    if (!slot)
+        return api->BoosterUpdateOneIter(b, 0, d);
+    pthread_mutex_lock(&slot->first);
+    if (slot->quantized) {
+        pthread_mutex_unlock(&slot->first);
+        return api->BoosterUpdateOneIter(b, 0, d);
+    }
+    int rc = api->BoosterUpdateOneIter(b, 0, d);
+    if (rc == 0)
+        slot->quantized = 1;
+    pthread_mutex_unlock(&slot->first);
+    return rc;
 }
 
 /* Value of the last metric of the set named `name` in an eval line
@@ -395,13 +453,14 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
     const vfr_xgb_api *api = m->api;
     vfr_status st = VFR_OK;
     xgb_dmatrix dm[2] = {NULL, NULL};
+    vfr_xgb_slot *slot[2] = {NULL, NULL};
     xgb_booster b = NULL;
     quiet(api);
     if (train->F != m->F || (val && val->F != m->F))
         return vfr_fail(VFR_ERR_INVALID_ARG, "xgboost fit: %d features, the model has %d", train->F, m->F);
-    VFR_TRY(view_dmatrix(m, train, &dm[0]));
+    VFR_TRY(view_dmatrix(m, train, &dm[0], &slot[0]));
     if (val)
-        VFR_TRY(view_dmatrix(m, val, &dm[1]));
+        VFR_TRY(view_dmatrix(m, val, &dm[1], &slot[1]));
     if (api->BoosterCreate(dm, val ? 2 : 1, &b) != 0) {
         st = xgb_err(api, "booster");
         goto fail;
@@ -417,7 +476,7 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
             st = vfr_fail(VFR_ERR_INTERRUPTED, "xgboost: stopped at round %d", it);
             goto fail;
         }
-        if (api->BoosterUpdateOneIter(b, it, dm[0]) != 0) {
+        if ((it == 0 ? first_round(api, b, dm[0], slot[0]) : api->BoosterUpdateOneIter(b, it, dm[0])) != 0) {
             st = xgb_err(api, "training round");
             goto fail;
         }
@@ -462,10 +521,13 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
     res->best_val_loss = val ? best : NAN;
     res->train_loss = best_train;
     res->loss_name = m->objective == VFR_OBJECTIVE_DIRECTION ? "logloss" : "rmse";
-    return VFR_OK;
+    b = NULL;
 fail:
     if (b)
         api->BoosterFree(b);
+    for (int i = 0; i < 2; i++) /* a matrix of its own (the view's slots were full) */
+        if (dm[i] && !slot[i])
+            api->DMatrixFree(dm[i]);
     return st;
 }
 

@@ -76,15 +76,14 @@ __global__ void prep_kernel(float *d_score, const int *d_pos_of_row, long long N
     }
 }
 
+/* Grid-stride: past grid_for's cap a thread per segment left offsets unwritten. */
 __global__ void seg_offsets_kernel(const long long *d_off, int T, long long N, int mc,
                                    long long *d_seg)
 {
-    long long q = blockIdx.x * (long long)blockDim.x + threadIdx.x;
-    long long nseg = (long long)mc * T;
-    if (q < nseg)
-        d_seg[q] = (q / T) * N + d_off[q % T];
-    else if (q == nseg)
-        d_seg[q] = (long long)mc * N;
+    const long long nseg = (long long)mc * T;
+    for (long long q = blockIdx.x * (long long)blockDim.x + threadIdx.x; q <= nseg;
+         q += (long long)gridDim.x * blockDim.x)
+        d_seg[q] = q < nseg ? (q / T) * N + d_off[q % T] : (long long)mc * N;
 }
 
 struct bt_args {
@@ -299,10 +298,13 @@ __global__ void stats_kernel(const double *d_daily, const double *d_aux, int mc,
     row[VFR_FIN_AVG_LOSS] = nloss ? loss / (double)nloss : NAN;
 }
 
+#ifndef VFR_MAX_GRID /* a build knob for the emulated tests (metrics.cu) */
+#define VFR_MAX_GRID (65535 * 8)
+#endif
 int grid_for(long long n)
 {
     long long g = (n + 255) / 256;
-    return (int)(g < 1 ? 1 : g > 65535 * 8 ? 65535 * 8 : g);
+    return (int)(g < 1 ? 1 : g > VFR_MAX_GRID ? VFR_MAX_GRID : g);
 }
 
 double ppy_of(const vfr_backtest_options *o)
@@ -353,6 +355,7 @@ extern "C" vfr_status vfr_backtest_cuda(const vfr_panel *p, const float *score, 
         Mc = M < fit ? M : fit;
         if (Mc > cap)
             Mc = cap;
+        Mc = vfr_metrics_cuda_chunk(Mc);
         if (Mc < 1)
             Mc = 1;
     }

@@ -200,16 +200,16 @@ __global__ void model_offsets_kernel(int mc, long long N, long long *d_seg)
         d_seg[m] = (long long)m * N;
 }
 
-/* Segment q = m * T + t covers [m N + off[t], m N + off[t + 1]). */
+/* Segment q = m * T + t covers [m N + off[t], m N + off[t + 1]). Grid-stride:
+ * grid_for caps the grid, and past the cap (134 million segments) a
+ * one-thread-per-segment kernel left offsets unwritten. */
 __global__ void seg_offsets_kernel(const long long *d_off, int T, long long N, int Mc,
                                    long long *d_seg)
 {
-    long long q = blockIdx.x * (long long)blockDim.x + threadIdx.x;
-    long long nseg = (long long)Mc * T;
-    if (q < nseg)
-        d_seg[q] = (q / T) * N + d_off[q % T];
-    else if (q == nseg)
-        d_seg[q] = (long long)Mc * N;
+    const long long nseg = (long long)Mc * T;
+    for (long long q = blockIdx.x * (long long)blockDim.x + threadIdx.x; q <= nseg;
+         q += (long long)gridDim.x * blockDim.x)
+        d_seg[q] = q < nseg ? (q / T) * N + d_off[q % T] : (long long)Mc * N;
 }
 
 /* Average rank (1-based, ties share the mean position) of each sorted valid
@@ -261,9 +261,11 @@ __global__ void ic_kernel(const float *d_score, const float *d_y, const float *d
             }
         a = warp_sum(a), b = warp_sum(b), c = warp_sum(c);
         ra = warp_sum(ra), rb = warp_sum(rb), rc = warp_sum(rc);
-        if (b > 0 && c > 0) {
+        if (!vfr_metrics_is_constant(b, n, mx) && !vfr_metrics_is_constant(c, n, my)) {
             ic = a / sqrt(b * c);
-            ric = rb > 0 && rc > 0 ? ra / sqrt(rb * rc) : NAN;
+            ric = !vfr_metrics_is_constant(rb, n, mrx) && !vfr_metrics_is_constant(rc, n, mry)
+                      ? ra / sqrt(rb * rc)
+                      : NAN;
         }
     }
     if (lane == 0)
@@ -336,7 +338,10 @@ __global__ void finish_kernel(const double *d_part, int nb, const unsigned long 
         row[VFR_METRIC_MSE] = sse / n;
         row[VFR_METRIC_RMSE] = sqrt(sse / n);
         row[VFR_METRIC_MAE] = s[P_SAE] / n;
-        row[VFR_METRIC_R2] = n < 2 ? NAN : sst > 0 ? 1.0 - sse / sst : sse == 0 ? 1.0 : 0.0;
+        row[VFR_METRIC_R2] = n < 2                                    ? NAN
+                             : !vfr_metrics_is_constant(sst, n, s[P_MEAN]) ? 1.0 - sse / sst
+                             : sse == 0                              ? 1.0
+                                                                     : 0.0;
         row[VFR_METRIC_MAPE] = s[P_NAPE] > 0 ? s[P_APE] / s[P_NAPE] : NAN;
     }
     mean_std_ir(d_ic + (size_t)m * T, T, &row[VFR_METRIC_IC], &row[VFR_METRIC_IC_STD],
@@ -345,10 +350,16 @@ __global__ void finish_kernel(const double *d_part, int nb, const unsigned long 
                 &row[VFR_METRIC_RANK_ICIR], NULL);
 }
 
+/* The grid of a grid-stride kernel. VFR_MAX_GRID (blocks) is a build knob so
+ * that the emulated tests can check, with a tiny cap, that every kernel
+ * launched this way really strides (tests/emu/emu.cmake). */
+#ifndef VFR_MAX_GRID
+#define VFR_MAX_GRID (65535 * 8)
+#endif
 int grid_for(long long n)
 {
     long long g = (n + THREADS - 1) / THREADS;
-    return (int)(g < 1 ? 1 : g > 65535 * 8 ? 65535 * 8 : g);
+    return (int)(g < 1 ? 1 : g > VFR_MAX_GRID ? VFR_MAX_GRID : g);
 }
 
 } // namespace
@@ -392,6 +403,7 @@ extern "C" vfr_status vfr_metrics_batch_cuda(const vfr_panel *p, const float *sc
             Mc = cap;
         if (Mc > 65535) /* models are gridDim.y of the row-block kernels */
             Mc = 65535;
+        Mc = vfr_metrics_cuda_chunk(Mc);
         if (Mc < 1)
             Mc = 1;
     }
