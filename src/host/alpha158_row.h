@@ -1,0 +1,267 @@
+/* alpha158_row.h: the 158 Alpha158 features of one row of one symbol's series,
+ * as one function that the CPU twin (alpha158.c, compiled as C) and the CUDA
+ * kernel (src/kernels/alpha158.cu, one thread per row) both call, so the two
+ * devices compute the same arithmetic in the same order. Internal: not API.
+ * Formulas and NaN rules: docs/features.md. Reads rows 0..t only. */
+#ifndef VFR_ALPHA158_ROW_H
+#define VFR_ALPHA158_ROW_H
+
+#include <math.h>
+#include <stdint.h>
+
+#ifdef __CUDACC__
+#define A158_HD __host__ __device__
+#else
+#define A158_HD
+/* Offsets ascending from 0, prices finite and > 0, ld >= 158: the checks
+ * both devices make before computing (alpha158.c). */
+#ifdef __cplusplus
+extern "C" {
+#endif
+#include "vfr/features.h"
+vfr_status vfr_features_alpha158_check(const vfr_ohlcv_series *x, int64_t ld);
+#ifdef __cplusplus
+}
+#endif
+
+#endif
+
+enum {
+    A158_KBAR = 9,    /* KMID .. KSFT2                        */
+    A158_PRICE = 4,   /* OPEN0, HIGH0, LOW0, VWAP0            */
+    A158_NWIN = 5,    /* windows 5, 10, 20, 30, 60            */
+    A158_NFAM = 29,   /* rolling families, ROC .. VSUMD       */
+    A158_MAXWIN = 60,
+    A158_F = A158_KBAR + A158_PRICE + A158_NFAM * A158_NWIN /* 158 */
+};
+
+/* Rolling families in Qlib's order; feature index = 13 + family*5 + window. */
+enum {
+    A158_ROC, A158_MA, A158_STD, A158_BETA, A158_RSQR, A158_RESI, A158_MAX, A158_MIN,
+    A158_QTLU, A158_QTLD, A158_RANK, A158_RSV, A158_IMAX, A158_IMIN, A158_IMXD, A158_CORR,
+    A158_CORD, A158_CNTP, A158_CNTN, A158_CNTD, A158_SUMP, A158_SUMN, A158_SUMD, A158_VMA,
+    A158_VSTD, A158_WVMA, A158_VSUMP, A158_VSUMN, A158_VSUMD
+};
+
+#define A158_EPS 1e-12
+
+/* Non-finite results, and finite ones beyond float32's range, are stored as NaN. */
+A158_HD static inline float a158_store(double x)
+{
+    float f = (float)x;
+    return isfinite(f) ? f : (float)NAN;
+}
+
+A158_HD static inline void a158_put(float *out, int fam, int k, double x)
+{
+    out[A158_KBAR + A158_PRICE + fam * A158_NWIN + k] = a158_store(x);
+}
+
+/* Sample std of x[0..d-1] (two passes), NaN for d < 2. */
+A158_HD static inline double a158_std(const double *x, int d, double *mean_out)
+{
+    double m = 0.0;
+    for (int i = 0; i < d; i++)
+        m += x[i];
+    m /= d;
+    double ss = 0.0;
+    for (int i = 0; i < d; i++)
+        ss += (x[i] - m) * (x[i] - m);
+    if (mean_out)
+        *mean_out = m;
+    return d > 1 ? sqrt(ss / (d - 1)) : NAN;
+}
+
+/* Pearson correlation of x[0..d-1] and y[0..d-1] (two passes). */
+A158_HD static inline double a158_corr(const double *x, const double *y, int d)
+{
+    double mx = 0.0, my = 0.0;
+    for (int i = 0; i < d; i++) {
+        mx += x[i];
+        my += y[i];
+    }
+    mx /= d;
+    my /= d;
+    double sxy = 0.0, sxx = 0.0, syy = 0.0;
+    for (int i = 0; i < d; i++) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    return sxy / sqrt(sxx * syy);
+}
+
+/* IN o, h, l, c, v: [t+1] the symbol's adjusted open, high, low, close (finite,
+ *    > 0) and volume (NaN = unknown) on its own rows 0..t; vw: [t+1] vwap or NULL.
+ * OUT out: [158] the features of row t, NaN where undefined (docs/features.md). */
+A158_HD static inline void vfr_a158_row(const double *o, const double *h, const double *l,
+                                        const double *c, const double *v, const double *vw,
+                                        int64_t t, float *out)
+{
+    const int win[A158_NWIN] = {5, 10, 20, 30, 60};
+    const double ot = o[t], ht = h[t], lt = l[t], ct = c[t], vt = v[t];
+    const double rng = ht - lt + A158_EPS;
+    const double up = ot > ct ? ot : ct, dn = ot < ct ? ot : ct;
+    out[0] = a158_store((ct - ot) / ot);               /* KMID  */
+    out[1] = a158_store((ht - lt) / ot);               /* KLEN  */
+    out[2] = a158_store((ct - ot) / rng);              /* KMID2 */
+    out[3] = a158_store((ht - up) / ot);               /* KUP   */
+    out[4] = a158_store((ht - up) / rng);              /* KUP2  */
+    out[5] = a158_store((dn - lt) / ot);               /* KLOW  */
+    out[6] = a158_store((dn - lt) / rng);              /* KLOW2 */
+    out[7] = a158_store((2.0 * ct - ht - lt) / ot);    /* KSFT  */
+    out[8] = a158_store((2.0 * ct - ht - lt) / rng);   /* KSFT2 */
+    out[9] = a158_store(ot / ct);                      /* OPEN0 */
+    out[10] = a158_store(ht / ct);                     /* HIGH0 */
+    out[11] = a158_store(lt / ct);                     /* LOW0  */
+    out[12] = a158_store(vw ? vw[t] / ct : NAN);       /* VWAP0 */
+
+    /* The last m = min(t+1, 60) rows, newest first: index j is row t-j.
+     * Diff-based series (j < m-1 or j < t) need row t-j-1 too. */
+    const int m = t + 1 < A158_MAXWIN ? (int)t + 1 : A158_MAXWIN;
+    double cw[A158_MAXWIN], vv[A158_MAXWIN], lv[A158_MAXWIN], rr[A158_MAXWIN],
+        lvr[A158_MAXWIN], arv[A158_MAXWIN], srt[A158_MAXWIN];
+    for (int j = 0; j < m; j++) {
+        int64_t i = t - j;
+        cw[j] = c[i];
+        vv[j] = v[i];
+        lv[j] = log(v[i] + 1.0);
+        if (i >= 1) {
+            rr[j] = c[i] / c[i - 1];
+            lvr[j] = log(v[i] / v[i - 1] + 1.0);
+            arv[j] = fabs(c[i] / c[i - 1] - 1.0) * v[i];
+        } else {
+            rr[j] = lvr[j] = arv[j] = NAN;
+        }
+    }
+
+    /* Running accumulators over j = 0..d-1, read at each window's end. */
+    double sc = 0.0, sv = 0.0, hmax = -INFINITY, lmin = INFINITY;
+    int jmax = 0, jmin = 0, k = 0, nup = 0, ndn = 0;
+    double gp = 0.0, gn = 0.0, ga = 0.0, vp = 0.0, vn = 0.0, va = 0.0;
+    int nsorted = 0;
+    for (int j = 0; j < A158_MAXWIN && k < A158_NWIN; j++) {
+        if (j < m) {
+            int64_t i = t - j;
+            sc += c[i];
+            sv += v[i];
+            /* >= walking back in time: ties resolve to the oldest row, as
+             * numpy's argmax over the window (oldest first) does. */
+            if (h[i] >= hmax) {
+                hmax = h[i];
+                jmax = j;
+            }
+            if (l[i] <= lmin) {
+                lmin = l[i];
+                jmin = j;
+            }
+            if (i >= 1) {
+                double dc = c[i] - c[i - 1], dv = v[i] - v[i - 1];
+                nup += dc > 0.0;
+                ndn += dc < 0.0;
+                gp += dc > 0.0 ? dc : 0.0;
+                gn += dc < 0.0 ? -dc : 0.0;
+                ga += fabs(dc);
+                vp += dv > 0.0 ? dv : 0.0;
+                vn += dv < 0.0 ? -dv : 0.0;
+                va += fabs(dv);
+            }
+            /* Insertion keeps srt[0..j] sorted: every window's sorted
+             * closes are a prefix of this one pass. */
+            int p = nsorted++;
+            while (p > 0 && srt[p - 1] > c[i]) {
+                srt[p] = srt[p - 1];
+                p--;
+            }
+            srt[p] = c[i];
+        }
+        const int d = win[k];
+        if (j != d - 1)
+            continue;
+        const int full = m >= d;       /* rows t-d+1..t exist            */
+        const int dfull = t >= d;      /* and row t-d too (d diffs)      */
+        const double dd = (double)d;
+        a158_put(out, A158_ROC, k, dfull ? c[t - d] / ct : NAN);
+        if (!full) {
+            for (int f = A158_MA; f <= A158_VSUMD; f++)
+                a158_put(out, f, k, NAN);
+            k++;
+            continue;
+        }
+        double mc;
+        a158_put(out, A158_MA, k, sc / dd / ct);
+        a158_put(out, A158_STD, k, a158_std(cw, d, &mc) / ct);
+        /* Regression of closes on x = 1..d (oldest = 1): x at index j is d-j. */
+        double xm = (dd + 1.0) / 2.0, sxy = 0.0, syy = 0.0, sxx = 0.0;
+        for (int jj = 0; jj < d; jj++) {
+            double dx = (double)(d - jj) - xm, dy = cw[jj] - mc;
+            sxy += dx * dy;
+            sxx += dx * dx;
+            syy += dy * dy;
+        }
+        double slope = sxy / sxx;
+        a158_put(out, A158_BETA, k, slope / ct);
+        a158_put(out, A158_RSQR, k, sxy * sxy / (sxx * syy));
+        a158_put(out, A158_RESI, k, (ct - (mc + slope * (dd - xm))) / ct);
+        a158_put(out, A158_MAX, k, hmax / ct);
+        a158_put(out, A158_MIN, k, lmin / ct);
+        /* Linear interpolation between order statistics (pandas' default). */
+        double q8 = 0.8 * (dd - 1.0), q2 = 0.2 * (dd - 1.0);
+        int i8 = (int)q8, i2 = (int)q2;
+        double u8 = srt[i8] + (srt[i8 + 1 < d ? i8 + 1 : i8] - srt[i8]) * (q8 - i8);
+        double u2 = srt[i2] + (srt[i2 + 1 < d ? i2 + 1 : i2] - srt[i2]) * (q2 - i2);
+        a158_put(out, A158_QTLU, k, u8 / ct);
+        a158_put(out, A158_QTLD, k, u2 / ct);
+        int below = 0, equal = 0;
+        for (int jj = 0; jj < d; jj++) {
+            below += cw[jj] < ct;
+            equal += cw[jj] == ct;
+        }
+        a158_put(out, A158_RANK, k, (below + (equal + 1) / 2.0) / dd);
+        a158_put(out, A158_RSV, k, (ct - lmin) / (hmax - lmin + A158_EPS));
+        /* IdxMax: 1-based position from the oldest row of the window. */
+        double imax = (double)(d - jmax), imin = (double)(d - jmin);
+        a158_put(out, A158_IMAX, k, imax / dd);
+        a158_put(out, A158_IMIN, k, imin / dd);
+        a158_put(out, A158_IMXD, k, (imax - imin) / dd);
+        a158_put(out, A158_CORR, k, a158_corr(cw, lv, d));
+        double mvol, vstd = a158_std(vv, d, &mvol);
+        a158_put(out, A158_VMA, k, mvol / (vt + A158_EPS));
+        a158_put(out, A158_VSTD, k, vstd / (vt + A158_EPS));
+        if (dfull) {
+            a158_put(out, A158_CORD, k, a158_corr(rr, lvr, d));
+            a158_put(out, A158_CNTP, k, nup / dd);
+            a158_put(out, A158_CNTN, k, ndn / dd);
+            a158_put(out, A158_CNTD, k, nup / dd - ndn / dd);
+            a158_put(out, A158_SUMP, k, gp / (ga + A158_EPS));
+            a158_put(out, A158_SUMN, k, gn / (ga + A158_EPS));
+            a158_put(out, A158_SUMD, k, (gp - gn) / (ga + A158_EPS));
+            double marv, sarv = a158_std(arv, d, &marv);
+            a158_put(out, A158_WVMA, k, sarv / (marv + A158_EPS));
+            /* A NaN volume in the window makes va NaN, and so these. */
+            a158_put(out, A158_VSUMP, k, vp / (va + A158_EPS));
+            a158_put(out, A158_VSUMN, k, vn / (va + A158_EPS));
+            a158_put(out, A158_VSUMD, k, (vp - vn) / (va + A158_EPS));
+        } else {
+            const int fams[] = {A158_CORD, A158_CNTP, A158_CNTN, A158_CNTD, A158_SUMP,
+                                A158_SUMN, A158_SUMD, A158_WVMA, A158_VSUMP, A158_VSUMN,
+                                A158_VSUMD};
+            for (int q = 0; q < (int)(sizeof fams / sizeof fams[0]); q++)
+                a158_put(out, fams[q], k, NAN);
+        }
+        k++;
+    }
+}
+
+/* Offsets ascending from 0, prices finite and > 0, ld >= 158: the checks
+ * both devices make before computing (alpha158.c). */
+#ifdef __cplusplus
+extern "C" {
+#endif
+#include "vfr/features.h"
+vfr_status vfr_features_alpha158_check(const vfr_ohlcv_series *x, int64_t ld);
+#ifdef __cplusplus
+}
+#endif
+
+#endif
