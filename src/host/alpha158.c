@@ -78,24 +78,28 @@ typedef struct job {
     const vfr_ohlcv_series *x;
     float *out;
     int64_t ld;
-    int32_t s0, s1; /* symbols [s0, s1) */
+    int32_t s0, s1; /* symbols [s0, s1)                     */
+    double *work;   /* [4 * longest series]: derived series */
 } job;
 
-static void run_symbols(const vfr_ohlcv_series *x, int32_t s0, int32_t s1, float *out,
-                        int64_t ld)
+static void run_symbols(const job *j)
 {
-    for (int32_t s = s0; s < s1; s++) {
+    const vfr_ohlcv_series *x = j->x;
+    for (int32_t s = j->s0; s < j->s1; s++) {
         int64_t b = x->offset[s], n = x->offset[s + 1] - b;
+        double *lv = j->work, *rr = lv + n, *lvr = rr + n, *arv = lvr + n;
+        for (int64_t i = 0; i < n; i++)
+            vfr_a158_derive(x->close + b, x->volume + b, i, &lv[i], &rr[i], &lvr[i], &arv[i]);
+        a158_series a = {x->open + b, x->high + b,  x->low + b, x->close + b,
+                         x->volume + b, x->vwap ? x->vwap + b : NULL, lv, rr, lvr, arv};
         for (int64_t t = 0; t < n; t++)
-            vfr_a158_row(x->open + b, x->high + b, x->low + b, x->close + b, x->volume + b,
-                         x->vwap ? x->vwap + b : NULL, t, out + (b + t) * ld);
+            vfr_a158_row(&a, t, j->out + (b + t) * j->ld);
     }
 }
 
 static void *run_job(void *arg)
 {
-    job *j = arg;
-    run_symbols(j->x, j->s0, j->s1, j->out, j->ld);
+    run_symbols(arg);
     return NULL;
 }
 
@@ -114,18 +118,20 @@ vfr_status vfr_features_alpha158_cpu(const vfr_ohlcv_series *x, int threads, flo
     }
     if (threads > x->S)
         threads = x->S > 0 ? x->S : 1;
-    if (threads == 1) {
-        run_symbols(x, 0, x->S, out, ld);
-        return VFR_OK;
-    }
+    int64_t longest = 0;
+    for (int32_t s = 0; s < x->S; s++)
+        if (x->offset[s + 1] - x->offset[s] > longest)
+            longest = x->offset[s + 1] - x->offset[s];
     /* Symbols split so that each thread gets about N/threads bars. */
     job *jobs = calloc((size_t)threads, sizeof *jobs);
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
     char *live = calloc((size_t)threads, 1);
-    if (!jobs || !tid || !live) {
+    double *work = malloc(((size_t)threads * 4 * (size_t)longest + 1) * sizeof *work);
+    if (!jobs || !tid || !live || !work) {
         free(jobs);
         free(tid);
         free(live);
+        free(work);
         return vfr_fail(VFR_ERR_NOMEM, "alpha158: out of memory for %d threads", threads);
     }
     int32_t s = 0;
@@ -134,8 +140,12 @@ vfr_status vfr_features_alpha158_cpu(const vfr_ohlcv_series *x, int threads, flo
         int32_t s1 = s;
         while (s1 < x->S && (k == threads - 1 || x->offset[s1] < want))
             s1++;
-        jobs[k] = (job){x, out, ld, s, s1};
+        jobs[k] = (job){x, out, ld, s, s1, work + (size_t)k * 4 * (size_t)longest};
         s = s1;
+        if (threads == 1) {
+            run_symbols(&jobs[k]);
+            continue;
+        }
         live[k] = pthread_create(&tid[k], NULL, run_job, &jobs[k]) == 0;
         if (!live[k])
             run_job(&jobs[k]); /* no thread to be had: do its share here */
@@ -146,6 +156,7 @@ vfr_status vfr_features_alpha158_cpu(const vfr_ohlcv_series *x, int threads, flo
     free(jobs);
     free(tid);
     free(live);
+    free(work);
     return VFR_OK;
 }
 

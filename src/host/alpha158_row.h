@@ -91,13 +91,36 @@ A158_HD static inline double a158_corr(const double *x, const double *y, int d)
     return sxy / sqrt(sxx * syy);
 }
 
-/* IN o, h, l, c, v: [t+1] the symbol's adjusted open, high, low, close (finite,
- *    > 0) and volume (NaN = unknown) on its own rows 0..t; vw: [t+1] vwap or NULL.
- * OUT out: [158] the features of row t, NaN where undefined (docs/features.md). */
-A158_HD static inline void vfr_a158_row(const double *o, const double *h, const double *l,
-                                        const double *c, const double *v, const double *vw,
-                                        int64_t t, float *out)
+/* Per-bar series the volume families use, computed once per bar rather than
+ * once per window that holds it: lv = log(v+1); for i >= 1, rr = c/c[-1],
+ * lvr = log(v/v[-1] + 1), arv = |c/c[-1] - 1| * v (NaN at a symbol's row 0).
+ * IN c, v: the symbol's series; i its row. */
+A158_HD static inline void vfr_a158_derive(const double *c, const double *v, int64_t i,
+                                           double *lv, double *rr, double *lvr, double *arv)
 {
+    *lv = log(v[i] + 1.0);
+    if (i >= 1) {
+        *rr = c[i] / c[i - 1];
+        *lvr = log(v[i] / v[i - 1] + 1.0);
+        *arv = fabs(c[i] / c[i - 1] - 1.0) * v[i];
+    } else {
+        *rr = *lvr = *arv = NAN;
+    }
+}
+
+/* One symbol's series, each pointer at its row 0: adjusted open, high, low,
+ * close (finite, > 0), volume (NaN = unknown), vwap (NULL when absent), and
+ * the derived series of vfr_a158_derive. */
+typedef struct a158_series {
+    const double *o, *h, *l, *c, *v, *w;
+    const double *lv, *rr, *lvr, *arv;
+} a158_series;
+
+/* OUT out: [158] the features of row t, from rows 0..t only; NaN where
+ * undefined (docs/features.md). */
+A158_HD static inline void vfr_a158_row(const a158_series *x, int64_t t, float *out)
+{
+    const double *o = x->o, *h = x->h, *l = x->l, *c = x->c, *v = x->v;
     const int win[A158_NWIN] = {5, 10, 20, 30, 60};
     const double ot = o[t], ht = h[t], lt = l[t], ct = c[t], vt = v[t];
     const double rng = ht - lt + A158_EPS;
@@ -114,26 +137,11 @@ A158_HD static inline void vfr_a158_row(const double *o, const double *h, const 
     out[9] = a158_store(ot / ct);                      /* OPEN0 */
     out[10] = a158_store(ht / ct);                     /* HIGH0 */
     out[11] = a158_store(lt / ct);                     /* LOW0  */
-    out[12] = a158_store(vw ? vw[t] / ct : NAN);       /* VWAP0 */
+    out[12] = a158_store(x->w ? x->w[t] / ct : NAN);   /* VWAP0 */
 
-    /* The last m = min(t+1, 60) rows, newest first: index j is row t-j.
-     * Diff-based series (j < m-1 or j < t) need row t-j-1 too. */
+    /* m = rows available, at most 60; j counts back from t (row t-j). */
     const int m = t + 1 < A158_MAXWIN ? (int)t + 1 : A158_MAXWIN;
-    double cw[A158_MAXWIN], vv[A158_MAXWIN], lv[A158_MAXWIN], rr[A158_MAXWIN],
-        lvr[A158_MAXWIN], arv[A158_MAXWIN], srt[A158_MAXWIN];
-    for (int j = 0; j < m; j++) {
-        int64_t i = t - j;
-        cw[j] = c[i];
-        vv[j] = v[i];
-        lv[j] = log(v[i] + 1.0);
-        if (i >= 1) {
-            rr[j] = c[i] / c[i - 1];
-            lvr[j] = log(v[i] / v[i - 1] + 1.0);
-            arv[j] = fabs(c[i] / c[i - 1] - 1.0) * v[i];
-        } else {
-            rr[j] = lvr[j] = arv[j] = NAN;
-        }
-    }
+    double srt[A158_MAXWIN];
 
     /* Running accumulators over j = 0..d-1, read at each window's end. */
     double sc = 0.0, sv = 0.0, hmax = -INFINITY, lmin = INFINITY;
@@ -188,13 +196,16 @@ A158_HD static inline void vfr_a158_row(const double *o, const double *h, const 
             k++;
             continue;
         }
+        /* The window, oldest first: rows t-d+1..t. */
+        const int64_t b = t - d + 1;
+        const double *cw = c + b;
         double mc;
         a158_put(out, A158_MA, k, sc / dd / ct);
         a158_put(out, A158_STD, k, a158_std(cw, d, &mc) / ct);
-        /* Regression of closes on x = 1..d (oldest = 1): x at index j is d-j. */
+        /* Regression of closes on x = 1..d (oldest = 1). */
         double xm = (dd + 1.0) / 2.0, sxy = 0.0, syy = 0.0, sxx = 0.0;
         for (int jj = 0; jj < d; jj++) {
-            double dx = (double)(d - jj) - xm, dy = cw[jj] - mc;
+            double dx = (double)(jj + 1) - xm, dy = cw[jj] - mc;
             sxy += dx * dy;
             sxx += dx * dx;
             syy += dy * dy;
@@ -224,19 +235,19 @@ A158_HD static inline void vfr_a158_row(const double *o, const double *h, const 
         a158_put(out, A158_IMAX, k, imax / dd);
         a158_put(out, A158_IMIN, k, imin / dd);
         a158_put(out, A158_IMXD, k, (imax - imin) / dd);
-        a158_put(out, A158_CORR, k, a158_corr(cw, lv, d));
-        double mvol, vstd = a158_std(vv, d, &mvol);
+        a158_put(out, A158_CORR, k, a158_corr(cw, x->lv + b, d));
+        double mvol, vstd = a158_std(v + b, d, &mvol);
         a158_put(out, A158_VMA, k, mvol / (vt + A158_EPS));
         a158_put(out, A158_VSTD, k, vstd / (vt + A158_EPS));
         if (dfull) {
-            a158_put(out, A158_CORD, k, a158_corr(rr, lvr, d));
+            a158_put(out, A158_CORD, k, a158_corr(x->rr + b, x->lvr + b, d));
             a158_put(out, A158_CNTP, k, nup / dd);
             a158_put(out, A158_CNTN, k, ndn / dd);
             a158_put(out, A158_CNTD, k, nup / dd - ndn / dd);
             a158_put(out, A158_SUMP, k, gp / (ga + A158_EPS));
             a158_put(out, A158_SUMN, k, gn / (ga + A158_EPS));
             a158_put(out, A158_SUMD, k, (gp - gn) / (ga + A158_EPS));
-            double marv, sarv = a158_std(arv, d, &marv);
+            double marv, sarv = a158_std(x->arv + b, d, &marv);
             a158_put(out, A158_WVMA, k, sarv / (marv + A158_EPS));
             /* A NaN volume in the window makes va NaN, and so these. */
             a158_put(out, A158_VSUMP, k, vp / (va + A158_EPS));

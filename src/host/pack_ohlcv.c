@@ -458,6 +458,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     if (sets & FEAT_ALPHA158)
         VFR_TRY(vfr_device_resolve(opt ? opt->device : VFR_DEVICE_AUTO, &dev));
     progress(&o, 0.0);
+    double t0 = vfr_seconds();
 
     for (int32_t k = 0; k < nfiles; k++) {
         int32_t fixed = -1;
@@ -541,6 +542,9 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
         have_vwap |= !isnan(b.w[r]);
     }
     progress(&o, 45.0);
+    double t1 = vfr_seconds();
+    vfr_report_log(o.rep, VFR_LOG_INFO, "read and checked %lld bars of %d symbols in %.2f s",
+                   (long long)N, (int)S, t1 - t0);
 
     /* Features [N, F] in series order: Alpha158 first, then price26. */
     const int32_t FA = sets & FEAT_ALPHA158 ? vfr_features_alpha158_count() : 0;
@@ -586,6 +590,10 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     }
     for (int32_t k = 0; k < FP; k++)
         fnames[FA + k] = vfr_features_price_name(k);
+    double t2 = vfr_seconds();
+    vfr_report_log(o.rep, VFR_LOG_INFO, "computed %d features%s%s and %d horizons in %.2f s", (int)F,
+                   FA ? " (Alpha158 on " : "", FA ? (dev == VFR_DEVICE_CUDA ? "cuda)" : "cpu)") : "",
+                   (int)H, t2 - t1);
 
     /* Output order (date, symbol): perm[j] = series row of output row j. */
     perm = malloc((size_t)N * sizeof *perm);
@@ -617,6 +625,8 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     rows r = {.N = N, .fwd = fwd_out, .perm = perm, .src_date = out_date, .src_symbol = out_sym,
               .src_features = feat, .src_close = fc};
     st = write_rows(out_path, &spec, &r, &o, 60.0);
+    if (st == VFR_OK)
+        vfr_report_log(o.rep, VFR_LOG_INFO, "wrote the dataset in %.2f s", vfr_seconds() - t2);
 
 fail:
     for (int32_t k = 0; k < nfiles; k++)

@@ -1,8 +1,9 @@
 /* alpha158.cu: Qlib's Alpha158 features on the GPU, one thread per bar over
  * the [symbols x dates] panel (each symbol's bars contiguous). A thread finds
- * its symbol by binary search of the offsets and runs vfr_a158_row
- * (src/host/alpha158_row.h), the same function the CPU twin (alpha158.c)
- * runs, so the two differ only by the compilers' floating-point contraction.
+ * its symbol by binary search of the offsets and runs vfr_a158_derive, then
+ * (second launch) vfr_a158_row (src/host/alpha158_row.h): the functions the
+ * CPU twin (alpha158.c) runs, so the two differ only by the compilers'
+ * floating-point contraction.
  * The launcher stages the bars once and copies the [N, 158] matrix back once. */
 extern "C" {
 #include "vfr/features.h"
@@ -14,16 +15,10 @@ extern "C" {
 #include "../host/alpha158_row.h"
 #include "cuda_check.h"
 
-static __global__ void alpha158_kernel(const double *d_o, const double *d_h, const double *d_l,
-                                       const double *d_c, const double *d_v, const double *d_w,
-                                       const int64_t *d_off, int S, long long N, float *d_out,
-                                       long long ld)
+/* The symbol that owns bar r: the last s whose first bar is at or before r
+ * (with empty symbols sharing an offset, the last of them). */
+static __device__ int owner(const int64_t *d_off, int S, long long r)
 {
-    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= N)
-        return;
-    /* The last symbol whose first bar is at or before r: with empty symbols
-     * sharing an offset, the last of them is the one that owns r. */
     int lo = 0, hi = S;
     while (hi - lo > 1) {
         int mid = (lo + hi) / 2;
@@ -32,9 +27,32 @@ static __global__ void alpha158_kernel(const double *d_o, const double *d_h, con
         else
             hi = mid;
     }
-    long long b = d_off[lo];
-    vfr_a158_row(d_o + b, d_h + b, d_l + b, d_c + b, d_v + b, d_w ? d_w + b : NULL, r - b,
-                 d_out + r * ld);
+    return lo;
+}
+
+/* d_in: [10, N] open, high, low, close, volume, vwap, then the derived lv,
+ * rr, lvr, arv (written by derive_kernel). */
+static __global__ void derive_kernel(double *d_in, const int64_t *d_off, int S, long long N)
+{
+    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= N)
+        return;
+    long long b = d_off[owner(d_off, S, r)];
+    vfr_a158_derive(d_in + 3 * N + b, d_in + 4 * N + b, r - b, d_in + 6 * N + r,
+                    d_in + 7 * N + r, d_in + 8 * N + r, d_in + 9 * N + r);
+}
+
+static __global__ void alpha158_kernel(const double *d_in, int has_vwap, const int64_t *d_off,
+                                       int S, long long N, float *d_out, long long ld)
+{
+    long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= N)
+        return;
+    long long b = d_off[owner(d_off, S, r)];
+    a158_series x = {d_in + b,         d_in + N + b,     d_in + 2 * N + b, d_in + 3 * N + b,
+                     d_in + 4 * N + b, has_vwap ? d_in + 5 * N + b : NULL,
+                     d_in + 6 * N + b, d_in + 7 * N + b, d_in + 8 * N + b, d_in + 9 * N + b};
+    vfr_a158_row(&x, r - b, d_out + r * ld);
 }
 
 #define CUDA_TRY(call) VFR_CUDA_TRY("alpha158 (cuda)", call)
@@ -57,7 +75,7 @@ extern "C" vfr_status vfr_features_alpha158_cuda(const vfr_ohlcv_series *x, floa
     const int nin = x->vwap ? 6 : 5;
     const size_t bytes = sizeof(double) * (size_t)N;
     const double *src[6] = {x->open, x->high, x->low, x->close, x->volume, x->vwap};
-    CUDA_TRY(cudaMalloc((void **)&d_in, bytes * nin));
+    CUDA_TRY(cudaMalloc((void **)&d_in, bytes * 10));
     CUDA_TRY(cudaMalloc((void **)&d_off, sizeof(int64_t) * ((size_t)x->S + 1)));
     CUDA_TRY(cudaMalloc((void **)&d_out, sizeof(float) * (size_t)N * (size_t)ld));
     for (int k = 0; k < nin; k++)
@@ -70,9 +88,9 @@ extern "C" vfr_status vfr_features_alpha158_cuda(const vfr_ohlcv_series *x, floa
     {
         const int block = 128;
         const unsigned grid = (unsigned)((N + block - 1) / block);
-        alpha158_kernel<<<grid, block>>>(d_in, d_in + N, d_in + 2 * N, d_in + 3 * N,
-                                         d_in + 4 * N, x->vwap ? d_in + 5 * N : NULL, d_off,
-                                         x->S, N, d_out, ld);
+        derive_kernel<<<grid, block>>>(d_in, d_off, x->S, N);
+        CUDA_TRY(cudaGetLastError());
+        alpha158_kernel<<<grid, block>>>(d_in, x->vwap != NULL, d_off, x->S, N, d_out, ld);
         CUDA_TRY(cudaGetLastError());
     }
     CUDA_TRY(cudaMemcpy(out, d_out, sizeof(float) * (size_t)N * (size_t)ld,
