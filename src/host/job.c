@@ -275,6 +275,10 @@ vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, in
     if (strncmp(target, "price_direction_", 16) == 0) {
         *objective = VFR_OBJECTIVE_DIRECTION;
         num = target + 16;
+    } else if (strncmp(target, "rank_return_", 12) == 0 || strncmp(target, "excess_return_", 14) == 0) {
+        /* cross-sectional labels (xsection.h): regressions like return_<h>d */
+        *objective = VFR_OBJECTIVE_RETURN;
+        num = target + (target[0] == 'r' ? 12 : 14);
     } else if (strncmp(target, "return_", 7) == 0) {
         *objective = VFR_OBJECTIVE_RETURN;
         num = target + 7;
@@ -290,7 +294,8 @@ vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, in
     return VFR_OK;
 bad:
     return vfr_fail(VFR_ERR_INVALID_ARG,
-                    "'%s' is not a target (want price_direction_<h>d or return_<h>d)", target);
+                    "'%s' is not a target (want price_direction_<h>d, return_<h>d, "
+                    "rank_return_<h>d or excess_return_<h>d)", target);
 }
 
 /* Names that become folder or file names: letters, digits, '.', '_', '-'. */
@@ -377,7 +382,8 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     if (tv) {
         if (vfr_job_parse_target(tv->valuestring, &obj, &h) != VFR_OK)
             return vfr_fail(VFR_ERR_INVALID_ARG,
-                            "%s: targetVariable: '%s' is not price_direction_<h>d or return_<h>d",
+                            "%s: targetVariable: '%s' is not price_direction_<h>d, return_<h>d, "
+                            "rank_return_<h>d or excess_return_<h>d",
                             file, tv->valuestring);
         if (ph && (int32_t)ph->valuedouble != h)
             return vfr_fail(VFR_ERR_INVALID_ARG,
@@ -399,6 +405,8 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     j->horizon = h;
     char tgt[64];
     snprintf(tgt, sizeof tgt, "%s_%dd", obj == VFR_OBJECTIVE_DIRECTION ? "price_direction" : "return", h);
+    if (tv) /* keeps the cross-sectional kind (rank_return_<h>d, ...) */
+        snprintf(tgt, sizeof tgt, "%s", tv->valuestring);
     if (!(j->target = vfr_strdup(tgt)))
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
 

@@ -2,6 +2,7 @@
  * Reads the job's date range once, scores every row, drops what fails, and
  * compacts the survivors in place: the panel is the only copy of the features. */
 #include "vfr/prepare.h"
+#include "vfr/xsection.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -281,6 +282,9 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
             p->date_row[t++] = i;
         }
     p->date_row[T] = w;
+    /* rank_return / excess_return: the label across each date's kept rows */
+    if (vfr_xsection_label_kind(job->target) != VFR_LABEL_RAW)
+        vfr_xsection_label(vfr_xsection_label_kind(job->target), p->fwd, p->date_row, T, p->y);
     p->prev_row = malloc(sizeof *p->prev_row * (size_t)(w ? w : 1));
     int64_t *last = malloc(sizeof *last * (size_t)(S ? S : 1));
     if (!p->prev_row || !last) {
