@@ -4,6 +4,7 @@
  * same messages; defaults are applied when the struct is filled. The table is
  * the source for docs/job-config.md. */
 #include "vfr/job.h"
+#include "vfr/xsection.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -16,7 +17,7 @@
 #include "util.h"
 #include "vfr/dataset.h"
 
-typedef enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STRLIST, K_ANYOBJ, K_DATE } kind;
+typedef enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STRLIST, K_ANYOBJ, K_DATE, K_ANYARR } kind;
 
 typedef struct key_spec {
     const char *name;
@@ -40,6 +41,7 @@ static const key_spec data_keys[] = {
     {"minRows", K_INT, 0, 1, 1e12, NULL, NULL},
     {"minDates", K_INT, 0, 2, 1e6, NULL, NULL},
     {"minSymbols", K_INT, 0, 1, 1e7, NULL, NULL},
+    {"processors", K_ANYARR, 0, 0, 0, NULL, NULL}, /* checked by vfr_processors_parse */
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -140,6 +142,7 @@ static const char *kind_name(kind k)
     case K_NUM: return "a number";
     case K_BOOL: return "true or false";
     case K_OBJ: case K_ANYOBJ: return "an object";
+    case K_ANYARR: return "an array";
     default: return "an array of strings";
     }
 }
@@ -207,6 +210,7 @@ static vfr_status validate(const char *file, const cJSON *obj, const key_spec *s
         case K_BOOL: ok = cJSON_IsBool(it); break;
         case K_OBJ:
         case K_ANYOBJ: ok = cJSON_IsObject(it); break;
+        case K_ANYARR: ok = cJSON_IsArray(it); break;
         default: {
             ok = cJSON_IsArray(it);
             int i = 0;
@@ -338,6 +342,7 @@ void vfr_job_free(vfr_job *job)
     free(job->priority);
     free(job->target);
     free(job->data.dataset);
+    free(job->data.processors_json);
     for (int32_t i = 0; i < job->data.n_symbols; i++)
         free(job->data.symbols[i]);
     free(job->data.symbols);
@@ -461,6 +466,16 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     j->data.min_rows = (int64_t)num_or(dc, "minRows", 1000);
     j->data.min_dates = (int32_t)num_or(dc, "minDates", 100);
     j->data.min_symbols = (int32_t)num_or(dc, "minSymbols", 1);
+    const cJSON *procs = get(dc, "processors");
+    if (procs && cJSON_GetArraySize(procs) > 0) {
+        vfr_processors *chk = NULL;
+        if (!(j->data.processors_json = cJSON_PrintUnformatted(procs)))
+            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+        vfr_status pst = vfr_processors_parse(j->data.processors_json, file, &chk);
+        vfr_processors_free(chk);
+        if (pst != VFR_OK)
+            return pst;
+    }
 
     /* trainingConfig */
     const cJSON *hp = get(tc, "hyperparameters");
@@ -659,6 +674,8 @@ char *vfr_job_to_json(const vfr_job *j)
     cJSON_AddNumberToObject(dc, "minSamplesPerSymbol", j->data.min_samples_per_symbol);
     cJSON_AddStringToObject(dc, "nonFinitePolicy", j->data.nonfinite == VFR_NONFINITE_DROP_ROW ? "dropRow" : "keepAsMissing");
     cJSON_AddStringToObject(dc, "flatPolicy", j->data.flat == VFR_FLAT_DROP ? "drop" : "down");
+    if (j->data.processors_json)
+        cJSON_AddItemToObject(dc, "processors", cJSON_Parse(j->data.processors_json));
     cJSON_AddNumberToObject(dc, "minRows", (double)j->data.min_rows);
     cJSON_AddNumberToObject(dc, "minDates", j->data.min_dates);
     cJSON_AddNumberToObject(dc, "minSymbols", j->data.min_symbols);

@@ -29,6 +29,7 @@ void vfr_prepared_free(vfr_prepared *p)
         return;
     free(p->X), free(p->y), free(p->fwd), free(p->fwd1), free(p->close);
     free(p->date), free(p->symbol), free(p->dates), free(p->date_row), free(p->prev_row);
+    free(p->processors_json);
     for (int32_t f = 0; f < p->F && p->feature_names; f++)
         free(p->feature_names[f]);
     for (int32_t s = 0; s < p->S && p->symbols; s++)
@@ -353,6 +354,8 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
             *report_out = cJSON_Print(rep_json); /* the report explains the failure */
         goto fail;
     }
+    /* dataConfig.processors: fitted on training dates, applied to every row */
+    VFR_TRY(vfr_xsection_process_panel(job, p));
     if (report_out && !(*report_out = cJSON_Print(rep_json))) {
         st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
         goto fail;

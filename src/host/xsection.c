@@ -11,6 +11,10 @@
 #include <string.h>
 
 #include "util.h"
+#include "vfr/dataset.h"
+#include "vfr/job.h"
+#include "vfr/prepare.h"
+#include "vfr/split.h"
 
 vfr_label_kind vfr_xsection_label_kind(const char *target)
 {
@@ -402,5 +406,63 @@ fail:
     *out = NULL;
 done:
     cJSON_Delete(o);
+    return st;
+}
+
+vfr_status vfr_xsection_process_panel(const vfr_job *job, vfr_prepared *p)
+{
+    if (!job->data.processors_json)
+        return VFR_OK;
+    vfr_status st = VFR_OK;
+    vfr_processors *pr = NULL;
+    vfr_split *sp = NULL;
+    char *text = NULL;
+    VFR_TRY(vfr_processors_parse(job->data.processors_json, job->path, &pr));
+    st = vfr_split_make(&job->split, p->T, &sp);
+    if (st != VFR_OK) {
+        vfr_error_prefix("%s: ", job->path);
+        goto fail;
+    }
+    /* The first fold's first training window, cut before the earliest date
+     * any fold validates or tests on: no evaluated date informs the fit. */
+    int32_t lo = sp->folds[0].n_train ? sp->folds[0].train[0].lo : 0;
+    int32_t hi = sp->folds[0].n_train ? sp->folds[0].train[0].hi : 0;
+    for (int32_t k = 0; k < sp->K; k++) {
+        const vfr_fold *f = &sp->folds[k];
+        for (int32_t r = 0; r < f->n_val; r++)
+            hi = f->val[r].lo < hi ? f->val[r].lo : hi;
+        for (int32_t r = 0; r < f->n_test; r++)
+            hi = f->test[r].lo < hi ? f->test[r].lo : hi;
+    }
+    if (hi <= lo) {
+        st = vfr_fail(VFR_ERR_INVALID_ARG,
+                      "%s: dataConfig.processors: the split leaves no training dates before the first "
+                      "validation or test date to fit them on", job->path);
+        goto fail;
+    }
+    VFR_TRY(vfr_processors_fit(pr, p->X, p->F, p->date_row, lo, hi));
+    VFR_TRY(vfr_processors_apply(pr, p->X, p->F, p->date_row, p->T));
+    text = vfr_processors_to_json(pr);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    if (!o) {
+        st = vfr_fail(VFR_ERR_NOMEM, "processors: out of memory");
+        goto fail;
+    }
+    char a[11], b[11];
+    vfr_date_format(p->dates[lo], a);
+    vfr_date_format(p->dates[hi - 1], b);
+    cJSON *fo = cJSON_AddObjectToObject(o, "fittedOn");
+    cJSON_AddStringToObject(fo, "dateFirst", a);
+    cJSON_AddStringToObject(fo, "dateLast", b);
+    cJSON_AddNumberToObject(fo, "dates", hi - lo);
+    free(p->processors_json);
+    p->processors_json = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!p->processors_json)
+        st = vfr_fail(VFR_ERR_NOMEM, "processors: out of memory");
+fail:
+    free(text);
+    vfr_split_free(sp);
+    vfr_processors_free(pr);
     return st;
 }
