@@ -33,27 +33,28 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 /usr/bin/time -f "vfrtime %e %U %S %M" "$VFR" pack --ohlcv "$BARS" --out "$WORK/vfr.h5" --device cpu \
   --threads "$THREADS" --compression 0 >"$WORK/vfr.log" 2>&1 || { cat "$WORK/vfr.log" >&2; exit 1; }
 read -r _ vwall vuser vsys vrss < <(grep '^vfrtime' "$WORK/vfr.log")
-vfeat=$(sed -n 's/.*computed 158 features (Alpha158 on cpu) and .* in \([0-9.]*\) s/\1/p' "$WORK/vfr.log")
+read -r vfeat vfeatcpu < <(sed -n 's/.*computed 158 features (Alpha158 on cpu) and .* in \([0-9.]*\) s (\([0-9.]*\) s CPU)/\1 \2/p' "$WORK/vfr.log")
 
 /usr/bin/time -f "peertime %e %U %S %M" python3 scripts/bench/features_peer.py "$BARS" --check "$WORK/vfr.h5" \
   >"$WORK/peer.log" 2>&1 || { cat "$WORK/peer.log" >&2; exit 1; }
-read -r _ pwall pcpu _ < <(grep '^peer ' "$WORK/peer.log")
+read -r _ pwall pcpu _ pfeat pfeatcpu < <(grep '^peer ' "$WORK/peer.log")
 read -r _ check < <(grep '^check ' "$WORK/peer.log")
 read -r _ _ puser psys prss < <(grep '^peertime' "$WORK/peer.log")
 
-python3 - "$S" "$T" "$vwall" "$vuser" "$vsys" "$vrss" "$vfeat" "$pwall" "$pcpu" "$puser" "$psys" "$prss" "$check" <<'PY'
+python3 - "$S" "$T" "$vwall" "$vuser" "$vsys" "$vrss" "$vfeat" "$vfeatcpu" "$pwall" "$pcpu" "$prss" "$pfeat" "$pfeatcpu" "$check" <<'PY'
 import sys
 S, T = int(sys.argv[1]), int(sys.argv[2])
-vwall, vuser, vsys, vrss, vfeat = map(float, sys.argv[3:8])
-pwall, pcpu, puser, psys, prss = map(float, sys.argv[8:13])
-check = sys.argv[13]
+vwall, vuser, vsys, vrss, vfeat, vfeatcpu = map(float, sys.argv[3:9])
+pwall, pcpu, prss, pfeat, pfeatcpu = map(float, sys.argv[9:14])
+check = " ".join(sys.argv[14:])
 out_mb = S * T * 158 * 4 / 2**20
-print(f"{'':28s}{'wall s':>10s}{'CPU s':>10s}{'peak MB':>10s}")
-print(f"{'vfr pack (read+features+write)':28s}{vwall:10.2f}{vuser + vsys:10.2f}{vrss / 1024:10.0f}")
-print(f"{'  of which the features':28s}{vfeat:10.2f}")
-print(f"{'pandas (read+features)':28s}{pwall:10.2f}{pcpu:10.2f}{prss / 1024:10.0f}")
-print(f"speedup, whole pack vs pandas: {pwall / vwall:.1f}x wall, {(puser + psys) / (vuser + vsys):.1f}x CPU time")
-print(f"speedup, feature step vs pandas: {pwall / vfeat:.1f}x wall")
+print(f"{'':34s}{'wall s':>10s}{'CPU s':>10s}{'peak MB':>10s}")
+print(f"{'vfr pack (read+features+write)':34s}{vwall:10.2f}{vuser + vsys:10.2f}{vrss / 1024:10.0f}")
+print(f"{'  vfr feature step':34s}{vfeat:10.2f}{vfeatcpu:10.2f}")
+print(f"{'pandas (read+features, no write)':34s}{pwall:10.2f}{pcpu:10.2f}{prss / 1024:10.0f}")
+print(f"{'  pandas feature step':34s}{pfeat:10.2f}{pfeatcpu:10.2f}")
+print(f"speedup, whole: {pwall / vwall:.1f}x wall, {pcpu / (vuser + vsys):.1f}x CPU seconds")
+print(f"speedup, feature step: {pfeat / vfeat:.1f}x wall, {pfeatcpu / vfeatcpu:.1f}x CPU seconds")
 print(f"feature matrix {out_mb:.0f} MB; vfr peak {vrss / 1024:.0f} MB = matrix + {vrss / 1024 - out_mb:.0f} MB")
 print(f"largest relative difference vfr vs pandas on 5 symbols: {check}")
 PY

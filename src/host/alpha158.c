@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "alpha158_row.h"
@@ -82,9 +83,43 @@ typedef struct job {
     double *work;   /* [4 * longest series]: derived series */
 } job;
 
+/* Removes old (when not NaN) from the ascending a[0..n-1] and inserts new;
+ * returns the new length. Binary searches and one memmove each. */
+static int sorted_replace(double *a, int n, double old, int drop, double add)
+{
+    if (drop) {
+        int lo = 0, hi = n - 1;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (a[mid] < old)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        memmove(a + lo, a + lo + 1, sizeof *a * (size_t)(n - lo - 1));
+        n--;
+    }
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (a[mid] < add)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(a + lo + 1, a + lo, sizeof *a * (size_t)(n - lo));
+    a[lo] = add;
+    return n + 1;
+}
+
 static void run_symbols(const job *j)
 {
+    static const int win[A158_NWIN] = {5, 10, 20, 30, 60};
     const vfr_ohlcv_series *x = j->x;
+    /* Each window's closes kept sorted from row to row: a replace per row
+     * instead of a sort per row (the GPU, one thread per row, sorts). */
+    double sbuf[A158_NWIN][A158_MAXWIN];
+    const double *sorted[A158_NWIN] = {sbuf[0], sbuf[1], sbuf[2], sbuf[3], sbuf[4]};
     for (int32_t s = j->s0; s < j->s1; s++) {
         int64_t b = x->offset[s], n = x->offset[s + 1] - b;
         double *lv = j->work, *rr = lv + n, *lvr = rr + n, *arv = lvr + n;
@@ -92,8 +127,14 @@ static void run_symbols(const job *j)
             vfr_a158_derive(x->close + b, x->volume + b, i, &lv[i], &rr[i], &lvr[i], &arv[i]);
         a158_series a = {x->open + b, x->high + b,  x->low + b, x->close + b,
                          x->volume + b, x->vwap ? x->vwap + b : NULL, lv, rr, lvr, arv};
-        for (int64_t t = 0; t < n; t++)
-            vfr_a158_row(&a, t, j->out + (b + t) * j->ld);
+        int len[A158_NWIN] = {0};
+        const double *c = x->close + b;
+        for (int64_t t = 0; t < n; t++) {
+            for (int k = 0; k < A158_NWIN; k++)
+                len[k] = sorted_replace(sbuf[k], len[k], t >= win[k] ? c[t - win[k]] : 0.0,
+                                        t >= win[k], c[t]);
+            vfr_a158_row(&a, t, sorted, j->out + (b + t) * j->ld);
+        }
     }
 }
 

@@ -57,38 +57,10 @@ A158_HD static inline void a158_put(float *out, int fam, int k, double x)
     out[A158_KBAR + A158_PRICE + fam * A158_NWIN + k] = a158_store(x);
 }
 
-/* Sample std of x[0..d-1] (two passes), NaN for d < 2. */
-A158_HD static inline double a158_std(const double *x, int d, double *mean_out)
+/* A centred sum of squares from one pass can come out a hair below 0. */
+A158_HD static inline double a158_pos(double x)
 {
-    double m = 0.0;
-    for (int i = 0; i < d; i++)
-        m += x[i];
-    m /= d;
-    double ss = 0.0;
-    for (int i = 0; i < d; i++)
-        ss += (x[i] - m) * (x[i] - m);
-    if (mean_out)
-        *mean_out = m;
-    return d > 1 ? sqrt(ss / (d - 1)) : NAN;
-}
-
-/* Pearson correlation of x[0..d-1] and y[0..d-1] (two passes). */
-A158_HD static inline double a158_corr(const double *x, const double *y, int d)
-{
-    double mx = 0.0, my = 0.0;
-    for (int i = 0; i < d; i++) {
-        mx += x[i];
-        my += y[i];
-    }
-    mx /= d;
-    my /= d;
-    double sxy = 0.0, sxx = 0.0, syy = 0.0;
-    for (int i = 0; i < d; i++) {
-        sxy += (x[i] - mx) * (y[i] - my);
-        sxx += (x[i] - mx) * (x[i] - mx);
-        syy += (y[i] - my) * (y[i] - my);
-    }
-    return sxy / sqrt(sxx * syy);
+    return x > 0.0 ? x : x == x ? 0.0 : x; /* NaN stays NaN */
 }
 
 /* Per-bar series the volume families use, computed once per bar rather than
@@ -117,8 +89,11 @@ typedef struct a158_series {
 } a158_series;
 
 /* OUT out: [158] the features of row t, from rows 0..t only; NaN where
- * undefined (docs/features.md). */
-A158_HD static inline void vfr_a158_row(const a158_series *x, int64_t t, float *out)
+ * undefined (docs/features.md). IN sorted: NULL, or for each window k whose
+ * rows exist the closes of rows t-d_k+1..t in ascending order (the CPU keeps
+ * these up to date from row to row; the GPU sorts here, per thread). */
+A158_HD static inline void vfr_a158_row(const a158_series *x, int64_t t,
+                                        const double *const *sorted, float *out)
 {
     const double *o = x->o, *h = x->h, *l = x->l, *c = x->c, *v = x->v;
     const int win[A158_NWIN] = {5, 10, 20, 30, 60};
@@ -143,40 +118,52 @@ A158_HD static inline void vfr_a158_row(const a158_series *x, int64_t t, float *
     const int m = t + 1 < A158_MAXWIN ? (int)t + 1 : A158_MAXWIN;
     double srt[A158_MAXWIN];
 
-    /* Running accumulators over j = 0..d-1, read at each window's end. */
-    double sc = 0.0, sv = 0.0, hmax = -INFINITY, lmin = INFINITY;
-    int jmax = 0, jmin = 0, k = 0, nup = 0, ndn = 0;
+    /* One pass back in time (j = 0 is row t) accumulates, for every window at
+     * once, sums of values shifted by their row-t value: the shift keeps the
+     * one-pass variances and covariances accurate (values in a window sit
+     * near their newest one) and makes a flat window's exactly 0. The
+     * windows are read off as j reaches d - 1. */
+    const double lvt = x->lv[t], rrt = x->rr[t], lvrt = x->lvr[t], arvt = x->arv[t];
+    double s1c = 0.0, s2c = 0.0, sjc = 0.0;                 /* close           */
+    double s1v = 0.0, s2v = 0.0;                            /* volume          */
+    double s1l = 0.0, s2l = 0.0, scl = 0.0;                 /* log(v+1), x c   */
+    double s1r = 0.0, s2r = 0.0, s1q = 0.0, s2q = 0.0, srq = 0.0; /* CORD      */
+    double s1w = 0.0, s2w = 0.0;                            /* |r|*v (WVMA)    */
+    double hmax = -INFINITY, lmin = INFINITY;
+    int jmax = 0, jmin = 0, k = 0, nup = 0, ndn = 0, below = 0, equal = 0;
     double gp = 0.0, gn = 0.0, ga = 0.0, vp = 0.0, vn = 0.0, va = 0.0;
-    int nsorted = 0;
-    for (int j = 0; j < A158_MAXWIN && k < A158_NWIN; j++) {
-        if (j < m) {
-            int64_t i = t - j;
-            sc += c[i];
-            sv += v[i];
-            /* >= walking back in time: ties resolve to the oldest row, as
-             * numpy's argmax over the window (oldest first) does. */
-            if (h[i] >= hmax) {
-                hmax = h[i];
-                jmax = j;
-            }
-            if (l[i] <= lmin) {
-                lmin = l[i];
-                jmin = j;
-            }
-            if (i >= 1) {
-                double dc = c[i] - c[i - 1], dv = v[i] - v[i - 1];
-                nup += dc > 0.0;
-                ndn += dc < 0.0;
-                gp += dc > 0.0 ? dc : 0.0;
-                gn += dc < 0.0 ? -dc : 0.0;
-                ga += fabs(dc);
-                vp += dv > 0.0 ? dv : 0.0;
-                vn += dv < 0.0 ? -dv : 0.0;
-                va += fabs(dv);
-            }
-            /* Insertion keeps srt[0..j] sorted: every window's sorted
-             * closes are a prefix of this one pass. */
-            int p = nsorted++;
+    for (int j = 0; j < m && k < A158_NWIN; j++) {
+        const int64_t i = t - j;
+        const double yc = c[i] - ct, yv = v[i] - vt, yl = x->lv[i] - lvt;
+        s1c += yc, s2c += yc * yc, sjc += j * yc;
+        s1v += yv, s2v += yv * yv;
+        s1l += yl, s2l += yl * yl, scl += yc * yl;
+        below += c[i] < ct;
+        equal += c[i] == ct;
+        /* >= walking back in time: ties resolve to the oldest row, as
+         * numpy's argmax over the window (oldest first) does. */
+        if (h[i] >= hmax)
+            hmax = h[i], jmax = j;
+        if (l[i] <= lmin)
+            lmin = l[i], jmin = j;
+        if (i >= 1) {
+            const double dc = c[i] - c[i - 1], dv = v[i] - v[i - 1];
+            nup += dc > 0.0;
+            ndn += dc < 0.0;
+            gp += dc > 0.0 ? dc : 0.0;
+            gn += dc < 0.0 ? -dc : 0.0;
+            ga += fabs(dc);
+            vp += dv > 0.0 ? dv : 0.0;
+            vn += dv < 0.0 ? -dv : 0.0;
+            va += fabs(dv);
+            const double yr = x->rr[i] - rrt, yq = x->lvr[i] - lvrt, yw = x->arv[i] - arvt;
+            s1r += yr, s2r += yr * yr, s1q += yq, s2q += yq * yq, srq += yr * yq;
+            s1w += yw, s2w += yw * yw;
+        }
+        /* Insertion keeps srt[0..j] sorted: every window's sorted closes are
+         * a prefix of this one pass. */
+        if (!sorted) {
+            int p = j;
             while (p > 0 && srt[p - 1] > c[i]) {
                 srt[p] = srt[p - 1];
                 p--;
@@ -186,69 +173,54 @@ A158_HD static inline void vfr_a158_row(const a158_series *x, int64_t t, float *
         const int d = win[k];
         if (j != d - 1)
             continue;
-        const int full = m >= d;       /* rows t-d+1..t exist            */
-        const int dfull = t >= d;      /* and row t-d too (d diffs)      */
         const double dd = (double)d;
-        a158_put(out, A158_ROC, k, dfull ? c[t - d] / ct : NAN);
-        if (!full) {
-            for (int f = A158_MA; f <= A158_VSUMD; f++)
-                a158_put(out, f, k, NAN);
-            k++;
-            continue;
-        }
-        /* The window, oldest first: rows t-d+1..t. */
-        const int64_t b = t - d + 1;
-        const double *cw = c + b;
-        double mc;
-        a158_put(out, A158_MA, k, sc / dd / ct);
-        a158_put(out, A158_STD, k, a158_std(cw, d, &mc) / ct);
-        /* Regression of closes on x = 1..d (oldest = 1). */
-        double xm = (dd + 1.0) / 2.0, sxy = 0.0, syy = 0.0, sxx = 0.0;
-        for (int jj = 0; jj < d; jj++) {
-            double dx = (double)(jj + 1) - xm, dy = cw[jj] - mc;
-            sxy += dx * dy;
-            sxx += dx * dx;
-            syy += dy * dy;
-        }
-        double slope = sxy / sxx;
+        a158_put(out, A158_ROC, k, t >= d ? c[t - d] / ct : NAN);
+        /* centred sums of squares and products over the window */
+        const double ssc = a158_pos(s2c - s1c * s1c / dd);
+        const double ssv = a158_pos(s2v - s1v * s1v / dd);
+        const double ssl = a158_pos(s2l - s1l * s1l / dd);
+        a158_put(out, A158_MA, k, (ct + s1c / dd) / ct);
+        a158_put(out, A158_STD, k, sqrt(ssc / (dd - 1.0)) / ct);
+        /* Regression on x = 1..d (oldest = 1): row t-j has x = d - j, so
+         * sum (x - xm) y = (d - xm) sum y - sum j y. */
+        const double xm = (dd + 1.0) / 2.0, sxx = dd * (dd * dd - 1.0) / 12.0;
+        const double sxy = (dd - xm) * s1c - sjc, slope = sxy / sxx;
         a158_put(out, A158_BETA, k, slope / ct);
-        a158_put(out, A158_RSQR, k, sxy * sxy / (sxx * syy));
-        a158_put(out, A158_RESI, k, (ct - (mc + slope * (dd - xm))) / ct);
+        a158_put(out, A158_RSQR, k, sxy * sxy / (sxx * ssc));
+        a158_put(out, A158_RESI, k, (-s1c / dd - slope * (dd - xm)) / ct);
         a158_put(out, A158_MAX, k, hmax / ct);
         a158_put(out, A158_MIN, k, lmin / ct);
         /* Linear interpolation between order statistics (pandas' default). */
-        double q8 = 0.8 * (dd - 1.0), q2 = 0.2 * (dd - 1.0);
-        int i8 = (int)q8, i2 = (int)q2;
-        double u8 = srt[i8] + (srt[i8 + 1 < d ? i8 + 1 : i8] - srt[i8]) * (q8 - i8);
-        double u2 = srt[i2] + (srt[i2 + 1 < d ? i2 + 1 : i2] - srt[i2]) * (q2 - i2);
+        const double q8 = 0.8 * (dd - 1.0), q2 = 0.2 * (dd - 1.0);
+        const int i8 = (int)q8, i2 = (int)q2;
+        const double *srt_ = sorted ? sorted[k] : srt;
+#define srt srt_
+        const double u8 = srt[i8] + (srt[i8 + 1 < d ? i8 + 1 : i8] - srt[i8]) * (q8 - i8);
+        const double u2 = srt[i2] + (srt[i2 + 1 < d ? i2 + 1 : i2] - srt[i2]) * (q2 - i2);
         a158_put(out, A158_QTLU, k, u8 / ct);
         a158_put(out, A158_QTLD, k, u2 / ct);
-        int below = 0, equal = 0;
-        for (int jj = 0; jj < d; jj++) {
-            below += cw[jj] < ct;
-            equal += cw[jj] == ct;
-        }
+#undef srt
         a158_put(out, A158_RANK, k, (below + (equal + 1) / 2.0) / dd);
         a158_put(out, A158_RSV, k, (ct - lmin) / (hmax - lmin + A158_EPS));
         /* IdxMax: 1-based position from the oldest row of the window. */
-        double imax = (double)(d - jmax), imin = (double)(d - jmin);
+        const double imax = (double)(d - jmax), imin = (double)(d - jmin);
         a158_put(out, A158_IMAX, k, imax / dd);
         a158_put(out, A158_IMIN, k, imin / dd);
         a158_put(out, A158_IMXD, k, (imax - imin) / dd);
-        a158_put(out, A158_CORR, k, a158_corr(cw, x->lv + b, d));
-        double mvol, vstd = a158_std(v + b, d, &mvol);
-        a158_put(out, A158_VMA, k, mvol / (vt + A158_EPS));
-        a158_put(out, A158_VSTD, k, vstd / (vt + A158_EPS));
-        if (dfull) {
-            a158_put(out, A158_CORD, k, a158_corr(x->rr + b, x->lvr + b, d));
+        a158_put(out, A158_CORR, k, (scl - s1c * s1l / dd) / sqrt(ssc * ssl));
+        a158_put(out, A158_VMA, k, (vt + s1v / dd) / (vt + A158_EPS));
+        a158_put(out, A158_VSTD, k, sqrt(ssv / (dd - 1.0)) / (vt + A158_EPS));
+        if (t >= d) { /* d one-day differences */
+            const double ssr = a158_pos(s2r - s1r * s1r / dd), ssq = a158_pos(s2q - s1q * s1q / dd);
+            const double ssw = a158_pos(s2w - s1w * s1w / dd);
+            a158_put(out, A158_CORD, k, (srq - s1r * s1q / dd) / sqrt(ssr * ssq));
             a158_put(out, A158_CNTP, k, nup / dd);
             a158_put(out, A158_CNTN, k, ndn / dd);
             a158_put(out, A158_CNTD, k, nup / dd - ndn / dd);
             a158_put(out, A158_SUMP, k, gp / (ga + A158_EPS));
             a158_put(out, A158_SUMN, k, gn / (ga + A158_EPS));
             a158_put(out, A158_SUMD, k, (gp - gn) / (ga + A158_EPS));
-            double marv, sarv = a158_std(x->arv + b, d, &marv);
-            a158_put(out, A158_WVMA, k, sarv / (marv + A158_EPS));
+            a158_put(out, A158_WVMA, k, sqrt(ssw / (dd - 1.0)) / (arvt + s1w / dd + A158_EPS));
             /* A NaN volume in the window makes va NaN, and so these. */
             a158_put(out, A158_VSUMP, k, vp / (va + A158_EPS));
             a158_put(out, A158_VSUMN, k, vn / (va + A158_EPS));
@@ -262,6 +234,10 @@ A158_HD static inline void vfr_a158_row(const a158_series *x, int64_t t, float *
         }
         k++;
     }
+    /* Windows longer than the rows there are. */
+    for (; k < A158_NWIN; k++)
+        for (int f = A158_ROC; f <= A158_VSUMD; f++)
+            a158_put(out, f, k, NAN);
 }
 
 /* Offsets ascending from 0, prices finite and > 0, ld >= 158: the checks

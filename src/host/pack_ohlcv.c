@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "pack_internal.h"
@@ -39,6 +40,14 @@ static const char *const role_alias[R_COUNT][8] = {
 };
 
 enum { FEAT_ALPHA158 = 1, FEAT_PRICE26 = 2 };
+
+/* CPU seconds of the whole process (all threads), for the phase log. */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* Lower-cased, without blanks, '_', '-' and '.'; cut to cap - 1 bytes. */
 static void normalize(const char *s, char *out, size_t cap)
@@ -458,7 +467,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     if (sets & FEAT_ALPHA158)
         VFR_TRY(vfr_device_resolve(opt ? opt->device : VFR_DEVICE_AUTO, &dev));
     progress(&o, 0.0);
-    double t0 = vfr_seconds();
+    double t0 = vfr_seconds(), c0 = cpu_seconds();
 
     for (int32_t k = 0; k < nfiles; k++) {
         int32_t fixed = -1;
@@ -542,9 +551,9 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
         have_vwap |= !isnan(b.w[r]);
     }
     progress(&o, 45.0);
-    double t1 = vfr_seconds();
-    vfr_report_log(o.rep, VFR_LOG_INFO, "read and checked %lld bars of %d symbols in %.2f s",
-                   (long long)N, (int)S, t1 - t0);
+    double t1 = vfr_seconds(), c1 = cpu_seconds();
+    vfr_report_log(o.rep, VFR_LOG_INFO, "read and checked %lld bars of %d symbols in %.2f s (%.2f s CPU)",
+                   (long long)N, (int)S, t1 - t0, c1 - c0);
 
     /* Features [N, F] in series order: Alpha158 first, then price26. */
     const int32_t FA = sets & FEAT_ALPHA158 ? vfr_features_alpha158_count() : 0;
@@ -590,10 +599,10 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     }
     for (int32_t k = 0; k < FP; k++)
         fnames[FA + k] = vfr_features_price_name(k);
-    double t2 = vfr_seconds();
-    vfr_report_log(o.rep, VFR_LOG_INFO, "computed %d features%s%s and %d horizons in %.2f s", (int)F,
-                   FA ? " (Alpha158 on " : "", FA ? (dev == VFR_DEVICE_CUDA ? "cuda)" : "cpu)") : "",
-                   (int)H, t2 - t1);
+    double t2 = vfr_seconds(), c2 = cpu_seconds();
+    vfr_report_log(o.rep, VFR_LOG_INFO, "computed %d features%s%s and %d horizons in %.2f s (%.2f s CPU)",
+                   (int)F, FA ? " (Alpha158 on " : "", FA ? (dev == VFR_DEVICE_CUDA ? "cuda)" : "cpu)") : "",
+                   (int)H, t2 - t1, c2 - c1);
 
     /* Output order (date, symbol): perm[j] = series row of output row j. */
     perm = malloc((size_t)N * sizeof *perm);
@@ -626,7 +635,8 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
               .src_features = feat, .src_close = fc};
     st = write_rows(out_path, &spec, &r, &o, 60.0);
     if (st == VFR_OK)
-        vfr_report_log(o.rep, VFR_LOG_INFO, "wrote the dataset in %.2f s", vfr_seconds() - t2);
+        vfr_report_log(o.rep, VFR_LOG_INFO, "wrote the dataset in %.2f s (%.2f s CPU)",
+                       vfr_seconds() - t2, cpu_seconds() - c2);
 
 fail:
     for (int32_t k = 0; k < nfiles; k++)

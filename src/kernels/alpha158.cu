@@ -52,7 +52,7 @@ static __global__ void alpha158_kernel(const double *d_in, int has_vwap, const i
     a158_series x = {d_in + b,         d_in + N + b,     d_in + 2 * N + b, d_in + 3 * N + b,
                      d_in + 4 * N + b, has_vwap ? d_in + 5 * N + b : NULL,
                      d_in + 6 * N + b, d_in + 7 * N + b, d_in + 8 * N + b, d_in + 9 * N + b};
-    vfr_a158_row(&x, r - b, d_out + r * ld);
+    vfr_a158_row(&x, r - b, NULL, d_out + r * ld);
 }
 
 #define CUDA_TRY(call) VFR_CUDA_TRY("alpha158 (cuda)", call)
