@@ -193,13 +193,11 @@ A158_HD static inline void vfr_a158_row(const a158_series *x, int64_t t,
         /* Linear interpolation between order statistics (pandas' default). */
         const double q8 = 0.8 * (dd - 1.0), q2 = 0.2 * (dd - 1.0);
         const int i8 = (int)q8, i2 = (int)q2;
-        const double *srt_ = sorted ? sorted[k] : srt;
-#define srt srt_
-        const double u8 = srt[i8] + (srt[i8 + 1 < d ? i8 + 1 : i8] - srt[i8]) * (q8 - i8);
-        const double u2 = srt[i2] + (srt[i2 + 1 < d ? i2 + 1 : i2] - srt[i2]) * (q2 - i2);
+        const double *q = sorted ? sorted[k] : srt; /* the window, ascending */
+        const double u8 = q[i8] + (q[i8 + 1 < d ? i8 + 1 : i8] - q[i8]) * (q8 - i8);
+        const double u2 = q[i2] + (q[i2 + 1 < d ? i2 + 1 : i2] - q[i2]) * (q2 - i2);
         a158_put(out, A158_QTLU, k, u8 / ct);
         a158_put(out, A158_QTLD, k, u2 / ct);
-#undef srt
         a158_put(out, A158_RANK, k, (below + (equal + 1) / 2.0) / dd);
         a158_put(out, A158_RSV, k, (ct - lmin) / (hmax - lmin + A158_EPS));
         /* IdxMax: 1-based position from the oldest row of the window. */
