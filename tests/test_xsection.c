@@ -115,8 +115,10 @@ static void test_robust_no_lookahead(void)
     CHECK_OK(vfr_processors_apply(d, Y, 2, dr, 4));
     CHECK(memcmp(X, Y, sizeof X) == 0);
     CHECK_FAIL(vfr_processors_apply(d, Y, 3, dr, 2), VFR_ERR_INVALID_ARG, "fitted for 2 features");
-    CHECK_FAIL(vfr_processors_from_json("{\"features\":2,\"processors\":[{\"name\":\"robustZScore\"}]}", &d),
+    vfr_processors *e = NULL;
+    CHECK_FAIL(vfr_processors_from_json("{\"features\":2,\"processors\":[{\"name\":\"robustZScore\"}]}", &e),
                VFR_ERR_FORMAT, "median");
+    CHECK(e == NULL);
     free(ja), free(jb), free(jc);
     vfr_processors_free(a), vfr_processors_free(b), vfr_processors_free(c), vfr_processors_free(d);
 }

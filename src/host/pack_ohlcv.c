@@ -421,7 +421,7 @@ fail:
 }
 
 typedef struct sk {
-    int64_t key; /* (symbol rank << 32) | date offset, or (date << 32) | rank */
+    uint64_t key; /* (symbol rank << 32) | date offset, or (date offset << 32) | rank */
     int64_t row;
 } sk;
 
@@ -514,7 +514,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
         free(tmp);
     }
     for (int64_t i = 0; i < N; i++) {
-        keys[i].key = (int64_t)rank[b.sym[i]] << 32 | (int64_t)((int64_t)b.date[i] - INT32_MIN);
+        keys[i].key = (uint64_t)rank[b.sym[i]] << 32 | (uint64_t)((int64_t)b.date[i] - INT32_MIN);
         keys[i].row = i;
         offset[rank[b.sym[i]] + 1]++;
     }
@@ -617,7 +617,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
         for (int64_t i = offset[s]; i < offset[s + 1]; i++) {
             out_date[i] = b.date[keys[i].row];
             out_sym[i] = s;
-            keys[i].key = (int64_t)((int64_t)out_date[i] - INT32_MIN) << 32 | s;
+            keys[i].key = (uint64_t)((int64_t)out_date[i] - INT32_MIN) << 32 | (uint32_t)s;
             keys[i].row = i;
         }
     qsort(keys, (size_t)N, sizeof *keys, cmp_sk);
