@@ -76,6 +76,7 @@ typedef struct vfr_job {
         vfr_flat_policy flat;
         int64_t min_rows;
         int32_t min_dates, min_symbols;
+        char *processors_json; /* dataConfig.processors as JSON text; NULL: none */
     } data;
     struct {
         char *hyperparameters_json; /* the object as JSON text ("{}" default) */

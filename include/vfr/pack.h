@@ -1,5 +1,5 @@
-/* pack.h: turns a user's CSV (wide close prices, or long features) into a vfr
- * dataset file (dataset.h). Not a general CSV library: the two layouts below
+/* pack.h: turns a user's CSV (wide close prices, long features, or daily
+ * OHLCV bars) into a vfr dataset file (dataset.h). Not a general CSV library: the layouts below
  * are the contract, and anything else is a clear error naming file, row and
  * column. Output is written to a temporary name and renamed on success. */
 #ifndef VFR_PACK_H
@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "vfr/device.h"
 #include "vfr/report.h"
 #include "vfr/status.h"
 
@@ -50,5 +51,35 @@ vfr_status vfr_pack_price_quality(const float *px, int32_t S, int64_t T, int64_t
  * close is, forward returns are computed from close for opt->horizons. */
 vfr_status vfr_pack_long_csv(const char *csv_path, const char *out_path,
                              const vfr_pack_options *opt);
+
+/* Daily OHLCV bars -> computed features. */
+typedef struct vfr_pack_ohlcv_options {
+    vfr_pack_options base;  /* horizons, compression, reporter                    */
+    const char *columns;    /* "ROLE=NAME,..." for headers not recognised; NULL    */
+    const char *features;   /* "alpha158" (NULL), "price26" or "alpha158,price26"  */
+    vfr_device_kind device; /* for Alpha158: AUTO (0) = CUDA when there is one     */
+    int threads;            /* CPU threads for Alpha158; 0 = all cores             */
+} vfr_pack_ohlcv_options;
+
+/* Long OHLCV: one row per (date, symbol), any order, columns found by name,
+ * case-insensitively, ignoring blanks, '_', '-', '.': date (Date, Datetime,
+ * Timestamp, ...), symbol (Symbol, Ticker, Instrument, Code, ...), open, high,
+ * low, close, volume, and optional adjclose ("Adj Close"), vwap, factor. ROLE
+ * in opt->columns is one of date, symbol, open, high, low, close, adjclose,
+ * volume, vwap, factor. Other columns are ignored. A path ending in .gz is
+ * read through zlib. With a factor column (or Adj Close, factor = adj/close)
+ * prices are multiplied by it and volume divided by it. A bar whose four
+ * prices are all empty is skipped; otherwise each bar must have prices > 0,
+ * low <= close <= high, volume >= 0 (empty = unknown), and (date, symbol)
+ * once. Features and forward returns run over each symbol's own bars; /close
+ * holds the adjusted close. Errors: FORMAT (naming file, line and column),
+ * INVALID_ARG (options), NOT_FOUND, IO, NOMEM; nothing is left at out_path. */
+vfr_status vfr_pack_ohlcv_csv(const char *csv_path, const char *out_path,
+                              const vfr_pack_ohlcv_options *opt);
+
+/* One file per symbol in dir: SYMBOL.csv or SYMBOL.csv.gz (the symbol is the
+ * file name; a symbol column, if any, is ignored), else as above. */
+vfr_status vfr_pack_ohlcv_dir(const char *dir, const char *out_path,
+                              const vfr_pack_ohlcv_options *opt);
 
 #endif

@@ -51,6 +51,7 @@ typedef struct vfr_prepared {
     char **feature_names;   /* [F]                                               */
     char **symbols;         /* [S] the dataset's symbol names                    */
     int32_t horizon;
+    char *processors_json;  /* the fitted dataConfig.processors chain, or NULL (xsection.h) */
 } vfr_prepared;
 
 /* Opens the job's dataset. A `.csv` path is taken as wide close prices and

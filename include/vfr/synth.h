@@ -25,4 +25,13 @@ typedef struct vfr_synth_options {
 
 vfr_status vfr_synth_write(const char *path, const vfr_synth_options *opt);
 
+/* Synthetic daily OHLCV bars for `vfr pack --ohlcv`: a long CSV (gzip when
+ * path ends in .gz) with header date,symbol,open,high,low,close,volume, S
+ * symbols (S0000, ...) x T business days from start_date (0: 2010-01-04),
+ * rows by date then symbol, prices in cents. A random walk with a market
+ * factor, no planted signal; a pure function of the arguments.
+ * Errors: INVALID_ARG, IO, NOMEM; nothing is left at path on failure. */
+vfr_status vfr_synth_ohlcv_csv(const char *path, int32_t S, int32_t T, uint64_t seed,
+                               int32_t start_date);
+
 #endif

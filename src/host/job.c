@@ -4,6 +4,7 @@
  * same messages; defaults are applied when the struct is filled. The table is
  * the source for docs/job-config.md. */
 #include "vfr/job.h"
+#include "vfr/xsection.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include "vfr/model.h"
 #include "vfr/registry.h"
 
-typedef enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STRLIST, K_ANYOBJ, K_DATE } kind;
+typedef enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STRLIST, K_ANYOBJ, K_DATE, K_ANYARR } kind;
 
 typedef struct key_spec {
     const char *name;
@@ -42,6 +43,7 @@ static const key_spec data_keys[] = {
     {"minRows", K_INT, 0, 1, 1e12, NULL, NULL},
     {"minDates", K_INT, 0, 2, 1e6, NULL, NULL},
     {"minSymbols", K_INT, 0, 1, 1e7, NULL, NULL},
+    {"processors", K_ANYARR, 0, 0, 0, NULL, NULL}, /* checked by vfr_processors_parse */
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -150,6 +152,7 @@ static const char *kind_name(kind k)
     case K_NUM: return "a number";
     case K_BOOL: return "true or false";
     case K_OBJ: case K_ANYOBJ: return "an object";
+    case K_ANYARR: return "an array";
     default: return "an array of strings";
     }
 }
@@ -217,6 +220,7 @@ static vfr_status validate(const char *file, const cJSON *obj, const key_spec *s
         case K_BOOL: ok = cJSON_IsBool(it); break;
         case K_OBJ:
         case K_ANYOBJ: ok = cJSON_IsObject(it); break;
+        case K_ANYARR: ok = cJSON_IsArray(it); break;
         default: {
             ok = cJSON_IsArray(it);
             int i = 0;
@@ -285,6 +289,10 @@ vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, in
     if (strncmp(target, "price_direction_", 16) == 0) {
         *objective = VFR_OBJECTIVE_DIRECTION;
         num = target + 16;
+    } else if (strncmp(target, "rank_return_", 12) == 0 || strncmp(target, "excess_return_", 14) == 0) {
+        /* cross-sectional labels (xsection.h): regressions like return_<h>d */
+        *objective = VFR_OBJECTIVE_RETURN;
+        num = target + (target[0] == 'r' ? 12 : 14);
     } else if (strncmp(target, "return_", 7) == 0) {
         *objective = VFR_OBJECTIVE_RETURN;
         num = target + 7;
@@ -300,7 +308,8 @@ vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, in
     return VFR_OK;
 bad:
     return vfr_fail(VFR_ERR_INVALID_ARG,
-                    "'%s' is not a target (want price_direction_<h>d or return_<h>d)", target);
+                    "'%s' is not a target (want price_direction_<h>d, return_<h>d, "
+                    "rank_return_<h>d or excess_return_<h>d)", target);
 }
 
 /* Names that become folder or file names: letters, digits, '.', '_', '-'. */
@@ -327,6 +336,7 @@ void vfr_job_free(vfr_job *job)
     free(job->priority);
     free(job->target);
     free(job->data.dataset);
+    free(job->data.processors_json);
     for (int32_t i = 0; i < job->data.n_symbols; i++)
         free(job->data.symbols[i]);
     free(job->data.symbols);
@@ -377,7 +387,8 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     if (tv) {
         if (vfr_job_parse_target(tv->valuestring, &obj, &h) != VFR_OK)
             return vfr_fail(VFR_ERR_INVALID_ARG,
-                            "%s: targetVariable: '%s' is not price_direction_<h>d or return_<h>d",
+                            "%s: targetVariable: '%s' is not price_direction_<h>d, return_<h>d, "
+                            "rank_return_<h>d or excess_return_<h>d",
                             file, tv->valuestring);
         if (ph && (int32_t)ph->valuedouble != h)
             return vfr_fail(VFR_ERR_INVALID_ARG,
@@ -399,6 +410,8 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     j->horizon = h;
     char tgt[64];
     snprintf(tgt, sizeof tgt, "%s_%dd", obj == VFR_OBJECTIVE_DIRECTION ? "price_direction" : "return", h);
+    if (tv) /* keeps the cross-sectional kind (rank_return_<h>d, ...) */
+        snprintf(tgt, sizeof tgt, "%s", tv->valuestring);
     if (!(j->target = vfr_strdup(tgt)))
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
 
@@ -453,6 +466,16 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     j->data.min_rows = (int64_t)num_or(dc, "minRows", 1000);
     j->data.min_dates = (int32_t)num_or(dc, "minDates", 100);
     j->data.min_symbols = (int32_t)num_or(dc, "minSymbols", 1);
+    const cJSON *procs = get(dc, "processors");
+    if (procs && cJSON_GetArraySize(procs) > 0) {
+        vfr_processors *chk = NULL;
+        if (!(j->data.processors_json = cJSON_PrintUnformatted(procs)))
+            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+        vfr_status pst = vfr_processors_parse(j->data.processors_json, file, &chk);
+        vfr_processors_free(chk);
+        if (pst != VFR_OK)
+            return pst;
+    }
 
     /* trainingConfig */
     const cJSON *hp = get(tc, "hyperparameters");
@@ -686,6 +709,8 @@ char *vfr_job_to_json(const vfr_job *j)
     cJSON_AddNumberToObject(dc, "minSamplesPerSymbol", j->data.min_samples_per_symbol);
     cJSON_AddStringToObject(dc, "nonFinitePolicy", j->data.nonfinite == VFR_NONFINITE_DROP_ROW ? "dropRow" : "keepAsMissing");
     cJSON_AddStringToObject(dc, "flatPolicy", j->data.flat == VFR_FLAT_DROP ? "drop" : "down");
+    if (j->data.processors_json)
+        cJSON_AddItemToObject(dc, "processors", cJSON_Parse(j->data.processors_json));
     cJSON_AddNumberToObject(dc, "minRows", (double)j->data.min_rows);
     cJSON_AddNumberToObject(dc, "minDates", j->data.min_dates);
     cJSON_AddNumberToObject(dc, "minSymbols", j->data.min_symbols);

@@ -20,18 +20,12 @@
 
 #include "vfr/dataset.h"
 #include "vfr/features.h"
+#include "pack_internal.h"
 
 enum { DEFAULT_COMPRESSION = 4, APPEND_ROWS = 65536, PROGRESS_LINES = 65536 };
 static const int32_t default_horizons[] = {1, 5, 10, 20};
 
 /* ---- options ------------------------------------------------------------ */
-
-typedef struct pack_opts {
-    int32_t *horizons; /* [H] ascending, owned */
-    int32_t H;
-    int compression;
-    const vfr_reporter *rep;
-} pack_opts;
 
 static int cmp_i32(const void *a, const void *b)
 {
@@ -39,7 +33,7 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static vfr_status opts_resolve(const vfr_pack_options *opt, pack_opts *o)
+vfr_status opts_resolve(const vfr_pack_options *opt, pack_opts *o)
 {
     const int32_t *h = default_horizons;
     int32_t H = (int32_t)(sizeof default_horizons / sizeof default_horizons[0]);
@@ -80,15 +74,7 @@ static vfr_status opts_resolve(const vfr_pack_options *opt, pack_opts *o)
 
 /* ---- the file in memory -------------------------------------------------- */
 
-typedef struct csv {
-    const char *path;
-    char *buf;    /* [len + 1], NUL-terminated, owned */
-    size_t len;
-    size_t pos;   /* first unread byte                */
-    int64_t line; /* 1-based number of the current line */
-} csv;
-
-static vfr_status csv_read(const char *path, csv *f)
+vfr_status csv_read(const char *path, csv *f)
 {
     memset(f, 0, sizeof *f);
     f->path = path;
@@ -155,7 +141,7 @@ fail:
 
 /* Next line, NUL-terminated in place without its "\n" or "\r\n", or NULL at
  * the end. Blank lines (a trailing newline, a gap) are skipped but counted. */
-static char *csv_next_line(csv *f)
+char *csv_next_line(csv *f)
 {
     while (f->pos < f->len) {
         char *s = f->buf + f->pos;
@@ -173,7 +159,7 @@ static char *csv_next_line(csv *f)
 }
 
 /* Upper bound on the data lines left: the newlines from here, plus one. */
-static int64_t csv_lines_left(const csv *f)
+int64_t csv_lines_left(const csv *f)
 {
     int64_t n = 1;
     for (const char *p = f->buf + f->pos; (p = memchr(p, '\n', (size_t)(f->buf + f->len - p)));
@@ -186,7 +172,7 @@ static int64_t csv_lines_left(const csv *f)
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static vfr_status csv_fail(const csv *f, const char *column, const char *fmt, ...)
+vfr_status csv_fail(const csv *f, const char *column, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -216,7 +202,7 @@ static char *trim(char *s, char *e)
 
 /* Cuts a line at its commas in place. Stores the first cap fields (trimmed)
  * and returns how many there are. */
-static int64_t split_fields(char *s, char **fields, int64_t cap)
+int64_t split_fields(char *s, char **fields, int64_t cap)
 {
     int64_t n = 0;
     for (;;) {
@@ -233,9 +219,7 @@ static int64_t split_fields(char *s, char **fields, int64_t cap)
 
 /* ---- numbers ------------------------------------------------------------ */
 
-enum { CELL_NUMBER, CELL_MISSING, CELL_NOT_NUMBER, CELL_NOT_FINITE };
-
-static int lower_eq(const char *s, const char *lower)
+int lower_eq(const char *s, const char *lower)
 {
     for (; *s && *lower; s++, lower++) {
         char c = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
@@ -278,7 +262,7 @@ static int fast_decimal(const char *s, double *v)
     return 1;
 }
 
-static int parse_cell(const char *s, double *v)
+int parse_cell(const char *s, double *v)
 {
     *v = NAN;
     if (!*s || lower_eq(s, "na") || lower_eq(s, "nan") || lower_eq(s, "n/a") ||
@@ -321,7 +305,7 @@ static vfr_status cell_value(const csv *f, const char *column, const char *s, in
     return VFR_OK;
 }
 
-static vfr_status cell_date(const csv *f, const char *s, int32_t *days)
+vfr_status cell_date(const csv *f, const char *s, int32_t *days)
 {
     if (vfr_date_parse(s, days) != VFR_OK)
         return csv_fail(f, "date", "'%.40s' is not a date (want YYYY-MM-DD)", s);
@@ -329,7 +313,7 @@ static vfr_status cell_date(const csv *f, const char *s, int32_t *days)
 }
 
 /* Reads the header line into fields (owned array of pointers into the buffer). */
-static vfr_status read_header(csv *f, const char *want, char ***fields, int64_t *n)
+vfr_status read_header(csv *f, const char *want, char ***fields, int64_t *n)
 {
     *fields = NULL;
     *n = 0;
@@ -356,7 +340,7 @@ static int cmp_str_ptr(const void *a, const void *b)
 
 /* order[k] = index (into names) of the k-th name in strcmp order. Fails on a
  * repeated name, naming both header columns (col[i]: 1-based column of names[i]). */
-static vfr_status sort_names(const csv *f, const char *const *names, int64_t n,
+vfr_status sort_names(const csv *f, const char *const *names, int64_t n,
                              const int64_t *col, const char *what, int32_t *order)
 {
     vfr_status st = VFR_OK;
@@ -380,31 +364,15 @@ static vfr_status sort_names(const csv *f, const char *const *names, int64_t n,
 }
 
 /* Progress in percent: parsing 0-50, features/sorting 50-60, writing 60-100. */
-static void progress(const pack_opts *o, double done)
+void progress(const pack_opts *o, double done)
 {
     vfr_report_progress(o->rep, "pack", done, 100.0);
 }
 
-/* The output rows, in (date, symbol) order: either laid out in that order
- * already (date, symbol, features, close), or gathered block by block from
- * file order through perm (src_*). fwd is always in output order. */
-typedef struct rows {
-    int64_t N;
-    const int32_t *date;    /* [N], when perm is NULL                */
-    const int32_t *symbol;  /* [N], when perm is NULL                */
-    const float *features;  /* [N, F], when perm is NULL             */
-    const float *close;     /* [N], when perm is NULL and has_close  */
-    const float *const *quality; /* VFR_QUALITY_COUNT x [N] or NULL, when perm is NULL */
-    const float *fwd;       /* [N, H] (unused when H == 0)           */
-    const int64_t *perm;    /* [N]: file row of each output row      */
-    const int32_t *src_date, *src_symbol;
-    const float *src_features, *src_close;
-} rows;
-
 /* Opens a writer, appends blocks, commits; aborts on any failure so that
  * nothing is left at out_path. Shared by both layouts. */
 
-static vfr_status write_rows(const char *out_path, const vfr_dataset_spec *spec, const rows *r,
+vfr_status write_rows(const char *out_path, const vfr_dataset_spec *spec, const rows *r,
                              const pack_opts *o, double p0)
 {
     vfr_status st = VFR_OK;
@@ -727,15 +695,6 @@ fail:
 
 /* ---- long layout ----------------------------------------------------------- */
 
-/* Symbol names (pointers into the CSV buffer) -> dense ids in order of first
- * appearance, by open addressing. */
-typedef struct symtab {
-    const char **name; /* [n], capacity cap */
-    int32_t n, cap;
-    int32_t *slot;     /* [mask + 1]: id + 1, 0 = empty */
-    uint64_t mask;
-} symtab;
-
 static uint64_t hash_str(const char *s)
 {
     uint64_t h = 14695981039346656037ull; /* FNV-1a 64-bit offset basis */
@@ -769,7 +728,7 @@ static vfr_status symtab_grow(symtab *t)
     return VFR_OK;
 }
 
-static vfr_status symtab_id(symtab *t, const char *s, int32_t *id)
+vfr_status symtab_id(symtab *t, const char *s, int32_t *id)
 {
     if (t->n >= t->cap) {
         if (t->cap >= INT32_MAX / 2)

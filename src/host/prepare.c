@@ -2,6 +2,7 @@
  * Reads the job's date range once, scores every row, drops what fails, and
  * compacts the survivors in place: the panel is the only copy of the features. */
 #include "vfr/prepare.h"
+#include "vfr/xsection.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -29,6 +30,7 @@ void vfr_prepared_free(vfr_prepared *p)
     free(p->X), free(p->y), free(p->fwd), free(p->fwd1), free(p->close);
     free(p->date), free(p->symbol), free(p->dates), free(p->date_row), free(p->xdate_row);
     free(p->prev_row);
+    free(p->processors_json);
     for (int32_t f = 0; f < p->F && p->feature_names; f++)
         free(p->feature_names[f]);
     for (int32_t s = 0; s < p->S && p->symbols; s++)
@@ -421,6 +423,9 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
             p->date_row[t++] = i;
         }
     p->date_row[T] = w;
+    /* rank_return / excess_return: the label across each date's kept rows */
+    if (vfr_xsection_label_kind(job->target) != VFR_LABEL_RAW)
+        vfr_xsection_label(vfr_xsection_label_kind(job->target), p->fwd, p->date_row, T, p->y);
     p->xdate_row = malloc(sizeof *p->xdate_row * (size_t)(T + 1));
     p->prev_row = malloc(sizeof *p->prev_row * (size_t)(p->n_all ? p->n_all : 1));
     int64_t *last = malloc(sizeof *last * (size_t)(S ? S : 1));
@@ -509,6 +514,8 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
             *report_out = cJSON_Print(rep_json); /* the report explains the failure */
         goto fail;
     }
+    /* dataConfig.processors: fitted on training dates, applied to every row */
+    VFR_TRY(vfr_xsection_process_panel(job, p));
     if (report_out && !(*report_out = cJSON_Print(rep_json))) {
         st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
         goto fail;

@@ -831,7 +831,7 @@ static void add_copy(cJSON *dst, const char *name, const cJSON *src, const char 
 }
 
 typedef struct run_info {
-    cJSON *job, *manifest, *metrics, *comparison, *search;
+    cJSON *job, *manifest, *metrics, *comparison, *search, *processors;
     char name[129], version[32], type[16], artifact[64], objective[16];
     int32_t horizon, F;
     cJSON *feature_names; /* array or NULL */
@@ -843,6 +843,7 @@ static void run_free(run_info *r)
 {
     cJSON_Delete(r->job), cJSON_Delete(r->manifest), cJSON_Delete(r->metrics);
     cJSON_Delete(r->comparison), cJSON_Delete(r->search), cJSON_Delete(r->feature_names);
+    cJSON_Delete(r->processors);
     free(r->lineage), free(r->metrics_text), free(r->comparison_text), free(r->job_text), free(r->names_text);
 }
 
@@ -861,6 +862,7 @@ static vfr_status read_run(const char *run_dir, const vfr_registry_register_opti
     VFR_TRY(read_json(run_dir, "metrics.json", 1, &r->metrics));
     VFR_TRY(read_json(run_dir, "comparison.json", 0, &r->comparison));
     VFR_TRY(read_json(run_dir, "search.json", 0, &r->search));
+    VFR_TRY(read_json(run_dir, "processors.json", 0, &r->processors));
 
     const char *name = o && o->name ? o->name : jstr(r->job, "modelName");
     if (!name) {
@@ -948,6 +950,8 @@ static vfr_status read_run(const char *run_dir, const vfr_registry_register_opti
     add_copy(seeds, "search", r->manifest, "searchSeed");
     add_copy(lin, "device", r->manifest, "device");
     add_copy(lin, "model", r->manifest, "model");
+    if (r->processors) /* the fitted feature processors, which vfr predict applies */
+        cJSON_AddItemToObject(lin, "processors", cJSON_Duplicate(r->processors, 1));
     snprintf(path, sizeof path, "%s/predictions.h5", run_dir);
     if (access(path, F_OK) == 0 && vfr_predictions_read(path, VFR_SET_ALL, &pred) == VFR_OK) {
         cJSON *pj = cJSON_AddObjectToObject(lin, "predictions");

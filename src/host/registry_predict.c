@@ -4,6 +4,7 @@
  * the champion or the challenger by vfr_registry_route_bucket, so a symbol
  * always gets the same model. The output is a predictions file (M = 1) plus
  * /version_index and /versions naming the version that scored each row. */
+#include <cjson/cJSON.h>
 #include <hdf5.h>
 #include <limits.h>
 #include <math.h>
@@ -16,6 +17,26 @@
 #include "registry_internal.h"
 #include "vfr/dataset.h"
 #include "vfr/predictions.h"
+#include "vfr/xsection.h"
+
+/* The fitted feature processors a version was trained with (its lineage's
+ * "processors", from the run's processors.json), or NULL when it has none. */
+static vfr_status version_processors(const vfr_registry_version *v, vfr_processors **out)
+{
+    *out = NULL;
+    cJSON *lin = v->lineage_json ? cJSON_Parse(v->lineage_json) : NULL;
+    const cJSON *pj = cJSON_GetObjectItemCaseSensitive(lin, "processors");
+    vfr_status st = VFR_OK;
+    if (cJSON_IsObject(pj)) {
+        char *text = cJSON_PrintUnformatted(pj);
+        st = text ? vfr_processors_from_json(text, out) : vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
+        free(text);
+        if (st != VFR_OK)
+            vfr_error_prefix("%s:%s: ", v->name, v->version);
+    }
+    cJSON_Delete(lin);
+    return st;
+}
 
 typedef struct load_ctx {
     const vfr_registry *reg;
@@ -196,7 +217,8 @@ vfr_status vfr_registry_predict(vfr_registry *reg, const vfr_registry_predict_op
     vfr_model *model = NULL;
     float *X = NULL, *Xk = NULL, *sc[2] = {NULL, NULL}, *score = NULL, *label = NULL, *fwd = NULL, *fwd1 = NULL,
           *fr = NULL;
-    int64_t *prev = NULL, *last = NULL;
+    int64_t *prev = NULL, *last = NULL, *drow = NULL;
+    vfr_processors *procs = NULL;
     int32_t *col = NULL, *vidx = NULL, *date = NULL, *sym = NULL;
     char *route = NULL, tmp[4400] = "";
     int nv = 0;
@@ -251,6 +273,16 @@ vfr_status vfr_registry_predict(vfr_registry *reg, const vfr_registry_predict_op
         prev[i] = last[s];
         last[s] = i;
     }
+    /* rows of each date read, for the per-date processors */
+    int32_t nd = 0;
+    if (!(drow = malloc(sizeof *drow * (size_t)(nread + 1)))) {
+        st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
+        goto fail;
+    }
+    for (int64_t i = 0; i < nread; i++)
+        if (i == 0 || m->date[rh + i] != m->date[rh + i - 1])
+            drow[nd++] = i;
+    drow[nd] = nread;
 
     for (int k = 0; k < nv; k++) {
         const vfr_registry_version *v = ver[k];
@@ -274,6 +306,26 @@ vfr_status vfr_registry_predict(vfr_registry *reg, const vfr_registry_predict_op
             for (int64_t i = 0; i < nread; i++)
                 for (int32_t f = 0; f < Fv; f++)
                     Xk[i * Fv + f] = X[(size_t)i * F + (size_t)col[f]];
+            base = Xk;
+        }
+        VFR_TRY(version_processors(v, &procs));
+        if (procs) {
+            /* the version's own copy: under A/B the other may process differently */
+            if (base == X) {
+                free(Xk);
+                if (!(Xk = malloc(sizeof *Xk * (size_t)nread * (size_t)Fv))) {
+                    st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
+                    goto fail;
+                }
+                memcpy(Xk, X, sizeof *Xk * (size_t)nread * (size_t)Fv);
+            }
+            st = vfr_processors_apply(procs, Xk, Fv, drow, nd);
+            vfr_processors_free(procs);
+            procs = NULL;
+            if (st != VFR_OK) {
+                vfr_error_prefix("%s:%s: ", v->name, v->version);
+                goto fail;
+            }
             base = Xk;
         }
         if (!(sc[k] = malloc(sizeof *sc[k] * (size_t)n))) {
@@ -364,6 +416,8 @@ fail:
     vfr_dataset_close(ds);
     vfr_registry_version_free(ver[0]);
     vfr_registry_version_free(ver[1]);
+    free(drow);
+    vfr_processors_free(procs);
     free(X), free(Xk), free(sc[0]), free(sc[1]), free(score), free(label), free(fwd), free(fwd1), free(fr);
     free(prev), free(last), free(col), free(vidx), free(date), free(sym), free(route);
     return st;

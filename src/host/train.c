@@ -539,6 +539,8 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     if (st != VFR_OK)
         goto fail;
     VFR_TRY(write_text(tmp, "quality.json", quality));
+    if (p->processors_json) /* the fitted chain: the registry keeps it for vfr predict */
+        VFR_TRY(write_text(tmp, "processors.json", p->processors_json));
     cJSON *spj = split_json(job, p, sp);
     st = write_json(tmp, "split.json", spj);
     cJSON_Delete(spj);
