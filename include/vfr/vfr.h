@@ -46,6 +46,7 @@ extern "C" {
 #include "vfr/train.h"
 #include "vfr/tune.h"
 #include "vfr/xgboost.h"
+#include "vfr/xsection.h"
 
 #ifdef __cplusplus
 }
