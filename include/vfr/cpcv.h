@@ -20,6 +20,9 @@ void vfr_cpcv_group_range(int32_t T, int32_t G, int32_t g, int32_t *lo, int32_t 
  * lexicographic order, as split.h numbers its folds). OUT groups [k]. */
 void vfr_cpcv_split_groups(int32_t G, int32_t k, int32_t s, int32_t *groups);
 
+/* Number of splits: C(G, k). */
+int64_t vfr_cpcv_n_splits(int32_t G, int32_t k);
+
 /* Number of backtest paths: C(G - 1, k - 1) (each group is tested that
  * many times). */
 int32_t vfr_cpcv_n_paths(int32_t G, int32_t k);

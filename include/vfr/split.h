@@ -51,6 +51,9 @@ void vfr_split_free(vfr_split *s);
 
 /* Dates covered by n ranges. */
 int32_t vfr_range_count(const vfr_range *r, int32_t n);
+/* The longest of n >= 1 ranges (the first of equals): a cpcv fold's
+ * contiguous training block. */
+vfr_range vfr_range_longest(const vfr_range *r, int32_t n);
 
 /* The leak checker, independent of how the fold was made. Fails (FORMAT,
  * naming the dates) when a date is in two sets, a range leaves [0, T), a

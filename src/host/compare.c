@@ -138,19 +138,11 @@ static cJSON *read_json(const char *dir, const char *name, int required, vfr_sta
     return o;
 }
 
-static void add_num(cJSON *o, const char *k, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
 static cJSON *improvement(double a, double b)
 {
     cJSON *o = cJSON_CreateObject();
-    add_num(o, "absolute", a - b);
-    add_num(o, "relative", rel(a, b));
+    vfr_pipeline_json_num(o, "absolute", a - b);
+    vfr_pipeline_json_num(o, "relative", rel(a, b));
     return o;
 }
 
@@ -383,7 +375,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
                 cJSON_AddStringToObject(cj, "pboNote", "no search: PBO needs the trials of a search block");
         }
     }
-    add_num(out, "trialSharpeVariance", sr_var_ann);
+    vfr_pipeline_json_num(out, "trialSharpeVariance", sr_var_ann);
     cJSON *mp = vfr_pipeline_fin_json(fin);
     cJSON_AddNumberToObject(mp, "prediction_accuracy", model_acc);
     cJSON_AddItemToObject(out, "modelPerformance", mp);
@@ -422,9 +414,9 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             dsr = NAN;
     }
     vfr_error_clear();
-    add_num(out, "psr", psr);
-    add_num(out, "dsr", dsr);
-    add_num(out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(bo.periods_per_year) : NAN);
+    vfr_pipeline_json_num(out, "psr", psr);
+    vfr_pipeline_json_num(out, "dsr", dsr);
+    vfr_pipeline_json_num(out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(bo.periods_per_year) : NAN);
 
     cJSON *bl = cJSON_AddArrayToObject(out, "baselines");
     int32_t M = 1;
@@ -523,7 +515,12 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         if (note)
             continue;
         double *bd = daily + (int64_t)M * T, *bf = fin + M * VFR_FIN_COUNT;
-        VFR_TRY(vfr_backtest(o->device, &panel, sc, 1, &bb, bf, bd));
+        if (b == 0) { /* buy-and-hold is the market, backtested above */
+            memcpy(bd, mkt, sizeof *bd * (size_t)T);
+            memcpy(bf, mkt_fin, sizeof mkt_fin);
+        } else {
+            VFR_TRY(vfr_backtest(o->device, &panel, sc, 1, &bb, bf, bd));
+        }
         names[M++] = (char *)name;
         cJSON_AddItemToObject(e, "performance", vfr_pipeline_fin_json(bf));
         cJSON_AddItemToObject(e, "exposure", vfr_pipeline_exposure_json(bf, bd, mkt, T, job->horizon));
@@ -536,11 +533,11 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         int32_t lag = job->horizon > 1 ? vfr_stats_nw_lag(T, job->horizon) : 0;
         cJSON *sig = cJSON_AddObjectToObject(e, "statisticalSignificance");
         if (vfr_stats_ttest_newey_west(daily, bd, T, lag, job->baseline.level, &tt) == VFR_OK) {
-            add_num(sig, "pValue", tt.p);
+            vfr_pipeline_json_num(sig, "pValue", tt.p);
             cJSON *ci = cJSON_AddArrayToObject(sig, "confidenceInterval");
             cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_lo));
             cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_hi));
-            add_num(sig, "meanDifference", tt.mean);
+            vfr_pipeline_json_num(sig, "meanDifference", tt.mean);
         } else {
             cJSON_AddNullToObject(sig, "pValue");
             cJSON_AddStringToObject(sig, "error", vfr_last_error());
@@ -557,7 +554,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         if (vfr_stats_bootstrap_sharpe_diff(daily, bd, T, 0.0, job->baseline.resamples, job->baseline.level,
                                             job->training.seed, &bs) == VFR_OK) {
             double a = sqrt(bo.periods_per_year); /* per-day Sharpe -> annualised */
-            add_num(bj, "sharpeDifference", bs.diff * a);
+            vfr_pipeline_json_num(bj, "sharpeDifference", bs.diff * a);
             cJSON *ci = cJSON_AddArrayToObject(bj, "confidenceInterval");
             cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_lo * a));
             cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_hi * a));
@@ -571,8 +568,8 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
          * (Newey-West) of the model's daily hit rate minus the baseline's rate */
         cJSON *bn = cJSON_AddObjectToObject(e, "hitRate");
         double p0 = bf[VFR_FIN_DIRECTIONAL_ACCURACY];
-        add_num(bn, "accuracy", model_acc);
-        add_num(bn, "baselineRate", p0);
+        vfr_pipeline_json_num(bn, "accuracy", model_acc);
+        vfr_pipeline_json_num(bn, "baselineRate", p0);
         cJSON_AddNumberToObject(bn, "dates", n_hit_days);
         vfr_stats_ttest ht;
         double *dd = isfinite(p0) && n_hit_days > 2 ? malloc(sizeof *dd * (size_t)n_hit_days) : NULL;
@@ -580,9 +577,9 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             dd[t] = hit_day[t] - p0;
         int32_t hlag = job->horizon > 1 ? vfr_stats_nw_lag(n_hit_days, job->horizon) : 0;
         if (dd && vfr_stats_ttest_newey_west(dd, NULL, n_hit_days, hlag, job->baseline.level, &ht) == VFR_OK) {
-            add_num(bn, "meanDailyHitRate", ht.mean + p0);
-            add_num(bn, "pValue", ht.p);
-            add_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
+            vfr_pipeline_json_num(bn, "meanDailyHitRate", ht.mean + p0);
+            vfr_pipeline_json_num(bn, "pValue", ht.p);
+            vfr_pipeline_json_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
         } else {
             cJSON_AddNullToObject(bn, "pValue");
         }
@@ -615,7 +612,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
     for (int k = 0; k < VFR_DECISION_CHECKS; k++) {
         cJSON *c = cJSON_CreateObject();
         cJSON_AddStringToObject(c, "name", dec.checks[k].name);
-        add_num(c, "value", dec.checks[k].value);
+        vfr_pipeline_json_num(c, "value", dec.checks[k].value);
         cJSON_AddNumberToObject(c, "threshold", dec.checks[k].threshold);
         cJSON_AddBoolToObject(c, "passed", dec.checks[k].passed);
         cJSON_AddItemToArray(checks, c);

@@ -35,6 +35,8 @@ static int64_t choose(int32_t n, int32_t k)
     return c;
 }
 
+int64_t vfr_cpcv_n_splits(int32_t G, int32_t k) { return choose(G, k); }
+
 int32_t vfr_cpcv_n_paths(int32_t G, int32_t k) { return (int32_t)choose(G - 1, k - 1); }
 
 int32_t vfr_cpcv_path_split(int32_t G, int32_t k, int32_t g, int32_t j)

@@ -49,14 +49,19 @@ vfr_status vfr_pipeline_model_device(const vfr_job *job, vfr_device_kind asked, 
     return VFR_OK;
 }
 
+void vfr_pipeline_json_num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
 cJSON *vfr_pipeline_fin_json(const double *m)
 {
     cJSON *o = cJSON_CreateObject();
     for (int k = 0; k < VFR_FIN_COUNT; k++)
-        if (isfinite(m[k]))
-            cJSON_AddNumberToObject(o, vfr_backtest_metric_name((vfr_fin)k), m[k]);
-        else
-            cJSON_AddNullToObject(o, vfr_backtest_metric_name((vfr_fin)k));
+        vfr_pipeline_json_num(o, vfr_backtest_metric_name((vfr_fin)k), m[k]);
     return o;
 }
 
@@ -77,20 +82,12 @@ vfr_status vfr_pipeline_backtest_options(const vfr_job *job, const vfr_panel *p,
     return VFR_OK;
 }
 
-static void add_or_null(cJSON *o, const char *k, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
 cJSON *vfr_pipeline_exposure_json(const double *fin, const double *daily, const double *market, int32_t T,
                                   int32_t horizon)
 {
     cJSON *o = cJSON_CreateObject();
-    add_or_null(o, "net", fin[VFR_FIN_NET_EXPOSURE]);
-    add_or_null(o, "gross", fin[VFR_FIN_EXPOSURE]);
+    vfr_pipeline_json_num(o, "net", fin[VFR_FIN_NET_EXPOSURE]);
+    vfr_pipeline_json_num(o, "gross", fin[VFR_FIN_EXPOSURE]);
     vfr_stats_alpha_beta ab;
     double *y = malloc(sizeof *y * (size_t)(T > 0 ? T : 1)), *x = malloc(sizeof *x * (size_t)(T > 0 ? T : 1));
     int ok = 0;
@@ -103,9 +100,9 @@ cJSON *vfr_pipeline_exposure_json(const double *fin, const double *daily, const 
     }
     free(y), free(x);
     vfr_error_clear();
-    add_or_null(o, "beta", ok ? ab.beta : NAN);
-    add_or_null(o, "alpha", ok ? ab.alpha * 252.0 : NAN);
-    add_or_null(o, "alphaT", ok ? ab.alpha_t : NAN);
+    vfr_pipeline_json_num(o, "beta", ok ? ab.beta : NAN);
+    vfr_pipeline_json_num(o, "alpha", ok ? ab.alpha * 252.0 : NAN);
+    vfr_pipeline_json_num(o, "alphaT", ok ? ab.alpha_t : NAN);
     return o;
 }
 

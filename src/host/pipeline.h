@@ -38,6 +38,9 @@ vfr_status vfr_pipeline_backtest_options(const vfr_job *job, const vfr_panel *p,
 cJSON *vfr_pipeline_exposure_json(const double *fin, const double *daily, const double *market, int32_t T,
                                   int32_t horizon);
 
+/* o[k] = v, or null when v is not finite (NaN has no JSON form). */
+void vfr_pipeline_json_num(cJSON *o, const char *k, double v);
+
 /* A row of the financial metrics table (backtest.h) as a JSON object, NaN as
  * null: metrics.json and comparison.json write it the same way. */
 cJSON *vfr_pipeline_fin_json(const double *m);

@@ -7,6 +7,8 @@
  * mistakes. */
 #include "vfr/split.h"
 
+#include "vfr/cpcv.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,15 @@ int32_t vfr_range_count(const vfr_range *r, int32_t n)
     for (int32_t i = 0; i < n; i++)
         c += r[i].hi - r[i].lo;
     return c;
+}
+
+vfr_range vfr_range_longest(const vfr_range *r, int32_t n)
+{
+    vfr_range best = r[0];
+    for (int32_t i = 1; i < n; i++)
+        if (r[i].hi - r[i].lo > best.hi - best.lo)
+            best = r[i];
+    return best;
 }
 
 void vfr_split_free(vfr_split *s)
@@ -106,14 +117,6 @@ static void lay_sequential(unsigned char *role, int32_t lo, int32_t a, int32_t b
         set_roles(role, avail - nval, a, VFR_ROLE_VAL);
 }
 
-static int64_t choose(int n, int k)
-{
-    int64_t c = 1;
-    for (int i = 1; i <= k; i++)
-        c = c * (n - k + i) / i;
-    return c;
-}
-
 vfr_status vfr_split_make(const vfr_split_spec *sp, int32_t T, vfr_split **out)
 {
     vfr_status st = VFR_OK;
@@ -137,7 +140,7 @@ vfr_status vfr_split_make(const vfr_split_spec *sp, int32_t T, vfr_split **out)
         cap = (T - sp->window + sp->step - 1) / sp->step;
         break;
     case VFR_SPLIT_KFOLD: cap = sp->folds; break;
-    case VFR_SPLIT_CPCV: cap = (int32_t)choose(sp->groups, sp->test_groups); break;
+    case VFR_SPLIT_CPCV: cap = (int32_t)vfr_cpcv_n_splits(sp->groups, sp->test_groups); break;
     }
     if (cap > 100000) {
         st = vfr_fail(VFR_ERR_INVALID_ARG, "split: %d folds is too many", cap);
@@ -185,20 +188,13 @@ vfr_status vfr_split_make(const vfr_split_spec *sp, int32_t T, vfr_split **out)
                 st = vfr_fail(VFR_ERR_INVALID_ARG, "split.nGroups: %d groups need at least %d dates", G, 2 * G);
                 goto fail;
             }
-            for (int32_t i = 0; i < m; i++)
-                pick[i] = i;
-            for (int32_t c = 0; c < k; c++) { /* next combination, lexicographic */
-                int32_t i = m - 1;
-                while (pick[i] == G - m + i)
-                    i--;
-                pick[i]++;
-                for (int32_t j = i + 1; j < m; j++)
-                    pick[j] = pick[j - 1] + 1;
-            }
+            vfr_cpcv_split_groups(G, m, k, pick);
             set_roles(role, 0, T, VFR_ROLE_TRAIN);
-            for (int32_t i = 0; i < m; i++)
-                set_roles(role, (int32_t)((int64_t)T * pick[i] / G),
-                          (int32_t)((int64_t)T * (pick[i] + 1) / G), VFR_ROLE_TEST);
+            for (int32_t i = 0; i < m; i++) {
+                int32_t lo, hi;
+                vfr_cpcv_group_range(T, G, pick[i], &lo, &hi);
+                set_roles(role, lo, hi, VFR_ROLE_TEST);
+            }
         }
         purge_around(role, T, VFR_ROLE_TEST, purge, sp->embargo);
         purge_around(role, T, VFR_ROLE_VAL, purge, 0);

@@ -263,10 +263,7 @@ static vfr_status cpcv_paths(const vfr_job *job, const vfr_prepared *p, const vf
     }
     for (int32_t s = 0; s < K; s++) {
         const vfr_fold *f = &cs->folds[s];
-        vfr_range r = f->train[0];
-        for (int32_t i = 1; i < f->n_train; i++)
-            if (f->train[i].hi - f->train[i].lo > r.hi - r.lo)
-                r = f->train[i];
+        vfr_range r = vfr_range_longest(f->train, f->n_train);
         int64_t a = p->date_row[r.lo], b = p->date_row[r.hi];
         VFR_TRY(vfr_dataview_create(p->X + a * p->F, p->y + a, b - a, p->F, &tr));
         vfr_dataview_set_history(tr, p->X, a, p->prev_row);

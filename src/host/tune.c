@@ -711,10 +711,7 @@ static vfr_status setup(engine *e)
         fold_data *fd = &e->f[k];
         /* cpcv folds: train on the longest training block (the views are
          * contiguous); every test block is scored */
-        vfr_range tr = f->train[0];
-        for (int32_t i = 1; i < f->n_train; i++)
-            if (f->train[i].hi - f->train[i].lo > tr.hi - tr.lo)
-                tr = f->train[i];
+        vfr_range tr = vfr_range_longest(f->train, f->n_train);
         int64_t a = p->date_row[tr.lo], b = p->date_row[tr.hi];
         if ((st = vfr_dataview_create(p->X + a * p->F, p->y + a, b - a, p->F, &fd->tr)) != VFR_OK)
             return st;
