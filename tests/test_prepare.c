@@ -163,6 +163,32 @@ int main(void)
     CHECK(rep != NULL); /* the report still explains what was dropped */
     free(rep);
     vfr_job_free(job);
+
+    /* Planted look-ahead: AAA's and BBB's moves are exactly flat on day 10,
+     * so flatPolicy drop keeps them out of training there. A cross-sectional
+     * processor must still rank CCC among all three names of that day: CCC's
+     * processed features may not depend on the label policy (prepare.h). */
+    float cc[2][NFEAT];
+    for (int k = 0; k < 2; k++) {
+        snprintf(json, sizeof json,
+                 "{\"jobId\": \"p\", \"modelName\": \"m\", \"predictionHorizon\": 5, \"dataConfig\":"
+                 " {\"dataset\": \"%s\", \"minRows\": 100, \"minDates\": 50, \"minSamplesPerSymbol\": 10,"
+                 " \"flatPolicy\": \"%s\", \"processors\": [{\"name\": \"csRank\"}]}}",
+                 path, k ? "down" : "drop");
+        CHECK_OK(vfr_job_parse("job.json", json, &job));
+        vfr_prepared *q = NULL;
+        CHECK_OK(vfr_prepare(ds, job, VFR_DEVICE_CPU, NULL, &q, NULL));
+        int64_t at = -1;
+        for (int64_t i = 0; q && i < q->n_all; i++)
+            if (q->date[i] == 18010 && q->symbol[i] == 2)
+                at = i;
+        CHECK(at >= 0 && at < q->n); /* CCC trains on day 10 either way */
+        if (at >= 0)
+            memcpy(cc[k], q->X + at * q->F, sizeof cc[k]);
+        vfr_prepared_free(q);
+        vfr_job_free(job);
+    }
+    CHECK(memcmp(cc[0], cc[1], sizeof cc[0]) == 0);
     vfr_dataset_close(ds);
     return test_done("test_prepare");
 }
