@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runfolder.h"
+#include "runfolder_internal.h"
 #include "test_util.h"
 #include "util.h"
 

@@ -36,6 +36,7 @@ extern "C" {
 #include "vfr/queue.h"
 #include "vfr/registry.h"
 #include "vfr/report.h"
+#include "vfr/runfolder.h"
 #include "vfr/runreport.h"
 #include "vfr/schedule.h"
 #include "vfr/search.h"

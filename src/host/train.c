@@ -20,7 +20,7 @@
 
 #include "db.h"
 #include "pipeline.h"
-#include "runfolder.h"
+#include "runfolder_internal.h"
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/compare.h"
