@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare_internal.h"
 #include "pipeline.h"
+#include "runfolder_internal.h"
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/dataset.h"
@@ -117,25 +119,6 @@ void vfr_compare_decide(const vfr_job *job, const vfr_decision_inputs *in, vfr_d
         if (o < sizeof out->reason)
             snprintf(out->reason + o, sizeof out->reason - o, " (against %s)", in->against);
     }
-}
-
-/* ---- reading the run --------------------------------------------------------- */
-
-static cJSON *read_json(const char *dir, const char *name, int required, vfr_status *st)
-{
-    char path[4300], *buf;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (vfr_read_file(path, &buf, &len) != 0) {
-        if (required)
-            *st = vfr_fail(VFR_ERR_NOT_FOUND, "%s: missing (is %s a run folder of vfr train?)", path, dir);
-        return NULL;
-    }
-    cJSON *o = cJSON_Parse(buf);
-    free(buf);
-    if (!o && required)
-        *st = vfr_fail(VFR_ERR_FORMAT, "%s: not valid JSON", path);
-    return o;
 }
 
 static cJSON *improvement(double a, double b)
@@ -258,18 +241,44 @@ static vfr_status price_positions(const window *w, const vfr_predictions *pr, in
     return VFR_OK;
 }
 
-vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, char **json_out)
+/* ---- the comparison ---------------------------------------------------------- */
+
+/* One comparison: its inputs, the score vectors and daily returns of the
+ * model (0) and of each available baseline (1 .. M-1), and the document. */
+typedef struct compare_ctx {
+    const vfr_job *job;
+    const vfr_compare_input *in;
+    const vfr_compare_options *o;
+    const vfr_predictions *pr;
+    vfr_panel panel;
+    int64_t N;
+    int32_t T;
+    vfr_backtest_options bo;
+    window w;
+    float *S;                     /* [NB + 1, N] scores                              */
+    double *daily;                /* [NB + 1, T] net daily returns                   */
+    double *fin;                  /* [NB + 1, VFR_FIN_COUNT]                         */
+    char **names;                 /* [NB + 1] static names                           */
+    int32_t M;                    /* series filled                                   */
+    double model_acc;             /* the model's directional accuracy                */
+    double *hit_day;              /* [n_hit_days] its daily hit rate                 */
+    int32_t n_hit_days;
+    double *mkt;                  /* [T] buy-and-hold: the market                    */
+    double mkt_fin[VFR_FIN_COUNT];
+    double trials, sr_var_ann;    /* from search.json                                */
+    double dsr;
+    vfr_decision_inputs against;  /* baseline.compareAgainst, once found             */
+    int found_against;
+    cJSON *out;                   /* comparison.json                                 */
+} compare_ctx;
+
+static vfr_status oom(void)
 {
-    vfr_status st = VFR_OK;
-    cJSON *jobj = NULL, *search = NULL, *metrics = NULL, *out = NULL;
-    vfr_job *job = NULL;
-    vfr_predictions *pr = NULL;
-    window w = {0};
-    float *S = NULL;
-    double *daily = NULL, *fin = NULL, *mkt = NULL, *hit_day = NULL;
-    char **names = NULL;
-    if (json_out)
-        *json_out = NULL;
+    return vfr_fail(VFR_ERR_NOMEM, "compare: out of memory");
+}
+
+static vfr_status check_baselines(const vfr_compare_options *o)
+{
     for (int32_t i = 0; i < o->n_baselines; i++) {
         int ok = 0;
         for (int k = 0; k < NB; k++)
@@ -279,59 +288,53 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
                             "--baseline '%s': not one of buy_and_hold, sma_crossover, momentum, majority_class, champion",
                             o->baselines[i]);
     }
-    char path[4300];
-    snprintf(path, sizeof path, "%s/job.json", run_dir);
-    if ((st = vfr_job_load(path, &job)) != VFR_OK)
-        goto fail;
-    metrics = read_json(run_dir, "metrics.json", 1, &st);
-    if (!metrics)
-        goto fail;
-    search = read_json(run_dir, "search.json", 0, &st);
-    snprintf(path, sizeof path, "%s/predictions.h5", run_dir);
-    if ((st = vfr_predictions_read(path, VFR_SET_TEST, &pr)) != VFR_OK)
-        goto fail;
-    vfr_panel panel;
-    vfr_predictions_panel(pr, &panel);
-    const int64_t N = pr->N;
-    const int32_t T = pr->T;
+    return VFR_OK;
+}
 
-    /* the job's backtest, and the score vectors of model and baselines */
-    vfr_backtest_options bo;
-    if (pr->backtest)
-        bo = *pr->backtest; /* the run's own, as training evaluated it */
-    else
-        VFR_TRY(vfr_pipeline_backtest_options(job, &panel, &bo));
+/* The job's backtest (the run's own, as training evaluated it, when the
+ * predictions record it), the dataset window, and the model's backtest. */
+static vfr_status compare_setup(compare_ctx *c)
+{
+    const vfr_job *job = c->job;
+    vfr_status st = VFR_OK;
+    if (c->pr->backtest)
+        c->bo = *c->pr->backtest;
+    else if ((st = vfr_pipeline_backtest_options(job, &c->panel, &c->bo)) != VFR_OK)
+        return st;
     int32_t lookback = job->baseline.sma_slow > job->baseline.momentum_days ? job->baseline.sma_slow
                                                                              : job->baseline.momentum_days;
     if (lookback < 120)
         lookback = 120; /* room for a sequence champion's history too */
-    VFR_TRY(read_window(job, pr, lookback, &w));
+    if ((st = read_window(job, c->pr, lookback, &c->w)) != VFR_OK)
+        return st;
+    c->S = malloc(sizeof *c->S * (size_t)(c->N ? c->N : 1) * (NB + 1));
+    c->daily = malloc(sizeof *c->daily * (size_t)(c->T ? c->T : 1) * (NB + 1));
+    c->fin = malloc(sizeof *c->fin * VFR_FIN_COUNT * (NB + 1));
+    c->names = calloc(NB + 1, sizeof *c->names);
+    if (!c->S || !c->daily || !c->fin || !c->names)
+        return oom();
+    c->names[0] = "model";
+    c->M = 1;
+    return vfr_backtest(c->o->device, &c->panel, c->pr->score, 1, &c->bo, c->fin, c->daily);
+}
 
-    S = malloc(sizeof *S * (size_t)(N ? N : 1) * (NB + 1));
-    daily = malloc(sizeof *daily * (size_t)(T ? T : 1) * (NB + 1));
-    fin = malloc(sizeof *fin * VFR_FIN_COUNT * (NB + 1));
-    names = calloc(NB + 1, sizeof *names);
-    if (!S || !daily || !fin || !names) {
-        st = vfr_fail(VFR_ERR_NOMEM, "compare: out of memory");
-        goto fail;
-    }
-    names[0] = "model";
-    VFR_TRY(vfr_backtest(o->device, &panel, pr->score, 1, &bo, fin, daily));
-
-    /* the model's directional accuracy: its predicted sign against the move */
-    double thr = job->objective == VFR_OBJECTIVE_DIRECTION ? 0.5 : 0.0;
+/* The model's directional accuracy: its predicted sign against the move;
+ * and the same per date: a date's rows move together, so the test of the
+ * hit rate takes dates, not rows, as its observations (docs/stats.md). */
+static vfr_status model_hits(compare_ctx *c)
+{
+    const vfr_predictions *pr = c->pr;
+    double thr = c->job->objective == VFR_OBJECTIVE_DIRECTION ? 0.5 : 0.0;
     int64_t k_ok = 0, n_dir = 0;
-    for (int64_t i = 0; i < N; i++)
+    for (int64_t i = 0; i < c->N; i++)
         if (isfinite(pr->score[i]) && pr->fwd && isfinite(pr->fwd[i]) && pr->fwd[i] != 0) {
             n_dir++;
             k_ok += (pr->score[i] > thr) == (pr->fwd[i] > 0);
         }
-    double model_acc = n_dir ? (double)k_ok / (double)n_dir : NAN;
-    /* the same per date: a date's rows move together, so the test of the hit
-     * rate takes dates, not rows, as its observations (docs/stats.md) */
-    hit_day = malloc(sizeof *hit_day * (size_t)(T ? T : 1));
-    int32_t n_hit_days = 0;
-    for (int32_t t = 0; hit_day && t < T; t++) {
+    c->model_acc = n_dir ? (double)k_ok / (double)n_dir : NAN;
+    if (!(c->hit_day = malloc(sizeof *c->hit_day * (size_t)(c->T ? c->T : 1))))
+        return oom();
+    for (int32_t t = 0; t < c->T; t++) {
         int64_t kk = 0, nn = 0;
         for (int64_t i = pr->date_offset[t]; i < pr->date_offset[t + 1]; i++)
             if (isfinite(pr->score[i]) && pr->fwd && isfinite(pr->fwd[i]) && pr->fwd[i] != 0) {
@@ -339,268 +342,342 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
                 kk += (pr->score[i] > thr) == (pr->fwd[i] > 0);
             }
         if (nn)
-            hit_day[n_hit_days++] = (double)kk / (double)nn;
+            c->hit_day[c->n_hit_days++] = (double)kk / (double)nn;
     }
+    return VFR_OK;
+}
 
-    out = cJSON_CreateObject();
-    cJSON *tp = cJSON_AddObjectToObject(out, "testPeriod");
+/* cpcv: the backtest paths (metrics.json) and the search's PBO (search.json). */
+static void cpcv_json(compare_ctx *c)
+{
+    const cJSON *cp = cJSON_GetObjectItem(c->in->metrics, "cpcv"), *pb = cJSON_GetObjectItem(c->in->search, "pbo");
+    if (!cp && !pb)
+        return;
+    cJSON *cj = cJSON_AddObjectToObject(c->out, "cpcv");
+    if (cp) {
+        cJSON_AddItemToObject(cj, "paths", cJSON_Duplicate(cJSON_GetObjectItem(cp, "paths"), 1));
+        cJSON_AddItemToObject(cj, "pathSharpe", cJSON_Duplicate(cJSON_GetObjectItem(cp, "pathSharpe"), 1));
+        cJSON_AddItemToObject(cj, "sharpe", cJSON_Duplicate(cJSON_GetObjectItem(cp, "sharpe"), 1));
+    }
+    if (pb)
+        cJSON_AddItemToObject(cj, "pbo", cJSON_Duplicate(pb, 1));
+    else
+        cJSON_AddStringToObject(cj, "pboNote", "no search: PBO needs the trials of a search block");
+}
+
+/* The document's head: test period, horizon, trials, the model's performance. */
+static void header_json(compare_ctx *c)
+{
+    const vfr_predictions *pr = c->pr;
+    c->out = cJSON_CreateObject();
+    cJSON *tp = cJSON_AddObjectToObject(c->out, "testPeriod");
     char d0[11], d1[11];
     vfr_date_format(pr->date[0], d0);
-    vfr_date_format(pr->date[N - 1], d1);
+    vfr_date_format(pr->date[c->N - 1], d1);
     cJSON_AddStringToObject(tp, "start", d0);
     cJSON_AddStringToObject(tp, "end", d1);
-    cJSON_AddNumberToObject(tp, "dates", T);
-    cJSON_AddNumberToObject(out, "horizon", job->horizon);
-    double trials = 1, sr_var_ann = NAN;
-    if (search) {
-        const cJSON *te = cJSON_GetObjectItem(search, "trialsEvaluated"), *tv = cJSON_GetObjectItem(search, "trialSharpeVariance");
+    cJSON_AddNumberToObject(tp, "dates", c->T);
+    cJSON_AddNumberToObject(c->out, "horizon", c->job->horizon);
+    c->trials = 1, c->sr_var_ann = NAN;
+    if (c->in->search) {
+        const cJSON *te = cJSON_GetObjectItem(c->in->search, "trialsEvaluated"),
+                    *tv = cJSON_GetObjectItem(c->in->search, "trialSharpeVariance");
         if (cJSON_IsNumber(te) && te->valuedouble >= 1)
-            trials = te->valuedouble;
+            c->trials = te->valuedouble;
         if (cJSON_IsNumber(tv))
-            sr_var_ann = tv->valuedouble;
+            c->sr_var_ann = tv->valuedouble;
     }
-    cJSON_AddNumberToObject(out, "trialsEvaluated", trials);
-    {   /* cpcv: the backtest paths (metrics.json) and the search's PBO (search.json) */
-        const cJSON *cp = cJSON_GetObjectItem(metrics, "cpcv"), *pb = cJSON_GetObjectItem(search, "pbo");
-        if (cp || pb) {
-            cJSON *cj = cJSON_AddObjectToObject(out, "cpcv");
-            if (cp) {
-                cJSON_AddItemToObject(cj, "paths", cJSON_Duplicate(cJSON_GetObjectItem(cp, "paths"), 1));
-                cJSON_AddItemToObject(cj, "pathSharpe", cJSON_Duplicate(cJSON_GetObjectItem(cp, "pathSharpe"), 1));
-                cJSON_AddItemToObject(cj, "sharpe", cJSON_Duplicate(cJSON_GetObjectItem(cp, "sharpe"), 1));
-            }
-            if (pb)
-                cJSON_AddItemToObject(cj, "pbo", cJSON_Duplicate(pb, 1));
-            else
-                cJSON_AddStringToObject(cj, "pboNote", "no search: PBO needs the trials of a search block");
-        }
-    }
-    vfr_pipeline_json_num(out, "trialSharpeVariance", sr_var_ann);
-    cJSON *mp = vfr_pipeline_fin_json(fin);
-    cJSON_AddNumberToObject(mp, "prediction_accuracy", model_acc);
-    cJSON_AddItemToObject(out, "modelPerformance", mp);
-    cJSON_AddStringToObject(out, "strategy", vfr_backtest_strategy_name(bo.strategy));
-    /* buy-and-hold is the market every book's beta is measured against */
-    mkt = malloc(sizeof *mkt * (size_t)(T ? T : 1));
-    float *ones = malloc(sizeof *ones * (size_t)(N ? N : 1));
-    double mkt_fin[VFR_FIN_COUNT];
-    if (!mkt || !ones || !hit_day) {
-        free(ones);
-        st = vfr_fail(VFR_ERR_NOMEM, "compare: out of memory");
-        goto fail;
-    }
-    for (int64_t i = 0; i < N; i++)
-        ones[i] = 1.0f;
-    {
-        vfr_backtest_options bh = bo;
-        bh.strategy = VFR_STRATEGY_LONG_ONLY;
-        bh.threshold = 0.0;
-        st = vfr_backtest(o->device, &panel, ones, 1, &bh, mkt_fin, mkt);
-    }
-    free(ones);
-    if (st != VFR_OK)
-        goto fail;
-    cJSON_AddItemToObject(out, "modelExposure", vfr_pipeline_exposure_json(fin, daily, mkt, T, job->horizon));
+    cJSON_AddNumberToObject(c->out, "trialsEvaluated", c->trials);
+    cpcv_json(c);
+    vfr_pipeline_json_num(c->out, "trialSharpeVariance", c->sr_var_ann);
+    cJSON *mp = vfr_pipeline_fin_json(c->fin);
+    cJSON_AddNumberToObject(mp, "prediction_accuracy", c->model_acc);
+    cJSON_AddItemToObject(c->out, "modelPerformance", mp);
+    cJSON_AddStringToObject(c->out, "strategy", vfr_backtest_strategy_name(c->bo.strategy));
+}
 
-    /* PSR and DSR on the model's daily returns (per-period Sharpe; the
-     * trials' variance is of annualised Sharpe ratios: divide by 252) */
+/* Buy-and-hold is the market every book's beta is measured against. */
+static vfr_status market(compare_ctx *c)
+{
+    c->mkt = malloc(sizeof *c->mkt * (size_t)(c->T ? c->T : 1));
+    float *ones = malloc(sizeof *ones * (size_t)(c->N ? c->N : 1));
+    if (!c->mkt || !ones) {
+        free(ones);
+        return oom();
+    }
+    for (int64_t i = 0; i < c->N; i++)
+        ones[i] = 1.0f;
+    vfr_backtest_options bh = c->bo;
+    bh.strategy = VFR_STRATEGY_LONG_ONLY;
+    bh.threshold = 0.0;
+    vfr_status st = vfr_backtest(c->o->device, &c->panel, ones, 1, &bh, c->mkt_fin, c->mkt);
+    free(ones);
+    if (st == VFR_OK)
+        cJSON_AddItemToObject(c->out, "modelExposure",
+                              vfr_pipeline_exposure_json(c->fin, c->daily, c->mkt, c->T, c->job->horizon));
+    return st;
+}
+
+/* PSR and DSR on the model's daily returns (per-period Sharpe; the trials'
+ * variance is of annualised Sharpe ratios: divide by 252). */
+static void sharpe_tests(compare_ctx *c)
+{
     vfr_stats_summary sm;
     double psr = NAN, dsr = NAN, sr0 = NAN;
-    if (vfr_stats_summarize(daily, T, &sm) == VFR_OK) {
-        if (vfr_stats_psr(sm.sr, T, sm.skew, sm.kurt, 0.0, &psr) != VFR_OK)
+    if (vfr_stats_summarize(c->daily, c->T, &sm) == VFR_OK) {
+        if (vfr_stats_psr(sm.sr, c->T, sm.skew, sm.kurt, 0.0, &psr) != VFR_OK)
             psr = NAN;
-        double v = isfinite(sr_var_ann) ? sr_var_ann / bo.periods_per_year : 0.0;
-        if (vfr_stats_dsr(sm.sr, T, sm.skew, sm.kurt, v, (int64_t)trials, &dsr, &sr0) != VFR_OK)
+        double v = isfinite(c->sr_var_ann) ? c->sr_var_ann / c->bo.periods_per_year : 0.0;
+        if (vfr_stats_dsr(sm.sr, c->T, sm.skew, sm.kurt, v, (int64_t)c->trials, &dsr, &sr0) != VFR_OK)
             dsr = NAN;
     }
     vfr_error_clear();
-    vfr_pipeline_json_num(out, "psr", psr);
-    vfr_pipeline_json_num(out, "dsr", dsr);
-    vfr_pipeline_json_num(out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(bo.periods_per_year) : NAN);
+    vfr_pipeline_json_num(c->out, "psr", psr);
+    vfr_pipeline_json_num(c->out, "dsr", dsr);
+    vfr_pipeline_json_num(c->out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(c->bo.periods_per_year) : NAN);
+    c->dsr = dsr;
+}
 
-    cJSON *bl = cJSON_AddArrayToObject(out, "baselines");
-    int32_t M = 1;
-    vfr_decision_inputs against = {job->baseline.against, fin[VFR_FIN_SHARPE], NAN, model_acc, NAN, NAN, NAN,
-                                   fin[VFR_FIN_MAX_DRAWDOWN], dsr};
-    int found_against = 0;
-    double train_rate = NAN;
+/* ---- the baselines' positions ------------------------------------------------ */
+
+/* sma_crossover (sma) or momentum: positions from each name's closes. */
+static vfr_status price_scores(compare_ctx *c, int sma, float *sc, vfr_backtest_options *bb, const char **note)
+{
+    if (!c->w.close) {
+        *note = "the dataset has no close prices (/close), which this baseline needs";
+        return VFR_OK;
+    }
+    vfr_status st = price_positions(&c->w, c->pr, sma, c->job, sc);
+    if (st != VFR_OK)
+        return st;
+    bb->strategy = sma && !c->job->baseline.sma_short ? VFR_STRATEGY_LONG_ONLY : VFR_STRATEGY_LONG_SHORT_SIGN;
+    bb->threshold = 0.0;
+    for (int64_t i = 0; i < c->N; i++) /* flat (0) means no position: below any threshold */
+        if (sc[i] == 0.0f)
+            sc[i] = bb->strategy == VFR_STRATEGY_LONG_ONLY ? -1.0f : NAN;
+    return VFR_OK;
+}
+
+/* The training base rate of the fold whose test dates hold date ds
+ * (metrics.json folds[].trainPositiveRate), else the run's. */
+static double fold_rate(const cJSON *folds, const char *ds, double rate)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, folds)
     {
-        const cJSON *r = cJSON_GetObjectItem(metrics, "trainPositiveRate");
-        if (cJSON_IsNumber(r))
-            train_rate = r->valuedouble;
+        const cJSON *a = cJSON_GetObjectItem(f, "testStart"), *b = cJSON_GetObjectItem(f, "testEnd"),
+                    *r = cJSON_GetObjectItem(f, "trainPositiveRate");
+        if (cJSON_IsString(a) && cJSON_IsString(b) && cJSON_IsNumber(r) && strcmp(ds, a->valuestring) >= 0 &&
+            strcmp(ds, b->valuestring) <= 0)
+            return r->valuedouble;
     }
-    /* each test date's fold, for baselines that may only know that fold's
-     * training labels (walk-forward windows differ) */
-    const cJSON *folds = cJSON_GetObjectItem(metrics, "folds");
-    for (int b = 0; b < NB; b++) {
-        const char *name = all_baselines[b];
-        int wanted = o->n_baselines == 0;
-        for (int32_t i = 0; i < o->n_baselines; i++)
-            wanted |= strcmp(o->baselines[i], name) == 0;
-        wanted |= strcmp(name, job->baseline.against) == 0; /* the rule needs it */
-        if (!wanted)
-            continue;
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "name", name);
-        cJSON_AddItemToArray(bl, e);
-        float *sc = S + (int64_t)M * N;
-        vfr_backtest_options bb = bo;
-        const char *note = NULL;
-        char notebuf[512];
-        if (b == 0) { /* buy and hold: every name long, equal weight */
-            for (int64_t i = 0; i < N; i++)
-                sc[i] = 1.0f;
-            bb.strategy = VFR_STRATEGY_LONG_ONLY;
-            bb.threshold = 0.0;
-        } else if (b == 1 || b == 2) {
-            if (!w.close) {
-                note = "the dataset has no close prices (/close), which this baseline needs";
-            } else {
-                VFR_TRY(price_positions(&w, pr, b == 1, job, sc));
-                bb.strategy = b == 1 && !job->baseline.sma_short ? VFR_STRATEGY_LONG_ONLY : VFR_STRATEGY_LONG_SHORT_SIGN;
-                bb.threshold = 0.0;
-                for (int64_t i = 0; i < N; i++) /* flat (0) means no position: below any threshold */
-                    if (sc[i] == 0.0f)
-                        sc[i] = bb.strategy == VFR_STRATEGY_LONG_ONLY ? -1.0f : NAN;
-            }
-        } else if (b == 3) {
-            if (job->objective != VFR_OBJECTIVE_DIRECTION || !isfinite(train_rate)) {
-                note = "majority_class needs a direction target (and the training base rate in metrics.json)";
-            } else {
-                /* the majority of each fold's own training labels, never a
-                 * later fold's (metrics.json folds[].trainPositiveRate) */
-                for (int32_t t = 0; t < T; t++) {
-                    char ds[11];
-                    vfr_date_format(pr->date[pr->date_offset[t]], ds);
-                    double rate = train_rate;
-                    const cJSON *f;
-                    cJSON_ArrayForEach(f, folds)
-                    {
-                        const cJSON *a = cJSON_GetObjectItem(f, "testStart"), *b = cJSON_GetObjectItem(f, "testEnd"),
-                                    *r = cJSON_GetObjectItem(f, "trainPositiveRate");
-                        if (cJSON_IsString(a) && cJSON_IsString(b) && cJSON_IsNumber(r) &&
-                            strcmp(ds, a->valuestring) >= 0 && strcmp(ds, b->valuestring) <= 0) {
-                            rate = r->valuedouble;
-                            break;
-                        }
-                    }
-                    float v = rate >= 0.5 ? 1.0f : 0.0f;
-                    for (int64_t i = pr->date_offset[t]; i < pr->date_offset[t + 1]; i++)
-                        sc[i] = v;
-                }
-                bb.strategy = VFR_STRATEGY_LONG_SHORT_SIGN;
-                bb.threshold = 0.5;
-            }
-        } else {
-            char version[64] = "";
-            float *cs = NULL;
-            if (!o->champion || !o->champion->score) {
-                note = "no registry given: the champion baseline is skipped";
-            } else {
-                vfr_status cst = o->champion->score(o->champion->user, job->model_name, w.X, w.prev, w.n,
-                                                    w.F, &cs, version);
-                if (cst != VFR_OK) {
-                    snprintf(notebuf, sizeof notebuf, "skipped: %s", vfr_last_error());
-                    note = notebuf;
-                } else {
-                    for (int64_t i = 0; i < N; i++)
-                        sc[i] = cs[w.match[i]];
-                    free(cs);
-                    cJSON_AddStringToObject(e, "version", version);
-                }
-            }
-        }
-        cJSON_AddBoolToObject(e, "available", note == NULL);
-        cJSON_AddStringToObject(e, "note", note ? note : "");
-        if (note)
-            continue;
-        double *bd = daily + (int64_t)M * T, *bf = fin + M * VFR_FIN_COUNT;
-        if (b == 0) { /* buy-and-hold is the market, backtested above */
-            memcpy(bd, mkt, sizeof *bd * (size_t)T);
-            memcpy(bf, mkt_fin, sizeof mkt_fin);
-        } else {
-            VFR_TRY(vfr_backtest(o->device, &panel, sc, 1, &bb, bf, bd));
-        }
-        names[M++] = (char *)name;
-        cJSON_AddItemToObject(e, "performance", vfr_pipeline_fin_json(bf));
-        cJSON_AddItemToObject(e, "exposure", vfr_pipeline_exposure_json(bf, bd, mkt, T, job->horizon));
-        cJSON *im = cJSON_AddObjectToObject(e, "improvement");
-        cJSON_AddItemToObject(im, "sharpe", improvement(fin[VFR_FIN_SHARPE], bf[VFR_FIN_SHARPE]));
-        cJSON_AddItemToObject(im, "directional_accuracy", improvement(model_acc, bf[VFR_FIN_DIRECTIONAL_ACCURACY]));
-        cJSON_AddItemToObject(im, "total_return", improvement(fin[VFR_FIN_TOTAL_RETURN], bf[VFR_FIN_TOTAL_RETURN]));
-        /* paired test on daily differences; HAC when horizons overlap */
-        vfr_stats_ttest tt;
-        int32_t lag = job->horizon > 1 ? vfr_stats_nw_lag(T, job->horizon) : 0;
-        cJSON *sig = cJSON_AddObjectToObject(e, "statisticalSignificance");
-        if (vfr_stats_ttest_newey_west(daily, bd, T, lag, job->baseline.level, &tt) == VFR_OK) {
-            vfr_pipeline_json_num(sig, "pValue", tt.p);
-            cJSON *ci = cJSON_AddArrayToObject(sig, "confidenceInterval");
-            cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_lo));
-            cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_hi));
-            vfr_pipeline_json_num(sig, "meanDifference", tt.mean);
-        } else {
-            cJSON_AddNullToObject(sig, "pValue");
-            cJSON_AddStringToObject(sig, "error", vfr_last_error());
-            tt.p = NAN;
-            tt.mean = NAN;
-        }
-        cJSON_AddNumberToObject(sig, "level", job->baseline.level);
-        char method[160];
-        snprintf(method, sizeof method, "paired t-test on daily return differences (%s, lag %d)",
-                 lag > 0 ? "Newey-West HAC" : "no HAC correction: horizon 1", lag);
-        cJSON_AddStringToObject(sig, "method", method);
-        vfr_stats_bootstrap bs;
-        cJSON *bj = cJSON_AddObjectToObject(e, "bootstrap");
-        if (vfr_stats_bootstrap_sharpe_diff(daily, bd, T, 0.0, job->baseline.resamples, job->baseline.level,
-                                            job->training.seed, &bs) == VFR_OK) {
-            double a = sqrt(bo.periods_per_year); /* per-day Sharpe -> annualised */
-            vfr_pipeline_json_num(bj, "sharpeDifference", bs.diff * a);
-            cJSON *ci = cJSON_AddArrayToObject(bj, "confidenceInterval");
-            cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_lo * a));
-            cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_hi * a));
-            cJSON_AddNumberToObject(bj, "resamples", bs.B_used);
-            cJSON_AddNumberToObject(bj, "meanBlock", bs.block_mean);
-        } else {
-            cJSON_AddStringToObject(bj, "error", vfr_last_error());
-        }
-        cJSON_AddNumberToObject(bj, "level", job->baseline.level);
-        /* hit rate against the baseline's, dates as observations: a t-test
-         * (Newey-West) of the model's daily hit rate minus the baseline's rate */
-        cJSON *bn = cJSON_AddObjectToObject(e, "hitRate");
-        double p0 = bf[VFR_FIN_DIRECTIONAL_ACCURACY];
-        vfr_pipeline_json_num(bn, "accuracy", model_acc);
-        vfr_pipeline_json_num(bn, "baselineRate", p0);
-        cJSON_AddNumberToObject(bn, "dates", n_hit_days);
-        vfr_stats_ttest ht;
-        double *dd = isfinite(p0) && n_hit_days > 2 ? malloc(sizeof *dd * (size_t)n_hit_days) : NULL;
-        for (int32_t t = 0; dd && t < n_hit_days; t++)
-            dd[t] = hit_day[t] - p0;
-        int32_t hlag = job->horizon > 1 ? vfr_stats_nw_lag(n_hit_days, job->horizon) : 0;
-        if (dd && vfr_stats_ttest_newey_west(dd, NULL, n_hit_days, hlag, job->baseline.level, &ht) == VFR_OK) {
-            vfr_pipeline_json_num(bn, "meanDailyHitRate", ht.mean + p0);
-            vfr_pipeline_json_num(bn, "pValue", ht.p);
-            vfr_pipeline_json_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
-        } else {
-            cJSON_AddNullToObject(bn, "pValue");
-        }
-        free(dd);
-        vfr_error_clear();
-        char hm[160];
-        snprintf(hm, sizeof hm, "t-test over %d test dates of the daily hit rate minus the baseline's (%s, lag %d)",
-                 n_hit_days, hlag > 0 ? "Newey-West HAC" : "no HAC correction: horizon 1", hlag);
-        cJSON_AddStringToObject(bn, "method", hm);
-        if (strcmp(name, job->baseline.against) == 0) {
-            found_against = 1;
-            against.base_sharpe = bf[VFR_FIN_SHARPE];
-            against.base_accuracy = p0;
-            against.p_value = tt.p;
-            against.mean_diff = tt.mean;
-        }
+    return rate;
+}
+
+/* majority_class: the majority of each fold's own training labels, never a
+ * later fold's (walk-forward windows differ). */
+static void majority_scores(compare_ctx *c, float *sc, vfr_backtest_options *bb, const char **note)
+{
+    const vfr_predictions *pr = c->pr;
+    const cJSON *r = cJSON_GetObjectItem(c->in->metrics, "trainPositiveRate");
+    double train_rate = cJSON_IsNumber(r) ? r->valuedouble : NAN;
+    if (c->job->objective != VFR_OBJECTIVE_DIRECTION || !isfinite(train_rate)) {
+        *note = "majority_class needs a direction target (and the training base rate in metrics.json)";
+        return;
     }
+    const cJSON *folds = cJSON_GetObjectItem(c->in->metrics, "folds");
+    for (int32_t t = 0; t < c->T; t++) {
+        char ds[11];
+        vfr_date_format(pr->date[pr->date_offset[t]], ds);
+        float v = fold_rate(folds, ds, train_rate) >= 0.5 ? 1.0f : 0.0f;
+        for (int64_t i = pr->date_offset[t]; i < pr->date_offset[t + 1]; i++)
+            sc[i] = v;
+    }
+    bb->strategy = VFR_STRATEGY_LONG_SHORT_SIGN;
+    bb->threshold = 0.5;
+}
+
+/* champion: the registry's current champion scores the same rows. */
+static void champion_scores(compare_ctx *c, cJSON *e, float *sc, const char **note, char *notebuf, size_t cap)
+{
+    char version[64] = "";
+    float *cs = NULL;
+    const vfr_champion_source *ch = c->o->champion;
+    if (!ch || !ch->score) {
+        *note = "no registry given: the champion baseline is skipped";
+        return;
+    }
+    if (ch->score(ch->user, c->job->model_name, c->w.X, c->w.prev, c->w.n, c->w.F, &cs, version) != VFR_OK) {
+        snprintf(notebuf, cap, "skipped: %s", vfr_last_error());
+        *note = notebuf;
+        return;
+    }
+    for (int64_t i = 0; i < c->N; i++)
+        sc[i] = cs[c->w.match[i]];
+    free(cs);
+    cJSON_AddStringToObject(e, "version", version);
+}
+
+/* ---- the baselines' statistics ----------------------------------------------- */
+
+/* Paired test on daily differences; HAC when horizons overlap. */
+static vfr_stats_ttest significance_json(const compare_ctx *c, cJSON *e, const double *bd)
+{
+    const vfr_job *job = c->job;
+    vfr_stats_ttest tt;
+    int32_t lag = job->horizon > 1 ? vfr_stats_nw_lag(c->T, job->horizon) : 0;
+    cJSON *sig = cJSON_AddObjectToObject(e, "statisticalSignificance");
+    if (vfr_stats_ttest_newey_west(c->daily, bd, c->T, lag, job->baseline.level, &tt) == VFR_OK) {
+        vfr_pipeline_json_num(sig, "pValue", tt.p);
+        cJSON *ci = cJSON_AddArrayToObject(sig, "confidenceInterval");
+        cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_lo));
+        cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_hi));
+        vfr_pipeline_json_num(sig, "meanDifference", tt.mean);
+    } else {
+        cJSON_AddNullToObject(sig, "pValue");
+        cJSON_AddStringToObject(sig, "error", vfr_last_error());
+        tt.p = NAN;
+        tt.mean = NAN;
+    }
+    cJSON_AddNumberToObject(sig, "level", job->baseline.level);
+    char method[160];
+    snprintf(method, sizeof method, "paired t-test on daily return differences (%s, lag %d)",
+             lag > 0 ? "Newey-West HAC" : "no HAC correction: horizon 1", lag);
+    cJSON_AddStringToObject(sig, "method", method);
+    return tt;
+}
+
+/* Block bootstrap of the Sharpe difference, annualised. */
+static void bootstrap_json(const compare_ctx *c, cJSON *e, const double *bd)
+{
+    const vfr_job *job = c->job;
+    vfr_stats_bootstrap bs;
+    cJSON *bj = cJSON_AddObjectToObject(e, "bootstrap");
+    if (vfr_stats_bootstrap_sharpe_diff(c->daily, bd, c->T, 0.0, job->baseline.resamples, job->baseline.level,
+                                        job->training.seed, &bs) == VFR_OK) {
+        double a = sqrt(c->bo.periods_per_year); /* per-day Sharpe -> annualised */
+        vfr_pipeline_json_num(bj, "sharpeDifference", bs.diff * a);
+        cJSON *ci = cJSON_AddArrayToObject(bj, "confidenceInterval");
+        cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_lo * a));
+        cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_hi * a));
+        cJSON_AddNumberToObject(bj, "resamples", bs.B_used);
+        cJSON_AddNumberToObject(bj, "meanBlock", bs.block_mean);
+    } else {
+        cJSON_AddStringToObject(bj, "error", vfr_last_error());
+    }
+    cJSON_AddNumberToObject(bj, "level", job->baseline.level);
+}
+
+/* Hit rate against the baseline's rate p0, dates as observations: a t-test
+ * (Newey-West) of the model's daily hit rate minus p0. */
+static void hit_rate_json(const compare_ctx *c, cJSON *e, double p0)
+{
+    cJSON *bn = cJSON_AddObjectToObject(e, "hitRate");
+    const int32_t n = c->n_hit_days;
+    vfr_pipeline_json_num(bn, "accuracy", c->model_acc);
+    vfr_pipeline_json_num(bn, "baselineRate", p0);
+    cJSON_AddNumberToObject(bn, "dates", n);
+    vfr_stats_ttest ht;
+    double *dd = isfinite(p0) && n > 2 ? malloc(sizeof *dd * (size_t)n) : NULL;
+    for (int32_t t = 0; dd && t < n; t++)
+        dd[t] = c->hit_day[t] - p0;
+    int32_t hlag = c->job->horizon > 1 ? vfr_stats_nw_lag(n, c->job->horizon) : 0;
+    if (dd && vfr_stats_ttest_newey_west(dd, NULL, n, hlag, c->job->baseline.level, &ht) == VFR_OK) {
+        vfr_pipeline_json_num(bn, "meanDailyHitRate", ht.mean + p0);
+        vfr_pipeline_json_num(bn, "pValue", ht.p);
+        vfr_pipeline_json_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
+    } else {
+        cJSON_AddNullToObject(bn, "pValue");
+    }
+    free(dd);
+    vfr_error_clear();
+    char hm[160];
+    snprintf(hm, sizeof hm, "t-test over %d test dates of the daily hit rate minus the baseline's (%s, lag %d)", n,
+             hlag > 0 ? "Newey-West HAC" : "no HAC correction: horizon 1", hlag);
+    cJSON_AddStringToObject(bn, "method", hm);
+}
+
+/* Baseline b's series (the next free one, c->M) through the backtest and
+ * against the model: performance, exposure, improvement and the tests. */
+static vfr_status baseline_stats(compare_ctx *c, int b, cJSON *e, const float *sc, const vfr_backtest_options *bb)
+{
+    double *bd = c->daily + (int64_t)c->M * c->T, *bf = c->fin + c->M * VFR_FIN_COUNT;
+    const double *fin = c->fin;
+    if (b == 0) { /* buy-and-hold is the market, backtested above */
+        memcpy(bd, c->mkt, sizeof *bd * (size_t)c->T);
+        memcpy(bf, c->mkt_fin, sizeof c->mkt_fin);
+    } else {
+        vfr_status st = vfr_backtest(c->o->device, &c->panel, sc, 1, bb, bf, bd);
+        if (st != VFR_OK)
+            return st;
+    }
+    c->names[c->M++] = (char *)all_baselines[b];
+    cJSON_AddItemToObject(e, "performance", vfr_pipeline_fin_json(bf));
+    cJSON_AddItemToObject(e, "exposure", vfr_pipeline_exposure_json(bf, bd, c->mkt, c->T, c->job->horizon));
+    cJSON *im = cJSON_AddObjectToObject(e, "improvement");
+    cJSON_AddItemToObject(im, "sharpe", improvement(fin[VFR_FIN_SHARPE], bf[VFR_FIN_SHARPE]));
+    cJSON_AddItemToObject(im, "directional_accuracy", improvement(c->model_acc, bf[VFR_FIN_DIRECTIONAL_ACCURACY]));
+    cJSON_AddItemToObject(im, "total_return", improvement(fin[VFR_FIN_TOTAL_RETURN], bf[VFR_FIN_TOTAL_RETURN]));
+    vfr_stats_ttest tt = significance_json(c, e, bd);
+    bootstrap_json(c, e, bd);
+    double p0 = bf[VFR_FIN_DIRECTIONAL_ACCURACY];
+    hit_rate_json(c, e, p0);
+    if (strcmp(all_baselines[b], c->job->baseline.against) == 0) {
+        c->found_against = 1;
+        c->against.base_sharpe = bf[VFR_FIN_SHARPE];
+        c->against.base_accuracy = p0;
+        c->against.p_value = tt.p;
+        c->against.mean_diff = tt.mean;
+    }
+    return VFR_OK;
+}
+
+/* Baseline b, when asked for (or needed by the rule): its entry in
+ * baselines, available or with a note saying why not. */
+static vfr_status baseline(compare_ctx *c, int b, cJSON *bl)
+{
+    const char *name = all_baselines[b];
+    int wanted = c->o->n_baselines == 0;
+    for (int32_t i = 0; i < c->o->n_baselines; i++)
+        wanted |= strcmp(c->o->baselines[i], name) == 0;
+    wanted |= strcmp(name, c->job->baseline.against) == 0; /* the rule needs it */
+    if (!wanted)
+        return VFR_OK;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "name", name);
+    cJSON_AddItemToArray(bl, e);
+    float *sc = c->S + (int64_t)c->M * c->N;
+    vfr_backtest_options bb = c->bo;
+    const char *note = NULL;
+    char notebuf[512];
+    vfr_status st = VFR_OK;
+    if (b == 0) { /* buy and hold: every name long, equal weight */
+        for (int64_t i = 0; i < c->N; i++)
+            sc[i] = 1.0f;
+        bb.strategy = VFR_STRATEGY_LONG_ONLY;
+        bb.threshold = 0.0;
+    } else if (b == 1 || b == 2) {
+        st = price_scores(c, b == 1, sc, &bb, &note);
+    } else if (b == 3) {
+        majority_scores(c, sc, &bb, &note);
+    } else {
+        champion_scores(c, e, sc, &note, notebuf, sizeof notebuf);
+    }
+    if (st != VFR_OK)
+        return st;
+    cJSON_AddBoolToObject(e, "available", note == NULL);
+    cJSON_AddStringToObject(e, "note", note ? note : "");
+    return note ? VFR_OK : baseline_stats(c, b, e, sc, &bb);
+}
+
+/* The deploy decision against baseline.compareAgainst, with its checks. */
+static void decision_json(compare_ctx *c)
+{
+    const vfr_job *job = c->job;
     vfr_decision dec;
-    vfr_compare_decide(job, &against, &dec);
-    cJSON *dj = cJSON_AddObjectToObject(out, "decision");
-    if (!found_against) {
+    vfr_compare_decide(job, &c->against, &dec);
+    cJSON *dj = cJSON_AddObjectToObject(c->out, "decision");
+    if (!c->found_against) {
         dec.should_deploy = 0;
         snprintf(dec.reason, sizeof dec.reason, "not deployed: the baseline %s (baseline.compareAgainst) is not available",
                  job->baseline.against);
@@ -610,37 +687,88 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
     cJSON_AddStringToObject(dj, "reason", dec.reason);
     cJSON *checks = cJSON_AddArrayToObject(dj, "checks");
     for (int k = 0; k < VFR_DECISION_CHECKS; k++) {
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "name", dec.checks[k].name);
-        vfr_pipeline_json_num(c, "value", dec.checks[k].value);
-        cJSON_AddNumberToObject(c, "threshold", dec.checks[k].threshold);
-        cJSON_AddBoolToObject(c, "passed", dec.checks[k].passed);
-        cJSON_AddItemToArray(checks, c);
+        cJSON *ck = cJSON_CreateObject();
+        cJSON_AddStringToObject(ck, "name", dec.checks[k].name);
+        vfr_pipeline_json_num(ck, "value", dec.checks[k].value);
+        cJSON_AddNumberToObject(ck, "threshold", dec.checks[k].threshold);
+        cJSON_AddBoolToObject(ck, "passed", dec.checks[k].passed);
+        cJSON_AddItemToArray(checks, ck);
     }
-    char *s = cJSON_Print(out);
-    if (!s) {
-        st = vfr_fail(VFR_ERR_NOMEM, "compare: out of memory");
-        goto fail;
-    }
-    snprintf(path, sizeof path, "%s/comparison.json", run_dir);
-    st = vfr_write_file_atomic(path, s, strlen(s));
-    if (st == VFR_OK) {
-        snprintf(path, sizeof path, "%s/backtest.h5", run_dir);
-        int32_t *dates = malloc(sizeof *dates * (size_t)(T ? T : 1));
-        for (int32_t t = 0; dates && t < T; t++)
-            dates[t] = pr->date[pr->date_offset[t]];
-        st = dates ? vfr_backtest_write(path, &bo, M, T, dates, (const char *const *)names, daily)
-                   : vfr_fail(VFR_ERR_NOMEM, "compare: out of memory");
-        free(dates);
-    }
-    if (st == VFR_OK && json_out)
-        *json_out = s;
-    else
-        free(s);
+}
+
+/* comparison.json, then backtest.h5 with every series filled. */
+static vfr_status compare_write(const char *run_dir, const compare_ctx *c)
+{
+    char path[8400];
+    vfr_status st = vfr_runfolder_write_json(run_dir, VFR_RUNFILE_COMPARISON, c->out);
+    if (st == VFR_OK)
+        st = vfr_runfolder_path(run_dir, VFR_RUNFILE_BACKTEST, path, sizeof path);
+    if (st != VFR_OK)
+        return st;
+    int32_t *dates = malloc(sizeof *dates * (size_t)(c->T ? c->T : 1));
+    for (int32_t t = 0; dates && t < c->T; t++)
+        dates[t] = c->pr->date[c->pr->date_offset[t]];
+    st = dates ? vfr_backtest_write(path, &c->bo, c->M, c->T, dates, (const char *const *)c->names, c->daily)
+               : oom();
+    free(dates);
+    return st;
+}
+
+vfr_status vfr_compare_core(const char *run_dir, const vfr_compare_input *in, const vfr_compare_options *o,
+                            cJSON **out)
+{
+    compare_ctx c = {.job = in->job, .in = in, .o = o, .pr = in->pr, .N = in->pr->N, .T = in->pr->T};
+    *out = NULL;
+    vfr_status st = check_baselines(o);
+    if (st != VFR_OK)
+        return st;
+    vfr_predictions_panel(in->pr, &c.panel);
+    VFR_TRY(compare_setup(&c));
+    VFR_TRY(model_hits(&c));
+    header_json(&c);
+    VFR_TRY(market(&c));
+    sharpe_tests(&c);
+    cJSON *bl = cJSON_AddArrayToObject(c.out, "baselines");
+    c.against = (vfr_decision_inputs){c.job->baseline.against, c.fin[VFR_FIN_SHARPE], NAN, c.model_acc, NAN, NAN,
+                                      NAN, c.fin[VFR_FIN_MAX_DRAWDOWN], c.dsr};
+    for (int b = 0; b < NB; b++)
+        VFR_TRY(baseline(&c, b, bl));
+    decision_json(&c);
+    VFR_TRY(compare_write(run_dir, &c));
+    *out = c.out;
+    c.out = NULL;
 fail:
-    window_free(&w);
-    free(S), free(daily), free(fin), free(names), free(mkt), free(hit_day);
-    cJSON_Delete(out), cJSON_Delete(jobj), cJSON_Delete(search), cJSON_Delete(metrics);
+    window_free(&c.w);
+    free(c.S), free(c.daily), free(c.fin), free(c.names), free(c.mkt), free(c.hit_day);
+    cJSON_Delete(c.out);
+    return st;
+}
+
+/* ---- the comparison of a run folder ------------------------------------------ */
+
+vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, char **json_out)
+{
+    vfr_job *job = NULL;
+    vfr_predictions *pr = NULL;
+    cJSON *metrics = NULL, *search = NULL, *out = NULL;
+    char path[8400];
+    if (json_out)
+        *json_out = NULL;
+    vfr_status st = check_baselines(o);
+    if (st != VFR_OK)
+        return st;
+    VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_JOB, path, sizeof path));
+    VFR_TRY(vfr_job_load(path, &job));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_METRICS, 1, &metrics));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_SEARCH, 0, &search));
+    VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_PREDICTIONS, path, sizeof path));
+    VFR_TRY(vfr_predictions_read(path, VFR_SET_TEST, &pr));
+    vfr_compare_input in = {job, metrics, search, pr};
+    VFR_TRY(vfr_compare_core(run_dir, &in, o, &out));
+    if (json_out && !(*json_out = cJSON_Print(out)))
+        st = oom();
+fail:
+    cJSON_Delete(out), cJSON_Delete(search), cJSON_Delete(metrics);
     vfr_predictions_free(pr);
     vfr_job_free(job);
     return st;
