@@ -102,7 +102,7 @@ def main():
               f"processors.json in the run folder: {pj}")
         check(len(pj.get("processors", [{}])[0].get("median", [])) == 158, "robustZScore fitted per feature")
         split = json.load(open(os.path.join(rd, "split.json")))
-        first_eval = min(r["start"] for fo in split["folds"] for r in fo["validation"] + fo["test"])
+        first_eval = min(r["start"] for fo in split["folds"] for r in fo["validation"]["ranges"] + fo["test"]["ranges"])
         fit_last = pj.get("fittedOn", {}).get("dateLast", "9999")
         check(fit_last < first_eval,
               f"fitted before the first validation/test date: {fit_last} < {first_eval}")

@@ -308,7 +308,7 @@ def common_checks(name, rd, out, cls=True):
                             "metrics:backtest.buyAndHold.max_drawdown", "manifest:dataset.sha256",
                             "manifest:dataset.path", "manifest:dataset.dateFirst", "manifest:dataset.dateLast",
                             "manifest:vfrVersion", "manifest:device.used", "manifest:stepSeconds.fit",
-                            "quality:rowsKept", "split:folds.0.test.0.start", "metrics:testPeriod.start"]
+                            "quality:rowsKept", "split:folds.0.test.ranges.0.start", "metrics:testPeriod.start"]
     check_keys(root, rd, name, required)
     return raw, root
 

@@ -21,7 +21,7 @@ import numpy as np
 ds, run, vfr_time, rounds = sys.argv[1:5]
 rounds = int(rounds)
 split = json.load(open(f"{run}/split.json"))
-tr = split["folds"][0]["train"][0]
+tr = split["folds"][0]["train"]["ranges"][0]
 with h5py.File(ds) as f:
     date = f["date"][:]
     lo = np.datetime64(tr["start"]).astype(int)

@@ -18,7 +18,7 @@ import xgboost as xgb
 ds, run, vfr_time, threads, rounds = sys.argv[1:6]
 threads, rounds = int(threads), int(rounds)
 split = json.load(open(f"{run}/split.json"))
-tr = split["folds"][0]["train"][0]
+tr = split["folds"][0]["train"]["ranges"][0]
 with h5py.File(ds) as f:
     date = f["date"][:]
     lo = np.datetime64(tr["start"]).astype(int)

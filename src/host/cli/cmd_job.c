@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "vfr/job.h"
 #include "vfr/prepare.h"
+#include "vfr/runfolder.h"
 #include "vfr/split.h"
 
 static const char help_job[] =
@@ -139,34 +140,36 @@ int cmd_prepare(int argc, char **argv)
     return st == VFR_OK ? 0 : cli_fail(st);
 }
 
-static void add_set(cJSON *fold, const char *name, const vfr_range *r, int32_t n,
-                    const vfr_prepared *p)
+/* The split document (vfr/runfolder.h) as text: a line per fold, a line per set. */
+static void print_split_text(const char *json)
 {
-    cJSON *set = cJSON_AddObjectToObject(fold, name);
-    cJSON *ranges = cJSON_AddArrayToObject(set, "ranges");
-    int64_t rows = 0;
-    for (int32_t i = 0; i < n; i++) {
-        char a[11], b[11];
-        int64_t r0, r1;
-        vfr_date_format(p->dates[r[i].lo], a);
-        vfr_date_format(p->dates[r[i].hi - 1], b);
-        vfr_prepared_rows(p, r[i].lo, r[i].hi, &r0, &r1);
-        rows += r1 - r0;
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "start", a);
-        cJSON_AddStringToObject(e, "end", b);
-        cJSON_AddNumberToObject(e, "dates", r[i].hi - r[i].lo);
-        cJSON_AddNumberToObject(e, "rows", (double)(r1 - r0));
-        cJSON_AddItemToArray(ranges, e);
+    cJSON *o = cJSON_Parse(json);
+    const cJSON *folds = cJSON_GetObjectItem(o, "folds");
+    int K = cJSON_GetArraySize(folds);
+    printf("split %s over %d dates (%.0f rows), horizon %d, purge %d, embargo %d: %d fold%s\n",
+           cJSON_GetObjectItem(o, "method")->valuestring, cJSON_GetObjectItem(o, "dates")->valueint,
+           cJSON_GetObjectItem(o, "rows")->valuedouble, cJSON_GetObjectItem(o, "horizon")->valueint,
+           cJSON_GetObjectItem(o, "purgeDays")->valueint, cJSON_GetObjectItem(o, "embargoDays")->valueint, K,
+           K == 1 ? "" : "s");
+    static const char *sets[] = {"train", "validation", "test"};
+    for (cJSON *fo = folds->child; fo; fo = fo->next) {
+        printf("fold %d  purged %d  embargoed %d  unused %d\n",
+               cJSON_GetObjectItem(fo, "fold")->valueint,
+               cJSON_GetObjectItem(fo, "purgedDates")->valueint,
+               cJSON_GetObjectItem(fo, "embargoedDates")->valueint,
+               cJSON_GetObjectItem(fo, "unusedDates")->valueint);
+        for (int s = 0; s < 3; s++) {
+            cJSON *set = cJSON_GetObjectItem(fo, sets[s]);
+            printf("  %-10s %5d dates %9.0f rows ", sets[s],
+                   cJSON_GetObjectItem(set, "dates")->valueint,
+                   cJSON_GetObjectItem(set, "rows")->valuedouble);
+            for (cJSON *r = cJSON_GetObjectItem(set, "ranges")->child; r; r = r->next)
+                printf(" %s..%s", cJSON_GetObjectItem(r, "start")->valuestring,
+                       cJSON_GetObjectItem(r, "end")->valuestring);
+            printf("\n");
+        }
     }
-    cJSON_AddNumberToObject(set, "dates", vfr_range_count(r, n));
-    cJSON_AddNumberToObject(set, "rows", (double)rows);
-}
-
-static const char *method_name(vfr_split_method m)
-{
-    static const char *n[] = {"holdout", "walk_forward", "kfold", "cpcv"};
-    return n[m];
+    cJSON_Delete(o);
 }
 
 int cmd_split(int argc, char **argv)
@@ -189,54 +192,16 @@ int cmd_split(int argc, char **argv)
         rc = cli_fail(st);
         goto done;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "method", method_name(job->split.method));
-    cJSON_AddNumberToObject(o, "horizon", job->horizon);
-    cJSON_AddNumberToObject(o, "purgeDays", job->split.purge);
-    cJSON_AddNumberToObject(o, "embargoDays", job->split.embargo);
-    cJSON_AddNumberToObject(o, "dates", p->T);
-    cJSON_AddNumberToObject(o, "rows", (double)p->n);
-    cJSON *folds = cJSON_AddArrayToObject(o, "folds");
-    for (int32_t k = 0; k < sp->K; k++) {
-        const vfr_fold *f = &sp->folds[k];
-        cJSON *fo = cJSON_CreateObject();
-        cJSON_AddNumberToObject(fo, "fold", k);
-        add_set(fo, "train", f->train, f->n_train, p);
-        add_set(fo, "validation", f->val, f->n_val, p);
-        add_set(fo, "test", f->test, f->n_test, p);
-        cJSON_AddNumberToObject(fo, "purgedDates", f->purged);
-        cJSON_AddNumberToObject(fo, "embargoedDates", f->embargoed);
-        cJSON_AddNumberToObject(fo, "unusedDates", f->unused);
-        cJSON_AddItemToArray(folds, fo);
+    char *text = NULL;
+    if ((st = vfr_runfolder_split_json(job, p, sp, &text)) != VFR_OK) {
+        rc = cli_fail(st);
+        goto done;
     }
-    if (json) {
-        char *s = cJSON_Print(o);
-        puts(s);
-        free(s);
-    } else {
-        printf("split %s over %d dates (%lld rows), horizon %d, purge %d, embargo %d: %d fold%s\n",
-               method_name(job->split.method), p->T, (long long)p->n, job->horizon,
-               job->split.purge, job->split.embargo, sp->K, sp->K == 1 ? "" : "s");
-        static const char *sets[] = {"train", "validation", "test"};
-        for (cJSON *fo = folds->child; fo; fo = fo->next) {
-            printf("fold %d  purged %d  embargoed %d  unused %d\n",
-                   cJSON_GetObjectItem(fo, "fold")->valueint,
-                   cJSON_GetObjectItem(fo, "purgedDates")->valueint,
-                   cJSON_GetObjectItem(fo, "embargoedDates")->valueint,
-                   cJSON_GetObjectItem(fo, "unusedDates")->valueint);
-            for (int s = 0; s < 3; s++) {
-                cJSON *set = cJSON_GetObjectItem(fo, sets[s]);
-                printf("  %-10s %5d dates %9.0f rows ", sets[s],
-                       cJSON_GetObjectItem(set, "dates")->valueint,
-                       cJSON_GetObjectItem(set, "rows")->valuedouble);
-                for (cJSON *r = cJSON_GetObjectItem(set, "ranges")->child; r; r = r->next)
-                    printf(" %s..%s", cJSON_GetObjectItem(r, "start")->valuestring,
-                           cJSON_GetObjectItem(r, "end")->valuestring);
-                printf("\n");
-            }
-        }
-    }
-    cJSON_Delete(o);
+    if (json)
+        puts(text);
+    else
+        print_split_text(text);
+    free(text);
 done:
     vfr_split_free(sp);
     vfr_prepared_free(p);
