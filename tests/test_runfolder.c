@@ -8,8 +8,13 @@
  *   removed; those of a live process, or owned by another host, are kept;
  *   a <name>.old.<pid> folder left by a killed two-step publish comes back
  *   as the run when the run is missing.
+ * - The run folder's names and paths (vfr/runfolder.h): a path that does
+ *   not fit is an error, never cut short; shard names; JSON files read
+ *   required or optional, refused when broken; a finished run is told
+ *   from a folder without manifest.json.
  * - vfr_find_duplicate, used for symbol and feature names, reports the
  *   earliest repeat; vfr_json_nul_line finds raw and escaped NULs. */
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -45,6 +50,57 @@ static long dead_pid(void)
         _exit(0);
     waitpid(p, NULL, 0);
     return (long)p;
+}
+
+/* The run folder's names, paths and JSON files. */
+static void names_and_paths(const char *root)
+{
+    char p[64], dir[512];
+    CHECK(strcmp(vfr_runfolder_file_name(VFR_RUNFILE_METRICS), "metrics.json") == 0);
+    CHECK(vfr_runfolder_file_name(VFR_RUNFILE_COUNT) == NULL);
+    for (int f = 0; f < VFR_RUNFILE_COUNT; f++) /* every file has a name, none twice */
+        for (int g = 0; g < f; g++)
+            CHECK(vfr_runfolder_file_name((vfr_runfile)f) &&
+                  strcmp(vfr_runfolder_file_name((vfr_runfile)f), vfr_runfolder_file_name((vfr_runfile)g)) != 0);
+    CHECK_OK(vfr_runfolder_path("runs/a", VFR_RUNFILE_SEARCH, p, sizeof p));
+    CHECK(strcmp(p, "runs/a/search.json") == 0);
+    /* 18 bytes do not fit in 18: an error and an empty path, not "runs/a/search.jso" */
+    CHECK(vfr_runfolder_path("runs/a", VFR_RUNFILE_SEARCH, p, 18) == VFR_ERR_INVALID_ARG && p[0] == '\0');
+    CHECK(vfr_runfolder_path_named("runs/a", "../x", p, sizeof p) == VFR_ERR_INVALID_ARG);
+    CHECK_OK(vfr_runfolder_dir(NULL, "job1", p, sizeof p));
+    CHECK(strcmp(p, "runs/job1") == 0);
+    CHECK_OK(vfr_runfolder_shard_name(VFR_RUNFILE_TRIALS, 2, 4, p, sizeof p));
+    CHECK(strcmp(p, "trials.shard-2-of-4.jsonl") == 0);
+    CHECK_OK(vfr_runfolder_shard_name(VFR_RUNFILE_SEARCH, 0, 3, p, sizeof p));
+    CHECK(strcmp(p, "search.shard-0-of-3.json") == 0);
+    CHECK_OK(vfr_runfolder_shard_name(VFR_RUNFILE_TRIALS, 0, 1, p, sizeof p));
+    CHECK(strcmp(p, "trials.jsonl") == 0);
+    CHECK(vfr_runfolder_shard_name(VFR_RUNFILE_METRICS, 0, 2, p, sizeof p) == VFR_ERR_INVALID_ARG);
+
+    snprintf(dir, sizeof dir, "%s/folder", root);
+    CHECK(vfr_mkdirs(dir) == 0);
+    cJSON *o = NULL;
+    CHECK_OK(vfr_runfolder_read_json(dir, VFR_RUNFILE_SEARCH, 0, &o)); /* optional and absent */
+    CHECK(o == NULL);
+    CHECK(vfr_runfolder_read_json(dir, VFR_RUNFILE_METRICS, 1, &o) == VFR_ERR_NOT_FOUND && o == NULL);
+    CHECK(strstr(vfr_last_error(), "metrics.json") != NULL);
+    put(dir, "comparison.json", "{\"a\": ");
+    CHECK(vfr_runfolder_read_json(dir, VFR_RUNFILE_COMPARISON, 0, &o) == VFR_ERR_FORMAT && o == NULL);
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddNumberToObject(m, "x", 0.1);
+    CHECK_OK(vfr_runfolder_write_json(dir, VFR_RUNFILE_METRICS, m));
+    cJSON_Delete(m);
+    CHECK_OK(vfr_runfolder_read_json(dir, VFR_RUNFILE_METRICS, 1, &o));
+    CHECK(o && cJSON_GetObjectItem(o, "x") && cJSON_GetObjectItem(o, "x")->valuedouble == 0.1);
+    cJSON_Delete(o);
+    char *text = NULL;
+    CHECK(vfr_runfolder_read(dir, VFR_RUNFILE_JOB, &text, NULL) == VFR_ERR_NOT_FOUND && text == NULL);
+    put(dir, "job.json", "{}");
+    CHECK(vfr_runfolder_check_finished(dir) == VFR_ERR_NOT_FOUND);
+    CHECK(strstr(vfr_last_error(), "manifest.json") != NULL);
+    put(dir, "manifest.json", "{}");
+    CHECK_OK(vfr_runfolder_check_finished(dir));
+    vfr_remove_tree(dir);
 }
 
 int main(void)
@@ -153,6 +209,8 @@ int main(void)
     CHECK(vfr_json_nul_line("{\"a\": \"x\\u0000y\"}", 17) == 1);
     CHECK(vfr_json_nul_line("{\"a\": \"x\\\\u0000y\"}", 18) == 0);
     CHECK(vfr_json_nul_line("{\"a\": \"\\\"\\u0000\"}", 17) == 1);
+
+    names_and_paths(root);
 
     vfr_remove_tree(d_live);
     vfr_remove_tree(d_other);

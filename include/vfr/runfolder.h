@@ -42,6 +42,10 @@ typedef enum vfr_runfile {
  * range. Thread-safe. */
 const char *vfr_runfolder_file_name(vfr_runfile f);
 
+/* The run folder of job job_id under runs (NULL: "runs"): OUT out[cap]
+ * <runs>/<job_id>. Errors: INVALID_ARG (it does not fit). */
+vfr_status vfr_runfolder_dir(const char *runs, const char *job_id, char *out, size_t cap);
+
 /* OUT out[cap]: <dir>/<name of f>. Errors: INVALID_ARG (f out of range, or
  * the path does not fit in cap: nothing is cut short silently). */
 vfr_status vfr_runfolder_path(const char *dir, vfr_runfile f, char *out, size_t cap);

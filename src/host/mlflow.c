@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "runfolder_internal.h"
 #include "util.h"
 #include "vfr_config.h"
 
@@ -651,9 +652,9 @@ static vfr_status put_run_folder(mlf *m, const char *root, const char *dir, vfr_
         if (e->d_name[0] == '.')
             continue;
         char p[8400];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
         struct stat sb;
-        if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
+        if (vfr_runfolder_path_named(dir, e->d_name, p, sizeof p) == VFR_OK && stat(p, &sb) == 0 &&
+            S_ISREG(sb.st_mode))
             names[n++] = vfr_strdup(e->d_name);
     }
     closedir(d);
@@ -662,8 +663,9 @@ static vfr_status put_run_folder(mlf *m, const char *root, const char *dir, vfr_
     for (int i = 0; i < n; i++) {
         if (st == VFR_OK && names[i]) {
             char p[8400];
-            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-            st = put_file(m, root, names[i], p);
+            st = vfr_runfolder_path_named(dir, names[i], p, sizeof p);
+            if (st == VFR_OK)
+                st = put_file(m, root, names[i], p);
             if (st == VFR_OK)
                 res->n_artifacts++;
         }
@@ -774,8 +776,9 @@ static vfr_status feature_names(const char *run_dir, const cJSON *metrics, char 
     const cJSON *fi = jobj(metrics, "featureImportance");
     int n = cJSON_GetArraySize(fi);
     if (n <= 0)
-        return vfr_fail(VFR_ERR_FORMAT, "%s/metrics.json: no featureImportance: the model's input columns are "
-                                        "unknown, so no MLflow signature can be written", run_dir);
+        return vfr_fail(VFR_ERR_FORMAT, "%s/%s: no featureImportance: the model's input columns are "
+                                        "unknown, so no MLflow signature can be written", run_dir,
+                        vfr_runfolder_file_name(VFR_RUNFILE_METRICS));
     char **out = calloc((size_t)n, sizeof *out);
     if (!out)
         return vfr_fail(VFR_ERR_NOMEM, "mlflow: out of memory");
@@ -793,25 +796,6 @@ static void free_names(char **names, int F)
     for (int i = 0; names && i < F; i++)
         free(names[i]);
     free(names);
-}
-
-static cJSON *read_json(const char *dir, const char *name, int required, vfr_status *st)
-{
-    char p[8400];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    char *text = NULL;
-    size_t len = 0;
-    if (vfr_read_file(p, &text, &len) != 0) {
-        if (required)
-            *st = vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s (not a vfr run folder? "
-                           "docs/run-folder.md)", p, strerror(errno));
-        return NULL;
-    }
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j)
-        *st = vfr_fail(VFR_ERR_FORMAT, "%s: not valid JSON", p);
-    return j;
 }
 
 static long long now_ms(void)
@@ -847,21 +831,16 @@ vfr_status vfr_mlflow_export_run(const char *run_dir, const vfr_mlflow_options *
     char **features = NULL;
     int F = 0, run_open = 0;
 
-    metrics = read_json(run_dir, "metrics.json", 1, &st);
-    if (st == VFR_OK)
-        job = read_json(run_dir, "job.json", 1, &st);
-    if (st == VFR_OK)
-        manifest = read_json(run_dir, "manifest.json", 1, &st);
-    if (st != VFR_OK)
-        goto fail;
-    comparison = read_json(run_dir, "comparison.json", 0, &st);
-    search = read_json(run_dir, "search.json", 0, &st);
-    VFR_TRY(st);
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_METRICS, 1, &metrics));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_JOB, 1, &job));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_MANIFEST, 1, &manifest));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_COMPARISON, 0, &comparison));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_SEARCH, 0, &search));
     const char *model_type = jstr(jobj(manifest, "model"), "type");
     const char *artifact = jstr(jobj(manifest, "model"), "artifact");
     char model_path[8400] = "";
     if (model_type && strcmp(model_type, "xgboost") == 0 && artifact) {
-        snprintf(model_path, sizeof model_path, "%s/%s", run_dir, artifact);
+        VFR_TRY(vfr_runfolder_path_named(run_dir, artifact, model_path, sizeof model_path));
         VFR_TRY(feature_names(run_dir, metrics, &features, &F));
     }
 
@@ -872,7 +851,7 @@ vfr_status vfr_mlflow_export_run(const char *run_dir, const vfr_mlflow_options *
         collect_comparison(&L, comparison);
     if (search) {
         char tp[8400];
-        snprintf(tp, sizeof tp, "%s/trials.jsonl", run_dir);
+        VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_TRIALS, tp, sizeof tp));
         collect_search(&L, search, tp);
     }
     collect_manifest(&L, manifest);
@@ -988,15 +967,15 @@ vfr_status vfr_mlflow_export_model(vfr_registry *reg, const char *ref, const vfr
     snprintf(producer, sizeof producer, "vfr %s, registry version %s", VFR_VERSION, ver);
     VFR_TRY(put_mlflow_model(&m, root, res->run_id, "model", v->feature_names, v->F, xgb_version, producer, res));
     if (v->metrics_json) {
-        VFR_TRY(put_text(&m, root, "metrics.json", v->metrics_json));
+        VFR_TRY(put_text(&m, root, vfr_runfolder_file_name(VFR_RUNFILE_METRICS), v->metrics_json));
         res->n_artifacts++;
     }
     if (v->comparison_json) {
-        VFR_TRY(put_text(&m, root, "comparison.json", v->comparison_json));
+        VFR_TRY(put_text(&m, root, vfr_runfolder_file_name(VFR_RUNFILE_COMPARISON), v->comparison_json));
         res->n_artifacts++;
     }
     if (v->job_json) {
-        VFR_TRY(put_text(&m, root, "job.json", v->job_json));
+        VFR_TRY(put_text(&m, root, vfr_runfolder_file_name(VFR_RUNFILE_JOB), v->job_json));
         res->n_artifacts++;
     }
     VFR_TRY(run_end(&m, res->run_id, "FINISHED"));

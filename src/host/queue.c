@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runfolder_internal.h"
 #include "util.h"
 #include "vfr/model.h"
 
@@ -787,7 +788,7 @@ vfr_status vfr_queue_claim(vfr_queue *q, const char *worker, const char *run_dir
     db_finalize(s);
     s = NULL;
     char run_dir[4400];
-    snprintf(run_dir, sizeof run_dir, "%s/%s", run_dir_parent, id);
+    VFR_TRY(vfr_runfolder_dir(run_dir_parent, id, run_dir, sizeof run_dir));
     double now = q_now();
     VFR_TRY(db_exec(q->db, NULL,
                     "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, "
@@ -866,15 +867,12 @@ fail:
 
 /* ---- result summary ---- */
 
-static cJSON *read_json_file(const char *dir, const char *name)
+/* The JSON file f of the run folder dir, or NULL when it is absent or unreadable. */
+static cJSON *read_json_file(const char *dir, vfr_runfile f)
 {
-    char path[4400], *txt;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (vfr_read_file(path, &txt, &len) != 0)
-        return NULL;
-    cJSON *o = cJSON_Parse(txt);
-    free(txt);
+    cJSON *o = NULL;
+    if (vfr_runfolder_read_json(dir, f, 0, &o) != VFR_OK)
+        vfr_error_clear();
     return o;
 }
 
@@ -888,7 +886,7 @@ static void copy_item(cJSON *dst, const char *key, const cJSON *src, const char 
 vfr_status vfr_queue_result_from_run(const char *run_dir, char **json)
 {
     *json = NULL;
-    cJSON *m = read_json_file(run_dir, "metrics.json");
+    cJSON *m = read_json_file(run_dir, VFR_RUNFILE_METRICS);
     if (!m)
         return vfr_fail(VFR_ERR_NOT_FOUND, "%s: no readable metrics.json: the run did not finish", run_dir);
     cJSON *r = cJSON_CreateObject();
@@ -903,7 +901,7 @@ vfr_status vfr_queue_result_from_run(const char *run_dir, char **json)
     }
     copy_item(r, "testPeriod", m, "testPeriod");
     cJSON_Delete(m);
-    cJSON *sr = read_json_file(run_dir, "search.json");
+    cJSON *sr = read_json_file(run_dir, VFR_RUNFILE_SEARCH);
     if (sr) {
         cJSON *s = cJSON_AddObjectToObject(r, "search");
         copy_item(s, "bestParams", sr, "bestParams");
@@ -911,7 +909,7 @@ vfr_status vfr_queue_result_from_run(const char *run_dir, char **json)
         copy_item(s, "trialsEvaluated", sr, "trialsEvaluated");
         cJSON_Delete(sr);
     }
-    cJSON *c = read_json_file(run_dir, "comparison.json");
+    cJSON *c = read_json_file(run_dir, VFR_RUNFILE_COMPARISON);
     if (c) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "decision");
         cJSON *o = cJSON_AddObjectToObject(r, "decision");
@@ -922,7 +920,7 @@ vfr_status vfr_queue_result_from_run(const char *run_dir, char **json)
     }
     /* registry.json's format belongs to the registry: keep it whole, and
      * name the version where it says one. */
-    cJSON *g = read_json_file(run_dir, "registry.json");
+    cJSON *g = read_json_file(run_dir, VFR_RUNFILE_REGISTRY);
     if (g) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, "version");
         if (!cJSON_IsString(v))

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runfolder_internal.h"
 #include "util.h"
 #include "vfr/dataset.h"
 #include "vfr/digest.h"
@@ -790,32 +791,6 @@ done:
 
 /* ---- registering a run folder -------------------------------------------------- */
 
-static vfr_status read_json(const char *dir, const char *file, int required, cJSON **out)
-{
-    *out = NULL;
-    char path[4400], *buf;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (vfr_read_file(path, &buf, &len) != 0) {
-        if (errno == ENOENT && !required)
-            return VFR_OK;
-        if (errno == EINVAL)
-            return vfr_fail_open(path);
-        return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s%s", path, strerror(errno),
-                        errno == ENOENT ? " (is this a finished `vfr train` run folder?)" : "");
-    }
-    int nul = vfr_json_nul_line(buf, len);
-    if (nul) {
-        free(buf);
-        return vfr_fail(VFR_ERR_FORMAT, "%s: line %d: a string holds a NUL character", path, nul);
-    }
-    *out = cJSON_Parse(buf);
-    free(buf);
-    if (!*out)
-        return vfr_fail(VFR_ERR_FORMAT, "%s: not valid JSON", path);
-    return VFR_OK;
-}
-
 static const char *jstr(const cJSON *o, const char *key)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -857,16 +832,16 @@ static vfr_status read_run(const char *run_dir, const vfr_registry_register_opti
     vfr_predictions *pred = NULL;
     if (!realpath(run_dir, r->run_dir))
         return vfr_fail(VFR_ERR_NOT_FOUND, "run folder '%s': %s", run_dir, strerror(errno));
-    VFR_TRY(read_json(run_dir, "job.json", 1, &r->job));
-    VFR_TRY(read_json(run_dir, "manifest.json", 1, &r->manifest));
-    VFR_TRY(read_json(run_dir, "metrics.json", 1, &r->metrics));
-    VFR_TRY(read_json(run_dir, "comparison.json", 0, &r->comparison));
-    VFR_TRY(read_json(run_dir, "search.json", 0, &r->search));
-    VFR_TRY(read_json(run_dir, "processors.json", 0, &r->processors));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_JOB, 1, &r->job));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_MANIFEST, 1, &r->manifest));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_METRICS, 1, &r->metrics));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_COMPARISON, 0, &r->comparison));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_SEARCH, 0, &r->search));
+    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_PROCESSORS, 0, &r->processors));
 
     const char *name = o && o->name ? o->name : jstr(r->job, "modelName");
     if (!name) {
-        st = vfr_fail(VFR_ERR_FORMAT, "%s/job.json: no modelName", run_dir);
+        st = vfr_fail(VFR_ERR_FORMAT, "%s/%s: no modelName", run_dir, vfr_runfolder_file_name(VFR_RUNFILE_JOB));
         goto fail;
     }
     VFR_TRY(vfr_registry_check_name(name));
@@ -883,13 +858,14 @@ static vfr_status read_run(const char *run_dir, const vfr_registry_register_opti
     const cJSON *mm = cJSON_GetObjectItemCaseSensitive(r->manifest, "model");
     const char *type = jstr(mm, "type") ? jstr(mm, "type") : jstr(r->job, "modelType");
     if (!type) {
-        st = vfr_fail(VFR_ERR_FORMAT, "%s/manifest.json: no model.type", run_dir);
+        st = vfr_fail(VFR_ERR_FORMAT, "%s/%s: no model.type", run_dir, vfr_runfolder_file_name(VFR_RUNFILE_MANIFEST));
         goto fail;
     }
     copy_str(r->type, sizeof r->type, type);
     const char *art = jstr(mm, "artifact") ? jstr(mm, "artifact") : vfr_model_artifact_name(type);
     if (strchr(art, '/') || art[0] == '.') {
-        st = vfr_fail(VFR_ERR_FORMAT, "%s/manifest.json: model.artifact '%s' is not a file name", run_dir, art);
+        st = vfr_fail(VFR_ERR_FORMAT, "%s/%s: model.artifact '%s' is not a file name", run_dir,
+                      vfr_runfolder_file_name(VFR_RUNFILE_MANIFEST), art);
         goto fail;
     }
     copy_str(r->artifact, sizeof r->artifact, art);
@@ -900,7 +876,7 @@ static vfr_status read_run(const char *run_dir, const vfr_registry_register_opti
 
     /* the probe set: validated now, so a broken one is refused at the door */
     char path[4400];
-    snprintf(path, sizeof path, "%s/probe.h5", run_dir);
+    VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_PROBE, path, sizeof path));
     if (access(path, F_OK) == 0) {
         VFR_TRY(vfr_probe_read(path, &probe));
         r->F = probe->F;
@@ -952,11 +928,11 @@ static vfr_status read_run(const char *run_dir, const vfr_registry_register_opti
     add_copy(lin, "model", r->manifest, "model");
     if (r->processors) /* the fitted feature processors, which vfr predict applies */
         cJSON_AddItemToObject(lin, "processors", cJSON_Duplicate(r->processors, 1));
-    snprintf(path, sizeof path, "%s/predictions.h5", run_dir);
+    VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_PREDICTIONS, path, sizeof path));
     if (access(path, F_OK) == 0 && vfr_predictions_read(path, VFR_SET_ALL, &pred) == VFR_OK) {
         cJSON *pj = cJSON_AddObjectToObject(lin, "predictions");
         char sha[65], d[11];
-        cJSON_AddStringToObject(pj, "file", "predictions.h5");
+        cJSON_AddStringToObject(pj, "file", vfr_runfolder_file_name(VFR_RUNFILE_PREDICTIONS));
         if (vfr_digest_sha256_file(path, sha) == VFR_OK)
             cJSON_AddStringToObject(pj, "sha256", sha);
         cJSON_AddNumberToObject(pj, "rows", (double)pred->N);
@@ -1036,9 +1012,9 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
     if (r.version[0])
         VFR_TRY(check_free(reg, r.name, r.version));
 
-    snprintf(path, sizeof path, "%s/%s", run_dir, r.artifact);
+    VFR_TRY(vfr_runfolder_path_named(run_dir, r.artifact, path, sizeof path));
     VFR_TRY(reg_store_object(reg, path, art_sha, &art_bytes));
-    snprintf(path, sizeof path, "%s/probe.h5", run_dir);
+    VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_PROBE, path, sizeof path));
     if (access(path, F_OK) == 0)
         VFR_TRY(reg_store_object(reg, path, probe_sha, &probe_bytes));
     reg_fault("register", "after_artifact");

@@ -70,6 +70,11 @@ vfr_status vfr_runfolder_path_named(const char *dir, const char *name, char *out
     return VFR_OK;
 }
 
+vfr_status vfr_runfolder_dir(const char *runs, const char *job_id, char *out, size_t cap)
+{
+    return vfr_runfolder_path_named(runs ? runs : "runs", job_id, out, cap);
+}
+
 vfr_status vfr_runfolder_path(const char *dir, vfr_runfile f, char *out, size_t cap)
 {
     const char *name = vfr_runfolder_file_name(f);
@@ -104,7 +109,11 @@ vfr_status vfr_runfolder_read(const char *dir, vfr_runfile f, char **text, size_
     char path[8400];
     size_t n = 0;
     *text = NULL;
-    RETURN_IF_FAILED(vfr_runfolder_path(dir, f, path, sizeof path));
+    vfr_status st = vfr_runfolder_path(dir, f, path, sizeof path);
+    if (st != VFR_OK) {
+        errno = ENAMETOOLONG;
+        return st;
+    }
     if (vfr_read_file(path, text, &n) != 0) {
         int e = errno;
         vfr_status st = e == ENOMEM ? vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path) : vfr_fail_open(path);

@@ -25,6 +25,7 @@
 #include "vfr/dataset.h"
 #include "vfr/metrics.h"
 #include "vfr/predictions.h"
+#include "vfr/runfolder.h"
 #include "vfr_config.h"
 
 enum {
@@ -39,11 +40,23 @@ static const char *const palette[] = {"#1f77b4", "#7f7f7f", "#ff7f0e", "#2ca02c"
                                       "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
 #define NPAL ((int)(sizeof palette / sizeof palette[0]))
 
-/* The JSON files of a run folder; the key prefix of data-key is the name
- * without ".json". */
+/* The JSON files of a run folder the report reads; the key prefix of
+ * data-key is the file's name without ".json" (key_len). */
 enum { F_JOB, F_MANIFEST, F_METRICS, F_QUALITY, F_SPLIT, F_SEARCH, F_COMPARISON, F_REGISTRY, F_COUNT };
-static const char *const file_names[F_COUNT] = {"job", "manifest", "metrics", "quality",
-                                                "split", "search", "comparison", "registry"};
+static const vfr_runfile run_files[F_COUNT] = {VFR_RUNFILE_JOB,    VFR_RUNFILE_MANIFEST, VFR_RUNFILE_METRICS,
+                                               VFR_RUNFILE_QUALITY, VFR_RUNFILE_SPLIT,   VFR_RUNFILE_SEARCH,
+                                               VFR_RUNFILE_COMPARISON, VFR_RUNFILE_REGISTRY};
+
+static const char *file_name(int f)
+{
+    return vfr_runfolder_file_name(run_files[f]);
+}
+
+/* "metrics" of metrics.json: the length of the name before its extension. */
+static int key_len(int f)
+{
+    return (int)strcspn(file_name(f), ".");
+}
 
 typedef struct rr {
     vfr_svg_buf *b;
@@ -61,23 +74,19 @@ typedef struct rr {
 
 /* ---- reading ------------------------------------------------------------------ */
 
-static void path_join(char *out, size_t cap, const char *dir, const char *name)
-{
-    snprintf(out, cap, "%s/%s", dir, name);
-}
-
-/* Loads dir/<name>.json into r->j[f]; a missing or broken file leaves NULL and
- * a reason. */
+/* Loads the JSON file f of dir into r->j[f]; a missing or broken file
+ * leaves NULL and a reason. */
 static vfr_status load_json(rr *r, const char *dir, int f)
 {
-    char path[8400], name[64], *text = NULL;
+    char *text = NULL;
     size_t len;
-    snprintf(name, sizeof name, "%s.json", file_names[f]);
-    path_join(path, sizeof path, dir, name);
-    if (vfr_read_file(path, &text, &len) != 0) {
-        if (errno == ENOMEM)
-            return vfr_fail(VFR_ERR_NOMEM, "report: out of memory reading %s", path);
-        snprintf(r->why[f], sizeof r->why[f], "%s", errno == ENOENT ? "not in this run folder" : strerror(errno));
+    vfr_status st = vfr_runfolder_read(dir, run_files[f], &text, &len);
+    if (st != VFR_OK) {
+        int e = errno;
+        if (st == VFR_ERR_NOMEM)
+            return st;
+        vfr_error_clear();
+        snprintf(r->why[f], sizeof r->why[f], "%s", e == ENOENT ? "not in this run folder" : strerror(e));
         return VFR_OK;
     }
     r->j[f] = cJSON_ParseWithLength(text, len);
@@ -171,7 +180,7 @@ static void put_key(vfr_svg_buf *b, int file, const char *path)
 {
     if (file < 0 || !path)
         return;
-    vfr_svg_printf(b, " data-key=\"%s:", file_names[file]);
+    vfr_svg_printf(b, " data-key=\"%.*s:", key_len(file), file_name(file));
     vfr_svg_esc(b, path);
     vfr_svg_puts(b, "\"");
 }
@@ -381,7 +390,7 @@ static void sec_header(rr *r)
     dt(b, "seed");
     jnum_out(r, "dd", F_MANIFEST, "seed", -1);
     if (!job)
-        note(b, NULL, "job.json", r->why[F_JOB]);
+        note(b, NULL, file_name(F_JOB), r->why[F_JOB]);
     vfr_svg_puts(b, "</dl></section>\n");
 
     /* the dataset */
@@ -411,7 +420,7 @@ static void sec_header(rr *r)
     }
     vfr_svg_puts(b, "</dd>");
     if (!man)
-        note(b, NULL, "manifest.json", r->why[F_MANIFEST]);
+        note(b, NULL, file_name(F_MANIFEST), r->why[F_MANIFEST]);
     vfr_svg_puts(b, "</dl></section>\n");
 
     /* the model */
@@ -1837,7 +1846,7 @@ static vfr_status render(rr *r)
     vfr_svg_puts(b, "<footer>Written by vfr " VFR_VERSION " from the run folder's files");
     for (int f = 0; f < F_SEARCH; f++) /* the optional files are explained where they are used */
         if (!r->j[f]) {
-            vfr_svg_printf(b, "; %s.json: ", file_names[f]);
+            vfr_svg_printf(b, "; %s: ", file_name(f));
             vfr_svg_esc(b, r->why[f]);
         }
     vfr_svg_puts(b, ". Charts are inline SVG; the page runs no script and fetches nothing.</footer>\n"
@@ -1860,7 +1869,7 @@ vfr_status vfr_runreport_write(const char *run_dir, const char *out_path)
     for (int f = 0; f < F_COUNT; f++)
         VFR_TRY(load_json(&r, run_dir, f));
     if (!r.j[F_METRICS]) {
-        path_join(path, sizeof path, run_dir, "metrics.json");
+        vfr_runfolder_path(run_dir, VFR_RUNFILE_METRICS, path, sizeof path);
         st = vfr_fail(strstr(r.why[F_METRICS], "JSON") ? VFR_ERR_FORMAT : VFR_ERR_NOT_FOUND,
                       "%s: %s; is %s a run folder written by vfr train?", path, r.why[F_METRICS], run_dir);
         goto fail;
@@ -1868,8 +1877,8 @@ vfr_status vfr_runreport_write(const char *run_dir, const char *out_path)
     const char *task = jstr(r.j[F_METRICS], "task");
     r.classification = !task || strcmp(task, "regression") != 0;
 
-    path_join(path, sizeof path, run_dir, "predictions.h5");
-    if (vfr_predictions_read(path, VFR_SET_TEST, &r.pred) != VFR_OK) {
+    if (vfr_runfolder_path(run_dir, VFR_RUNFILE_PREDICTIONS, path, sizeof path) != VFR_OK ||
+        vfr_predictions_read(path, VFR_SET_TEST, &r.pred) != VFR_OK) {
         snprintf(r.pred_why, sizeof r.pred_why, "%s", vfr_last_error());
         if (strstr(r.pred_why, "out of memory")) {
             st = vfr_fail(VFR_ERR_NOMEM, "%s", r.pred_why);
@@ -1880,8 +1889,8 @@ vfr_status vfr_runreport_write(const char *run_dir, const char *out_path)
     } else if (!task) {
         r.classification = r.pred->task == VFR_TASK_CLASSIFICATION;
     }
-    path_join(path, sizeof path, run_dir, "backtest.h5");
-    if (vfr_backtest_read_returns(path, &r.M, &r.T, &r.daily, &r.names) != VFR_OK) {
+    if (vfr_runfolder_path(run_dir, VFR_RUNFILE_BACKTEST, path, sizeof path) != VFR_OK ||
+        vfr_backtest_read_returns(path, &r.M, &r.T, &r.daily, &r.names) != VFR_OK) {
         snprintf(r.bt_why, sizeof r.bt_why, "%s", vfr_last_error());
         vfr_backtest_free_returns(r.daily, r.names, r.M);
         r.daily = NULL, r.names = NULL, r.M = r.T = 0;
@@ -1896,7 +1905,7 @@ vfr_status vfr_runreport_write(const char *run_dir, const char *out_path)
         goto fail;
     }
     if (!out_path) {
-        path_join(dflt, sizeof dflt, run_dir, "report.html");
+        VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_REPORT, dflt, sizeof dflt));
         out_path = dflt;
     }
     VFR_TRY(vfr_write_file_atomic(out_path, b.s, b.len));

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runfolder_internal.h"
 #include "util.h"
 
 char *vfr_shell_quote(const char *s)
@@ -198,10 +199,11 @@ static char *finalize_script(const vfr_job *job, const vfr_slurm_options *o, con
     sb_printf(&b, "set -u\nVFR=%s\nJOB=%s\nRUN=%s\n", qexe, qjob, qrun);
     sb_printf(&b, "%s", run_fn);
     sb_printf(&b, "echo \"vfr-slurm: finalize start $(stamp) restart ${SLURM_RESTART_COUNT:-0}\"\n");
-    if (sharded)
+    char first[128]; /* the first shard's trial log */
+    if (sharded && vfr_runfolder_shard_name(VFR_RUNFILE_TRIALS, 0, N, first, sizeof first) == VFR_OK)
         sb_printf(&b,
                   "# a finalize requeued after its train published the run finds no shard logs\n"
-                  "if [ -e \"$RUN/trials.shard-0-of-%d.jsonl\" ]; then\n"
+                  "if [ -e \"$RUN/%s\" ]; then\n"
                   "  run %stune \"$JOB\" --out \"$RUN\" --merge %d\n"
                   "  rc=$?\n"
                   "  if [ \"$rc\" -ne 0 ]; then\n"
@@ -210,7 +212,7 @@ static char *finalize_script(const vfr_job *job, const vfr_slurm_options *o, con
                   "    exit \"$rc\"\n"
                   "  fi\n"
                   "fi\n",
-                  N, qdev, N);
+                  first, qdev, N);
     sb_printf(&b,
               "run %strain \"$JOB\" --out \"$RUN\" --resume --threads \"${SLURM_CPUS_ON_NODE:-1}\"\n"
               "rc=$?\n"
@@ -342,7 +344,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
     char runs[3600], exe[3600], jobpath[4200], spath[4200], fpath[4200];
     VFR_TRY(abs_path(o->runs_dir, runs, sizeof runs));
     VFR_TRY(abs_path(o->exe, exe, sizeof exe));
-    snprintf(out->run_dir, sizeof out->run_dir, "%s/%s", runs, job->job_id);
+    VFR_TRY(vfr_runfolder_dir(runs, job->job_id, out->run_dir, sizeof out->run_dir));
     /* Beside the run folder, not in it: vfr train replaces the run folder
      * as a whole when it finishes (keeping only the search's files), and
      * the finalize job's own log is written while it runs. */
@@ -355,7 +357,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
         st = vfr_fail(VFR_ERR_NOMEM, "slurm: out of memory");
         goto fail;
     }
-    snprintf(jobpath, sizeof jobpath, "%s/job.json", out->dir);
+    VFR_TRY(vfr_runfolder_path(out->dir, VFR_RUNFILE_JOB, jobpath, sizeof jobpath)); /* the resolved job, as a run keeps it */
     VFR_TRY(vfr_write_file_atomic(jobpath, json, strlen(json)));
     qexe = vfr_shell_quote(exe), qjob = vfr_shell_quote(jobpath), qrun = vfr_shell_quote(out->run_dir);
     char devflag[160] = "";
@@ -603,9 +605,8 @@ vfr_status vfr_slurm_refresh(vfr_queue *q, const char *id, char **states_json)
             /* Slurm no longer knows the jobs: judge by the run folder */
             char mp[4400];
             struct stat sb;
-            snprintf(mp, sizeof mp, "%s/metrics.json", j->run_dir);
-            if (stat(mp, &sb) == 0 && (double)sb.st_mtime + 1 >= j->submitted_at &&
-                vfr_queue_result_from_run(j->run_dir, &result) == VFR_OK)
+            if (vfr_runfolder_path(j->run_dir, VFR_RUNFILE_METRICS, mp, sizeof mp) == VFR_OK && stat(mp, &sb) == 0 &&
+                (double)sb.st_mtime + 1 >= j->submitted_at && vfr_queue_result_from_run(j->run_dir, &result) == VFR_OK)
                 st = q_set_final(q, id, VFR_QUEUE_COMPLETED, NULL, result);
         } else if (running > 0 || pending > 0) {
             char step[96];

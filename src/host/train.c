@@ -489,7 +489,7 @@ static vfr_status run_destination(train_run *r)
 {
     const vfr_train_options *o = r->o;
     if (!o->out_dir)
-        return vfr_runfolder_path_named(o->runs_dir ? o->runs_dir : "runs", r->job->job_id, r->dst, sizeof r->dst);
+        return vfr_runfolder_dir(o->runs_dir, r->job->job_id, r->dst, sizeof r->dst);
     int n = snprintf(r->dst, sizeof r->dst, "%s", o->out_dir);
     if (n < 0 || (size_t)n >= sizeof r->dst) {
         r->dst[0] = '\0';

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "pipeline.h"
+#include "runfolder_internal.h"
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/cpcv.h"
@@ -641,8 +642,9 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
     if (!res->search_json)
         return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
     char path[4300];
-    snprintf(path, sizeof path, "%s/%s", e->o->run_dir, out_name);
-    vfr_status st = vfr_write_file_atomic(path, res->search_json, strlen(res->search_json));
+    vfr_status st = vfr_runfolder_path_named(e->o->run_dir, out_name, path, sizeof path);
+    if (st == VFR_OK)
+        st = vfr_write_file_atomic(path, res->search_json, strlen(res->search_json));
     if (st == VFR_OK && best < 0)
         st = vfr_fail(VFR_ERR_INVALID_ARG, "tune: no trial finished on every fold; nothing to choose from");
     return st;
@@ -867,12 +869,9 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
         st = vfr_fail(VFR_ERR_IO, "%s: cannot create: %s", o->run_dir, strerror(errno));
         goto done;
     }
-    char name[128];
-    if (nshards > 1)
-        snprintf(name, sizeof name, "trials.shard-%d-of-%d.jsonl", o->shard, nshards);
-    else
-        snprintf(name, sizeof name, "trials.jsonl");
-    snprintf(e.log_path, sizeof e.log_path, "%s/%s", o->run_dir, name);
+    st = vfr_runfolder_shard_path(o->run_dir, VFR_RUNFILE_TRIALS, o->shard, nshards, e.log_path, sizeof e.log_path);
+    if (st != VFR_OK)
+        goto done;
     if (o->resume) {
         if ((st = replay_log(&e, e.log_path, 0)) != VFR_OK)
             goto done;
@@ -1036,13 +1035,10 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
     free(tt), free(kk), free(rr), free(ox), free(oy);
     if (st != VFR_OK)
         goto done;
-    if (nshards > 1) { /* a shard's result is its slice; merge makes the whole */
-        char sname[128];
-        snprintf(sname, sizeof sname, "search.shard-%d-of-%d.json", o->shard, nshards);
+    /* a shard's result is its slice (search.shard-<i>-of-<n>.json); merge makes the whole */
+    char sname[128];
+    if ((st = vfr_runfolder_shard_name(VFR_RUNFILE_SEARCH, o->shard, nshards, sname, sizeof sname)) == VFR_OK)
         st = finish(&e, final_rung, res, vfr_seconds() - e.t_start, sname);
-    } else {
-        st = finish(&e, final_rung, res, vfr_seconds() - e.t_start, "search.json");
-    }
 done:
     engine_free(&e);
     return st;
@@ -1094,11 +1090,11 @@ vfr_status vfr_tune_merge(const vfr_job *job, const char *run_dir, int n_shards,
     VFR_TRY(setup(&e));
     for (int i = 0; i < n_shards; i++) {
         char path[4300];
-        snprintf(path, sizeof path, "%s/trials.shard-%d-of-%d.jsonl", run_dir, i, n_shards);
+        VFR_TRY(vfr_runfolder_shard_path(run_dir, VFR_RUNFILE_TRIALS, i, n_shards, path, sizeof path));
         VFR_TRY(replay_log(&e, path, 1));
     }
     /* one merged log, in (trial, fold) order, as one process writes it */
-    snprintf(e.log_path, sizeof e.log_path, "%s/trials.jsonl", run_dir);
+    VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_TRIALS, e.log_path, sizeof e.log_path));
     char tmpp[4400];
     snprintf(tmpp, sizeof tmpp, "%s.tmp.%ld", e.log_path, (long)getpid());
     e.log = fopen(tmpp, "w");
@@ -1124,7 +1120,7 @@ vfr_status vfr_tune_merge(const vfr_job *job, const char *run_dir, int n_shards,
     for (int64_t i = 0; i < e.P; i++)
         for (int32_t k = 0; k < e.K; k++)
             secs += e.t[i].c[k].seconds;
-    st = finish(&e, 0, res, secs, "search.json");
+    st = finish(&e, 0, res, secs, vfr_runfolder_file_name(VFR_RUNFILE_SEARCH));
 fail:
     engine_free(&e);
     free(quality);

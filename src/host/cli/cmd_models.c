@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "vfr/cache.h"
 #include "vfr/registry.h"
+#include "vfr/runfolder.h"
 
 static const char help[] =
     "usage: vfr models <command> [options]\n\n"
@@ -245,13 +246,8 @@ static int do_register(int argc, char **argv)
     int32_t sv[3];
     if (st == VFR_OK && o.version)
         st = vfr_registry_parse_semver(o.version, sv);
-    static const char *need[] = {"job.json", "manifest.json", "metrics.json"};
-    for (int k = 0; st == VFR_OK && k < 3; k++) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s", o.pos, need[k]);
-        if (access(path, R_OK) != 0)
-            st = vfr_fail(VFR_ERR_NOT_FOUND, "%s: no %s: not a finished `vfr train` run folder", o.pos, need[k]);
-    }
+    if (st == VFR_OK)
+        st = vfr_runfolder_check_finished(o.pos);
     if (st == VFR_OK)
         st = open_reg(&o, 1, &reg);
     if (st == VFR_OK)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "vfr/runfolder.h"
 #include "vfr/runreport.h"
 
 static const char help[] =
@@ -42,9 +43,9 @@ int cmd_report(int argc, char **argv)
     vfr_status st = vfr_runreport_write(dir, out);
     if (st != VFR_OK)
         return cli_fail(st);
-    if (out)
-        printf("%s\n", out);
-    else
-        printf("%s/report.html\n", dir);
+    char path[8400];
+    if (!out && (st = vfr_runfolder_path(dir, VFR_RUNFILE_REPORT, path, sizeof path)) != VFR_OK)
+        return cli_fail(st);
+    printf("%s\n", out ? out : path);
     return 0;
 }

@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "vfr/job.h"
 #include "vfr/mlflow.h"
-#include "util.h"
+#include "vfr/runfolder.h"
 #include "vfr/train.h"
 
 static const char help[] =
@@ -127,12 +127,12 @@ int cmd_train(int argc, char **argv)
         if (m)
             print_table(m);
         cJSON_Delete(m);
-        char cpath[4200], *cj;
-        size_t len;
-        snprintf(cpath, sizeof cpath, "%s/comparison.json", res.run_dir);
-        if (vfr_read_file(cpath, &cj, &len) == 0) {
+        char *cj;
+        if (vfr_runfolder_read(res.run_dir, VFR_RUNFILE_COMPARISON, &cj, NULL) == VFR_OK) {
             cli_print_comparison(cj);
             free(cj);
+        } else {
+            vfr_error_clear();
         }
         printf("\nrun folder: %s\n", res.run_dir);
         if (res.registered[0])

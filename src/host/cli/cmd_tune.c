@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "vfr/job.h"
+#include "vfr/runfolder.h"
 #include "vfr/tune.h"
 
 static const char help[] =
@@ -83,8 +84,10 @@ int cmd_tune(int argc, char **argv)
     char dir[4096];
     if (out)
         snprintf(dir, sizeof dir, "%s", out);
-    else
-        snprintf(dir, sizeof dir, "%s/%s", runs, job->job_id);
+    else if ((st = vfr_runfolder_dir(runs, job->job_id, dir, sizeof dir)) != VFR_OK) {
+        vfr_job_free(job);
+        return cli_fail(st);
+    }
     volatile const int *stop = cli_stop_on_signals();
     vfr_tune_result res;
     if (merge) {
@@ -96,12 +99,15 @@ int cmd_tune(int argc, char **argv)
     }
     if (st == VFR_OK) {
         cli_progress_done();
+        char sp[4200] = "";
+        if (!json && vfr_runfolder_path(dir, VFR_RUNFILE_SEARCH, sp, sizeof sp) != VFR_OK)
+            vfr_error_clear();
         if (json)
             puts(res.search_json);
         else
-            printf("best trial %d: %s %.5f +- %.5f over %lld trials evaluated\n  params %s\n  %s/search.json\n",
+            printf("best trial %d: %s %.5f +- %.5f over %lld trials evaluated\n  params %s\n  %s\n",
                    res.best_trial, job->search.metric, res.best_mean, res.best_sd,
-                   (long long)res.trials_evaluated, res.best_params_json, dir);
+                   (long long)res.trials_evaluated, res.best_params_json, sp);
     }
     vfr_tune_result_free(&res);
     vfr_job_free(job);
