@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 jobs=$(nproc)
 
+echo "== checks"
+./scripts/check/runfolder_names.sh
+
 echo "== build (release, warnings as errors)"
 ./scripts/build.sh build -DVFR_WERROR=ON
 echo "== tests"
