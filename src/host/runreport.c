@@ -1451,6 +1451,8 @@ static int window_metrics(rr *r, double **wm)
         w[2 * k] = w[2 * k + 1] = NAN;
         int32_t d0, d1, t0, t1;
         const char *a = jstr(f, "test.ranges.0.start"), *z = jstr(f, "test.ranges.0.end");
+        if (!a && !z) /* a run folder from before the split document: sets were bare arrays */
+            a = jstr(f, "test.0.start"), z = jstr(f, "test.0.end");
         if (!p || !a || !z || vfr_date_parse(a, &d0) != VFR_OK || vfr_date_parse(z, &d1) != VFR_OK)
             continue;
         date_range(p, d0, d1, &t0, &t1);
@@ -1570,6 +1572,10 @@ static void ranges(rr *r, int k, const char *set)
     char path[128];
     snprintf(path, sizeof path, "folds.%d.%s.ranges", k, set);
     const cJSON *a = jget(r->j[F_SPLIT], path);
+    if (!a) { /* a run folder from before the split document: sets were bare arrays */
+        snprintf(path, sizeof path, "folds.%d.%s", k, set);
+        a = jget(r->j[F_SPLIT], path);
+    }
     vfr_svg_puts(b, "<td>");
     if (!cJSON_GetArraySize(a))
         vfr_svg_puts(b, "&#8212;");
