@@ -11,12 +11,9 @@
 
 #include <stdint.h>
 
+#include "vfr/backtest.h"
+#include "vfr/model.h"
 #include "vfr/status.h"
-
-typedef enum vfr_objective {
-    VFR_OBJECTIVE_DIRECTION = 0, /* classification: price_direction_<h>d */
-    VFR_OBJECTIVE_RETURN,        /* regression: return_<h>d              */
-} vfr_objective;
 
 typedef enum vfr_split_method {
     VFR_SPLIT_HOLDOUT = 0,
@@ -131,6 +128,18 @@ void vfr_job_free(vfr_job *job); /* NULL is a no-op */
 /* The resolved job (every default filled in) as pretty JSON text; the
  * caller frees it with free(). NULL on allocation failure. */
 char *vfr_job_to_json(const vfr_job *job);
+
+/* modelType and trainingConfig.hyperparameters, checked by creating the
+ * model on model_dev (its library judges what vfr has no rule for) before
+ * any data is read. Errors: as vfr_model_create, the message prefixed with
+ * the job file. */
+vfr_status vfr_job_check_model(const vfr_job *job, vfr_device_kind model_dev);
+
+/* The job's backtest block as options, for a panel: strategy "auto" is
+ * long_short_median (dollar neutral) where the panel has at least 2 names on
+ * most dates, else long_short_sign (a single series). p may be NULL (then
+ * auto is long_short_sign). Errors: none today (OK). */
+vfr_status vfr_job_backtest_options(const vfr_job *job, const vfr_panel *p, vfr_backtest_options *bo);
 
 /* Parses "price_direction_<h>d" / "return_<h>d". */
 vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, int32_t *horizon);

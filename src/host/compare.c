@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline.h"
+#include "backtest_json.h"
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/dataset.h"
@@ -141,8 +141,8 @@ static cJSON *read_json(const char *dir, const char *name, int required, vfr_sta
 static cJSON *improvement(double a, double b)
 {
     cJSON *o = cJSON_CreateObject();
-    vfr_pipeline_json_num(o, "absolute", a - b);
-    vfr_pipeline_json_num(o, "relative", rel(a, b));
+    vfr_json_num(o, "absolute", a - b);
+    vfr_json_num(o, "relative", rel(a, b));
     return o;
 }
 
@@ -300,7 +300,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
     if (pr->backtest)
         bo = *pr->backtest; /* the run's own, as training evaluated it */
     else
-        VFR_TRY(vfr_pipeline_backtest_options(job, &panel, &bo));
+        VFR_TRY(vfr_job_backtest_options(job, &panel, &bo));
     int32_t lookback = job->baseline.sma_slow > job->baseline.momentum_days ? job->baseline.sma_slow
                                                                              : job->baseline.momentum_days;
     if (lookback < 120)
@@ -375,8 +375,8 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
                 cJSON_AddStringToObject(cj, "pboNote", "no search: PBO needs the trials of a search block");
         }
     }
-    vfr_pipeline_json_num(out, "trialSharpeVariance", sr_var_ann);
-    cJSON *mp = vfr_pipeline_fin_json(fin);
+    vfr_json_num(out, "trialSharpeVariance", sr_var_ann);
+    cJSON *mp = vfr_backtest_fin_json(fin);
     cJSON_AddNumberToObject(mp, "prediction_accuracy", model_acc);
     cJSON_AddItemToObject(out, "modelPerformance", mp);
     cJSON_AddStringToObject(out, "strategy", vfr_backtest_strategy_name(bo.strategy));
@@ -400,7 +400,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
     free(ones);
     if (st != VFR_OK)
         goto fail;
-    cJSON_AddItemToObject(out, "modelExposure", vfr_pipeline_exposure_json(fin, daily, mkt, T, job->horizon));
+    cJSON_AddItemToObject(out, "modelExposure", vfr_backtest_exposure_json(fin, daily, mkt, T, job->horizon));
 
     /* PSR and DSR on the model's daily returns (per-period Sharpe; the
      * trials' variance is of annualised Sharpe ratios: divide by 252) */
@@ -414,9 +414,9 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             dsr = NAN;
     }
     vfr_error_clear();
-    vfr_pipeline_json_num(out, "psr", psr);
-    vfr_pipeline_json_num(out, "dsr", dsr);
-    vfr_pipeline_json_num(out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(bo.periods_per_year) : NAN);
+    vfr_json_num(out, "psr", psr);
+    vfr_json_num(out, "dsr", dsr);
+    vfr_json_num(out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(bo.periods_per_year) : NAN);
 
     cJSON *bl = cJSON_AddArrayToObject(out, "baselines");
     int32_t M = 1;
@@ -522,8 +522,8 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             VFR_TRY(vfr_backtest(o->device, &panel, sc, 1, &bb, bf, bd));
         }
         names[M++] = (char *)name;
-        cJSON_AddItemToObject(e, "performance", vfr_pipeline_fin_json(bf));
-        cJSON_AddItemToObject(e, "exposure", vfr_pipeline_exposure_json(bf, bd, mkt, T, job->horizon));
+        cJSON_AddItemToObject(e, "performance", vfr_backtest_fin_json(bf));
+        cJSON_AddItemToObject(e, "exposure", vfr_backtest_exposure_json(bf, bd, mkt, T, job->horizon));
         cJSON *im = cJSON_AddObjectToObject(e, "improvement");
         cJSON_AddItemToObject(im, "sharpe", improvement(fin[VFR_FIN_SHARPE], bf[VFR_FIN_SHARPE]));
         cJSON_AddItemToObject(im, "directional_accuracy", improvement(model_acc, bf[VFR_FIN_DIRECTIONAL_ACCURACY]));
@@ -533,11 +533,11 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         int32_t lag = job->horizon > 1 ? vfr_stats_nw_lag(T, job->horizon) : 0;
         cJSON *sig = cJSON_AddObjectToObject(e, "statisticalSignificance");
         if (vfr_stats_ttest_newey_west(daily, bd, T, lag, job->baseline.level, &tt) == VFR_OK) {
-            vfr_pipeline_json_num(sig, "pValue", tt.p);
+            vfr_json_num(sig, "pValue", tt.p);
             cJSON *ci = cJSON_AddArrayToObject(sig, "confidenceInterval");
             cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_lo));
             cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_hi));
-            vfr_pipeline_json_num(sig, "meanDifference", tt.mean);
+            vfr_json_num(sig, "meanDifference", tt.mean);
         } else {
             cJSON_AddNullToObject(sig, "pValue");
             cJSON_AddStringToObject(sig, "error", vfr_last_error());
@@ -554,7 +554,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         if (vfr_stats_bootstrap_sharpe_diff(daily, bd, T, 0.0, job->baseline.resamples, job->baseline.level,
                                             job->training.seed, &bs) == VFR_OK) {
             double a = sqrt(bo.periods_per_year); /* per-day Sharpe -> annualised */
-            vfr_pipeline_json_num(bj, "sharpeDifference", bs.diff * a);
+            vfr_json_num(bj, "sharpeDifference", bs.diff * a);
             cJSON *ci = cJSON_AddArrayToObject(bj, "confidenceInterval");
             cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_lo * a));
             cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_hi * a));
@@ -568,8 +568,8 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
          * (Newey-West) of the model's daily hit rate minus the baseline's rate */
         cJSON *bn = cJSON_AddObjectToObject(e, "hitRate");
         double p0 = bf[VFR_FIN_DIRECTIONAL_ACCURACY];
-        vfr_pipeline_json_num(bn, "accuracy", model_acc);
-        vfr_pipeline_json_num(bn, "baselineRate", p0);
+        vfr_json_num(bn, "accuracy", model_acc);
+        vfr_json_num(bn, "baselineRate", p0);
         cJSON_AddNumberToObject(bn, "dates", n_hit_days);
         vfr_stats_ttest ht;
         double *dd = isfinite(p0) && n_hit_days > 2 ? malloc(sizeof *dd * (size_t)n_hit_days) : NULL;
@@ -577,9 +577,9 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
             dd[t] = hit_day[t] - p0;
         int32_t hlag = job->horizon > 1 ? vfr_stats_nw_lag(n_hit_days, job->horizon) : 0;
         if (dd && vfr_stats_ttest_newey_west(dd, NULL, n_hit_days, hlag, job->baseline.level, &ht) == VFR_OK) {
-            vfr_pipeline_json_num(bn, "meanDailyHitRate", ht.mean + p0);
-            vfr_pipeline_json_num(bn, "pValue", ht.p);
-            vfr_pipeline_json_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
+            vfr_json_num(bn, "meanDailyHitRate", ht.mean + p0);
+            vfr_json_num(bn, "pValue", ht.p);
+            vfr_json_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
         } else {
             cJSON_AddNullToObject(bn, "pValue");
         }
@@ -612,7 +612,7 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
     for (int k = 0; k < VFR_DECISION_CHECKS; k++) {
         cJSON *c = cJSON_CreateObject();
         cJSON_AddStringToObject(c, "name", dec.checks[k].name);
-        vfr_pipeline_json_num(c, "value", dec.checks[k].value);
+        vfr_json_num(c, "value", dec.checks[k].value);
         cJSON_AddNumberToObject(c, "threshold", dec.checks[k].threshold);
         cJSON_AddBoolToObject(c, "passed", dec.checks[k].passed);
         cJSON_AddItemToArray(checks, c);

@@ -524,7 +524,7 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
                         file, s->purge, h);
 
     const cJSON *bt = get(root, "backtest");
-    /* auto: dollar neutral where the universe has two names a date (pipeline.h) */
+    /* auto: dollar neutral where the universe has two names a date (vfr_job_backtest_options) */
     j->backtest.strategy = str_or(bt, "strategy", "auto");
     if (!j->backtest.strategy)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
@@ -663,6 +663,37 @@ vfr_status vfr_job_load(const char *path, vfr_job **out)
     }
     vfr_status st = vfr_job_parse(path, buf, out);
     free(buf);
+    return st;
+}
+
+vfr_status vfr_job_backtest_options(const vfr_job *job, const vfr_panel *p, vfr_backtest_options *bo)
+{
+    vfr_backtest_options_default(bo);
+    bo->k = job->backtest.k;
+    bo->threshold = job->backtest.threshold;
+    bo->horizon = job->horizon;
+    bo->cost_bps = job->backtest.cost_bps;
+    if (strcmp(job->backtest.strategy, "auto") != 0)
+        return vfr_backtest_strategy_parse(job->backtest.strategy, &bo->strategy);
+    int32_t multi = 0; /* dates with at least two names */
+    for (int32_t t = 0; p && t < p->T; t++)
+        multi += p->date_offset[t + 1] - p->date_offset[t] >= 2;
+    bo->strategy = p && p->T > 0 && 2 * (int64_t)multi >= p->T ? VFR_STRATEGY_LONG_SHORT_MEDIAN
+                                                               : VFR_STRATEGY_LONG_SHORT_SIGN;
+    return VFR_OK;
+}
+
+vfr_status vfr_job_check_model(const vfr_job *job, vfr_device_kind model_dev)
+{
+    static const char *const one[] = {"f0"};
+    vfr_model_config mc = {.type = job->model_type, .params_json = job->training.hyperparameters_json,
+                           .objective = job->objective, .device = model_dev, .seed = job->training.seed,
+                           .F = 1, .feature_names = one, .nthread = 1};
+    vfr_model *m = NULL;
+    vfr_status st = vfr_model_create(&mc, &m);
+    vfr_model_destroy(m);
+    if (st != VFR_OK)
+        vfr_error_prefix("%s: ", job->path ? job->path : "job");
     return st;
 }
 

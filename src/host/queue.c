@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "util.h"
-#include "vfr/model.h"
 
 /* 'vfrQ': marks the database as a vfr queue (PRAGMA application_id). */
 #define Q_APPLICATION_ID 1986425425
@@ -338,16 +337,7 @@ vfr_status q_check_job(const vfr_job *job)
     if (access(job->data.dataset, R_OK) != 0)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.dataset: cannot read '%s': %s", name,
                         job->data.dataset, strerror(errno));
-    static const char *const one[] = {"f0"};
-    vfr_model_config cfg = {.type = job->model_type, .params_json = job->training.hyperparameters_json,
-                            .objective = job->objective, .device = VFR_DEVICE_CPU, .seed = job->training.seed,
-                            .F = 1, .feature_names = one, .nthread = 1};
-    vfr_model *m = NULL;
-    vfr_status st = vfr_model_create(&cfg, &m);
-    vfr_model_destroy(m);
-    if (st != VFR_OK)
-        vfr_error_prefix("%s: ", name);
-    return st;
+    return vfr_job_check_model(job, VFR_DEVICE_CPU);
 }
 
 vfr_status vfr_queue_submit(vfr_queue *q, const vfr_job *job, const vfr_queue_submit_options *o)

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #include "db.h"
-#include "pipeline.h"
+#include "backtest_json.h"
+#include "tune_internal.h"
 #include "runfolder.h"
 #include "util.h"
 #include "vfr/backtest.h"
@@ -444,10 +445,10 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     step_begin(&tm, &rep, "load", 1, NSTEPS);
     vfr_device_kind dev, model_dev;
     VFR_TRY(vfr_device_resolve(o->device, &dev));
-    VFR_TRY(vfr_pipeline_model_device(job, o->device, dev, &rep, &model_dev));
+    VFR_TRY(vfr_model_device(job->model_type, o->device, dev, &rep, &model_dev));
     vfr_report_log(&rep, VFR_LOG_INFO, "job %s: %s model, target %s, device %s", job->job_id,
                    job->model_type, job->target, vfr_device_kind_str(model_dev));
-    VFR_TRY(vfr_pipeline_check_model(job, model_dev)); /* before any data is read */
+    VFR_TRY(vfr_job_check_model(job, model_dev)); /* before any data is read */
     char sha[65];
     VFR_TRY(vfr_prepare_open_dataset(job, &ds));
     VFR_TRY(vfr_digest_sha256_file(job->data.dataset, sha));
@@ -683,7 +684,7 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
         cJSON_AddItemToObject(metrics, "validation", metric_table(mv));
     }
     vfr_backtest_options bo;
-    VFR_TRY(vfr_pipeline_backtest_options(job, &pte, &bo));
+    VFR_TRY(vfr_job_backtest_options(job, &pte, &bo));
     double fin[2 * VFR_FIN_COUNT];
     daily = malloc(sizeof *daily * 2 * (size_t)(pte.T ? pte.T : 1));
     bh = malloc(sizeof *bh * (size_t)(n_te ? n_te : 1));
@@ -711,10 +712,10 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     cJSON_AddNumberToObject(btj, "threshold", bo.threshold);
     cJSON_AddNumberToObject(btj, "holdingDays", bo.horizon);
     cJSON_AddNumberToObject(btj, "costBps", bo.cost_bps);
-    cJSON_AddItemToObject(btj, "model", vfr_pipeline_fin_json(fin));
-    cJSON_AddItemToObject(btj, "buyAndHold", vfr_pipeline_fin_json(fin + VFR_FIN_COUNT));
+    cJSON_AddItemToObject(btj, "model", vfr_backtest_fin_json(fin));
+    cJSON_AddItemToObject(btj, "buyAndHold", vfr_backtest_fin_json(fin + VFR_FIN_COUNT));
     {   /* skill or market exposure: the book against buy-and-hold */
-        cJSON *ex = vfr_pipeline_exposure_json(fin, daily, daily + pte.T, pte.T, job->horizon);
+        cJSON *ex = vfr_backtest_exposure_json(fin, daily, daily + pte.T, pte.T, job->horizon);
         const cJSON *b_ = cJSON_GetObjectItem(ex, "beta"), *a_ = cJSON_GetObjectItem(ex, "alpha"),
                     *t_ = cJSON_GetObjectItem(ex, "alphaT");
         vfr_report_log(&rep, VFR_LOG_INFO,

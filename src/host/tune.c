@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pipeline.h"
+#include "tune_internal.h"
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/cpcv.h"
@@ -312,7 +312,7 @@ static vfr_status score_fold(engine *e, int32_t k)
     double *fin = NULL;
     if (want_sharpe) {
         vfr_backtest_options bo;
-        if ((st = vfr_pipeline_backtest_options(e->job, &fd->tv.panel, &bo)) != VFR_OK)
+        if ((st = vfr_job_backtest_options(e->job, &fd->tv.panel, &bo)) != VFR_OK)
             goto done;
         fin = malloc(sizeof *fin * (size_t)(n * VFR_FIN_COUNT));
         if (!fin) {
@@ -1059,8 +1059,8 @@ vfr_status vfr_tune_run(const vfr_job *job, const vfr_tune_options *o, vfr_tune_
     if (!job->search.enabled)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: the job has no search block (docs/job-config.md)", job->path);
     if ((st = vfr_device_resolve(o->device, &dev)) != VFR_OK ||
-        (st = vfr_pipeline_model_device(job, o->device, dev, o->reporter, &model_dev)) != VFR_OK ||
-        (st = vfr_pipeline_check_model(job, model_dev)) != VFR_OK ||
+        (st = vfr_model_device(job->model_type, o->device, dev, o->reporter, &model_dev)) != VFR_OK ||
+        (st = vfr_job_check_model(job, model_dev)) != VFR_OK ||
         (st = vfr_prepare_open_dataset(job, &ds)) != VFR_OK ||
         (st = vfr_prepare(ds, job, dev, o->reporter, &p, &quality)) != VFR_OK)
         goto done;
