@@ -90,7 +90,6 @@ static const char pg_schema[] =
     "INSERT INTO vfr_queue_meta SELECT 1986425425, 1 WHERE NOT EXISTS (SELECT 1 FROM vfr_queue_meta);";
 
 static const char *const state_names[] = {"queued", "running", "completed", "failed", "cancelled"};
-static const char *const prio_names[] = {"low", "normal", "high"};
 
 const char *vfr_queue_state_name(vfr_queue_state s)
 {
@@ -99,7 +98,7 @@ const char *vfr_queue_state_name(vfr_queue_state s)
 
 const char *vfr_queue_priority_name(vfr_queue_priority p)
 {
-    return (unsigned)p <= VFR_PRIORITY_HIGH ? prio_names[p] : "normal";
+    return (unsigned)p <= VFR_PRIORITY_HIGH ? vfr_job_enum_name("priority", (int)p) : "normal"; /* job.c's names */
 }
 
 static vfr_queue_state parse_state(const char *s)
@@ -113,7 +112,7 @@ static vfr_queue_state parse_state(const char *s)
 vfr_status vfr_queue_parse_priority(const char *s, const char *what, vfr_queue_priority *out)
 {
     for (int i = 0; s && i <= VFR_PRIORITY_HIGH; i++)
-        if (strcmp(s, prio_names[i]) == 0) {
+        if (strcmp(s, vfr_queue_priority_name((vfr_queue_priority)i)) == 0) {
             *out = (vfr_queue_priority)i;
             return VFR_OK;
         }
@@ -342,18 +341,13 @@ vfr_status q_check_job(const vfr_job *job)
 
 vfr_status vfr_queue_submit(vfr_queue *q, const vfr_job *job, const vfr_queue_submit_options *o)
 {
-    const char *name = job->path ? job->path : "job";
     vfr_queue_priority prio = VFR_PRIORITY_NORMAL;
     if (o && o->priority >= 0) {
         if (o->priority > VFR_PRIORITY_HIGH)
             return vfr_fail(VFR_ERR_INVALID_ARG, "submit: priority %d out of range", o->priority);
         prio = (vfr_queue_priority)o->priority;
-    } else if (job->priority) {
-        char what[4200];
-        snprintf(what, sizeof what, "%s: priority", name);
-        vfr_status st = vfr_queue_parse_priority(job->priority, what, &prio);
-        if (st != VFR_OK)
-            return st;
+    } else {
+        prio = job->priority;
     }
     vfr_status cst = q_check_job(job);
     if (cst != VFR_OK)

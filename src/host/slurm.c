@@ -324,7 +324,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
                         "%s: --shards %d needs a search block (search.*); without one, submit with --shards 1",
                         job->path ? job->path : "job", o->shards);
     if (sharded && o->shards > 1 &&
-        (job->search.method == VFR_SEARCH_TPE || strcmp(job->search.pruning, "none") != 0))
+        (job->search.method == VFR_SEARCH_TPE || job->search.pruning != VFR_PRUNING_NONE))
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: search.%s: %s ranks trials against each other and cannot be sharded; use --shards 1",
                         job->path ? job->path : "job", job->search.method == VFR_SEARCH_TPE ? "method" : "pruning",
@@ -401,10 +401,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
         goto fail;
     }
     vfr_queue_submit_options so = {.priority = -1, .source = "slurm", .slurm = 1};
-    vfr_queue_priority prio = VFR_PRIORITY_NORMAL;
-    if (job->priority)
-        vfr_queue_parse_priority(job->priority, "priority", &prio);
-    VFR_TRY(q_insert(q, job->job_id, json, (int)prio, &so));
+    VFR_TRY(q_insert(q, job->job_id, json, (int)job->priority, &so));
     recorded = 1;
     if (sharded) {
         VFR_TRY(sbatch(sargv, out->array_id));

@@ -140,9 +140,8 @@ static cJSON *range_json(const vfr_prepared *p, vfr_range r)
 
 static cJSON *split_json(const vfr_job *job, const vfr_prepared *p, const vfr_split *sp)
 {
-    static const char *methods[] = {"holdout", "walk_forward", "kfold", "cpcv"};
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "method", methods[job->split.method]);
+    cJSON_AddStringToObject(o, "method", vfr_job_enum_name("split.method", (int)job->split.method));
     cJSON_AddNumberToObject(o, "horizon", job->horizon);
     cJSON_AddNumberToObject(o, "purgeDays", job->split.purge);
     cJSON_AddNumberToObject(o, "embargoDays", job->split.embargo);
@@ -391,7 +390,7 @@ static vfr_status register_run(const vfr_job *job, const vfr_train_options *o, c
     cJSON_AddStringToObject(rj, "version", v->version);
     if (job->auto_deploy) {
         vfr_registry_deploy_options d = {0};
-        d.as = strcmp(job->deploy_as, "challenger") == 0 ? VFR_REGISTRY_CHALLENGER : VFR_REGISTRY_CHAMPION;
+        d.as = job->deploy_as == VFR_DEPLOY_CHALLENGER ? VFR_REGISTRY_CHALLENGER : VFR_REGISTRY_CHAMPION;
         d.traffic = job->deploy_traffic;
         vfr_registry_auto_result ar;
         if ((st = vfr_registry_auto_deploy(reg, v->name, v->version, &d, NULL, &ar)) != VFR_OK) {
@@ -400,7 +399,7 @@ static vfr_status register_run(const vfr_job *job, const vfr_train_options *o, c
         }
         res->deployed = ar.deployed;
         vfr_report_log(rep, VFR_LOG_INFO, "autoDeploy: %s", ar.why);
-        cJSON_AddStringToObject(rj, "alias", ar.deployed ? job->deploy_as : "");
+        cJSON_AddStringToObject(rj, "alias", ar.deployed ? vfr_job_enum_name("deployAs", (int)job->deploy_as) : "");
         cJSON_AddBoolToObject(rj, "deployed", ar.deployed);
         cJSON_AddStringToObject(rj, "deployReason", ar.why);
     }

@@ -529,11 +529,10 @@ static cJSON *pbo_json(const engine *e)
 static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, double seconds,
                          const char *out_name)
 {
-    static const char *methods[] = {"grid_search", "random_search", "bayesian"};
     int64_t best = best_trial(e, final_rung);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "jobId", e->job->job_id);
-    cJSON_AddStringToObject(o, "method", methods[e->job->search.method]);
+    cJSON_AddStringToObject(o, "method", vfr_job_enum_name("search.method", (int)e->job->search.method));
     cJSON_AddStringToObject(o, "scoringMetric", e->job->search.metric);
     cJSON_AddStringToObject(o, "direction", e->higher_better ? "maximize" : "minimize (scores are negated log loss)");
     cJSON_AddNumberToObject(o, "nFolds", e->K);
@@ -852,7 +851,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
                       job->path);
         goto done;
     }
-    if (nshards > 1 && strcmp(job->search.pruning, "none") != 0) {
+    if (nshards > 1 && job->search.pruning != VFR_PRUNING_NONE) {
         st = vfr_fail(VFR_ERR_INVALID_ARG, "%s: search.pruning: successive halving ranks all trials together and cannot be sharded",
                       job->path);
         goto done;
@@ -885,7 +884,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
         st = vfr_fail(VFR_ERR_IO, "%s: %s", e.log_path, strerror(errno));
         goto done;
     }
-    int sh = strcmp(job->search.pruning, "successive_halving") == 0;
+    int sh = job->search.pruning == VFR_PRUNING_SUCCESSIVE_HALVING;
     int64_t in_shard = 0;
     for (int64_t i = 0; i < e.P; i++)
         in_shard += e.t[i].in_shard;

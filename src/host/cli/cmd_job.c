@@ -163,11 +163,7 @@ static void add_set(cJSON *fold, const char *name, const vfr_range *r, int32_t n
     cJSON_AddNumberToObject(set, "rows", (double)rows);
 }
 
-static const char *method_name(vfr_split_method m)
-{
-    static const char *n[] = {"holdout", "walk_forward", "kfold", "cpcv"};
-    return n[m];
-}
+static const char *method_name(vfr_split_method m) { return vfr_job_enum_name("split.method", (int)m); }
 
 int cmd_split(int argc, char **argv)
 {

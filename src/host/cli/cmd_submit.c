@@ -126,7 +126,7 @@ int cmd_submit(int argc, char **argv)
             vfr_queue_job_free(j);
         } else {
             printf("queued %s (priority %s) in %s\n", job->job_id,
-                   prio ? prio : (job->priority ? job->priority : "normal"), vfr_queue_dir(q));
+                   prio ? prio : vfr_queue_priority_name(job->priority), vfr_queue_dir(q));
         }
         goto done;
     }
