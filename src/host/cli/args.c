@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "vfr/backtest.h"
+#include "vfr/dataset.h"
 #include "vfr/predictions.h"
 
 int cli_flag(const char *arg, const char *name) { return strcmp(arg, name) == 0; }
@@ -200,6 +201,24 @@ int cli_parse_set(const char *name, const char *value, void *dest)
 int cli_parse_strategy(const char *name, const char *value, void *dest)
 {
     if (vfr_backtest_strategy_parse(value, (vfr_strategy *)dest) == VFR_OK)
+        return 0;
+    cli_usage_error("%s: %s", name, vfr_last_error());
+    return -1;
+}
+
+int cli_parse_ints(const char *name, const char *value, void *dest)
+{
+    cli_int_list *l = dest;
+    int n = cli_parse_int_list(name, value, l->v, (int)(sizeof l->v / sizeof l->v[0]));
+    if (n < 0)
+        return -1;
+    l->n = n;
+    return 0;
+}
+
+int cli_parse_date(const char *name, const char *value, void *dest)
+{
+    if (vfr_date_parse(value, (int32_t *)dest) == VFR_OK)
         return 0;
     cli_usage_error("%s: %s", name, vfr_last_error());
     return -1;

@@ -96,6 +96,14 @@ void cli_print_help(FILE *f, const char *usage, const cli_option *opts, const ch
  * backtest strategy (vfr_strategy *dest, backtest.h). */
 int cli_parse_set(const char *name, const char *value, void *dest);
 int cli_parse_strategy(const char *name, const char *value, void *dest);
+/* CLI_FN parsers: "1,5,10,20" into a cli_int_list (cli_parse_int_list), and
+ * a date YYYY-MM-DD into int32_t days since the epoch. */
+typedef struct cli_int_list {
+    int32_t v[64];
+    int n; /* 0: not given */
+} cli_int_list;
+int cli_parse_ints(const char *name, const char *value, void *dest);
+int cli_parse_date(const char *name, const char *value, void *dest);
 
 /* Subcommands: each takes the arguments after its name. */
 int cmd_info(int argc, char **argv);
