@@ -220,6 +220,7 @@ int cli_parse_date(const char *name, const char *value, void *dest)
 {
     if (vfr_date_parse(value, (int32_t *)dest) == VFR_OK)
         return 0;
-    cli_usage_error("%s: %s", name, vfr_last_error());
+    vfr_error_clear();
+    cli_usage_error("%s '%s': want YYYY-MM-DD", name, value);
     return -1;
 }
