@@ -105,7 +105,7 @@ static int width_of(const cli_option *opts)
 {
     int w = 0;
     for (const cli_option *o = opts; o->name; o++) {
-        if (!o->help)
+        if (!o->help || o->kind == CLI_TEXT)
             continue;
         int n = (int)strlen(o->name) + (o->arg ? 1 + (int)strlen(o->arg) : 0);
         w = n > w ? n : w;
@@ -118,7 +118,9 @@ void cli_print_help(FILE *f, const char *usage, const cli_option *opts, const ch
     fputs(usage, f);
     int w = width_of(opts);
     for (const cli_option *o = opts; o->name; o++) {
-        if (!o->help)
+        if (o->kind == CLI_TEXT)
+            fputs(o->help, f);
+        if (!o->help || o->kind == CLI_TEXT)
             continue;
         char left[128];
         snprintf(left, sizeof left, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
@@ -161,6 +163,8 @@ int cli_parse(int argc, char **argv, const char *usage, const cli_option *opts, 
         int m = 0;
         const char *v = NULL;
         for (; o->name; o++) {
+            if (o->kind == CLI_TEXT)
+                continue;
             if (o->kind == CLI_FLAG || o->kind == CLI_IGNORE) {
                 if ((m = cli_flag(argv[i], o->name)) != 0)
                     break;

@@ -69,6 +69,7 @@ typedef enum cli_kind {
     CLI_U64,    /* uint64_t *dest                                           */
     CLI_FN,     /* parse(name, value, dest): 0, or -1 with the error printed */
     CLI_IGNORE, /* a flag that is accepted and does nothing here            */
+    CLI_TEXT,   /* not an option: help text printed as is between options */
 } cli_kind;
 
 typedef struct cli_option {
