@@ -28,7 +28,7 @@ int main(void)
         CHECK(j->split.method == VFR_SPLIT_HOLDOUT && j->split.purge == 5 && j->split.embargo == 0);
         CHECK(j->split.train_share == 0.70 && j->split.val_share == 0.15);
         CHECK(j->split.window == 252 && j->split.step == 21);
-        CHECK(strcmp(j->model_type, "xgboost") == 0 && strcmp(j->priority, "normal") == 0);
+        CHECK(strcmp(j->model_type, "xgboost") == 0 && j->priority == VFR_PRIORITY_NORMAL);
         char *s = vfr_job_to_json(j);
         cJSON *o = cJSON_Parse(s);
         CHECK(o && cJSON_GetObjectItem(cJSON_GetObjectItem(o, "split"), "purgeDays")->valueint == 5);

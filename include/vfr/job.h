@@ -11,12 +11,9 @@
 
 #include <stdint.h>
 
+#include "vfr/backtest.h"
+#include "vfr/model.h"
 #include "vfr/status.h"
-
-typedef enum vfr_objective {
-    VFR_OBJECTIVE_DIRECTION = 0, /* classification: price_direction_<h>d */
-    VFR_OBJECTIVE_RETURN,        /* regression: return_<h>d              */
-} vfr_objective;
 
 typedef enum vfr_split_method {
     VFR_SPLIT_HOLDOUT = 0,
@@ -60,9 +57,31 @@ typedef enum vfr_search_method {
     VFR_SEARCH_TPE,
 } vfr_search_method;
 
+typedef enum vfr_pruning {
+    VFR_PRUNING_NONE = 0,
+    VFR_PRUNING_SUCCESSIVE_HALVING,
+} vfr_pruning;
+
+/* Where autoDeploy puts the new version. */
+typedef enum vfr_deploy_as {
+    VFR_DEPLOY_CHAMPION = 0,
+    VFR_DEPLOY_CHALLENGER,
+} vfr_deploy_as;
+
+/* A job's priority in the queue (queue.h). */
+typedef enum vfr_queue_priority {
+    VFR_PRIORITY_LOW = 0,
+    VFR_PRIORITY_NORMAL = 1,
+    VFR_PRIORITY_HIGH = 2,
+} vfr_queue_priority;
+
+/* backtest.strategy "auto": chosen from the panel by vfr_job_backtest_options. */
+#define VFR_JOB_STRATEGY_AUTO ((vfr_strategy)-1)
+
 typedef struct vfr_job {
     char *path;             /* the job file as given                      */
-    char *job_id, *model_name, *model_version, *model_type, *priority, *target;
+    char *job_id, *model_name, *model_version, *model_type, *target;
+    vfr_queue_priority priority;
     vfr_objective objective;
     int32_t horizon;        /* predictionHorizon, trading days            */
     struct {
@@ -86,7 +105,7 @@ typedef struct vfr_job {
     } training;
     vfr_split_spec split;
     struct {
-        char *strategy;     /* long_short_sign | long_only | top_k          */
+        vfr_strategy strategy; /* backtest.h, or VFR_JOB_STRATEGY_AUTO       */
         int32_t k;          /* top_k: names per side                        */
         double cost_bps;    /* per unit of turnover                         */
         double threshold;   /* sign strategies: 0.5 direction, 0 returns    */
@@ -96,7 +115,7 @@ typedef struct vfr_job {
         vfr_search_method method;
         char *space_json;       /* the space object as JSON text            */
         char *metric;           /* f1 accuracy auc logloss sharpe ic        */
-        char *pruning;          /* none | successive_halving                */
+        vfr_pruning pruning;
         int32_t folds, max_iter, early_stopping_rounds, patience;
         int32_t eta, min_rounds, startup, batch;
         uint64_t seed;
@@ -108,7 +127,7 @@ typedef struct vfr_job {
         int32_t sma_fast, sma_slow, sma_short, momentum_days, resamples;
         double level;
     } baseline;
-    char *deploy_as;        /* autoDeploy: champion | challenger            */
+    vfr_deploy_as deploy_as; /* autoDeploy: champion | challenger           */
     double deploy_traffic;  /* challenger's A/B share                       */
     int auto_register, auto_deploy;
     double time_limit_s;    /* timeLimitMinutes x 60: a worker stops the job
@@ -131,6 +150,24 @@ void vfr_job_free(vfr_job *job); /* NULL is a no-op */
 /* The resolved job (every default filled in) as pretty JSON text; the
  * caller frees it with free(). NULL on allocation failure. */
 char *vfr_job_to_json(const vfr_job *job);
+
+/* The job file's name of an enum-valued key's value, from the key table
+ * that loading uses: key is the key path ("split.method", "priority",
+ * "backtest.strategy", "dataConfig.flatPolicy", ...). "?" for an unknown key
+ * or value. Static text. */
+const char *vfr_job_enum_name(const char *key, int value);
+
+/* modelType and trainingConfig.hyperparameters, checked by creating the
+ * model on model_dev (its library judges what vfr has no rule for) before
+ * any data is read. Errors: as vfr_model_create, the message prefixed with
+ * the job file. */
+vfr_status vfr_job_check_model(const vfr_job *job, vfr_device_kind model_dev);
+
+/* The job's backtest block as options, for a panel: strategy "auto" is
+ * long_short_median (dollar neutral) where the panel has at least 2 names on
+ * most dates, else long_short_sign (a single series). p may be NULL (then
+ * auto is long_short_sign). Errors: none today (OK). */
+vfr_status vfr_job_backtest_options(const vfr_job *job, const vfr_panel *p, vfr_backtest_options *bo);
 
 /* Parses "price_direction_<h>d" / "return_<h>d". */
 vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, int32_t *horizon);

@@ -13,9 +13,14 @@
 #include <stdint.h>
 
 #include "vfr/device.h"
-#include "vfr/job.h"
 #include "vfr/report.h"
 #include "vfr/status.h"
+
+/* What a model learns; the job's objective (job.h) is one of these. */
+typedef enum vfr_objective {
+    VFR_OBJECTIVE_DIRECTION = 0, /* classification: price_direction_<h>d */
+    VFR_OBJECTIVE_RETURN,        /* regression: return_<h>d              */
+} vfr_objective;
 
 typedef struct vfr_model vfr_model;
 typedef struct vfr_dataview vfr_dataview;
@@ -70,6 +75,13 @@ typedef struct vfr_fit_result {
  * message names trainingConfig.hyperparameters.<key>), NOT_FOUND (the
  * library is absent: the message says how to get it). Thread-safe. */
 vfr_status vfr_model_check_params(const char *type, const char *params_json);
+
+/* The device a model type trains on, given the run's device dev (resolved
+ * from asked): CUDA only when the type's library can (XGBoost, LightGBM);
+ * with asked `auto` it falls back to the CPU with a log line to rep, with an
+ * explicit `cuda` it is NO_DEVICE naming the library. OUT *model_dev. */
+vfr_status vfr_model_device(const char *type, vfr_device_kind asked, vfr_device_kind dev,
+                            const vfr_reporter *rep, vfr_device_kind *model_dev);
 
 /* Loads the type's library now (once per process), so that the first
  * vfr_model_load is not charged for it. Errors as vfr_model_check_params. */

@@ -32,11 +32,7 @@ typedef enum vfr_queue_state {
     VFR_QUEUE_CANCELLED,
 } vfr_queue_state;
 
-typedef enum vfr_queue_priority {
-    VFR_PRIORITY_LOW = 0,
-    VFR_PRIORITY_NORMAL = 1,
-    VFR_PRIORITY_HIGH = 2,
-} vfr_queue_priority;
+/* vfr_queue_priority: job.h (a job file's "priority"). */
 
 /* $VFR_QUEUE when set, else "vfr-queue" (in the current folder). */
 const char *vfr_queue_default_dir(void);

@@ -20,7 +20,6 @@
 #include <stdint.h>
 
 #include "vfr/cache.h"
-#include "vfr/job.h"
 #include "vfr/model.h"
 #include "vfr/status.h"
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "compare_internal.h"
-#include "pipeline.h"
+#include "backtest_json.h"
 #include "runfolder_internal.h"
 #include "util.h"
 #include "vfr/backtest.h"
@@ -124,8 +124,8 @@ void vfr_compare_decide(const vfr_job *job, const vfr_decision_inputs *in, vfr_d
 static cJSON *improvement(double a, double b)
 {
     cJSON *o = cJSON_CreateObject();
-    vfr_pipeline_json_num(o, "absolute", a - b);
-    vfr_pipeline_json_num(o, "relative", rel(a, b));
+    vfr_json_num(o, "absolute", a - b);
+    vfr_json_num(o, "relative", rel(a, b));
     return o;
 }
 
@@ -299,7 +299,7 @@ static vfr_status compare_setup(compare_ctx *c)
     vfr_status st = VFR_OK;
     if (c->pr->backtest)
         c->bo = *c->pr->backtest;
-    else if ((st = vfr_pipeline_backtest_options(job, &c->panel, &c->bo)) != VFR_OK)
+    else if ((st = vfr_job_backtest_options(job, &c->panel, &c->bo)) != VFR_OK)
         return st;
     int32_t lookback = job->baseline.sma_slow > job->baseline.momentum_days ? job->baseline.sma_slow
                                                                              : job->baseline.momentum_days;
@@ -389,8 +389,8 @@ static void header_json(compare_ctx *c)
     }
     cJSON_AddNumberToObject(c->out, "trialsEvaluated", c->trials);
     cpcv_json(c);
-    vfr_pipeline_json_num(c->out, "trialSharpeVariance", c->sr_var_ann);
-    cJSON *mp = vfr_pipeline_fin_json(c->fin);
+    vfr_json_num(c->out, "trialSharpeVariance", c->sr_var_ann);
+    cJSON *mp = vfr_backtest_fin_json(c->fin);
     cJSON_AddNumberToObject(mp, "prediction_accuracy", c->model_acc);
     cJSON_AddItemToObject(c->out, "modelPerformance", mp);
     cJSON_AddStringToObject(c->out, "strategy", vfr_backtest_strategy_name(c->bo.strategy));
@@ -414,7 +414,7 @@ static vfr_status market(compare_ctx *c)
     free(ones);
     if (st == VFR_OK)
         cJSON_AddItemToObject(c->out, "modelExposure",
-                              vfr_pipeline_exposure_json(c->fin, c->daily, c->mkt, c->T, c->job->horizon));
+                              vfr_backtest_exposure_json(c->fin, c->daily, c->mkt, c->T, c->job->horizon));
     return st;
 }
 
@@ -432,9 +432,9 @@ static void sharpe_tests(compare_ctx *c)
             dsr = NAN;
     }
     vfr_error_clear();
-    vfr_pipeline_json_num(c->out, "psr", psr);
-    vfr_pipeline_json_num(c->out, "dsr", dsr);
-    vfr_pipeline_json_num(c->out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(c->bo.periods_per_year) : NAN);
+    vfr_json_num(c->out, "psr", psr);
+    vfr_json_num(c->out, "dsr", dsr);
+    vfr_json_num(c->out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(c->bo.periods_per_year) : NAN);
     c->dsr = dsr;
 }
 
@@ -528,11 +528,11 @@ static vfr_stats_ttest significance_json(const compare_ctx *c, cJSON *e, const d
     int32_t lag = job->horizon > 1 ? vfr_stats_nw_lag(c->T, job->horizon) : 0;
     cJSON *sig = cJSON_AddObjectToObject(e, "statisticalSignificance");
     if (vfr_stats_ttest_newey_west(c->daily, bd, c->T, lag, job->baseline.level, &tt) == VFR_OK) {
-        vfr_pipeline_json_num(sig, "pValue", tt.p);
+        vfr_json_num(sig, "pValue", tt.p);
         cJSON *ci = cJSON_AddArrayToObject(sig, "confidenceInterval");
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_lo));
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_hi));
-        vfr_pipeline_json_num(sig, "meanDifference", tt.mean);
+        vfr_json_num(sig, "meanDifference", tt.mean);
     } else {
         cJSON_AddNullToObject(sig, "pValue");
         cJSON_AddStringToObject(sig, "error", vfr_last_error());
@@ -556,7 +556,7 @@ static void bootstrap_json(const compare_ctx *c, cJSON *e, const double *bd)
     if (vfr_stats_bootstrap_sharpe_diff(c->daily, bd, c->T, 0.0, job->baseline.resamples, job->baseline.level,
                                         job->training.seed, &bs) == VFR_OK) {
         double a = sqrt(c->bo.periods_per_year); /* per-day Sharpe -> annualised */
-        vfr_pipeline_json_num(bj, "sharpeDifference", bs.diff * a);
+        vfr_json_num(bj, "sharpeDifference", bs.diff * a);
         cJSON *ci = cJSON_AddArrayToObject(bj, "confidenceInterval");
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_lo * a));
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_hi * a));
@@ -574,8 +574,8 @@ static void hit_rate_json(const compare_ctx *c, cJSON *e, double p0)
 {
     cJSON *bn = cJSON_AddObjectToObject(e, "hitRate");
     const int32_t n = c->n_hit_days;
-    vfr_pipeline_json_num(bn, "accuracy", c->model_acc);
-    vfr_pipeline_json_num(bn, "baselineRate", p0);
+    vfr_json_num(bn, "accuracy", c->model_acc);
+    vfr_json_num(bn, "baselineRate", p0);
     cJSON_AddNumberToObject(bn, "dates", n);
     vfr_stats_ttest ht;
     double *dd = isfinite(p0) && n > 2 ? malloc(sizeof *dd * (size_t)n) : NULL;
@@ -583,9 +583,9 @@ static void hit_rate_json(const compare_ctx *c, cJSON *e, double p0)
         dd[t] = c->hit_day[t] - p0;
     int32_t hlag = c->job->horizon > 1 ? vfr_stats_nw_lag(n, c->job->horizon) : 0;
     if (dd && vfr_stats_ttest_newey_west(dd, NULL, n, hlag, c->job->baseline.level, &ht) == VFR_OK) {
-        vfr_pipeline_json_num(bn, "meanDailyHitRate", ht.mean + p0);
-        vfr_pipeline_json_num(bn, "pValue", ht.p);
-        vfr_pipeline_json_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
+        vfr_json_num(bn, "meanDailyHitRate", ht.mean + p0);
+        vfr_json_num(bn, "pValue", ht.p);
+        vfr_json_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
     } else {
         cJSON_AddNullToObject(bn, "pValue");
     }
@@ -612,8 +612,8 @@ static vfr_status baseline_stats(compare_ctx *c, int b, cJSON *e, const float *s
             return st;
     }
     c->names[c->M++] = (char *)all_baselines[b];
-    cJSON_AddItemToObject(e, "performance", vfr_pipeline_fin_json(bf));
-    cJSON_AddItemToObject(e, "exposure", vfr_pipeline_exposure_json(bf, bd, c->mkt, c->T, c->job->horizon));
+    cJSON_AddItemToObject(e, "performance", vfr_backtest_fin_json(bf));
+    cJSON_AddItemToObject(e, "exposure", vfr_backtest_exposure_json(bf, bd, c->mkt, c->T, c->job->horizon));
     cJSON *im = cJSON_AddObjectToObject(e, "improvement");
     cJSON_AddItemToObject(im, "sharpe", improvement(fin[VFR_FIN_SHARPE], bf[VFR_FIN_SHARPE]));
     cJSON_AddItemToObject(im, "directional_accuracy", improvement(c->model_acc, bf[VFR_FIN_DIRECTIONAL_ACCURACY]));
@@ -689,7 +689,7 @@ static void decision_json(compare_ctx *c)
     for (int k = 0; k < VFR_DECISION_CHECKS; k++) {
         cJSON *ck = cJSON_CreateObject();
         cJSON_AddStringToObject(ck, "name", dec.checks[k].name);
-        vfr_pipeline_json_num(ck, "value", dec.checks[k].value);
+        vfr_json_num(ck, "value", dec.checks[k].value);
         cJSON_AddNumberToObject(ck, "threshold", dec.checks[k].threshold);
         cJSON_AddBoolToObject(ck, "passed", dec.checks[k].passed);
         cJSON_AddItemToArray(checks, ck);

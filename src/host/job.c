@@ -1,8 +1,11 @@
 #define _XOPEN_SOURCE 700 /* realpath */
-/* job.c: job-file loading. A key table (name, type, range, choices, children)
- * drives validation, so that every key gets the same strict checks and the
- * same messages; defaults are applied when the struct is filled. The table is
- * the source for docs/job-config.md. */
+/* job.c: job-file loading. One key table (name, type, range, allowed names,
+ * children, and where the value goes with its default) drives validation,
+ * filling the struct and the resolved JSON, so that every key gets the same
+ * strict checks and messages and a default is written once. What the table
+ * cannot say (the target, the dataset path, the rules between keys) is in
+ * the fill_* and check_* functions. The table is the source for
+ * docs/job-config.md. */
 #include "vfr/job.h"
 #include "vfr/xsection.h"
 
@@ -10,6 +13,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,126 +23,189 @@
 #include "vfr/model.h"
 #include "vfr/registry.h"
 
+/* What a key is in the JSON (validation) ... */
 typedef enum kind { K_STR, K_INT, K_NUM, K_BOOL, K_OBJ, K_STRLIST, K_ANYOBJ, K_DATE, K_ANYARR } kind;
+
+/* ... and where its value goes in vfr_job (filling, the resolved JSON). */
+typedef enum store {
+    S_NONE,  /* not stored as such (an object, or filled by hand)             */
+    S_STR,   /* char *: "" as a default is written back as null              */
+    S_JSON,  /* char *: the value as JSON text; NULL is left out             */
+    S_I32, S_I64, S_U64, S_F64,
+    S_BOOL,  /* int                                                          */
+    S_ENUM,  /* an enum: the value of names[i] is values[i] (or i)           */
+    S_FLAG,  /* K_OBJ: int, 1 when the object is given; its keys are filled
+                only then                                                    */
+} store;
+
+/* A default that depends on other fields (set after the target is known). */
+typedef enum dyn { D_CONST, D_HAND, D_HORIZON, D_THRESHOLD, D_METRIC, D_TRAIN_ES, D_TRAIN_SEED } dyn;
 
 typedef struct key_spec {
     const char *name;
     kind type;
     int required;
-    double lo, hi;              /* K_INT / K_NUM range, inclusive      */
-    const char *choices;        /* K_STR: "a|b|c", NULL = any          */
-    const struct key_spec *sub; /* K_OBJ: children, NULL-name ended    */
+    double lo, hi;              /* K_INT / K_NUM range, inclusive                    */
+    const char *const *names;   /* K_STR: the allowed values, NULL-ended; NULL = any */
+    const struct key_spec *sub; /* K_OBJ: children, NULL-name ended                  */
+    store st;
+    size_t at;                  /* offsetof(vfr_job, ...)                            */
+    double dflt;                /* numbers, booleans, enums (the value, not index)   */
+    const char *dflt_s;         /* S_STR, S_JSON                                     */
+    dyn how;                    /* D_HAND: filled by fill(); others: see dyn         */
+    const int *values;          /* S_ENUM: names[i]'s value; NULL = i                */
+    void (*put)(cJSON *o, const struct key_spec *k, const vfr_job *j); /* custom output */
 } key_spec;
 
+#define AT(f) offsetof(vfr_job, f)
+#define END {NULL, 0, 0, 0, 0, NULL, NULL, S_NONE, 0, 0, NULL, D_CONST, NULL, NULL}
+/* The common shapes; a designated initialiser where a key needs more. */
+#define STR(n, f, d) {.name = n, .type = K_STR, .st = S_STR, .at = AT(f), .dflt_s = d}
+#define INT(n, lo_, hi_, s, f, d) {.name = n, .type = K_INT, .lo = lo_, .hi = hi_, .st = s, .at = AT(f), .dflt = d}
+#define NUM(n, lo_, hi_, f, d) {.name = n, .type = K_NUM, .lo = lo_, .hi = hi_, .st = S_F64, .at = AT(f), .dflt = d}
+#define BOOL(n, f, d) {.name = n, .type = K_BOOL, .st = S_BOOL, .at = AT(f), .dflt = d}
+#define ENUM(n, nm, f, d) {.name = n, .type = K_STR, .names = nm, .st = S_ENUM, .at = AT(f), .dflt = d}
+
+static const char *const nonfinite_names[] = {"dropRow", "keepAsMissing", NULL};
+static const char *const flat_names[] = {"drop", "down", NULL};
+static const char *const method_names[] = {"holdout", "walk_forward", "kfold", "cpcv", NULL};
+static const char *const strategy_names[] = {"auto", "long_short_median", "long_short_sign", "long_only", "top_k",
+                                             NULL};
+static const int strategy_values[] = {(int)VFR_JOB_STRATEGY_AUTO, VFR_STRATEGY_LONG_SHORT_MEDIAN,
+                                      VFR_STRATEGY_LONG_SHORT_SIGN, VFR_STRATEGY_LONG_ONLY, VFR_STRATEGY_TOP_K};
+static const char *const search_names[] = {"grid_search", "random_search", "bayesian", NULL};
+static const char *const metric_names[] = {"f1", "accuracy", "auc", "logloss", "sharpe", "ic", NULL};
+static const char *const pruning_names[] = {"none", "successive_halving", NULL};
+static const char *const against_names[] = {"buy_and_hold", "sma_crossover", "momentum", "majority_class",
+                                            "champion", NULL};
+static const char *const model_names[] = {"xgboost", "linear", "lstm", "lightgbm", NULL};
+static const char *const objective_names[] = {"direction", "return", NULL};
+static const char *const deploy_names[] = {"champion", "challenger", NULL};
+static const char *const priority_names[] = {"low", "normal", "high", NULL};
+
+static void put_symbols(cJSON *o, const key_spec *k, const vfr_job *j);
+static void put_time_limit(cJSON *o, const key_spec *k, const vfr_job *j);
+
 static const key_spec data_keys[] = {
-    {"dataset", K_STR, 1, 0, 0, NULL, NULL},
-    {"symbols", K_STRLIST, 0, 0, 0, NULL, NULL},
-    {"startDate", K_DATE, 0, 0, 0, NULL, NULL},
-    {"endDate", K_DATE, 0, 0, 0, NULL, NULL},
-    {"minQuality", K_NUM, 0, 0, 1, NULL, NULL},
-    {"minCompleteness", K_NUM, 0, 0, 1, NULL, NULL},
-    {"minSamplesPerSymbol", K_INT, 0, 1, 1e7, NULL, NULL},
-    {"nonFinitePolicy", K_STR, 0, 0, 0, "dropRow|keepAsMissing", NULL},
-    {"flatPolicy", K_STR, 0, 0, 0, "drop|down", NULL},
-    {"minRows", K_INT, 0, 1, 1e12, NULL, NULL},
-    {"minDates", K_INT, 0, 2, 1e6, NULL, NULL},
-    {"minSymbols", K_INT, 0, 1, 1e7, NULL, NULL},
-    {"processors", K_ANYARR, 0, 0, 0, NULL, NULL}, /* checked by vfr_processors_parse */
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "dataset", .type = K_STR, .required = 1, .st = S_STR, .at = AT(data.dataset), .how = D_HAND},
+    {.name = "symbols", .type = K_STRLIST, .how = D_HAND, .put = put_symbols},
+    {.name = "startDate", .type = K_DATE, .st = S_I32, .at = AT(data.start_date), .dflt = INT32_MIN},
+    {.name = "endDate", .type = K_DATE, .st = S_I32, .at = AT(data.end_date), .dflt = INT32_MAX},
+    NUM("minQuality", 0, 1, data.min_quality, 0.7),
+    NUM("minCompleteness", 0, 1, data.min_completeness, 0.8),
+    INT("minSamplesPerSymbol", 1, 1e7, S_I32, data.min_samples_per_symbol, 100),
+    ENUM("nonFinitePolicy", nonfinite_names, data.nonfinite, VFR_NONFINITE_DROP_ROW),
+    ENUM("flatPolicy", flat_names, data.flat, VFR_FLAT_DROP),
+    /* checked by vfr_processors_parse */
+    {.name = "processors", .type = K_ANYARR, .st = S_JSON, .at = AT(data.processors_json), .how = D_HAND},
+    INT("minRows", 1, 1e12, S_I64, data.min_rows, 1000),
+    INT("minDates", 2, 1e6, S_I32, data.min_dates, 100),
+    INT("minSymbols", 1, 1e7, S_I32, data.min_symbols, 1),
+    END,
 };
 
 static const key_spec training_keys[] = {
-    {"hyperparameters", K_ANYOBJ, 0, 0, 0, NULL, NULL},
-    {"trainTestSplit", K_NUM, 0, 0.05, 0.95, NULL, NULL},
-    {"validationSplit", K_NUM, 0, 0, 0.5, NULL, NULL},
-    {"cvFolds", K_INT, 0, 2, 50, NULL, NULL},
-    {"earlyStoppingRounds", K_INT, 0, 0, 100000, NULL, NULL},
-    {"seed", K_INT, 0, 0, 9007199254740991.0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "hyperparameters", .type = K_ANYOBJ, .st = S_JSON, .at = AT(training.hyperparameters_json), .dflt_s = "{}"},
+    NUM("trainTestSplit", 0.05, 0.95, split.train_share, 0.70),
+    NUM("validationSplit", 0, 0.5, split.val_share, 0.15),
+    INT("cvFolds", 2, 50, S_I32, training.cv_folds, 5),
+    INT("earlyStoppingRounds", 0, 100000, S_I32, training.early_stopping_rounds, 50),
+    INT("seed", 0, 9007199254740991.0, S_U64, training.seed, 42),
+    END,
 };
 
 static const key_spec split_keys[] = {
-    {"method", K_STR, 0, 0, 0, "holdout|walk_forward|kfold|cpcv", NULL},
-    {"windowSize", K_INT, 0, 10, 1e6, NULL, NULL},
-    {"stepSize", K_INT, 0, 1, 1e6, NULL, NULL},
-    {"expanding", K_BOOL, 0, 0, 0, NULL, NULL},
-    {"purgeDays", K_INT, 0, 0, 1e4, NULL, NULL},
-    {"embargoDays", K_INT, 0, 0, 1e4, NULL, NULL},
-    {"nGroups", K_INT, 0, 3, 30, NULL, NULL},
-    {"nTestGroups", K_INT, 0, 1, 29, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    ENUM("method", method_names, split.method, VFR_SPLIT_HOLDOUT),
+    INT("windowSize", 10, 1e6, S_I32, split.window, 252),
+    INT("stepSize", 1, 1e6, S_I32, split.step, 21),
+    BOOL("expanding", split.expanding, 0),
+    {.name = "purgeDays", .type = K_INT, .hi = 1e4, .st = S_I32, .at = AT(split.purge), .how = D_HORIZON},
+    INT("embargoDays", 0, 1e4, S_I32, split.embargo, 0),
+    INT("nGroups", 3, 30, S_I32, split.groups, 6),
+    INT("nTestGroups", 1, 29, S_I32, split.test_groups, 2),
+    END,
 };
 
 static const key_spec backtest_keys[] = {
-    {"strategy", K_STR, 0, 0, 0, "auto|long_short_median|long_short_sign|long_only|top_k", NULL},
-    {"k", K_INT, 0, 1, 100000, NULL, NULL},
-    {"costBps", K_NUM, 0, 0, 10000, NULL, NULL},
-    {"threshold", K_NUM, 0, -1e9, 1e9, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    /* auto: dollar neutral where the universe has two names a date (vfr_job_backtest_options) */
+    {.name = "strategy", .type = K_STR, .names = strategy_names, .values = strategy_values, .st = S_ENUM,
+     .at = AT(backtest.strategy), .dflt = (int)VFR_JOB_STRATEGY_AUTO},
+    INT("k", 1, 100000, S_I32, backtest.k, 5),
+    NUM("costBps", 0, 10000, backtest.cost_bps, 5.0),
+    /* direction scores are probabilities: long above 1/2; returns: above 0 */
+    {.name = "threshold", .type = K_NUM, .lo = -1e9, .hi = 1e9, .st = S_F64, .at = AT(backtest.threshold),
+     .how = D_THRESHOLD},
+    END,
 };
 
 static const key_spec search_keys[] = {
-    {"method", K_STR, 0, 0, 0, "grid_search|random_search|bayesian", NULL},
-    {"space", K_ANYOBJ, 1, 0, 0, NULL, NULL},
-    {"nFolds", K_INT, 0, 2, 50, NULL, NULL},
-    {"scoringMetric", K_STR, 0, 0, 0, "f1|accuracy|auc|logloss|sharpe|ic", NULL},
-    {"maxIterations", K_INT, 0, 1, 100000, NULL, NULL},
-    {"earlyStoppingRounds", K_INT, 0, 0, 100000, NULL, NULL},
-    {"patience", K_INT, 0, 0, 100000, NULL, NULL},
-    {"pruning", K_STR, 0, 0, 0, "none|successive_halving", NULL},
-    {"reductionFactor", K_INT, 0, 2, 10, NULL, NULL},
-    {"minRounds", K_INT, 0, 1, 100000, NULL, NULL},
-    {"startupTrials", K_INT, 0, 1, 10000, NULL, NULL},
-    {"batchSize", K_INT, 0, 1, 1000, NULL, NULL},
-    {"seed", K_INT, 0, 0, 9007199254740991.0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    ENUM("method", search_names, search.method, VFR_SEARCH_GRID),
+    {.name = "space", .type = K_ANYOBJ, .required = 1, .st = S_JSON, .at = AT(search.space_json)},
+    INT("nFolds", 2, 50, S_I32, search.folds, 5),
+    {.name = "scoringMetric", .type = K_STR, .names = metric_names, .st = S_STR, .at = AT(search.metric),
+     .how = D_METRIC},
+    INT("maxIterations", 1, 100000, S_I32, search.max_iter, 50),
+    {.name = "earlyStoppingRounds", .type = K_INT, .hi = 100000, .st = S_I32,
+     .at = AT(search.early_stopping_rounds), .how = D_TRAIN_ES},
+    INT("patience", 0, 100000, S_I32, search.patience, 0),
+    ENUM("pruning", pruning_names, search.pruning, VFR_PRUNING_NONE),
+    INT("reductionFactor", 2, 10, S_I32, search.eta, 3),
+    INT("minRounds", 1, 100000, S_I32, search.min_rounds, 25),
+    INT("startupTrials", 1, 10000, S_I32, search.startup, 10),
+    INT("batchSize", 1, 1000, S_I32, search.batch, 4),
+    {.name = "seed", .type = K_INT, .hi = 9007199254740991.0, .st = S_U64, .at = AT(search.seed),
+     .how = D_TRAIN_SEED},
+    END,
 };
 
 static const key_spec baseline_keys[] = {
-    {"compareAgainst", K_STR, 0, 0, 0, "buy_and_hold|sma_crossover|momentum|majority_class|champion", NULL},
-    {"minSharpeImprovement", K_NUM, 0, -1e6, 1e6, NULL, NULL},
-    {"minAccuracyGain", K_NUM, 0, -1, 1, NULL, NULL},
-    {"maxPValue", K_NUM, 0, 0, 1, NULL, NULL},
-    {"minSharpe", K_NUM, 0, -1e6, 1e6, NULL, NULL},
-    {"maxDrawdown", K_NUM, 0, -1, 0, NULL, NULL},
-    {"minDeflatedSharpe", K_NUM, 0, 0, 1, NULL, NULL},
-    {"smaFast", K_INT, 0, 1, 10000, NULL, NULL},
-    {"smaSlow", K_INT, 0, 2, 10000, NULL, NULL},
-    {"smaShort", K_BOOL, 0, 0, 0, NULL, NULL},
-    {"momentumDays", K_INT, 0, 1, 10000, NULL, NULL},
-    {"bootstrapResamples", K_INT, 0, 100, 1000000, NULL, NULL},
-    {"confidenceLevel", K_NUM, 0, 0.5, 0.999, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "compareAgainst", .type = K_STR, .names = against_names, .st = S_STR, .at = AT(baseline.against),
+     .dflt_s = "buy_and_hold"},
+    NUM("minSharpeImprovement", -1e6, 1e6, baseline.min_sharpe_improvement, 0.20),
+    NUM("minAccuracyGain", -1, 1, baseline.min_accuracy_gain, 0.05),
+    NUM("maxPValue", 0, 1, baseline.max_p_value, 0.05),
+    NUM("minSharpe", -1e6, 1e6, baseline.min_sharpe, 1.0),
+    NUM("maxDrawdown", -1, 0, baseline.max_drawdown, -0.25),
+    NUM("minDeflatedSharpe", 0, 1, baseline.min_dsr, 0.95),
+    INT("smaFast", 1, 10000, S_I32, baseline.sma_fast, 20),
+    INT("smaSlow", 2, 10000, S_I32, baseline.sma_slow, 50),
+    BOOL("smaShort", baseline.sma_short, 0),
+    INT("momentumDays", 1, 10000, S_I32, baseline.momentum_days, 20),
+    INT("bootstrapResamples", 100, 1000000, S_I32, baseline.resamples, 2000),
+    NUM("confidenceLevel", 0.5, 0.999, baseline.level, 0.95),
+    END,
 };
 
 static const key_spec export_keys[] = {
-    {"mlflow", K_STR, 0, 0, 0, NULL, NULL},
-    {"mlflowExperiment", K_STR, 0, 0, 0, NULL, NULL},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    STR("mlflow", exports.mlflow, NULL),
+    STR("mlflowExperiment", exports.mlflow_experiment, NULL),
+    END,
 };
 
 static const key_spec job_keys[] = {
-    {"jobId", K_STR, 1, 0, 0, NULL, NULL},
-    {"modelName", K_STR, 1, 0, 0, NULL, NULL},
-    {"modelVersion", K_STR, 0, 0, 0, NULL, NULL},
-    {"modelType", K_STR, 0, 0, 0, "xgboost|linear|lstm|lightgbm", NULL},
-    {"objective", K_STR, 0, 0, 0, "direction|return", NULL},
-    {"targetVariable", K_STR, 0, 0, 0, NULL, NULL},
-    {"predictionHorizon", K_INT, 0, 1, 1000, NULL, NULL},
-    {"dataConfig", K_OBJ, 1, 0, 0, NULL, data_keys},
-    {"trainingConfig", K_OBJ, 0, 0, 0, NULL, training_keys},
-    {"split", K_OBJ, 0, 0, 0, NULL, split_keys},
-    {"backtest", K_OBJ, 0, 0, 0, NULL, backtest_keys},
-    {"search", K_OBJ, 0, 0, 0, NULL, search_keys},
-    {"baseline", K_OBJ, 0, 0, 0, NULL, baseline_keys},
-    {"deployAs", K_STR, 0, 0, 0, "champion|challenger", NULL},
-    {"deployTraffic", K_NUM, 0, 0, 1, NULL, NULL},
-    {"autoRegister", K_BOOL, 0, 0, 0, NULL, NULL},
-    {"autoDeploy", K_BOOL, 0, 0, 0, NULL, NULL},
-    {"priority", K_STR, 0, 0, 0, "low|normal|high", NULL},
-    {"timeLimitMinutes", K_NUM, 0, 0.01, 525600, NULL, NULL},
-    {"export", K_OBJ, 0, 0, 0, NULL, export_keys},
-    {NULL, 0, 0, 0, 0, NULL, NULL},
+    {.name = "jobId", .type = K_STR, .required = 1, .st = S_STR, .at = AT(job_id), .dflt_s = ""},
+    {.name = "modelName", .type = K_STR, .required = 1, .st = S_STR, .at = AT(model_name), .dflt_s = ""},
+    STR("modelVersion", model_version, ""),
+    {.name = "modelType", .type = K_STR, .names = model_names, .st = S_STR, .at = AT(model_type),
+     .dflt_s = "xgboost"},
+    /* targetVariable, objective and predictionHorizon pin each other (fill_target) */
+    {.name = "objective", .type = K_STR, .names = objective_names, .st = S_ENUM, .at = AT(objective), .how = D_HAND},
+    {.name = "targetVariable", .type = K_STR, .st = S_STR, .at = AT(target), .how = D_HAND},
+    {.name = "predictionHorizon", .type = K_INT, .lo = 1, .hi = 1000, .st = S_I32, .at = AT(horizon), .how = D_HAND},
+    {.name = "dataConfig", .type = K_OBJ, .required = 1, .sub = data_keys},
+    {.name = "trainingConfig", .type = K_OBJ, .sub = training_keys},
+    {.name = "split", .type = K_OBJ, .sub = split_keys},
+    {.name = "backtest", .type = K_OBJ, .sub = backtest_keys},
+    {.name = "search", .type = K_OBJ, .sub = search_keys, .st = S_FLAG, .at = AT(search.enabled)},
+    {.name = "baseline", .type = K_OBJ, .sub = baseline_keys},
+    ENUM("deployAs", deploy_names, deploy_as, VFR_DEPLOY_CHAMPION),
+    NUM("deployTraffic", 0, 1, deploy_traffic, 0.1),
+    BOOL("autoRegister", auto_register, 0),
+    BOOL("autoDeploy", auto_deploy, 0),
+    ENUM("priority", priority_names, priority, VFR_PRIORITY_NORMAL),
+    {.name = "timeLimitMinutes", .type = K_NUM, .lo = 0.01, .hi = 525600, .how = D_HAND, .put = put_time_limit},
+    {.name = "export", .type = K_OBJ, .sub = export_keys},
+    END,
 };
 
 /* ---- validation -------------------------------------------------------- */
@@ -167,17 +234,21 @@ static const char *json_kind(const cJSON *v)
     return "null";
 }
 
-static int in_choices(const char *choices, const char *s)
+static int in_names(const char *const *names, const char *s)
 {
-    size_t n = strlen(s);
-    for (const char *p = choices; p && *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, s, n) == 0)
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0)
             return 1;
-        p = bar ? bar + 1 : NULL;
-    }
     return 0;
+}
+
+/* "a|b|c" */
+static void join_names(const char *const *names, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; names[i] && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "|" : "", names[i]);
 }
 
 /* A JSON null stands for "absent": the default applies (the resolved job
@@ -237,9 +308,12 @@ static vfr_status validate(const char *file, const cJSON *obj, const key_spec *s
             (it->valuedouble < k->lo || it->valuedouble > k->hi))
             return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: %g is out of range [%g, %g]", file, path,
                             it->valuedouble, k->lo, k->hi);
-        if (k->type == K_STR && k->choices && !in_choices(k->choices, it->valuestring))
+        if (k->type == K_STR && k->names && !in_names(k->names, it->valuestring)) {
+            char choices[256];
+            join_names(k->names, choices, sizeof choices);
             return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: '%s' is not one of %s", file, path,
-                            it->valuestring, k->choices);
+                            it->valuestring, choices);
+        }
         if (k->type == K_DATE) {
             int32_t d;
             if (vfr_date_parse(it->valuestring, &d) != VFR_OK)
@@ -259,28 +333,6 @@ static vfr_status validate(const char *file, const cJSON *obj, const key_spec *s
             return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s%s: required field is missing", file,
                             prefix, k->name);
     return VFR_OK;
-}
-
-/* ---- filling the struct ------------------------------------------------ */
-
-
-static double num_or(const cJSON *o, const char *k, double dflt)
-{
-    const cJSON *v = get(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
-static int bool_or(const cJSON *o, const char *k, int dflt)
-{
-    const cJSON *v = get(o, k);
-    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
-}
-
-
-static char *str_or(const cJSON *o, const char *k, const char *dflt)
-{
-    const cJSON *v = get(o, k);
-    return vfr_strdup(cJSON_IsString(v) ? v->valuestring : dflt);
 }
 
 vfr_status vfr_job_parse_target(const char *target, vfr_objective *objective, int32_t *horizon)
@@ -324,45 +376,116 @@ static int safe_name(const char *s)
     return 1;
 }
 
+/* ---- filling the struct ------------------------------------------------ */
+
+static void *field(vfr_job *j, const key_spec *k) { return (char *)j + k->at; }
+static const void *cfield(const vfr_job *j, const key_spec *k) { return (const char *)j + k->at; }
+
+static int enum_value(const key_spec *k, const char *s)
+{
+    for (int i = 0; k->names[i]; i++)
+        if (strcmp(k->names[i], s) == 0)
+            return k->values ? k->values[i] : i;
+    return 0; /* validate() has refused it */
+}
+
+static const char *enum_name(const key_spec *k, int v)
+{
+    for (int i = 0; k->names[i]; i++)
+        if ((k->values ? k->values[i] : i) == v)
+            return k->names[i];
+    return "?";
+}
+
+/* The default of a key whose default is another field (D_CONST: dflt). */
+static double dyn_default(const key_spec *k, const vfr_job *j)
+{
+    switch (k->how) {
+    case D_HORIZON: return j->horizon;
+    case D_THRESHOLD: return j->objective == VFR_OBJECTIVE_DIRECTION ? 0.5 : 0.0;
+    case D_TRAIN_ES: return j->training.early_stopping_rounds;
+    case D_TRAIN_SEED: return (double)j->training.seed;
+    default: return k->dflt;
+    }
+}
+
+/* Stores v (absent: NULL, then the default) at k's destination. */
+static vfr_status store_value(const char *file, const key_spec *k, const cJSON *v, vfr_job *j)
+{
+    void *p = field(j, k);
+    if (k->type == K_DATE) { /* validate() has parsed it once */
+        int32_t d = (int32_t)k->dflt;
+        if (v)
+            vfr_date_parse(v->valuestring, &d);
+        *(int32_t *)p = d;
+        return VFR_OK;
+    }
+    double x = v && cJSON_IsNumber(v) ? v->valuedouble : v && cJSON_IsBool(v) ? cJSON_IsTrue(v) : dyn_default(k, j);
+    switch (k->st) {
+    case S_STR: {
+        const char *d = k->how == D_METRIC ? (j->objective == VFR_OBJECTIVE_DIRECTION ? "auc" : "ic") : k->dflt_s;
+        const char *s = v ? v->valuestring : d;
+        if (s && !(*(char **)p = vfr_strdup(s)))
+            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+        return VFR_OK;
+    }
+    case S_JSON:
+        if (v ? !(*(char **)p = cJSON_PrintUnformatted(v)) : k->dflt_s && !(*(char **)p = vfr_strdup(k->dflt_s)))
+            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+        return VFR_OK;
+    case S_I32: *(int32_t *)p = (int32_t)x; return VFR_OK;
+    case S_I64: *(int64_t *)p = (int64_t)x; return VFR_OK;
+    case S_U64: *(uint64_t *)p = (uint64_t)x; return VFR_OK;
+    case S_F64: *(double *)p = x; return VFR_OK;
+    case S_BOOL: *(int *)p = (int)x; return VFR_OK;
+    case S_ENUM: *(int *)p = v ? enum_value(k, v->valuestring) : (int)x; return VFR_OK;
+    default: return VFR_OK;
+    }
+}
+
+/* One pass over a key table: with dynamic 0 every key that is given or
+ * whose default is a constant, with dynamic 1 the absent keys whose default
+ * is another field (after fill_target). Keys filled by hand are fill()'s. */
+static vfr_status fill_keys(const char *file, const cJSON *obj, const key_spec *spec, vfr_job *j, int dynamic)
+{
+    vfr_status st = VFR_OK;
+    for (const key_spec *k = spec; k->name && st == VFR_OK; k++) {
+        const cJSON *v = get(obj, k->name);
+        if (k->type == K_OBJ) {
+            if (k->st == S_FLAG)
+                *(int *)field(j, k) = v != NULL;
+            if (k->st != S_FLAG || v)
+                st = fill_keys(file, v, k->sub, j, dynamic);
+        } else if (k->how != D_HAND && k->st != S_NONE && dynamic == (k->how != D_CONST && !v)) {
+            st = store_value(file, k, v, j);
+        }
+    }
+    return st;
+}
+
+static void free_keys(vfr_job *j, const key_spec *spec)
+{
+    for (const key_spec *k = spec; k->name; k++)
+        if (k->type == K_OBJ)
+            free_keys(j, k->sub);
+        else if (k->st == S_STR || k->st == S_JSON)
+            free(*(char **)field(j, k));
+}
+
 void vfr_job_free(vfr_job *job)
 {
     if (!job)
         return;
     free(job->path);
-    free(job->job_id);
-    free(job->model_name);
-    free(job->model_version);
-    free(job->model_type);
-    free(job->priority);
-    free(job->target);
-    free(job->data.dataset);
-    free(job->data.processors_json);
     for (int32_t i = 0; i < job->data.n_symbols; i++)
         free(job->data.symbols[i]);
     free(job->data.symbols);
-    free(job->training.hyperparameters_json);
-    free(job->backtest.strategy);
-    free(job->search.space_json);
-    free(job->search.metric);
-    free(job->search.pruning);
-    free(job->baseline.against);
-    free(job->deploy_as);
-    free(job->exports.mlflow);
-    free(job->exports.mlflow_experiment);
+    free_keys(job, job_keys);
     free(job);
 }
 
-static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
+static vfr_status check_names(const char *file, const vfr_job *j)
 {
-    const cJSON *dc = get(root, "dataConfig"), *tc = get(root, "trainingConfig"),
-                *sp = get(root, "split");
-    j->job_id = str_or(root, "jobId", "");
-    j->model_name = str_or(root, "modelName", "");
-    j->model_version = str_or(root, "modelVersion", "");
-    j->model_type = str_or(root, "modelType", "xgboost");
-    j->priority = str_or(root, "priority", "normal");
-    if (!j->job_id || !j->model_name || !j->model_version || !j->model_type || !j->priority)
-        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
     if (!safe_name(j->job_id))
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: jobId: '%s' must be 1-128 letters, digits, '.', '_' or '-' (it names the run folder)",
@@ -378,8 +501,12 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: modelVersion: '%s' is not MAJOR.MINOR.PATCH (numbers of 1-6 digits, no leading zeros)",
                         file, j->model_version);
+    return VFR_OK;
+}
 
-    /* target, objective and horizon: any one pins the others; they must agree */
+/* target, objective and horizon: any one pins the others; they must agree */
+static vfr_status fill_target(const char *file, const cJSON *root, vfr_job *j)
+{
     const cJSON *tv = get(root, "targetVariable"), *ob = get(root, "objective"),
                 *ph = get(root, "predictionHorizon");
     vfr_objective obj = VFR_OBJECTIVE_DIRECTION;
@@ -414,8 +541,13 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
         snprintf(tgt, sizeof tgt, "%s", tv->valuestring);
     if (!(j->target = vfr_strdup(tgt)))
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    return VFR_OK;
+}
 
-    /* dataConfig; a relative dataset path is relative to the job file */
+/* dataConfig's dataset (relative to the job file), symbols, dates and
+ * processors */
+static vfr_status fill_data(const char *file, const cJSON *dc, vfr_job *j)
+{
     const char *ds = get(dc, "dataset")->valuestring;
     const char *slash = strrchr(file, '/');
     size_t n = strlen(ds) + (slash ? (size_t)(slash - file) + 2 : 1);
@@ -447,25 +579,8 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
                 return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
         }
     }
-    j->data.start_date = INT32_MIN;
-    j->data.end_date = INT32_MAX;
-    if (get(dc, "startDate"))
-        vfr_date_parse(get(dc, "startDate")->valuestring, &j->data.start_date);
-    if (get(dc, "endDate"))
-        vfr_date_parse(get(dc, "endDate")->valuestring, &j->data.end_date);
     if (j->data.start_date > j->data.end_date)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.endDate is before dataConfig.startDate", file);
-    j->data.min_quality = num_or(dc, "minQuality", 0.7);
-    j->data.min_completeness = num_or(dc, "minCompleteness", 0.8);
-    j->data.min_samples_per_symbol = (int32_t)num_or(dc, "minSamplesPerSymbol", 100);
-    const cJSON *nf = get(dc, "nonFinitePolicy");
-    j->data.nonfinite = nf && strcmp(nf->valuestring, "keepAsMissing") == 0
-                            ? VFR_NONFINITE_KEEP_AS_MISSING : VFR_NONFINITE_DROP_ROW;
-    const cJSON *fp = get(dc, "flatPolicy");
-    j->data.flat = fp && strcmp(fp->valuestring, "down") == 0 ? VFR_FLAT_DOWN : VFR_FLAT_DROP;
-    j->data.min_rows = (int64_t)num_or(dc, "minRows", 1000);
-    j->data.min_dates = (int32_t)num_or(dc, "minDates", 100);
-    j->data.min_symbols = (int32_t)num_or(dc, "minSymbols", 1);
     const cJSON *procs = get(dc, "processors");
     if (procs && cJSON_GetArraySize(procs) > 0) {
         vfr_processors *chk = NULL;
@@ -476,124 +591,43 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
         if (pst != VFR_OK)
             return pst;
     }
+    return VFR_OK;
+}
 
-    /* trainingConfig */
-    const cJSON *hp = get(tc, "hyperparameters");
-    j->training.hyperparameters_json = hp ? cJSON_PrintUnformatted(hp) : vfr_strdup("{}");
-    if (!j->training.hyperparameters_json)
-        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+/* The rules between fields, in the order a reader meets the keys. */
+static vfr_status check_rules(const char *file, const cJSON *root, vfr_job *j)
+{
     vfr_status pst = vfr_model_check_params(j->model_type, j->training.hyperparameters_json);
     if (pst != VFR_OK) {
         char why[1024];
         snprintf(why, sizeof why, "%s", vfr_last_error());
         return vfr_fail(pst, "%s: %s", file, why);
     }
-    j->training.cv_folds = (int32_t)num_or(tc, "cvFolds", 5);
-    j->training.early_stopping_rounds = (int32_t)num_or(tc, "earlyStoppingRounds", 50);
-    j->training.seed = (uint64_t)num_or(tc, "seed", 42);
-
-    /* split */
     vfr_split_spec *s = &j->split;
-    const cJSON *m = get(sp, "method");
-    const char *ms = m ? m->valuestring : "holdout";
-    s->method = strcmp(ms, "walk_forward") == 0 ? VFR_SPLIT_WALK_FORWARD
-                : strcmp(ms, "kfold") == 0      ? VFR_SPLIT_KFOLD
-                : strcmp(ms, "cpcv") == 0       ? VFR_SPLIT_CPCV
-                                                : VFR_SPLIT_HOLDOUT;
-    s->train_share = num_or(tc, "trainTestSplit", 0.70);
-    s->val_share = num_or(tc, "validationSplit", 0.15);
+    s->folds = j->training.cv_folds;
+    s->horizon = j->horizon;
     if (s->method == VFR_SPLIT_HOLDOUT && s->train_share + s->val_share > 0.95)
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: trainingConfig.validationSplit: %g + trainTestSplit %g leaves less than 5%% of dates for the test set",
                         file, s->val_share, s->train_share);
-    s->window = (int32_t)num_or(sp, "windowSize", 252);
-    s->step = (int32_t)num_or(sp, "stepSize", 21);
-    s->expanding = bool_or(sp, "expanding", 0);
-    s->folds = j->training.cv_folds;
-    s->groups = (int32_t)num_or(sp, "nGroups", 6);
-    s->test_groups = (int32_t)num_or(sp, "nTestGroups", 2);
     if (s->test_groups >= s->groups)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: split.nTestGroups: %d must be below nGroups %d",
                         file, s->test_groups, s->groups);
-    s->horizon = h;
-    s->purge = (int32_t)num_or(sp, "purgeDays", h);
-    s->embargo = (int32_t)num_or(sp, "embargoDays", 0);
-    if (s->purge < h)
+    if (s->purge < j->horizon)
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: split.purgeDays: %d is below predictionHorizon %d: training labels would reach into the test period",
-                        file, s->purge, h);
-
-    const cJSON *bt = get(root, "backtest");
-    /* auto: dollar neutral where the universe has two names a date (pipeline.h) */
-    j->backtest.strategy = str_or(bt, "strategy", "auto");
-    if (!j->backtest.strategy)
-        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
-    j->backtest.k = (int32_t)num_or(bt, "k", 5);
-    j->backtest.cost_bps = num_or(bt, "costBps", 5.0);
-    /* direction scores are probabilities: long above 1/2; returns: above 0 */
-    j->backtest.threshold = num_or(bt, "threshold", obj == VFR_OBJECTIVE_DIRECTION ? 0.5 : 0.0);
-
-    const cJSON *se = get(root, "search");
-    j->search.enabled = se != NULL;
-    if (se) {
-        const cJSON *m2 = get(se, "method");
-        const char *sm = m2 ? m2->valuestring : "grid_search";
-        j->search.method = strcmp(sm, "random_search") == 0 ? VFR_SEARCH_RANDOM
-                           : strcmp(sm, "bayesian") == 0    ? VFR_SEARCH_TPE
-                                                            : VFR_SEARCH_GRID;
-        j->search.space_json = cJSON_PrintUnformatted(get(se, "space"));
-        j->search.metric = str_or(se, "scoringMetric",
-                                  obj == VFR_OBJECTIVE_DIRECTION ? "auc" : "ic");
-        j->search.pruning = str_or(se, "pruning", j->search.method == VFR_SEARCH_GRID ? "none" : "none");
-        if (!j->search.space_json || !j->search.metric || !j->search.pruning)
-            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
-        if (obj == VFR_OBJECTIVE_RETURN && (strcmp(j->search.metric, "f1") == 0 ||
-                                            strcmp(j->search.metric, "accuracy") == 0 ||
-                                            strcmp(j->search.metric, "auc") == 0 ||
-                                            strcmp(j->search.metric, "logloss") == 0))
-            return vfr_fail(VFR_ERR_INVALID_ARG,
-                            "%s: search.scoringMetric: '%s' needs a direction target; use sharpe or ic for returns",
-                            file, j->search.metric);
-        j->search.folds = (int32_t)num_or(se, "nFolds", 5);
-        j->search.max_iter = (int32_t)num_or(se, "maxIterations", 50);
-        j->search.early_stopping_rounds = (int32_t)num_or(se, "earlyStoppingRounds", j->training.early_stopping_rounds);
-        j->search.patience = (int32_t)num_or(se, "patience", 0);
-        j->search.eta = (int32_t)num_or(se, "reductionFactor", 3);
-        j->search.min_rounds = (int32_t)num_or(se, "minRounds", 25);
-        j->search.startup = (int32_t)num_or(se, "startupTrials", 10);
-        j->search.batch = (int32_t)num_or(se, "batchSize", 4);
-        j->search.seed = (uint64_t)num_or(se, "seed", (double)j->training.seed);
-    }
-
-    const cJSON *bl = get(root, "baseline");
-    j->baseline.against = str_or(bl, "compareAgainst", "buy_and_hold");
-    j->deploy_as = str_or(root, "deployAs", "champion");
-    if (!j->baseline.against || !j->deploy_as)
-        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
-    j->deploy_traffic = num_or(root, "deployTraffic", 0.1);
-    j->baseline.min_sharpe_improvement = num_or(bl, "minSharpeImprovement", 0.20);
-    j->baseline.min_accuracy_gain = num_or(bl, "minAccuracyGain", 0.05);
-    j->baseline.max_p_value = num_or(bl, "maxPValue", 0.05);
-    j->baseline.min_sharpe = num_or(bl, "minSharpe", 1.0);
-    j->baseline.max_drawdown = num_or(bl, "maxDrawdown", -0.25);
-    j->baseline.min_dsr = num_or(bl, "minDeflatedSharpe", 0.95);
-    j->baseline.sma_fast = (int32_t)num_or(bl, "smaFast", 20);
-    j->baseline.sma_slow = (int32_t)num_or(bl, "smaSlow", 50);
-    j->baseline.sma_short = bool_or(bl, "smaShort", 0);
-    j->baseline.momentum_days = (int32_t)num_or(bl, "momentumDays", 20);
-    j->baseline.resamples = (int32_t)num_or(bl, "bootstrapResamples", 2000);
-    j->baseline.level = num_or(bl, "confidenceLevel", 0.95);
+                        file, s->purge, j->horizon);
+    const char *m = j->search.metric;
+    if (j->search.enabled && j->objective == VFR_OBJECTIVE_RETURN &&
+        (strcmp(m, "f1") == 0 || strcmp(m, "accuracy") == 0 || strcmp(m, "auc") == 0 || strcmp(m, "logloss") == 0))
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "%s: search.scoringMetric: '%s' needs a direction target; use sharpe or ic for returns",
+                        file, m);
     if (j->baseline.sma_fast >= j->baseline.sma_slow)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: baseline.smaFast: %d must be below smaSlow %d", file,
                         j->baseline.sma_fast, j->baseline.sma_slow);
-
-    j->auto_register = bool_or(root, "autoRegister", 0);
-    j->auto_deploy = bool_or(root, "autoDeploy", 0);
-    j->time_limit_s = 60 * num_or(root, "timeLimitMinutes", 0);
-
-    const cJSON *ex = get(root, "export");
-    if (ex && get(ex, "mlflow")) {
-        const char *u = get(ex, "mlflow")->valuestring;
+    const char *u = j->exports.mlflow;
+    if (u) {
         const char *host = strstr(u, "://");
         if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
             return vfr_fail(VFR_ERR_INVALID_ARG, "%s: export.mlflow: '%s' is not an http:// or https:// tracking "
@@ -602,13 +636,20 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
             return vfr_fail(VFR_ERR_INVALID_ARG, "%s: export.mlflow: credentials do not belong in a job file: "
                                                  "set MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN",
                             file);
-        j->exports.mlflow = str_or(ex, "mlflow", NULL);
-        if (!j->exports.mlflow)
-            return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
     }
-    if (ex && get(ex, "mlflowExperiment") && !(j->exports.mlflow_experiment = str_or(ex, "mlflowExperiment", NULL)))
-        return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
+    const cJSON *tl = get(root, "timeLimitMinutes");
+    j->time_limit_s = tl ? 60 * tl->valuedouble : 0;
     return VFR_OK;
+}
+
+static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
+{
+    vfr_status st;
+    if ((st = fill_keys(file, root, job_keys, j, 0)) != VFR_OK || (st = check_names(file, j)) != VFR_OK ||
+        (st = fill_target(file, root, j)) != VFR_OK || (st = fill_keys(file, root, job_keys, j, 1)) != VFR_OK ||
+        (st = fill_data(file, get(root, "dataConfig"), j)) != VFR_OK)
+        return st;
+    return check_rules(file, root, j);
 }
 
 vfr_status vfr_job_parse(const char *name, const char *json, vfr_job **out)
@@ -666,123 +707,137 @@ vfr_status vfr_job_load(const char *path, vfr_job **out)
     return st;
 }
 
-static const char *split_method_name(vfr_split_method m)
+vfr_status vfr_job_backtest_options(const vfr_job *job, const vfr_panel *p, vfr_backtest_options *bo)
 {
-    static const char *n[] = {"holdout", "walk_forward", "kfold", "cpcv"};
-    return n[m];
+    vfr_backtest_options_default(bo);
+    bo->k = job->backtest.k;
+    bo->threshold = job->backtest.threshold;
+    bo->horizon = job->horizon;
+    bo->cost_bps = job->backtest.cost_bps;
+    bo->strategy = job->backtest.strategy;
+    if (bo->strategy != VFR_JOB_STRATEGY_AUTO)
+        return VFR_OK;
+    int32_t multi = 0; /* dates with at least two names */
+    for (int32_t t = 0; p && t < p->T; t++)
+        multi += p->date_offset[t + 1] - p->date_offset[t] >= 2;
+    bo->strategy = p && p->T > 0 && 2 * (int64_t)multi >= p->T ? VFR_STRATEGY_LONG_SHORT_MEDIAN
+                                                               : VFR_STRATEGY_LONG_SHORT_SIGN;
+    return VFR_OK;
+}
+
+vfr_status vfr_job_check_model(const vfr_job *job, vfr_device_kind model_dev)
+{
+    static const char *const one[] = {"f0"};
+    vfr_model_config mc = {.type = job->model_type, .params_json = job->training.hyperparameters_json,
+                           .objective = job->objective, .device = model_dev, .seed = job->training.seed,
+                           .F = 1, .feature_names = one, .nthread = 1};
+    vfr_model *m = NULL;
+    vfr_status st = vfr_model_create(&mc, &m);
+    vfr_model_destroy(m);
+    if (st != VFR_OK)
+        vfr_error_prefix("%s: ", job->path ? job->path : "job");
+    return st;
+}
+
+/* ---- the resolved job --------------------------------------------------- */
+
+static void put_symbols(cJSON *o, const key_spec *k, const vfr_job *j)
+{
+    if (j->data.symbols)
+        cJSON_AddItemToObject(o, k->name,
+                              cJSON_CreateStringArray((const char *const *)j->data.symbols, j->data.n_symbols));
+    else
+        cJSON_AddNullToObject(o, k->name);
+}
+
+static void put_time_limit(cJSON *o, const key_spec *k, const vfr_job *j)
+{
+    if (j->time_limit_s > 0)
+        cJSON_AddNumberToObject(o, k->name, j->time_limit_s / 60);
+}
+
+/* Every key of spec with its value in j, in the table's order. */
+static void put_keys(cJSON *o, const key_spec *spec, const vfr_job *j)
+{
+    for (const key_spec *k = spec; k->name; k++) {
+        const void *p = cfield(j, k);
+        if (k->put) {
+            k->put(o, k, j);
+        } else if (k->type == K_OBJ) {
+            if (k->st == S_FLAG && !*(const int *)p)
+                continue;
+            cJSON *sub = cJSON_CreateObject();
+            put_keys(sub, k->sub, j);
+            if (sub && sub->child)
+                cJSON_AddItemToObject(o, k->name, sub);
+            else
+                cJSON_Delete(sub); /* an empty block (export) is left out */
+        } else if (k->type == K_DATE) {
+            char d[11];
+            int32_t v = *(const int32_t *)p;
+            if (v == (int32_t)k->dflt) {
+                cJSON_AddNullToObject(o, k->name);
+            } else {
+                vfr_date_format(v, d);
+                cJSON_AddStringToObject(o, k->name, d);
+            }
+        } else if (k->st == S_STR) {
+            const char *s = *(char *const *)p;
+            if (s && !s[0] && k->dflt_s && !k->dflt_s[0])
+                cJSON_AddNullToObject(o, k->name);
+            else if (s)
+                cJSON_AddStringToObject(o, k->name, s);
+        } else if (k->st == S_JSON) {
+            const char *s = *(char *const *)p;
+            cJSON *v = s ? cJSON_Parse(s) : NULL;
+            if (s)
+                cJSON_AddItemToObject(o, k->name, v ? v : cJSON_CreateObject());
+        } else if (k->st == S_BOOL) {
+            cJSON_AddBoolToObject(o, k->name, *(const int *)p);
+        } else if (k->st == S_ENUM) {
+            cJSON_AddStringToObject(o, k->name, enum_name(k, *(const int *)p));
+        } else if (k->st != S_NONE) {
+            double v = k->st == S_I32   ? *(const int32_t *)p
+                       : k->st == S_I64 ? (double)*(const int64_t *)p
+                       : k->st == S_U64 ? (double)*(const uint64_t *)p
+                                        : *(const double *)p;
+            cJSON_AddNumberToObject(o, k->name, v);
+        }
+    }
 }
 
 char *vfr_job_to_json(const vfr_job *j)
 {
     cJSON *o = cJSON_CreateObject();
-    char d[11];
-    cJSON_AddStringToObject(o, "jobId", j->job_id);
-    cJSON_AddStringToObject(o, "modelName", j->model_name);
-    if (j->model_version[0])
-        cJSON_AddStringToObject(o, "modelVersion", j->model_version);
-    else
-        cJSON_AddNullToObject(o, "modelVersion");
-    cJSON_AddStringToObject(o, "modelType", j->model_type);
-    cJSON_AddStringToObject(o, "objective", j->objective == VFR_OBJECTIVE_DIRECTION ? "direction" : "return");
-    cJSON_AddStringToObject(o, "targetVariable", j->target);
-    cJSON_AddNumberToObject(o, "predictionHorizon", j->horizon);
-    cJSON *dc = cJSON_AddObjectToObject(o, "dataConfig");
-    cJSON_AddStringToObject(dc, "dataset", j->data.dataset);
-    if (j->data.symbols)
-        cJSON_AddItemToObject(dc, "symbols", cJSON_CreateStringArray((const char *const *)j->data.symbols, j->data.n_symbols));
-    else
-        cJSON_AddNullToObject(dc, "symbols");
-    if (j->data.start_date != INT32_MIN) {
-        vfr_date_format(j->data.start_date, d);
-        cJSON_AddStringToObject(dc, "startDate", d);
-    } else {
-        cJSON_AddNullToObject(dc, "startDate");
-    }
-    if (j->data.end_date != INT32_MAX) {
-        vfr_date_format(j->data.end_date, d);
-        cJSON_AddStringToObject(dc, "endDate", d);
-    } else {
-        cJSON_AddNullToObject(dc, "endDate");
-    }
-    cJSON_AddNumberToObject(dc, "minQuality", j->data.min_quality);
-    cJSON_AddNumberToObject(dc, "minCompleteness", j->data.min_completeness);
-    cJSON_AddNumberToObject(dc, "minSamplesPerSymbol", j->data.min_samples_per_symbol);
-    cJSON_AddStringToObject(dc, "nonFinitePolicy", j->data.nonfinite == VFR_NONFINITE_DROP_ROW ? "dropRow" : "keepAsMissing");
-    cJSON_AddStringToObject(dc, "flatPolicy", j->data.flat == VFR_FLAT_DROP ? "drop" : "down");
-    if (j->data.processors_json)
-        cJSON_AddItemToObject(dc, "processors", cJSON_Parse(j->data.processors_json));
-    cJSON_AddNumberToObject(dc, "minRows", (double)j->data.min_rows);
-    cJSON_AddNumberToObject(dc, "minDates", j->data.min_dates);
-    cJSON_AddNumberToObject(dc, "minSymbols", j->data.min_symbols);
-    cJSON *tc = cJSON_AddObjectToObject(o, "trainingConfig");
-    cJSON *hp = cJSON_Parse(j->training.hyperparameters_json);
-    cJSON_AddItemToObject(tc, "hyperparameters", hp ? hp : cJSON_CreateObject());
-    cJSON_AddNumberToObject(tc, "trainTestSplit", j->split.train_share);
-    cJSON_AddNumberToObject(tc, "validationSplit", j->split.val_share);
-    cJSON_AddNumberToObject(tc, "cvFolds", j->training.cv_folds);
-    cJSON_AddNumberToObject(tc, "earlyStoppingRounds", j->training.early_stopping_rounds);
-    cJSON_AddNumberToObject(tc, "seed", (double)j->training.seed);
-    cJSON *sp = cJSON_AddObjectToObject(o, "split");
-    cJSON_AddStringToObject(sp, "method", split_method_name(j->split.method));
-    cJSON_AddNumberToObject(sp, "windowSize", j->split.window);
-    cJSON_AddNumberToObject(sp, "stepSize", j->split.step);
-    cJSON_AddBoolToObject(sp, "expanding", j->split.expanding);
-    cJSON_AddNumberToObject(sp, "purgeDays", j->split.purge);
-    cJSON_AddNumberToObject(sp, "embargoDays", j->split.embargo);
-    cJSON_AddNumberToObject(sp, "nGroups", j->split.groups);
-    cJSON_AddNumberToObject(sp, "nTestGroups", j->split.test_groups);
-    cJSON *bt = cJSON_AddObjectToObject(o, "backtest");
-    cJSON_AddStringToObject(bt, "strategy", j->backtest.strategy);
-    cJSON_AddNumberToObject(bt, "k", j->backtest.k);
-    cJSON_AddNumberToObject(bt, "costBps", j->backtest.cost_bps);
-    cJSON_AddNumberToObject(bt, "threshold", j->backtest.threshold);
-    if (j->search.enabled) {
-        static const char *sm[] = {"grid_search", "random_search", "bayesian"};
-        cJSON *se = cJSON_AddObjectToObject(o, "search");
-        cJSON_AddStringToObject(se, "method", sm[j->search.method]);
-        cJSON *space = cJSON_Parse(j->search.space_json);
-        cJSON_AddItemToObject(se, "space", space ? space : cJSON_CreateObject());
-        cJSON_AddNumberToObject(se, "nFolds", j->search.folds);
-        cJSON_AddStringToObject(se, "scoringMetric", j->search.metric);
-        cJSON_AddNumberToObject(se, "maxIterations", j->search.max_iter);
-        cJSON_AddNumberToObject(se, "earlyStoppingRounds", j->search.early_stopping_rounds);
-        cJSON_AddNumberToObject(se, "patience", j->search.patience);
-        cJSON_AddStringToObject(se, "pruning", j->search.pruning);
-        cJSON_AddNumberToObject(se, "reductionFactor", j->search.eta);
-        cJSON_AddNumberToObject(se, "minRounds", j->search.min_rounds);
-        cJSON_AddNumberToObject(se, "startupTrials", j->search.startup);
-        cJSON_AddNumberToObject(se, "batchSize", j->search.batch);
-        cJSON_AddNumberToObject(se, "seed", (double)j->search.seed);
-    }
-    cJSON *bl = cJSON_AddObjectToObject(o, "baseline");
-    cJSON_AddStringToObject(bl, "compareAgainst", j->baseline.against);
-    cJSON_AddNumberToObject(bl, "minSharpeImprovement", j->baseline.min_sharpe_improvement);
-    cJSON_AddNumberToObject(bl, "minAccuracyGain", j->baseline.min_accuracy_gain);
-    cJSON_AddNumberToObject(bl, "maxPValue", j->baseline.max_p_value);
-    cJSON_AddNumberToObject(bl, "minSharpe", j->baseline.min_sharpe);
-    cJSON_AddNumberToObject(bl, "maxDrawdown", j->baseline.max_drawdown);
-    cJSON_AddNumberToObject(bl, "minDeflatedSharpe", j->baseline.min_dsr);
-    cJSON_AddNumberToObject(bl, "smaFast", j->baseline.sma_fast);
-    cJSON_AddNumberToObject(bl, "smaSlow", j->baseline.sma_slow);
-    cJSON_AddBoolToObject(bl, "smaShort", j->baseline.sma_short);
-    cJSON_AddNumberToObject(bl, "momentumDays", j->baseline.momentum_days);
-    cJSON_AddNumberToObject(bl, "bootstrapResamples", j->baseline.resamples);
-    cJSON_AddNumberToObject(bl, "confidenceLevel", j->baseline.level);
-    cJSON_AddStringToObject(o, "deployAs", j->deploy_as);
-    cJSON_AddNumberToObject(o, "deployTraffic", j->deploy_traffic);
-    cJSON_AddBoolToObject(o, "autoRegister", j->auto_register);
-    cJSON_AddBoolToObject(o, "autoDeploy", j->auto_deploy);
-    cJSON_AddStringToObject(o, "priority", j->priority);
-    if (j->time_limit_s > 0)
-        cJSON_AddNumberToObject(o, "timeLimitMinutes", j->time_limit_s / 60);
-    if (j->exports.mlflow || j->exports.mlflow_experiment) {
-        cJSON *ex = cJSON_AddObjectToObject(o, "export");
-        if (j->exports.mlflow)
-            cJSON_AddStringToObject(ex, "mlflow", j->exports.mlflow);
-        if (j->exports.mlflow_experiment)
-            cJSON_AddStringToObject(ex, "mlflowExperiment", j->exports.mlflow_experiment);
-    }
+    if (!o)
+        return NULL;
+    put_keys(o, job_keys, j);
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     return s;
+}
+
+/* The key at a dotted path ("split.method"), or NULL. */
+static const key_spec *find_key(const char *path)
+{
+    const key_spec *spec = job_keys;
+    for (;;) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        const key_spec *k = spec;
+        while (k->name && !(strlen(k->name) == n && strncmp(k->name, path, n) == 0))
+            k++;
+        if (!k->name || !dot)
+            return k->name ? k : NULL;
+        if (k->type != K_OBJ)
+            return NULL;
+        spec = k->sub;
+        path = dot + 1;
+    }
+}
+
+const char *vfr_job_enum_name(const char *key, int value)
+{
+    const key_spec *k = find_key(key);
+    return k && k->st == S_ENUM ? enum_name(k, value) : "?";
 }

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "model_internal.h"
+#include "vfr/lightgbm.h"
+#include "vfr/xgboost.h"
 
 struct vfr_model {
     const vfr_model_ops *ops;
@@ -34,6 +36,42 @@ vfr_status vfr_model_check_params(const char *type, const char *params_json)
     if (!ops)
         return unknown_type(type);
     return ops->check ? ops->check(params_json) : VFR_OK;
+}
+
+vfr_status vfr_model_device(const char *type, vfr_device_kind asked, vfr_device_kind dev,
+                            const vfr_reporter *rep, vfr_device_kind *model_dev)
+{
+    *model_dev = dev;
+    if (strcmp(type, "lightgbm") == 0 && dev == VFR_DEVICE_CUDA) {
+        vfr_lightgbm_info li;
+        int ok = 0;
+        if (vfr_lightgbm_probe(&li) != VFR_OK || vfr_lightgbm_cuda(&ok) != VFR_OK || ok)
+            return VFR_OK;
+        if (asked == VFR_DEVICE_CUDA)
+            return vfr_fail(VFR_ERR_NO_DEVICE,
+                            "--device cuda: the LightGBM library %s (%s) has no CUDA; set VFR_LIGHTGBM_LIB to a "
+                            "lib_lightgbm.so built with -DUSE_CUDA=ON (docs/lightgbm.md)",
+                            li.path, li.version);
+        vfr_report_log(rep, VFR_LOG_WARN,
+                       "device auto: %s has no CUDA, so LightGBM trains on the CPU (metrics still use the GPU)",
+                       li.path);
+        *model_dev = VFR_DEVICE_CPU;
+        return VFR_OK;
+    }
+    if (strcmp(type, "xgboost") != 0 || dev != VFR_DEVICE_CUDA)
+        return VFR_OK;
+    vfr_xgboost_info xi;
+    if (vfr_xgboost_probe(&xi) != VFR_OK || xi.has_cuda)
+        return VFR_OK;
+    if (asked == VFR_DEVICE_CUDA)
+        return vfr_fail(VFR_ERR_NO_DEVICE,
+                        "--device cuda: the XGBoost library %s (%d.%d.%d) has no CUDA; set VFR_XGBOOST_LIB to a CUDA-enabled libxgboost.so",
+                        xi.path, xi.major, xi.minor, xi.patch);
+    vfr_report_log(rep, VFR_LOG_WARN,
+                   "device auto: %s has no CUDA, so XGBoost trains on the CPU (metrics still use the GPU)",
+                   xi.path);
+    *model_dev = VFR_DEVICE_CPU;
+    return VFR_OK;
 }
 
 vfr_status vfr_model_preload(const char *type)

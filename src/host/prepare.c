@@ -497,8 +497,8 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     cJSON_AddNumberToObject(th, "minCompleteness", job->data.min_completeness);
     cJSON_AddNumberToObject(th, "minSamplesPerSymbol", job->data.min_samples_per_symbol);
     cJSON_AddStringToObject(th, "nonFinitePolicy",
-                            job->data.nonfinite == VFR_NONFINITE_DROP_ROW ? "dropRow" : "keepAsMissing");
-    cJSON_AddStringToObject(th, "flatPolicy", job->data.flat == VFR_FLAT_DROP ? "drop" : "down");
+                            vfr_job_enum_name("dataConfig.nonFinitePolicy", (int)job->data.nonfinite));
+    cJSON_AddStringToObject(th, "flatPolicy", vfr_job_enum_name("dataConfig.flatPolicy", (int)job->data.flat));
 
     const char *why = w < job->data.min_rows       ? "dataConfig.minRows"
                       : T < job->data.min_dates     ? "dataConfig.minDates"

@@ -1,7 +1,8 @@
 /* queue.c: the job queue's store (queue.h): opening the SQLite database,
- * submitting, reading, cancelling, and the state changes a worker makes
- * (claim, heartbeat, finish, reap of dead workers' jobs). The worker's process
- * handling is in queue_worker.c, schedules in schedule.c, Slurm in slurm.c.
+ * submitting, reading, the state changes of a cancel, and those a worker
+ * makes (claim, heartbeat, finish, reap of dead workers' jobs). The worker's
+ * process handling is in queue_worker.c, schedules in schedule.c, Slurm in
+ * slurm.c, and vfr_queue_cancel, which picks the runner, in queue_cancel.c.
  *
  * Every change is one IMMEDIATE transaction, so two workers never claim the
  * same job and a submit's duplicate and size checks see the queue as it is.
@@ -10,20 +11,16 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "runfolder_internal.h"
 #include "util.h"
-#include "vfr/model.h"
 
 /* 'vfrQ': marks the database as a vfr queue (PRAGMA application_id). */
 #define Q_APPLICATION_ID 1986425425
@@ -94,7 +91,6 @@ static const char pg_schema[] =
     "INSERT INTO vfr_queue_meta SELECT 1986425425, 1 WHERE NOT EXISTS (SELECT 1 FROM vfr_queue_meta);";
 
 static const char *const state_names[] = {"queued", "running", "completed", "failed", "cancelled"};
-static const char *const prio_names[] = {"low", "normal", "high"};
 
 const char *vfr_queue_state_name(vfr_queue_state s)
 {
@@ -103,7 +99,7 @@ const char *vfr_queue_state_name(vfr_queue_state s)
 
 const char *vfr_queue_priority_name(vfr_queue_priority p)
 {
-    return (unsigned)p <= VFR_PRIORITY_HIGH ? prio_names[p] : "normal";
+    return (unsigned)p <= VFR_PRIORITY_HIGH ? vfr_job_enum_name("priority", (int)p) : "normal"; /* job.c's names */
 }
 
 static vfr_queue_state parse_state(const char *s)
@@ -117,7 +113,7 @@ static vfr_queue_state parse_state(const char *s)
 vfr_status vfr_queue_parse_priority(const char *s, const char *what, vfr_queue_priority *out)
 {
     for (int i = 0; s && i <= VFR_PRIORITY_HIGH; i++)
-        if (strcmp(s, prio_names[i]) == 0) {
+        if (strcmp(s, vfr_queue_priority_name((vfr_queue_priority)i)) == 0) {
             *out = (vfr_queue_priority)i;
             return VFR_OK;
         }
@@ -341,32 +337,18 @@ vfr_status q_check_job(const vfr_job *job)
     if (access(job->data.dataset, R_OK) != 0)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.dataset: cannot read '%s': %s", name,
                         job->data.dataset, strerror(errno));
-    static const char *const one[] = {"f0"};
-    vfr_model_config cfg = {.type = job->model_type, .params_json = job->training.hyperparameters_json,
-                            .objective = job->objective, .device = VFR_DEVICE_CPU, .seed = job->training.seed,
-                            .F = 1, .feature_names = one, .nthread = 1};
-    vfr_model *m = NULL;
-    vfr_status st = vfr_model_create(&cfg, &m);
-    vfr_model_destroy(m);
-    if (st != VFR_OK)
-        vfr_error_prefix("%s: ", name);
-    return st;
+    return vfr_job_check_model(job, VFR_DEVICE_CPU);
 }
 
 vfr_status vfr_queue_submit(vfr_queue *q, const vfr_job *job, const vfr_queue_submit_options *o)
 {
-    const char *name = job->path ? job->path : "job";
     vfr_queue_priority prio = VFR_PRIORITY_NORMAL;
     if (o && o->priority >= 0) {
         if (o->priority > VFR_PRIORITY_HIGH)
             return vfr_fail(VFR_ERR_INVALID_ARG, "submit: priority %d out of range", o->priority);
         prio = (vfr_queue_priority)o->priority;
-    } else if (job->priority) {
-        char what[4200];
-        snprintf(what, sizeof what, "%s: priority", name);
-        vfr_status st = vfr_queue_parse_priority(job->priority, what, &prio);
-        if (st != VFR_OK)
-            return st;
+    } else {
+        prio = job->priority;
     }
     vfr_status cst = q_check_job(job);
     if (cst != VFR_OK)
@@ -650,28 +632,13 @@ fail:
     return st;
 }
 
-vfr_status vfr_queue_cancel(vfr_queue *q, const char *id, vfr_queue_state *now)
+vfr_status q_cancel_local(vfr_queue *q, const char *id, vfr_queue_state *now)
 {
-    vfr_queue_job *j = NULL;
-    vfr_status st = vfr_queue_get(q, id, &j);
-    if (st != VFR_OK)
-        return st;
-    *now = j->state;
-    if (j->state == VFR_QUEUE_COMPLETED || j->state == VFR_QUEUE_FAILED || j->state == VFR_QUEUE_CANCELLED) {
-        st = vfr_fail(VFR_ERR_INVALID_ARG, "job '%s' is already %s; nothing to cancel", id,
-                      vfr_queue_state_name(j->state));
-        goto done;
-    }
-    if (j->slurm) {
-        if ((st = q_slurm_cancel(q, j)) == VFR_OK &&
-            (st = q_set_final(q, id, VFR_QUEUE_CANCELLED, "cancelled (scancel)", NULL)) == VFR_OK)
-            *now = VFR_QUEUE_CANCELLED;
-        goto done;
-    }
     /* Only the state it was read in changes: a job that started meanwhile
      * is marked for its worker instead. */
-    if ((st = db_begin(q->db)) != VFR_OK)
-        goto done;
+    vfr_status st = db_begin(q->db);
+    if (st != VFR_OK)
+        return st;
     int64_t changed = 0;
     if ((st = db_exec(q->db, &changed,
                       "UPDATE jobs SET state = 'cancelled', finished_at = ?, step = 'cancelled' "
@@ -694,12 +661,9 @@ vfr_status vfr_queue_cancel(vfr_queue *q, const char *id, vfr_queue_state *now)
     }
     if (st != VFR_OK)
         goto rollback;
-    st = db_commit(q->db);
-    goto done;
+    return db_commit(q->db);
 rollback:
     db_rollback(q->db);
-done:
-    vfr_queue_job_free(j);
     return st;
 }
 
@@ -932,95 +896,4 @@ vfr_status vfr_queue_result_from_run(const char *run_dir, char **json)
     *json = cJSON_PrintUnformatted(r);
     cJSON_Delete(r);
     return *json ? VFR_OK : vfr_fail(VFR_ERR_NOMEM, "queue: out of memory");
-}
-
-/* ---- child processes without a shell ---- */
-
-int q_have_program(const char *prog)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
-    const char *p = path;
-    while (*p) {
-        const char *colon = strchr(p, ':');
-        size_t n = colon ? (size_t)(colon - p) : strlen(p);
-        char full[4400];
-        snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", prog);
-        if (access(full, X_OK) == 0)
-            return 1;
-        p += n + (colon ? 1 : 0);
-    }
-    return 0;
-}
-
-int q_run_capture(char *const argv[], char *out, size_t cap, char *err, size_t errcap)
-{
-    int po[2] = {-1, -1}, pe[2] = {-1, -1};
-    if (cap)
-        out[0] = '\0';
-    if (errcap)
-        err[0] = '\0';
-    if (pipe(po) != 0)
-        return 127;
-    if (pipe(pe) != 0) {
-        close(po[0]), close(po[1]);
-        return 127;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(po[0]), close(po[1]), close(pe[0]), close(pe[1]);
-        return 127;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        close(po[0]), close(po[1]), close(pe[0]), close(pe[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(po[1]), close(pe[1]);
-    size_t no = 0, ne = 0;
-    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-    int open_fds = 2;
-    while (open_fds > 0) {
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        for (int k = 0; k < 2; k++) {
-            if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            char buf[4096];
-            ssize_t r = read(fds[k].fd, buf, sizeof buf);
-            if (r <= 0) {
-                if (r < 0 && errno == EINTR)
-                    continue;
-                close(fds[k].fd);
-                fds[k].fd = -1;
-                open_fds--;
-                continue;
-            }
-            char *dst = k == 0 ? out : err;
-            size_t *used = k == 0 ? &no : &ne, lim = k == 0 ? cap : errcap;
-            size_t take = lim > *used + 1 ? lim - 1 - *used : 0;
-            if ((size_t)r < take)
-                take = (size_t)r;
-            memcpy(dst + *used, buf, take);
-            *used += take;
-            if (lim)
-                dst[*used] = '\0';
-        }
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return 127;
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }

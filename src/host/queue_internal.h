@@ -1,10 +1,9 @@
-/* queue_internal.h: what queue.c, queue_worker.c, schedule.c and slurm.c
- * share: the open database (db.h) and small helpers (not public API). Every
- * statement binds its values; no value is ever pasted into SQL. */
+/* queue_internal.h: the queue's store as queue_cancel.c, queue_worker.c,
+ * schedule.c and slurm.c see it: the open database (db.h) and small helpers
+ * (not public API). Every statement binds its values; no value is ever pasted
+ * into SQL. */
 #ifndef VFR_QUEUE_INTERNAL_H
 #define VFR_QUEUE_INTERNAL_H
-
-#include <stddef.h>
 
 #include "db.h"
 
@@ -32,17 +31,12 @@ vfr_status q_insert(vfr_queue *q, const char *id, const char *job_json, int prio
                     const vfr_queue_submit_options *o);
 /* Sets the Slurm ids of a job (slurm.c). */
 vfr_status q_set_slurm(vfr_queue *q, const char *id, const char *slurm_json, const char *run_dir);
-/* scancel of a Slurm job's ids (slurm.c). */
-vfr_status q_slurm_cancel(vfr_queue *q, const vfr_queue_job *j);
+/* The store's part of a cancel of a local job: a queued job becomes
+ * cancelled, a running one is marked for its worker (*now: RUNNING). Errors:
+ * INVALID_ARG (it finished meanwhile), IO. */
+vfr_status q_cancel_local(vfr_queue *q, const char *id, vfr_queue_state *now);
 /* Ends a job whatever its worker (Slurm jobs, cancels). */
 vfr_status q_set_final(vfr_queue *q, const char *id, vfr_queue_state state, const char *error,
                        const char *result_json);
-
-/* Runs argv (argv[0] looked up on PATH) without a shell, capturing up to
- * cap - 1 bytes of stdout (NUL-terminated) and stderr into err. Returns
- * the exit status (0-255), 127 when it cannot be started, or 128 + signal. */
-int q_run_capture(char *const argv[], char *out, size_t cap, char *err, size_t errcap);
-/* 1 when prog is on PATH. */
-int q_have_program(const char *prog);
 
 #endif

@@ -225,9 +225,8 @@ static void add_set(cJSON *fold, const char *name, const vfr_range *r, int32_t n
 
 vfr_status vfr_runfolder_split_json(const vfr_job *job, const vfr_prepared *p, const vfr_split *sp, char **json)
 {
-    static const char *const methods[] = {"holdout", "walk_forward", "kfold", "cpcv"};
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "method", methods[job->split.method]);
+    cJSON_AddStringToObject(o, "method", vfr_job_enum_name("split.method", (int)job->split.method));
     cJSON_AddNumberToObject(o, "horizon", job->horizon);
     cJSON_AddNumberToObject(o, "purgeDays", job->split.purge);
     cJSON_AddNumberToObject(o, "embargoDays", job->split.embargo);

@@ -9,6 +9,8 @@
  * single-quoted (vfr_shell_quote). Nothing else from the job file reaches a
  * script: the scripts run a resolved copy of the job stored beside them. */
 #include "queue_internal.h"
+#include "slurm_internal.h"
+#include "spawn.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -264,7 +266,7 @@ static vfr_status write_script(const char *dir, const char *name, const char *te
 static vfr_status sbatch(char *const argv[], char id[64])
 {
     char out[512], err[2048];
-    int rc = q_run_capture(argv, out, sizeof out, err, sizeof err);
+    int rc = vfr_spawn_capture(argv, out, sizeof out, err, sizeof err);
     if (rc == 127)
         return vfr_fail(VFR_ERR_NOT_FOUND, "slurm: cannot run sbatch (is Slurm installed and on PATH?)");
     if (rc != 0) {
@@ -324,7 +326,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
                         "%s: --shards %d needs a search block (search.*); without one, submit with --shards 1",
                         job->path ? job->path : "job", o->shards);
     if (sharded && o->shards > 1 &&
-        (job->search.method == VFR_SEARCH_TPE || strcmp(job->search.pruning, "none") != 0))
+        (job->search.method == VFR_SEARCH_TPE || job->search.pruning != VFR_PRUNING_NONE))
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: search.%s: %s ranks trials against each other and cannot be sharded; use --shards 1",
                         job->path ? job->path : "job", job->search.method == VFR_SEARCH_TPE ? "method" : "pruning",
@@ -401,10 +403,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
         goto fail;
     }
     vfr_queue_submit_options so = {.priority = -1, .source = "slurm", .slurm = 1};
-    vfr_queue_priority prio = VFR_PRIORITY_NORMAL;
-    if (job->priority)
-        vfr_queue_parse_priority(job->priority, "priority", &prio);
-    VFR_TRY(q_insert(q, job->job_id, json, (int)prio, &so));
+    VFR_TRY(q_insert(q, job->job_id, json, (int)job->priority, &so));
     recorded = 1;
     if (sharded) {
         VFR_TRY(sbatch(sargv, out->array_id));
@@ -418,7 +417,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
             snprintf(err, sizeof err, "%s", vfr_last_error());
             char *cargv[] = {"scancel", out->array_id, NULL};
             char o1[64], e1[256];
-            q_run_capture(cargv, o1, sizeof o1, e1, sizeof e1);
+            vfr_spawn_capture(cargv, o1, sizeof o1, e1, sizeof e1);
             st = vfr_fail(fs, "%s (the search array %s was cancelled)", err, out->array_id);
             goto fail;
         }
@@ -486,9 +485,8 @@ static void slurm_ids(const vfr_queue_job *j, char array[64], char fin[64])
     cJSON_Delete(o);
 }
 
-vfr_status q_slurm_cancel(vfr_queue *q, const vfr_queue_job *j)
+vfr_status vfr_slurm_cancel(const vfr_queue_job *j)
 {
-    (void)q;
     char array[64], fin[64], out[256], err[1024];
     slurm_ids(j, array, fin);
     if (!array[0] && !fin[0])
@@ -501,7 +499,7 @@ vfr_status q_slurm_cancel(vfr_queue *q, const vfr_queue_job *j)
     if (fin[0])
         argv[k++] = fin;
     argv[k] = NULL;
-    int rc = q_run_capture(argv, out, sizeof out, err, sizeof err);
+    int rc = vfr_spawn_capture(argv, out, sizeof out, err, sizeof err);
     if (rc == 127)
         return vfr_fail(VFR_ERR_NOT_FOUND, "cancel %s: cannot run scancel", j->id);
     if (rc != 0)
@@ -531,9 +529,9 @@ vfr_status vfr_slurm_refresh(vfr_queue *q, const char *id, char **states_json)
     const char *fin_state = NULL;
     char fin_buf[64] = "", fin_reason[128] = "";
     int running = 0, pending = 0, bad = 0;
-    if (q_have_program("squeue")) {
+    if (vfr_spawn_have_program("squeue")) {
         char *argv[] = {"squeue", "-h", "-r", "-t", "all", "-o", "%i|%T|%r", "-j", ids, NULL};
-        if (q_run_capture(argv, buf, 1 << 16, err, sizeof err) == 0) {
+        if (vfr_spawn_capture(argv, buf, 1 << 16, err, sizeof err) == 0) {
             char *save = NULL;
             for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *p1 = strchr(line, '|'), *p2 = p1 ? strchr(p1 + 1, '|') : NULL;
@@ -564,10 +562,10 @@ vfr_status vfr_slurm_refresh(vfr_queue *q, const char *id, char **states_json)
             }
         }
     }
-    if (!fin_state && fin[0] && q_have_program("sacct")) {
+    if (!fin_state && fin[0] && vfr_spawn_have_program("sacct")) {
         /* squeue forgets finished jobs after MinJobAge; accounting keeps them */
         char *argv[] = {"sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", fin, NULL};
-        if (q_run_capture(argv, buf, 1 << 16, err, sizeof err) == 0) {
+        if (vfr_spawn_capture(argv, buf, 1 << 16, err, sizeof err) == 0) {
             char *bar = strchr(buf, '|');
             if (bar) {
                 char *end = bar + 1 + strcspn(bar + 1, " \n");

@@ -22,7 +22,8 @@
 
 #include "compare_internal.h"
 #include "db.h"
-#include "pipeline.h"
+#include "backtest_json.h"
+#include "tune_internal.h"
 #include "runfolder_internal.h"
 #include "util.h"
 #include "vfr/backtest.h"
@@ -384,12 +385,12 @@ static vfr_status step_load(train_run *r)
     step_begin(&r->tm, &r->rep, "load", 1);
     vfr_status st = vfr_device_resolve(r->o->device, &r->dev);
     if (st == VFR_OK)
-        st = vfr_pipeline_model_device(job, r->o->device, r->dev, &r->rep, &r->model_dev);
+        st = vfr_model_device(job->model_type, r->o->device, r->dev, &r->rep, &r->model_dev);
     if (st != VFR_OK)
         return st;
     vfr_report_log(&r->rep, VFR_LOG_INFO, "job %s: %s model, target %s, device %s", job->job_id,
                    job->model_type, job->target, vfr_device_kind_str(r->model_dev));
-    st = vfr_pipeline_check_model(job, r->model_dev); /* before any data is read */
+    st = vfr_job_check_model(job, r->model_dev); /* before any data is read */
     if (st == VFR_OK)
         st = vfr_prepare_open_dataset(job, &r->ds);
     if (st == VFR_OK)
@@ -755,9 +756,9 @@ static void backtest_json(train_run *r)
     cJSON_AddNumberToObject(btj, "threshold", bo->threshold);
     cJSON_AddNumberToObject(btj, "holdingDays", bo->horizon);
     cJSON_AddNumberToObject(btj, "costBps", bo->cost_bps);
-    cJSON_AddItemToObject(btj, "model", vfr_pipeline_fin_json(fin));
-    cJSON_AddItemToObject(btj, "buyAndHold", vfr_pipeline_fin_json(fin + VFR_FIN_COUNT));
-    cJSON *ex = vfr_pipeline_exposure_json(fin, r->daily, r->daily + T, T, r->job->horizon);
+    cJSON_AddItemToObject(btj, "model", vfr_backtest_fin_json(fin));
+    cJSON_AddItemToObject(btj, "buyAndHold", vfr_backtest_fin_json(fin + VFR_FIN_COUNT));
+    cJSON *ex = vfr_backtest_exposure_json(fin, r->daily, r->daily + T, T, r->job->horizon);
     const cJSON *b_ = cJSON_GetObjectItem(ex, "beta"), *a_ = cJSON_GetObjectItem(ex, "alpha"),
                 *t_ = cJSON_GetObjectItem(ex, "alphaT");
     vfr_report_log(&r->rep, VFR_LOG_INFO,
@@ -776,7 +777,7 @@ static vfr_status evaluate_backtest(train_run *r)
 {
     const vfr_panel *pte = &r->tv_te.panel;
     float *bh = NULL;
-    vfr_status st = vfr_pipeline_backtest_options(r->job, pte, &r->bo);
+    vfr_status st = vfr_job_backtest_options(r->job, pte, &r->bo);
     if (st != VFR_OK)
         return st;
     r->daily = malloc(sizeof *r->daily * 2 * (size_t)(pte->T ? pte->T : 1));
@@ -1066,7 +1067,7 @@ static vfr_status register_run(const vfr_job *job, const vfr_train_options *o, c
     cJSON_AddStringToObject(rj, "version", v->version);
     if (job->auto_deploy) {
         vfr_registry_deploy_options d = {0};
-        d.as = strcmp(job->deploy_as, "challenger") == 0 ? VFR_REGISTRY_CHALLENGER : VFR_REGISTRY_CHAMPION;
+        d.as = job->deploy_as == VFR_DEPLOY_CHALLENGER ? VFR_REGISTRY_CHALLENGER : VFR_REGISTRY_CHAMPION;
         d.traffic = job->deploy_traffic;
         vfr_registry_auto_result ar;
         if ((st = vfr_registry_auto_deploy(reg, v->name, v->version, &d, NULL, &ar)) != VFR_OK) {
@@ -1075,7 +1076,7 @@ static vfr_status register_run(const vfr_job *job, const vfr_train_options *o, c
         }
         res->deployed = ar.deployed;
         vfr_report_log(rep, VFR_LOG_INFO, "autoDeploy: %s", ar.why);
-        cJSON_AddStringToObject(rj, "alias", ar.deployed ? job->deploy_as : "");
+        cJSON_AddStringToObject(rj, "alias", ar.deployed ? vfr_job_enum_name("deployAs", (int)job->deploy_as) : "");
         cJSON_AddBoolToObject(rj, "deployed", ar.deployed);
         cJSON_AddStringToObject(rj, "deployReason", ar.why);
     }

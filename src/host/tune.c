@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pipeline.h"
+#include "tune_internal.h"
 #include "runfolder_internal.h"
 #include "util.h"
 #include "vfr/backtest.h"
@@ -313,7 +313,7 @@ static vfr_status score_fold(engine *e, int32_t k)
     double *fin = NULL;
     if (want_sharpe) {
         vfr_backtest_options bo;
-        if ((st = vfr_pipeline_backtest_options(e->job, &fd->tv.panel, &bo)) != VFR_OK)
+        if ((st = vfr_job_backtest_options(e->job, &fd->tv.panel, &bo)) != VFR_OK)
             goto done;
         fin = malloc(sizeof *fin * (size_t)(n * VFR_FIN_COUNT));
         if (!fin) {
@@ -530,11 +530,10 @@ static cJSON *pbo_json(const engine *e)
 static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, double seconds,
                          const char *out_name)
 {
-    static const char *methods[] = {"grid_search", "random_search", "bayesian"};
     int64_t best = best_trial(e, final_rung);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "jobId", e->job->job_id);
-    cJSON_AddStringToObject(o, "method", methods[e->job->search.method]);
+    cJSON_AddStringToObject(o, "method", vfr_job_enum_name("search.method", (int)e->job->search.method));
     cJSON_AddStringToObject(o, "scoringMetric", e->job->search.metric);
     cJSON_AddStringToObject(o, "direction", e->higher_better ? "maximize" : "minimize (scores are negated log loss)");
     cJSON_AddNumberToObject(o, "nFolds", e->K);
@@ -854,7 +853,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
                       job->path);
         goto done;
     }
-    if (nshards > 1 && strcmp(job->search.pruning, "none") != 0) {
+    if (nshards > 1 && job->search.pruning != VFR_PRUNING_NONE) {
         st = vfr_fail(VFR_ERR_INVALID_ARG, "%s: search.pruning: successive halving ranks all trials together and cannot be sharded",
                       job->path);
         goto done;
@@ -884,7 +883,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
         st = vfr_fail(VFR_ERR_IO, "%s: %s", e.log_path, strerror(errno));
         goto done;
     }
-    int sh = strcmp(job->search.pruning, "successive_halving") == 0;
+    int sh = job->search.pruning == VFR_PRUNING_SUCCESSIVE_HALVING;
     int64_t in_shard = 0;
     for (int64_t i = 0; i < e.P; i++)
         in_shard += e.t[i].in_shard;
@@ -1055,8 +1054,8 @@ vfr_status vfr_tune_run(const vfr_job *job, const vfr_tune_options *o, vfr_tune_
     if (!job->search.enabled)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: the job has no search block (docs/job-config.md)", job->path);
     if ((st = vfr_device_resolve(o->device, &dev)) != VFR_OK ||
-        (st = vfr_pipeline_model_device(job, o->device, dev, o->reporter, &model_dev)) != VFR_OK ||
-        (st = vfr_pipeline_check_model(job, model_dev)) != VFR_OK ||
+        (st = vfr_model_device(job->model_type, o->device, dev, o->reporter, &model_dev)) != VFR_OK ||
+        (st = vfr_job_check_model(job, model_dev)) != VFR_OK ||
         (st = vfr_prepare_open_dataset(job, &ds)) != VFR_OK ||
         (st = vfr_prepare(ds, job, dev, o->reporter, &p, &quality)) != VFR_OK)
         goto done;

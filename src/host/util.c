@@ -2,6 +2,9 @@
 /* util.c: edit distance for suggestions, strdup, whole-file reads. */
 #include "util.h"
 
+#include <cjson/cJSON.h>
+#include <math.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -249,4 +252,12 @@ vfr_status vfr_write_file_atomic(const char *path, const void *data, size_t len)
         return vfr_fail(VFR_ERR_IO, "%s: write failed (disk full?)", path);
     }
     return VFR_OK;
+}
+
+void vfr_json_num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
 }

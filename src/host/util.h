@@ -57,4 +57,8 @@ double vfr_seconds(void);
  * reader sees the old file or the new one, never a half. Errors: IO. */
 vfr_status vfr_write_file_atomic(const char *path, const void *data, size_t len);
 
+struct cJSON;
+/* o[k] = v, or null when v is not finite (NaN has no JSON form). */
+void vfr_json_num(struct cJSON *o, const char *k, double v);
+
 #endif

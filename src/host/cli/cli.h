@@ -5,6 +5,7 @@
 #define VFR_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "vfr/compare.h"
@@ -57,6 +58,53 @@ int cli_parse_double(const char *opt, const char *s, double lo, double hi, doubl
 int cli_parse_u64(const char *opt, const char *s, uint64_t *out);
 /* "1,5,10,20" -> ascending positive ints; returns count or -1. */
 int cli_parse_int_list(const char *opt, const char *s, int32_t *out, int cap);
+
+/* A command's options as a table: cli_parse reads argv with it and writes
+ * --help from it, so an option cannot be parsed and not documented. */
+typedef enum cli_kind {
+    CLI_FLAG,   /* int *dest = 1                                            */
+    CLI_STR,    /* const char **dest = the value                            */
+    CLI_I64,    /* int64_t *dest, in [lo, hi]                               */
+    CLI_F64,    /* double *dest, in [lo, hi]                                */
+    CLI_U64,    /* uint64_t *dest                                           */
+    CLI_FN,     /* parse(name, value, dest): 0, or -1 with the error printed */
+    CLI_IGNORE, /* a flag that is accepted and does nothing here            */
+    CLI_TEXT,   /* not an option: help text printed as is between options */
+} cli_kind;
+
+typedef struct cli_option {
+    const char *name; /* "--json"; NULL ends the table                   */
+    cli_kind kind;
+    void *dest;
+    double lo, hi;
+    int *given;       /* set to 1 when the option is given; may be NULL   */
+    int required;     /* a usage error "--name ARG is required" when absent */
+    int (*parse)(const char *name, const char *value, void *dest); /* CLI_FN */
+    const char *arg;  /* --help: the value's name ("P.h5"), NULL for a flag */
+    const char *help; /* --help: what it does; '\n' starts an indented
+                         line; NULL: not listed                           */
+} cli_option;
+
+/* Parses argv against opts (NULL-name ended); up to npos positional
+ * arguments go to pos[] (in order), any other argument is a usage error.
+ * --help or -h prints the help (cli_print_help). Returns 0, -1 when help was
+ * printed (exit 0), or 2 after a usage error. */
+int cli_parse(int argc, char **argv, const char *usage, const cli_option *opts, const char *after, const char **pos,
+              int npos);
+/* usage, one aligned line per option of the table, then after (may be NULL). */
+void cli_print_help(FILE *f, const char *usage, const cli_option *opts, const char *after);
+/* CLI_FN parsers: a predictions set name (int *dest, predictions.h) and a
+ * backtest strategy (vfr_strategy *dest, backtest.h). */
+int cli_parse_set(const char *name, const char *value, void *dest);
+int cli_parse_strategy(const char *name, const char *value, void *dest);
+/* CLI_FN parsers: "1,5,10,20" into a cli_int_list (cli_parse_int_list), and
+ * a date YYYY-MM-DD into int32_t days since the epoch. */
+typedef struct cli_int_list {
+    int32_t v[64];
+    int n; /* 0: not given */
+} cli_int_list;
+int cli_parse_ints(const char *name, const char *value, void *dest);
+int cli_parse_date(const char *name, const char *value, void *dest);
 
 /* Subcommands: each takes the arguments after its name. */
 int cmd_info(int argc, char **argv);

@@ -13,29 +13,14 @@
 #include "vfr/dataset.h"
 #include "vfr/predictions.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr backtest --predictions P.h5 [--strategy S] [--k K] [--threshold X]\n"
     "                    [--cost-bps C] [--horizon H] [--risk-free R] [--set NAME]\n"
     "                    [--json] [--out R.h5]\n"
     "       vfr backtest --returns R.h5 [--risk-free R] [--json]\n\n"
     "Turns each score vector of a predictions file into an equal-weight daily\n"
     "portfolio held for H days (overlapping cohorts, 1/H of the capital each), charges\n"
-    "costs on turnover, and prints the financial metrics (docs/metrics.md).\n\n"
-    "  --predictions P.h5  predictions (docs/predictions-format.md); daily P&L uses\n"
-    "                      its 1-day forward returns\n"
-    "  --strategy S        long_short_median, long_short_sign, long_only or top_k\n"
-    "                      (default: the run's, recorded in the predictions file; else top_k)\n"
-    "  --k K               top_k: names long and names short per date (default 5)\n"
-    "  --threshold X       long_short_sign/long_only: the score threshold (default 0.5\n"
-    "                      for classification, 0 for regression)\n"
-    "  --cost-bps C        cost per unit of turnover in basis points (default 0)\n"
-    "  --horizon H         holding period in trading days (default: the file's horizon)\n"
-    "  --risk-free R       annual risk-free rate for Sharpe and Sortino (default 0)\n"
-    "  --set NAME          train, validation, test or all (default test; all for a file\n"
-    "                      without sets)\n"
-    "  --json              one JSON object on stdout\n"
-    "  --out R.h5          write daily returns and equity curves (HDF5)\n"
-    "  --returns R.h5      instead: the metrics of /daily_return [M, T] in R.h5\n";
+    "costs on turnover, and prints the financial metrics (docs/metrics.md).\n\n";
 
 static double now(void)
 {
@@ -157,58 +142,42 @@ done:
 
 int cmd_backtest(int argc, char **argv)
 {
-    const char *path = NULL, *returns = NULL, *out = NULL, *v;
+    const char *path = NULL, *returns = NULL, *out = NULL;
     int json = 0, set = VFR_SET_TEST, have_threshold = 0, have_set = 0, have_strategy = 0, have_k = 0,
         have_cost = 0;
     int64_t k = 5, horizon = 0;
     vfr_backtest_options o;
     vfr_backtest_options_default(&o);
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--predictions", &path)) != 0 ||
-                   (m = cli_opt(argc, argv, &i, "--returns", &returns)) != 0 ||
-                   (m = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--strategy", &v)) != 0) {
-            if (m < 0)
-                return 2;
-            if (vfr_backtest_strategy_parse(v, &o.strategy) != VFR_OK)
-                return cli_usage_error("--strategy: %s", vfr_last_error());
-            have_strategy = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--k", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--k", v, 1, 1000000, &k) < 0)
-                return 2;
-            have_k = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--horizon", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--horizon", v, 1, 10000, &horizon) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--threshold", &v)) != 0) {
-            if (m < 0 || cli_parse_double("--threshold", v, -1e30, 1e30, &o.threshold) < 0)
-                return 2;
-            have_threshold = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--cost-bps", &v)) != 0) {
-            if (m < 0 || cli_parse_double("--cost-bps", v, 0, 10000, &o.cost_bps) < 0)
-                return 2;
-            have_cost = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--risk-free", &v)) != 0) {
-            if (m < 0 || cli_parse_double("--risk-free", v, -0.5, 1, &o.risk_free) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--set", &v)) != 0) {
-            if (m < 0)
-                return 2;
-            if (vfr_predictions_set_parse(v, &set) != VFR_OK)
-                return cli_usage_error("--set: %s", vfr_last_error());
-            have_set = 1;
-        } else {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        }
-    }
+    const cli_option opts[] = {
+        {.name = "--predictions", .kind = CLI_STR, .dest = &path, .arg = "P.h5",
+         .help = "predictions (docs/predictions-format.md); daily P&L uses\nits 1-day forward returns"},
+        {.name = "--strategy", .kind = CLI_FN, .dest = &o.strategy, .given = &have_strategy,
+         .parse = cli_parse_strategy, .arg = "S",
+         .help = "long_short_median, long_short_sign, long_only or top_k\n(default: the run's, recorded in the "
+                 "predictions file; else top_k)"},
+        {.name = "--k", .kind = CLI_I64, .dest = &k, .lo = 1, .hi = 1000000, .given = &have_k, .arg = "K",
+         .help = "top_k: names long and names short per date (default 5)"},
+        {.name = "--threshold", .kind = CLI_F64, .dest = &o.threshold, .lo = -1e30, .hi = 1e30,
+         .given = &have_threshold, .arg = "X",
+         .help = "long_short_sign/long_only: the score threshold (default 0.5\nfor classification, 0 for regression)"},
+        {.name = "--cost-bps", .kind = CLI_F64, .dest = &o.cost_bps, .lo = 0, .hi = 10000, .given = &have_cost,
+         .arg = "C", .help = "cost per unit of turnover in basis points (default 0)"},
+        {.name = "--horizon", .kind = CLI_I64, .dest = &horizon, .lo = 1, .hi = 10000, .arg = "H",
+         .help = "holding period in trading days (default: the file's horizon)"},
+        {.name = "--risk-free", .kind = CLI_F64, .dest = &o.risk_free, .lo = -0.5, .hi = 1, .arg = "R",
+         .help = "annual risk-free rate for Sharpe and Sortino (default 0)"},
+        {.name = "--set", .kind = CLI_FN, .dest = &set, .given = &have_set, .parse = cli_parse_set, .arg = "NAME",
+         .help = "train, validation, test or all (default test; all for a file\nwithout sets)"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "one JSON object on stdout"},
+        {.name = "--out", .kind = CLI_STR, .dest = &out, .arg = "R.h5",
+         .help = "write daily returns and equity curves (HDF5)"},
+        {.name = "--returns", .kind = CLI_STR, .dest = &returns, .arg = "R.h5",
+         .help = "instead: the metrics of /daily_return [M, T] in R.h5"},
+        {0},
+    };
+    int prc = cli_parse(argc, argv, usage, opts, NULL, NULL, 0);
+    if (prc)
+        return prc < 0 ? 0 : prc;
     if (!path == !returns)
         return cli_usage_error("give one of --predictions P.h5 or --returns R.h5");
     if (returns && out)

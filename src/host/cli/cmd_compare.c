@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "vfr/compare.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr compare RUN_DIR [--baseline NAME ...] [--registry DIR] [--json]\n\n"
     "Compares the run's test-period backtest with baselines on the same dates:\n"
     "buy_and_hold, sma_crossover, momentum, majority_class, champion (default:\n"
@@ -18,7 +18,23 @@ static const char help[] =
     "Probabilistic and Deflated Sharpe Ratio, and the deploy decision with its\n"
     "reason. Writes RUN_DIR/comparison.json (docs/comparison.md). The champion\n"
     "comes from the registry at --registry (default $VFR_REGISTRY, else\n"
-    "./vfr-registry); without one it is skipped with a note.\n";
+    "./vfr-registry); without one it is skipped with a note.\n\n";
+
+typedef struct name_list {
+    const char *v[16];
+    int32_t n;
+} name_list;
+
+static int add_baseline(const char *name, const char *value, void *dest)
+{
+    name_list *l = dest;
+    if (l->n == 16) {
+        cli_usage_error("too many %s", name);
+        return -1;
+    }
+    l->v[l->n++] = value;
+    return 0;
+}
 
 static double num(const cJSON *o, const char *k)
 {
@@ -75,39 +91,27 @@ void cli_print_comparison(const char *json)
 
 int cmd_compare(int argc, char **argv)
 {
-    const char *dir = NULL, *names[16], *registry = NULL;
-    int32_t nb = 0;
+    const char *dir = NULL, *registry = NULL;
+    name_list names = {{0}, 0};
     int json = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--registry", &registry)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--baseline", &v)) != 0) {
-            if (m < 0)
-                return 2;
-            if (nb == 16)
-                return cli_usage_error("too many --baseline");
-            names[nb++] = v;
-        } else if (argv[i][0] == '-' || dir) {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        } else {
-            dir = argv[i];
-        }
-    }
+    const cli_option opts[] = {
+        {.name = "--baseline", .kind = CLI_FN, .dest = &names, .parse = add_baseline, .arg = "NAME",
+         .help = "a baseline to compare with (repeat it for more; default: all)"},
+        {.name = "--registry", .kind = CLI_STR, .dest = &registry, .arg = "DIR",
+         .help = "the registry of the champion baseline"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "print comparison.json instead of the table"},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, usage, opts, NULL, &dir, 1);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (!dir)
         return cli_usage_error("which run folder? vfr compare runs/<jobId>");
     vfr_device_kind dev;
     vfr_status st = vfr_device_resolve(cli.device, &dev);
     if (st != VFR_OK)
         return cli_fail(st);
-    vfr_compare_options o = {names, nb, dev, cli_champion_source(registry), cli_reporter()};
+    vfr_compare_options o = {names.v, names.n, dev, cli_champion_source(registry), cli_reporter()};
     char *out = NULL;
     st = vfr_compare_run(dir, &o, &out);
     if (st != VFR_OK)

@@ -11,21 +11,14 @@
 #include "vfr/metrics.h"
 #include "vfr/predictions.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr evaluate --predictions P.h5 [--set NAME] [--threshold X] [--json]\n"
     "       vfr evaluate --predictions P.h5 --by-version [options]   (--by-version --help)\n\n"
     "Scores each score vector of a predictions file (docs/predictions-format.md)\n"
     "against its labels: accuracy, precision, recall, F1, ROC AUC, log loss and the\n"
     "confusion matrix (classification) or MSE, RMSE, MAE, R2, MAPE (regression),\n"
     "and per date the IC and rank IC with their mean, std and ICIR.\n"
-    "Definitions: docs/metrics.md.\n\n"
-    "  --predictions P.h5  the predictions file (required)\n"
-    "  --set NAME          train, validation, test or all (default test; all for a file\n"
-    "                      without sets)\n"
-    "  --threshold X       classification: predict 1 when score > X (default 0.5)\n"
-    "  --json              one JSON object on stdout\n"
-    "  --by-version        a `vfr predict` file of an A/B test: one block per served\n"
-    "                      version and their paired comparison\n";
+    "Definitions: docs/metrics.md.\n\n";
 
 static double now(void)
 {
@@ -45,41 +38,27 @@ static double cpu_now(void)
 
 int cmd_evaluate(int argc, char **argv)
 {
-    const char *path = NULL, *v;
+    const char *path = NULL;
     int json = 0, set = VFR_SET_TEST, have_set = 0;
     double threshold = 0.5;
     for (int i = 0; i < argc; i++)
         if (cli_flag(argv[i], "--by-version"))
             return cmd_evaluate_by_version(argc, argv);
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--predictions", &path)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--set", &v)) != 0) {
-            if (m < 0)
-                return 2;
-            if (vfr_predictions_set_parse(v, &set) != VFR_OK)
-                return cli_usage_error("--set: %s", vfr_last_error());
-            have_set = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--threshold", &v)) != 0) {
-            char *end;
-            if (m < 0)
-                return 2;
-            threshold = strtod(v, &end);
-            if (end == v || *end || !(threshold > -1e300 && threshold < 1e300))
-                return cli_usage_error("--threshold '%s': want a number", v);
-        } else {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        }
-    }
-    if (!path)
-        return cli_usage_error("--predictions P.h5 is required");
+    const cli_option opts[] = {
+        {.name = "--predictions", .kind = CLI_STR, .dest = &path, .required = 1, .arg = "P.h5",
+         .help = "the predictions file (required)"},
+        {.name = "--set", .kind = CLI_FN, .dest = &set, .given = &have_set, .parse = cli_parse_set, .arg = "NAME",
+         .help = "train, validation, test or all (default test; all for a file\nwithout sets)"},
+        {.name = "--threshold", .kind = CLI_F64, .dest = &threshold, .lo = -1e300, .hi = 1e300, .arg = "X",
+         .help = "classification: predict 1 when score > X (default 0.5)"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "one JSON object on stdout"},
+        {.name = "--by-version", .kind = CLI_IGNORE,
+         .help = "a `vfr predict` file of an A/B test: one block per served\nversion and their paired comparison"},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, usage, opts, NULL, NULL, 0);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     vfr_device_kind dev;
     vfr_status st = vfr_device_resolve(cli.device, &dev);
     if (st != VFR_OK)
@@ -102,7 +81,6 @@ int cmd_evaluate(int argc, char **argv)
     o.task = p->task;
     o.threshold = threshold;
     double *out = malloc(sizeof *out * (size_t)p->M * VFR_METRIC_COUNT);
-    int rc = 0;
     if (!out) {
         rc = cli_fail(vfr_fail(VFR_ERR_NOMEM, "evaluate: out of memory"));
         goto done;

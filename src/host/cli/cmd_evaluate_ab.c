@@ -11,7 +11,7 @@
 #include "vfr/abtest.h"
 #include "vfr/predictions.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr evaluate --predictions P.h5 --by-version [--set NAME] [--threshold X]\n"
     "                    [--strategy S] [--k K] [--cost-bps C] [--json]\n\n"
     "Reads an A/B test out of a file written by `vfr predict` (its /version_index says\n"
@@ -20,14 +20,7 @@ static const char help[] =
     "then the paired comparison, challenger minus champion: a Newey-West t-test of\n"
     "the daily net return difference over the dates both arms hold positions\n"
     "(docs/registry.md, docs/stats.md). The arms are routed by symbol, so they hold\n"
-    "different names: the difference mixes the models with the two symbol sets.\n\n"
-    "  --set NAME      train, validation, test or all (default all)\n"
-    "  --threshold X   classification: predict 1 when score > X (default 0.5); also the\n"
-    "                  sign strategies' threshold (default 0.5, regression 0)\n"
-    "  --strategy S    the backtest's strategy (default as vfr backtest)\n"
-    "  --k K           top_k: names per side (default 5)\n"
-    "  --cost-bps C    cost per unit of turnover, basis points (default 0)\n"
-    "  --json          one JSON object on stdout\n";
+    "different names: the difference mixes the models with the two symbol sets.\n\n";
 
 static const char *role(const vfr_ab_result *r, int32_t k)
 {
@@ -150,51 +143,34 @@ static void print_text(const char *path, int set, const vfr_ab_result *r, const 
 
 int cmd_evaluate_by_version(int argc, char **argv)
 {
-    const char *path = NULL, *v;
+    const char *path = NULL;
     int json = 0, set = VFR_SET_ALL, have_threshold = 0;
     double threshold = 0.5;
     int64_t k = 5;
     vfr_backtest_options bo;
     vfr_backtest_options_default(&bo);
     bo.horizon = 0; /* the file's */
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if (cli_flag(argv[i], "--by-version")) {
-            continue;
-        } else if ((m = cli_opt(argc, argv, &i, "--predictions", &path)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--set", &v)) != 0) {
-            if (m < 0)
-                return 2;
-            if (vfr_predictions_set_parse(v, &set) != VFR_OK)
-                return cli_usage_error("--set: %s", vfr_last_error());
-        } else if ((m = cli_opt(argc, argv, &i, "--strategy", &v)) != 0) {
-            if (m < 0)
-                return 2;
-            if (vfr_backtest_strategy_parse(v, &bo.strategy) != VFR_OK)
-                return cli_usage_error("--strategy: %s", vfr_last_error());
-        } else if ((m = cli_opt(argc, argv, &i, "--k", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--k", v, 1, 1000000, &k) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--threshold", &v)) != 0) {
-            if (m < 0 || cli_parse_double("--threshold", v, -1e30, 1e30, &threshold) < 0)
-                return 2;
-            have_threshold = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--cost-bps", &v)) != 0) {
-            if (m < 0 || cli_parse_double("--cost-bps", v, 0, 10000, &bo.cost_bps) < 0)
-                return 2;
-        } else {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        }
-    }
-    if (!path)
-        return cli_usage_error("--predictions P.h5 is required");
+    const cli_option opts[] = {
+        {.name = "--predictions", .kind = CLI_STR, .dest = &path, .required = 1, .arg = "P.h5"},
+        {.name = "--by-version", .kind = CLI_IGNORE},
+        {.name = "--set", .kind = CLI_FN, .dest = &set, .parse = cli_parse_set, .arg = "NAME",
+         .help = "train, validation, test or all (default all)"},
+        {.name = "--threshold", .kind = CLI_F64, .dest = &threshold, .lo = -1e30, .hi = 1e30, .given = &have_threshold,
+         .arg = "X",
+         .help = "classification: predict 1 when score > X (default 0.5); also the\nsign strategies' threshold "
+                 "(default 0.5, regression 0)"},
+        {.name = "--strategy", .kind = CLI_FN, .dest = &bo.strategy, .parse = cli_parse_strategy, .arg = "S",
+         .help = "the backtest's strategy (default as vfr backtest)"},
+        {.name = "--k", .kind = CLI_I64, .dest = &k, .lo = 1, .hi = 1000000, .arg = "K",
+         .help = "top_k: names per side (default 5)"},
+        {.name = "--cost-bps", .kind = CLI_F64, .dest = &bo.cost_bps, .lo = 0, .hi = 10000, .arg = "C",
+         .help = "cost per unit of turnover, basis points (default 0)"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "one JSON object on stdout"},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, usage, opts, NULL, NULL, 0);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     vfr_device_kind dev;
     vfr_status st = vfr_device_resolve(cli.device, &dev);
     if (st != VFR_OK)

@@ -8,7 +8,7 @@
 #include "vfr/mlflow.h"
 #include "vfr/registry.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr export mlflow RUN_DIR [--tracking-uri URL] [--experiment NAME] [--run-name NAME] [--json]\n"
     "       vfr export mlflow --model NAME:VERSION [--registry DIR] [--tracking-uri URL] [--experiment NAME]\n\n"
     "Exports to an MLflow tracking server through its REST API (docs/mlflow.md).\n"
@@ -20,50 +20,43 @@ static const char help[] =
     "registry version as an MLflow Model (xgboost flavour, with its MLmodel and\n"
     "input signature) and registers it in MLflow's model registry under NAME:\n"
     "mlflow.pyfunc.load_model(\"models:/NAME/<version printed>\") then scores as\n"
-    "`vfr predict` does.\n\n"
-    "  --tracking-uri URL  http(s)://HOST:PORT (default $MLFLOW_TRACKING_URI)\n"
-    "  --experiment NAME   created when absent (default $MLFLOW_EXPERIMENT_NAME, else vfr)\n"
-    "  --run-name NAME     default: the jobId (run), NAME:VERSION (--model)\n"
-    "  --model REF         NAME:VERSION, NAME@champion, NAME@challenger or NAME (latest)\n"
-    "  --registry DIR      the vfr registry (default $VFR_REGISTRY, else ./vfr-registry)\n"
-    "  --json              print the result as JSON\n\n"
-    "Authentication: MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and\n"
+    "`vfr predict` does.\n\n";
+static const char after[] =
+    "\nAuthentication: MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and\n"
     "MLFLOW_TRACKING_PASSWORD; MLFLOW_TRACKING_INSECURE_TLS, MLFLOW_TRACKING_SERVER_CERT_PATH.\n\n"
     "exit codes: 0 ok, 1 runtime failure (server down, HTTP error), 2 usage or bad input\n";
 
 int cmd_export(int argc, char **argv)
 {
+    const char *pos[2] = {NULL, NULL}, *model = NULL, *registry = NULL;
+    vfr_mlflow_options o = {0};
+    int json = 0;
+    const cli_option opts[] = {
+        {.name = "--tracking-uri", .kind = CLI_STR, .dest = &o.tracking_uri, .arg = "URL",
+         .help = "http(s)://HOST:PORT (default $MLFLOW_TRACKING_URI)"},
+        {.name = "--experiment", .kind = CLI_STR, .dest = &o.experiment, .arg = "NAME",
+         .help = "created when absent (default $MLFLOW_EXPERIMENT_NAME, else vfr)"},
+        {.name = "--run-name", .kind = CLI_STR, .dest = &o.run_name, .arg = "NAME",
+         .help = "default: the jobId (run), NAME:VERSION (--model)"},
+        {.name = "--model", .kind = CLI_STR, .dest = &model, .arg = "REF",
+         .help = "NAME:VERSION, NAME@champion, NAME@challenger or NAME (latest)"},
+        {.name = "--registry", .kind = CLI_STR, .dest = &registry, .arg = "DIR",
+         .help = "the vfr registry (default $VFR_REGISTRY, else ./vfr-registry)"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "print the result as JSON"},
+        {0},
+    };
     if (argc >= 1 && cli_is_help(argv[0])) {
-        fputs(help, stdout);
+        cli_print_help(stdout, usage, opts, after);
         return 0;
     }
     if (argc < 1 || strcmp(argv[0], "mlflow") != 0)
         return cli_usage_error("export: the one target is `mlflow` (vfr export mlflow RUN_DIR ...)");
-    const char *dir = NULL, *model = NULL, *registry = NULL;
-    vfr_mlflow_options o = {0};
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if ((m = cli_opt(argc, argv, &i, "--tracking-uri", &o.tracking_uri)) != 0 ||
-                   (m = cli_opt(argc, argv, &i, "--experiment", &o.experiment)) != 0 ||
-                   (m = cli_opt(argc, argv, &i, "--run-name", &o.run_name)) != 0 ||
-                   (m = cli_opt(argc, argv, &i, "--model", &model)) != 0 ||
-                   (m = cli_opt(argc, argv, &i, "--registry", &registry)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error("unknown option '%s'", argv[i]);
-        } else if (!dir) {
-            dir = argv[i];
-        } else {
-            return cli_usage_error("one run folder, got '%s' and '%s'", dir, argv[i]);
-        }
-    }
+    int rc = cli_parse(argc - 1, argv + 1, usage, opts, after, pos, 2);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    const char *dir = pos[0];
+    if (pos[1])
+        return cli_usage_error("one run folder, got '%s' and '%s'", pos[0], pos[1]);
     if (!dir == !model)
         return cli_usage_error("give a RUN_DIR or --model NAME:VERSION (one of them)");
     if (registry && !model)

@@ -20,16 +20,10 @@ static const char help[] =
 int cmd_info(int argc, char **argv)
 {
     int json = 0;
-    for (int i = 0; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        }
-    }
+    const cli_option opts[] = {{.name = "--json", .kind = CLI_FLAG, .dest = &json}, {0}};
+    int rc = cli_parse(argc, argv, help, opts, NULL, NULL, 0);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "version", VFR_VERSION);
     cJSON *b = cJSON_AddObjectToObject(o, "build");

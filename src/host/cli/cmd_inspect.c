@@ -27,18 +27,10 @@ int cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
     int json = 0;
-    for (int i = 0; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if (argv[i][0] == '-' || path) {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        } else {
-            path = argv[i];
-        }
-    }
+    const cli_option opts[] = {{.name = "--json", .kind = CLI_FLAG, .dest = &json}, {0}};
+    int prc = cli_parse(argc, argv, help, opts, NULL, &path, 1);
+    if (prc)
+        return prc < 0 ? 0 : prc;
     if (!path)
         return cli_usage_error("which file? vfr inspect FILE.h5");
     vfr_device_kind dev;

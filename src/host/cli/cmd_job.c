@@ -14,35 +14,27 @@
 static const char help_job[] =
     "usage: vfr job show JOB.json\n\n"
     "Validates a job file and prints it resolved: every default filled in, the\n"
-    "dataset path made relative to the current folder. Keys: docs/job-config.md.\n";
+    "dataset path made relative to the current folder. Keys: docs/job-config.md.\n\n";
 
 static const char help_prepare[] =
     "usage: vfr prepare JOB.json [--json]\n\n"
     "Runs the job's data-quality gate on its dataset and prints the report: rows\n"
-    "and symbols in, dropped and why, the quality distribution.\n";
+    "and symbols in, dropped and why, the quality distribution.\n\n";
 
 static const char help_split[] =
     "usage: vfr split JOB.json [--json]\n\n"
     "Prepares the job's data and prints every set of every fold of its split:\n"
-    "date ranges, row counts, purged and embargoed dates (docs/job-config.md).\n";
+    "date ranges, row counts, purged and embargoed dates (docs/job-config.md).\n\n";
 
 /* Parses `JOB.json [--json]`; returns 0 to go on, or an exit code + 1. */
 static int parse(int argc, char **argv, const char *help, const char **job, int *json)
 {
     *job = NULL;
     *json = 0;
-    for (int i = 0; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 1;
-        } else if (cli_flag(argv[i], "--json")) {
-            *json = 1;
-        } else if (argv[i][0] == '-' || *job) {
-            return cli_usage_error("unknown argument '%s'", argv[i]) + 1;
-        } else {
-            *job = argv[i];
-        }
-    }
+    const cli_option opts[] = {{.name = "--json", .kind = CLI_FLAG, .dest = json, .help = "print JSON"}, {0}};
+    int rc = cli_parse(argc, argv, help, opts, NULL, job, 1);
+    if (rc)
+        return rc < 0 ? 1 : rc + 1;
     if (!*job)
         return cli_usage_error("which job file?") + 1;
     return 0;
@@ -50,14 +42,13 @@ static int parse(int argc, char **argv, const char *help, const char **job, int 
 
 int cmd_job(int argc, char **argv)
 {
-    if (argc >= 1 && cli_is_help(argv[0])) {
-        fputs(help_job, stdout);
-        return 0;
-    }
+    const char *path;
+    int json, rc;
+    if (argc >= 1 && cli_is_help(argv[0]))
+        return parse(argc, argv, help_job, &path, &json) - 1; /* prints the help */
     if (argc < 1 || strcmp(argv[0], "show") != 0)
         return cli_usage_error("vfr job show JOB.json");
-    const char *path;
-    int json, rc = parse(argc - 1, argv + 1, help_job, &path, &json);
+    rc = parse(argc - 1, argv + 1, help_job, &path, &json);
     if (rc)
         return rc - 1;
     vfr_job *job;

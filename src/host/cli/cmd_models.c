@@ -110,69 +110,44 @@ static int add_threshold(opts *o, const char *opt, const char *kv)
     return 0;
 }
 
+static int threshold_opt(const char *name, const char *value, void *dest) { return add_threshold(dest, name, value); }
+
 /* Parses argv (after the subcommand) allowing the options in `allow`;
- * one positional argument at most (want_pos). Returns 0, or an exit code. */
+ * one positional argument at most (want_pos). Returns 0, -1 after --help,
+ * or an exit code. The options are documented by the usage lines of help. */
 static int parse(int argc, char **argv, unsigned allow, int want_pos, opts *o)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return -1;
-        } else if (cli_flag(argv[i], "--json")) {
-            o->json = 1;
-        } else if ((allow & O_FORCE) && cli_flag(argv[i], "--force")) {
-            o->force = 1;
-        } else if ((allow & O_AUTO) && cli_flag(argv[i], "--auto")) {
-            o->autodeploy = 1;
-        } else if ((allow & O_STOP) && cli_flag(argv[i], "--stop")) {
-            o->stop = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--registry", &o->registry)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((allow & O_FROMTO) && (m = cli_opt(argc, argv, &i, "--from", &o->from)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((allow & O_FROMTO) && (m = cli_opt(argc, argv, &i, "--to", &o->to)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((allow & O_NAME) && (m = cli_opt(argc, argv, &i, "--name", &o->name)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((allow & O_VERSION) && (m = cli_opt(argc, argv, &i, "--version", &o->version)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((allow & O_AS) && (m = cli_opt(argc, argv, &i, "--as", &o->as)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((allow & O_REASON) && (m = cli_opt(argc, argv, &i, "--reason", &o->reason)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((allow & O_TRAFFIC) && (m = cli_opt(argc, argv, &i, "--traffic", &v)) != 0) {
-            if (m < 0 || cli_parse_double("--traffic", v, 1e-9, 1.0, &o->traffic) < 0)
-                return 2;
-        } else if ((allow & O_ITER) && (m = cli_opt(argc, argv, &i, "--iterations", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--iterations", v, 1, 1000000, &o->iterations) < 0)
-                return 2;
-        } else if ((allow & O_GATE) && (m = cli_opt(argc, argv, &i, "--max-bytes", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--max-bytes", v, 1, INT64_MAX, &o->gate.max_artifact_bytes) < 0)
-                return 2;
-        } else if ((allow & O_GATE) && (m = cli_opt(argc, argv, &i, "--max-load-ms", &v)) != 0) {
-            if (m < 0 || cli_parse_double("--max-load-ms", v, 1e-6, 1e9, &o->gate.max_load_ms) < 0)
-                return 2;
-        } else if ((allow & O_GATE) && (m = cli_opt(argc, argv, &i, "--min", &v)) != 0) {
-            if (m < 0 || add_threshold(o, "--min", v) < 0)
-                return 2;
-        } else if ((allow & O_GATE) && (m = cli_opt(argc, argv, &i, "--max", &v)) != 0) {
-            if (m < 0 || add_threshold(o, "--max", v) < 0)
-                return 2;
-        } else if (argv[i][0] == '-' || o->pos || !want_pos) {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        } else {
-            o->pos = argv[i];
-        }
-    }
+    const struct {
+        unsigned need; /* 0: every subcommand */
+        cli_option opt;
+    } all[] = {
+        {0, {.name = "--json", .kind = CLI_FLAG, .dest = &o->json}},
+        {O_FORCE, {.name = "--force", .kind = CLI_FLAG, .dest = &o->force}},
+        {O_AUTO, {.name = "--auto", .kind = CLI_FLAG, .dest = &o->autodeploy}},
+        {O_STOP, {.name = "--stop", .kind = CLI_FLAG, .dest = &o->stop}},
+        {0, {.name = "--registry", .kind = CLI_STR, .dest = &o->registry}},
+        {O_FROMTO, {.name = "--from", .kind = CLI_STR, .dest = &o->from}},
+        {O_FROMTO, {.name = "--to", .kind = CLI_STR, .dest = &o->to}},
+        {O_NAME, {.name = "--name", .kind = CLI_STR, .dest = &o->name}},
+        {O_VERSION, {.name = "--version", .kind = CLI_STR, .dest = &o->version}},
+        {O_AS, {.name = "--as", .kind = CLI_STR, .dest = &o->as}},
+        {O_REASON, {.name = "--reason", .kind = CLI_STR, .dest = &o->reason}},
+        {O_TRAFFIC, {.name = "--traffic", .kind = CLI_F64, .dest = &o->traffic, .lo = 1e-9, .hi = 1.0}},
+        {O_ITER, {.name = "--iterations", .kind = CLI_I64, .dest = &o->iterations, .lo = 1, .hi = 1000000}},
+        {O_GATE, {.name = "--max-bytes", .kind = CLI_I64, .dest = &o->gate.max_artifact_bytes, .lo = 1, .hi = 9e18}},
+        {O_GATE, {.name = "--max-load-ms", .kind = CLI_F64, .dest = &o->gate.max_load_ms, .lo = 1e-6, .hi = 1e9}},
+        {O_GATE, {.name = "--min", .kind = CLI_FN, .dest = o, .parse = threshold_opt}},
+        {O_GATE, {.name = "--max", .kind = CLI_FN, .dest = o, .parse = threshold_opt}},
+    };
+    cli_option table[sizeof all / sizeof all[0] + 1];
+    size_t n = 0;
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        if (!all[k].need || (allow & all[k].need))
+            table[n++] = all[k].opt;
+    table[n] = (cli_option){0};
+    int rc = cli_parse(argc, argv, help, table, NULL, &o->pos, want_pos ? 1 : 0);
+    if (rc)
+        return rc;
     if (!o->registry)
         o->registry = vfr_registry_default_dir();
     if (o->thresholds) {

@@ -7,76 +7,49 @@
 #include "vfr/dataset.h"
 #include "vfr/pack.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr pack (--prices FILE.csv | --csv FILE.csv | --ohlcv FILE.csv[.gz] |\n"
-    "                 --ohlcv-dir DIR) --out FILE.h5 [options]\n\n"
-    "  --prices FILE.csv   wide close prices: date,SYM1,SYM2,... one row per date;\n"
-    "                      computes the standard price features (docs/features.md)\n"
-    "  --csv FILE.csv      long layout: date,symbol,<features>[,close][,forward_return_<h>d...]\n"
-    "  --ohlcv FILE.csv[.gz]  daily bars, one row per (date, symbol), any order: date,\n"
-    "                      symbol, open, high, low, close, volume [, adj close, vwap, factor];\n"
-    "                      usual header spellings are recognised (Date, Ticker, Adj Close...)\n"
-    "  --ohlcv-dir DIR     daily bars, one SYMBOL.csv[.gz] per symbol\n"
-    "  --columns MAP       for --ohlcv*: ROLE=NAME,... naming columns the header spells\n"
-    "                      otherwise (roles: date symbol open high low close adjclose\n"
-    "                      volume vwap factor)\n"
-    "  --features SETS     for --ohlcv*: alpha158 (default), price26, or alpha158,price26\n"
-    "  --device D          for --ohlcv*: auto (default), cpu or cuda, for Alpha158\n"
-    "  --threads N         for --ohlcv*: CPU threads for Alpha158 (default: all cores)\n"
-    "  --out FILE.h5       the dataset to write (docs/dataset-format.md)\n"
-    "  --horizons LIST     forward-return horizons in trading days (default 1,5,10,20)\n"
-    "  --compression N     deflate level 0-9 (default 4)\n\n"
-    "Errors name the file, line and column; exit 2 on bad input, and no output is left.\n";
+    "                 --ohlcv-dir DIR) --out FILE.h5 [options]\n\n";
+static const char after[] =
+    "\nErrors name the file, line and column; exit 2 on bad input, and no output is left.\n";
 
 int cmd_pack(int argc, char **argv)
 {
-    const char *prices = NULL, *csv = NULL, *ohlcv = NULL, *ohlcv_dir = NULL, *out = NULL, *v;
+    const char *prices = NULL, *csv = NULL, *ohlcv = NULL, *ohlcv_dir = NULL, *out = NULL;
     const char *columns = NULL, *features = NULL, *device = NULL;
-    int32_t horizons[64];
-    int H = 0;
+    cli_int_list hz = {{0}, 0};
     int64_t comp = -1, threads = 0;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if ((m = cli_opt(argc, argv, &i, "--prices", &prices)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--csv", &csv)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--ohlcv", &ohlcv)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--ohlcv-dir", &ohlcv_dir)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--columns", &columns)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--features", &features)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--device", &device)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--threads", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--threads", v, 0, 1024, &threads) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--horizons", &v)) != 0) {
-            if (m < 0 || (H = cli_parse_int_list("--horizons", v, horizons, 64)) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--compression", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--compression", v, 0, 9, &comp) < 0)
-                return 2;
-        } else {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        }
-    }
+    const cli_option opts[] = {
+        {.name = "--prices", .kind = CLI_STR, .dest = &prices, .arg = "FILE.csv",
+         .help = "wide close prices: date,SYM1,SYM2,... one row per date;\ncomputes the standard price features "
+                 "(docs/features.md)"},
+        {.name = "--csv", .kind = CLI_STR, .dest = &csv, .arg = "FILE.csv",
+         .help = "long layout: date,symbol,<features>[,close][,forward_return_<h>d...]"},
+        {.name = "--ohlcv", .kind = CLI_STR, .dest = &ohlcv, .arg = "FILE.csv[.gz]",
+         .help = "daily bars, one row per (date, symbol), any order: date,\nsymbol, open, high, low, close, volume "
+                 "[, adj close, vwap, factor];\nusual header spellings are recognised (Date, Ticker, Adj Close...)"},
+        {.name = "--ohlcv-dir", .kind = CLI_STR, .dest = &ohlcv_dir, .arg = "DIR",
+         .help = "daily bars, one SYMBOL.csv[.gz] per symbol"},
+        {.name = "--columns", .kind = CLI_STR, .dest = &columns, .arg = "MAP",
+         .help = "for --ohlcv*: ROLE=NAME,... naming columns the header spells\notherwise (roles: date symbol open "
+                 "high low close adjclose\nvolume vwap factor)"},
+        {.name = "--features", .kind = CLI_STR, .dest = &features, .arg = "SETS",
+         .help = "for --ohlcv*: alpha158 (default), price26, or alpha158,price26"},
+        {.name = "--device", .kind = CLI_STR, .dest = &device, .arg = "D",
+         .help = "for --ohlcv*: auto (default), cpu or cuda, for Alpha158"},
+        {.name = "--threads", .kind = CLI_I64, .dest = &threads, .lo = 0, .hi = 1024, .arg = "N",
+         .help = "for --ohlcv*: CPU threads for Alpha158 (default: all cores)"},
+        {.name = "--out", .kind = CLI_STR, .dest = &out, .arg = "FILE.h5",
+         .help = "the dataset to write (docs/dataset-format.md)"},
+        {.name = "--horizons", .kind = CLI_FN, .dest = &hz, .parse = cli_parse_ints, .arg = "LIST",
+         .help = "forward-return horizons in trading days (default 1,5,10,20)"},
+        {.name = "--compression", .kind = CLI_I64, .dest = &comp, .lo = 0, .hi = 9, .arg = "N",
+         .help = "deflate level 0-9 (default 4)"},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, usage, opts, after, NULL, 0);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (!!prices + !!csv + !!ohlcv + !!ohlcv_dir != 1)
         return cli_usage_error("give exactly one of --prices, --csv, --ohlcv or --ohlcv-dir");
     if (!out)
@@ -84,7 +57,7 @@ int cmd_pack(int argc, char **argv)
     if (!ohlcv && !ohlcv_dir && (columns || features || device || threads))
         return cli_usage_error("--columns, --features, --device and --threads go with --ohlcv "
                                "or --ohlcv-dir");
-    vfr_pack_options opt = {H ? horizons : NULL, H, (int)comp, cli_reporter()};
+    vfr_pack_options opt = {hz.n ? hz.v : NULL, hz.n, (int)comp, cli_reporter()};
     vfr_status st;
     if (ohlcv || ohlcv_dir) {
         vfr_pack_ohlcv_options oo = {opt, columns, features, VFR_DEVICE_AUTO, (int)threads};

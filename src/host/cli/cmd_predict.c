@@ -13,82 +13,48 @@
 #include "vfr/dataset.h"
 #include "vfr/registry.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr predict --model REF --data FILE.h5 [--date D | --start D --end D] --out P.h5\n\n"
     "Scores the dataset's rows of a date (default: its last date) or a date range\n"
     "with a registered model and writes a predictions file with /version_index and\n"
-    "/versions: which version scored each row (docs/registry.md).\n\n"
-    "  --model REF      NAME: the champion, and under an A/B test the challenger for\n"
-    "                   the symbols the hash routes to it (the same symbol always\n"
-    "                   gets the same model); NAME@champion, NAME@challenger or\n"
-    "                   NAME:VERSION: that version for every row\n"
-    "  --data FILE.h5   a vfr dataset holding the model's features (by name)\n"
-    "  --date D         one date, YYYY-MM-DD\n"
-    "  --start D, --end D   a date range, inclusive (either may be left open)\n"
-    "  --lookback N     dates before the range read as history for sequence models\n"
-    "                   (LSTM); they are not written (default 0)\n"
-    "  --out P.h5       the predictions file (written to a temporary name, renamed)\n"
-    "  --registry DIR   the registry: a folder or postgresql://... (default $VFR_REGISTRY,\n"
-    "                   else ./vfr-registry)\n"
-    "  --cache-mb N     hot-model cache budget (default 512)\n"
-    "  --json           print the summary as JSON\n\n"
-    "exit codes: 0 ok, 1 runtime failure (a corrupt artifact: INTEGRITY_ERROR),\n"
+    "/versions: which version scored each row (docs/registry.md).\n\n";
+static const char after[] =
+    "\nexit codes: 0 ok, 1 runtime failure (a corrupt artifact: INTEGRITY_ERROR),\n"
     "2 bad input (unknown model, alias or version, missing features, no rows)\n";
-
-static int parse_date(const char *opt, const char *s, int32_t *out)
-{
-    vfr_status st = vfr_date_parse(s, out);
-    if (st != VFR_OK) {
-        cli_usage_error("%s '%s': want YYYY-MM-DD", opt, s);
-        return -1;
-    }
-    return 0;
-}
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *ref = NULL, *data = NULL, *out = NULL, *registry = NULL, *v;
+    const char *ref = NULL, *data = NULL, *out = NULL, *registry = NULL;
     int32_t date = INT32_MIN, start = INT32_MIN, end = INT32_MIN;
     int64_t lookback = 0, cache_mb = 512;
     int json = 0;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--model", &ref)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--data", &data)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--registry", &registry)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--date", &v)) != 0) {
-            if (m < 0 || parse_date("--date", v, &date) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--start", &v)) != 0) {
-            if (m < 0 || parse_date("--start", v, &start) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--end", &v)) != 0) {
-            if (m < 0 || parse_date("--end", v, &end) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--lookback", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--lookback", v, 0, 100000, &lookback) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--cache-mb", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--cache-mb", v, 1, 1 << 20, &cache_mb) < 0)
-                return 2;
-        } else {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        }
-    }
+    const cli_option opts[] = {
+        {.name = "--model", .kind = CLI_STR, .dest = &ref, .arg = "REF",
+         .help = "NAME: the champion, and under an A/B test the challenger for\nthe symbols the hash routes to it (the "
+                 "same symbol always\ngets the same model); NAME@champion, NAME@challenger or\nNAME:VERSION: that "
+                 "version for every row"},
+        {.name = "--data", .kind = CLI_STR, .dest = &data, .arg = "FILE.h5",
+         .help = "a vfr dataset holding the model's features (by name)"},
+        {.name = "--date", .kind = CLI_FN, .dest = &date, .parse = cli_parse_date, .arg = "D",
+         .help = "one date, YYYY-MM-DD"},
+        {.name = "--start", .kind = CLI_FN, .dest = &start, .parse = cli_parse_date, .arg = "D",
+         .help = "a date range, inclusive, with --end (either may be left open)"},
+        {.name = "--end", .kind = CLI_FN, .dest = &end, .parse = cli_parse_date, .arg = "D",
+         .help = "the range's last date"},
+        {.name = "--lookback", .kind = CLI_I64, .dest = &lookback, .lo = 0, .hi = 100000, .arg = "N",
+         .help = "dates before the range read as history for sequence models\n(LSTM); they are not written (default 0)"},
+        {.name = "--out", .kind = CLI_STR, .dest = &out, .arg = "P.h5",
+         .help = "the predictions file (written to a temporary name, renamed)"},
+        {.name = "--registry", .kind = CLI_STR, .dest = &registry, .arg = "DIR",
+         .help = "the registry: a folder or postgresql://... (default $VFR_REGISTRY,\nelse ./vfr-registry)"},
+        {.name = "--cache-mb", .kind = CLI_I64, .dest = &cache_mb, .lo = 1, .hi = 1 << 20, .arg = "N",
+         .help = "hot-model cache budget (default 512)"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "print the summary as JSON"},
+        {0},
+    };
+    int prc = cli_parse(argc, argv, usage, opts, after, NULL, 0);
+    if (prc)
+        return prc < 0 ? 0 : prc;
     if (!ref || !data || !out)
         return cli_usage_error("--model, --data and --out are required");
     if (date != INT32_MIN && (start != INT32_MIN || end != INT32_MIN))

@@ -15,29 +15,23 @@ static const char help[] =
     "deploy decision (comparison.json), equity and drawdown against the\n"
     "baselines, rolling Sharpe, ROC, calibration, confusion matrix, daily IC,\n"
     "feature importance, the search and walk-forward windows, and the tables of\n"
-    "metrics, data quality and split dates. Contents: docs/report.md.\n\n"
-    "  --out FILE   where to write (default RUN_DIR/report.html)\n\n"
-    "exit codes: 0 ok, 1 runtime failure, 2 usage or not a run folder\n";
+    "metrics, data quality and split dates. Contents: docs/report.md.\n\n";
+static const char after[] = "\nexit codes: 0 ok, 1 runtime failure, 2 usage or not a run folder\n";
 
 int cmd_report(int argc, char **argv)
 {
-    const char *dir = NULL, *out = NULL;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if ((m = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error("unknown option '%s'", argv[i]);
-        } else if (!dir) {
-            dir = argv[i];
-        } else {
-            return cli_usage_error("one run folder, got '%s' and '%s'", dir, argv[i]);
-        }
-    }
+    const char *pos[2] = {NULL, NULL}, *out = NULL;
+    const cli_option opts[] = {
+        {.name = "--out", .kind = CLI_STR, .dest = &out, .arg = "FILE",
+         .help = "where to write (default RUN_DIR/report.html)"},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, help, opts, after, pos, 2);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    const char *dir = pos[0];
+    if (pos[1])
+        return cli_usage_error("one run folder, got '%s' and '%s'", pos[0], pos[1]);
     if (!dir)
         return cli_usage_error("RUN_DIR is required");
     vfr_status st = vfr_runreport_write(dir, out);

@@ -47,25 +47,22 @@ static int now_arg(const char *s, int64_t *now)
 
 static int sched_add(vfr_queue *q, int argc, char **argv)
 {
-    const char *name = NULL, *job_path = NULL, *every = NULL, *at = NULL, *tz = "UTC", *prio = NULL, *since = NULL, *v;
+    const char *name = NULL, *job_path = NULL, *every = NULL, *at = NULL, *tz = "UTC", *prio = NULL, *since = NULL;
     int64_t span = -1;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if ((m = cli_opt(argc, argv, &i, "--job", &job_path)) != 0 ||
-            (m = cli_opt(argc, argv, &i, "--every", &every)) != 0 || (m = cli_opt(argc, argv, &i, "--at", &at)) != 0 ||
-            (m = cli_opt(argc, argv, &i, "--tz", &tz)) != 0 || (m = cli_opt(argc, argv, &i, "--priority", &prio)) != 0 ||
-            (m = cli_opt(argc, argv, &i, "--since", &since)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--span-days", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--span-days", v, 1, 73000, &span) < 0)
-                return 2;
-        } else if (argv[i][0] == '-' || name) {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        } else {
-            name = argv[i];
-        }
-    }
+    /* documented by the usage lines of the help */
+    const cli_option opts[] = {
+        {.name = "--job", .kind = CLI_STR, .dest = &job_path},
+        {.name = "--every", .kind = CLI_STR, .dest = &every},
+        {.name = "--at", .kind = CLI_STR, .dest = &at},
+        {.name = "--tz", .kind = CLI_STR, .dest = &tz},
+        {.name = "--priority", .kind = CLI_STR, .dest = &prio},
+        {.name = "--since", .kind = CLI_STR, .dest = &since},
+        {.name = "--span-days", .kind = CLI_I64, .dest = &span, .lo = 1, .hi = 73000},
+        {0},
+    };
+    int prc = cli_parse(argc, argv, help, opts, NULL, &name, 1);
+    if (prc)
+        return prc < 0 ? 0 : prc;
     if (!name || !job_path || !every || !at)
         return cli_usage_error("schedule add needs NAME, --job, --every and --at");
     vfr_schedule_rule r;
@@ -102,19 +99,16 @@ static int sched_list(vfr_queue *q, int argc, char **argv)
 {
     const char *now_s = NULL;
     int json = 0;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--now", &now_s)) != 0) {
-            if (m < 0)
-                return 2;
-        } else {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        }
-    }
+    const cli_option opts[] = {
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json},
+        {.name = "--now", .kind = CLI_STR, .dest = &now_s},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, help, opts, NULL, NULL, 0);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     int64_t now;
-    int rc = now_arg(now_s, &now);
+    rc = now_arg(now_s, &now);
     if (rc)
         return rc;
     vfr_schedule *s;
@@ -173,22 +167,18 @@ static int sched_list(vfr_queue *q, int argc, char **argv)
 
 static int sched_tick(vfr_queue *q, int argc, char **argv)
 {
-    const char *now_s = NULL, *v;
+    const char *now_s = NULL;
     int64_t max_queued = 0;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if ((m = cli_opt(argc, argv, &i, "--now", &now_s)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--max-queued", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--max-queued", v, 1, 100000000, &max_queued) < 0)
-                return 2;
-        } else {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        }
-    }
+    const cli_option opts[] = {
+        {.name = "--now", .kind = CLI_STR, .dest = &now_s},
+        {.name = "--max-queued", .kind = CLI_I64, .dest = &max_queued, .lo = 1, .hi = 100000000},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, help, opts, NULL, NULL, 0);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     int64_t now;
-    int rc = now_arg(now_s, &now);
+    rc = now_arg(now_s, &now);
     if (rc)
         return rc;
     vfr_queue_submit_options o = {.priority = -1, .max_queued = max_queued};

@@ -16,15 +16,17 @@ static const char status_help[] =
     "completed, failed, cancelled), progress and current step, attempts,\n"
     "timings, result summary (metrics, registered version, deploy decision),\n"
     "error, Slurm job ids and states (squeue; sacct when it answers), and its\n"
-    "events.\n\n"
-    "  --json       JSON: an object for JOB, else an array of them\n"
-    "  --queue DIR  the queue: a folder or postgresql://... (default $VFR_QUEUE, else ./vfr-queue)\n";
+    "events.\n\n";
 
 static const char cancel_help[] =
     "usage: vfr cancel JOB [--queue DIR]\n\n"
     "A queued job is cancelled at once. A running job's worker stops it with\n"
     "SIGTERM at its next heartbeat (a clean checkpoint), then marks it cancelled.\n"
-    "A Slurm job is cancelled with scancel.\n";
+    "A Slurm job is cancelled with scancel.\n\n";
+
+#define QUEUE_OPTION                                                                                          \
+    {.name = "--queue", .kind = CLI_STR, .dest = &queue, .arg = "DIR",                                        \
+     .help = "the queue: a folder or postgresql://... (default $VFR_QUEUE, else ./vfr-queue)"}
 
 static double run_seconds(const vfr_queue_job *j)
 {
@@ -167,22 +169,14 @@ int cmd_status(int argc, char **argv)
 {
     const char *queue = vfr_queue_default_dir(), *id = NULL;
     int json = 0;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(status_help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--queue", &queue)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if (argv[i][0] == '-' || id) {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        } else {
-            id = argv[i];
-        }
-    }
+    const cli_option opts[] = {
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "JSON: an object for JOB, else an array of them"},
+        QUEUE_OPTION,
+        {0},
+    };
+    int rc = cli_parse(argc, argv, status_help, opts, NULL, &id, 1);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     vfr_queue *q;
     vfr_status st = vfr_queue_open(queue, 0, &q);
     if (st != VFR_OK)
@@ -253,20 +247,10 @@ done:
 int cmd_cancel(int argc, char **argv)
 {
     const char *queue = vfr_queue_default_dir(), *id = NULL;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(cancel_help, stdout);
-            return 0;
-        } else if ((m = cli_opt(argc, argv, &i, "--queue", &queue)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if (argv[i][0] == '-' || id) {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        } else {
-            id = argv[i];
-        }
-    }
+    const cli_option opts[] = {QUEUE_OPTION, {0}};
+    int rc = cli_parse(argc, argv, cancel_help, opts, NULL, &id, 1);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (!id)
         return cli_usage_error("which job? vfr cancel JOB");
     vfr_queue *q;

@@ -10,25 +10,11 @@
 #include "vfr/job.h"
 #include "vfr/queue.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr submit JOB.json [options]\n"
     "       vfr submit --slurm JOB.json [--shards N] [Slurm options] [--dry-run]\n\n"
-    "Validates the job and queues it; `vfr worker` runs it (docs/queue.md).\n\n"
-    "  --priority low|normal|high  default: the job's priority (normal)\n"
-    "  --max-queued N   refuse (QUEUE_FULL) when N jobs already wait\n"
-    "                   (default $VFR_QUEUE_MAX, else 1000)\n"
-    "  --queue DIR      the queue: a folder or postgresql://... (default $VFR_QUEUE,\n"
-    "                   else ./vfr-queue; docs/queue.md)\n\n"
-    "Slurm: writes <runs>/<jobId>.slurm/{search,finalize}.sbatch and submits them:\n"
-    "a job array of N search shards (vfr tune --shard I/N --resume, --requeue,\n"
-    "SIGUSR1 before the time limit -> checkpoint and requeue) and a finalize job\n"
-    "(afterok on the array) that merges the trial logs and runs vfr train --resume.\n"
-    "  --slurm          submit to Slurm instead of the local queue\n"
-    "  --shards N       search shards: the job array's size (default 1)\n"
-    "  --partition P, --account A, --time [D-]HH:MM:SS, --gpus-per-shard G\n"
-    "  --signal-seconds S  SIGUSR1 this long before the time limit (default 60)\n"
-    "  --runs DIR       parent of run folders (default runs)\n"
-    "  --dry-run        write and print the scripts; submit nothing\n"
+    "Validates the job and queues it; `vfr worker` runs it (docs/queue.md).\n\n";
+static const char after[] =
     "  --device auto|cpu|cuda is passed on to the vfr the scripts run\n\n"
     "exit codes: 0 queued, 1 runtime failure (sbatch failed), 2 bad job\n"
     "(INVALID_PARAMETERS), DUPLICATE_JOB_ID or QUEUE_FULL\n";
@@ -44,57 +30,41 @@ int cli_self_exe(char *buf, size_t cap)
 
 int cmd_submit(int argc, char **argv)
 {
-    const char *path = NULL, *queue = vfr_queue_default_dir(), *prio = NULL, *runs = "runs", *v;
+    const char *path = NULL, *queue = vfr_queue_default_dir(), *prio = NULL, *runs = "runs";
     const char *partition = NULL, *account = NULL, *time_limit = NULL;
     int slurm = 0, dry = 0, json = 0;
     int64_t max_queued = 0, shards = 1, gpus = 0, signal_s = 60;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--slurm")) {
-            slurm = 1;
-        } else if (cli_flag(argv[i], "--dry-run")) {
-            dry = 1;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--priority", &prio)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--queue", &queue)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--max-queued", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--max-queued", v, 1, 100000000, &max_queued) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--shards", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--shards", v, 1, 10000, &shards) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--gpus-per-shard", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--gpus-per-shard", v, 0, 64, &gpus) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--signal-seconds", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--signal-seconds", v, 1, 65535, &signal_s) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--partition", &partition)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--account", &account)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--time", &time_limit)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--runs", &runs)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if (argv[i][0] == '-' || path) {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        } else {
-            path = argv[i];
-        }
-    }
+    const cli_option opts[] = {
+        {.name = "--priority", .kind = CLI_STR, .dest = &prio, .arg = "low|normal|high",
+         .help = "default: the job's priority (normal)"},
+        {.name = "--max-queued", .kind = CLI_I64, .dest = &max_queued, .lo = 1, .hi = 100000000, .arg = "N",
+         .help = "refuse (QUEUE_FULL) when N jobs already wait\n(default $VFR_QUEUE_MAX, else 1000)"},
+        {.name = "--queue", .kind = CLI_STR, .dest = &queue, .arg = "DIR",
+         .help = "the queue: a folder or postgresql://... (default $VFR_QUEUE,\nelse ./vfr-queue; docs/queue.md)"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "print the queued job as JSON"},
+        {.name = "", .kind = CLI_TEXT,
+         .help = "\nSlurm: writes <runs>/<jobId>.slurm/{search,finalize}.sbatch and submits them:\n"
+                 "a job array of N search shards (vfr tune --shard I/N --resume, --requeue,\n"
+                 "SIGUSR1 before the time limit -> checkpoint and requeue) and a finalize job\n"
+                 "(afterok on the array) that merges the trial logs and runs vfr train --resume.\n"},
+        {.name = "--slurm", .kind = CLI_FLAG, .dest = &slurm, .help = "submit to Slurm instead of the local queue"},
+        {.name = "--shards", .kind = CLI_I64, .dest = &shards, .lo = 1, .hi = 10000, .arg = "N",
+         .help = "search shards: the job array's size (default 1)"},
+        {.name = "--partition", .kind = CLI_STR, .dest = &partition, .arg = "P", .help = "the Slurm partition"},
+        {.name = "--account", .kind = CLI_STR, .dest = &account, .arg = "A", .help = "the Slurm account"},
+        {.name = "--time", .kind = CLI_STR, .dest = &time_limit, .arg = "[D-]HH:MM:SS",
+         .help = "the time limit of each Slurm job"},
+        {.name = "--gpus-per-shard", .kind = CLI_I64, .dest = &gpus, .lo = 0, .hi = 64, .arg = "G",
+         .help = "GPUs each search shard asks for (default 0)"},
+        {.name = "--signal-seconds", .kind = CLI_I64, .dest = &signal_s, .lo = 1, .hi = 65535, .arg = "S",
+         .help = "SIGUSR1 this long before the time limit (default 60)"},
+        {.name = "--runs", .kind = CLI_STR, .dest = &runs, .arg = "DIR", .help = "parent of run folders (default runs)"},
+        {.name = "--dry-run", .kind = CLI_FLAG, .dest = &dry, .help = "write and print the scripts; submit nothing"},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, usage, opts, after, &path, 1);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (!path)
         return cli_usage_error("which job file? vfr submit JOB.json");
     if (!slurm && (dry || shards != 1 || partition || account || time_limit || gpus))
@@ -126,7 +96,7 @@ int cmd_submit(int argc, char **argv)
             vfr_queue_job_free(j);
         } else {
             printf("queued %s (priority %s) in %s\n", job->job_id,
-                   prio ? prio : (job->priority ? job->priority : "normal"), vfr_queue_dir(q));
+                   prio ? prio : vfr_queue_priority_name(job->priority), vfr_queue_dir(q));
         }
         goto done;
     }

@@ -14,23 +14,15 @@
 #include "vfr/runfolder.h"
 #include "vfr/train.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr train JOB.json [options]\n\n"
     "Loads the job's dataset, runs the quality gate, splits by date, fits the\n"
     "model with early stopping on the validation set, predicts the test set,\n"
     "evaluates it (every metric and the job's backtest, next to buy-and-hold)\n"
-    "and writes the run folder (docs/run-folder.md).\n\n"
-    "  --out DIR      the run folder (default runs/<jobId>)\n"
-    "  --runs DIR     parent folder of run folders (default runs)\n"
-    "  --threads N    CPU threads (default: all cores)\n"
-    "  --registry DIR the registry for autoRegister/autoDeploy and the champion\n"
-    "                 baseline (default $VFR_REGISTRY, else ./vfr-registry)\n"
-    "  --jobs N       with a search block: trial x folds trained at once (default 1)\n"
-    "  --resume       with a search block: resume from the run folder's trials.jsonl\n"
-    "  --json         print metrics.json instead of the table\n"
+    "and writes the run folder (docs/run-folder.md).\n\n";
+static const char after[] =
     "  --device auto|cpu|cuda, --quiet, --verbose, --log-json: see 'vfr --help'\n\n"
     "exit codes: 0 ok, 1 runtime failure, 2 bad job or data, 3 interrupted\n";
-
 
 static double num(const cJSON *o, const char *a, const char *b)
 {
@@ -68,39 +60,28 @@ static void print_table(const cJSON *m)
 
 int cmd_train(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *runs = NULL, *registry = NULL, *v;
+    const char *path = NULL, *out = NULL, *runs = NULL, *registry = NULL;
     int json = 0, resume = 0;
     int64_t threads = 0, jobs = 1;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if (cli_flag(argv[i], "--resume")) {
-            resume = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--jobs", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--jobs", v, 1, 256, &jobs) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--registry", &registry)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--runs", &runs)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--threads", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--threads", v, 1, 1024, &threads) < 0)
-                return 2;
-        } else if (argv[i][0] == '-' || path) {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        } else {
-            path = argv[i];
-        }
-    }
+    const cli_option opts[] = {
+        {.name = "--out", .kind = CLI_STR, .dest = &out, .arg = "DIR", .help = "the run folder (default runs/<jobId>)"},
+        {.name = "--runs", .kind = CLI_STR, .dest = &runs, .arg = "DIR",
+         .help = "parent folder of run folders (default runs)"},
+        {.name = "--threads", .kind = CLI_I64, .dest = &threads, .lo = 1, .hi = 1024, .arg = "N",
+         .help = "CPU threads (default: all cores)"},
+        {.name = "--registry", .kind = CLI_STR, .dest = &registry, .arg = "DIR",
+         .help = "the registry for autoRegister/autoDeploy and the champion\nbaseline (default $VFR_REGISTRY, else "
+                 "./vfr-registry)"},
+        {.name = "--jobs", .kind = CLI_I64, .dest = &jobs, .lo = 1, .hi = 256, .arg = "N",
+         .help = "with a search block: trial x folds trained at once (default 1)"},
+        {.name = "--resume", .kind = CLI_FLAG, .dest = &resume,
+         .help = "with a search block: resume from the run folder's trials.jsonl"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "print metrics.json instead of the table"},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, usage, opts, after, &path, 1);
+    if (rc)
+        return rc < 0 ? 0 : rc;
     if (!path)
         return cli_usage_error("which job file? vfr train JOB.json");
     vfr_job *job;
@@ -141,7 +122,6 @@ int cmd_train(int argc, char **argv)
     free(res.metrics_json);
     /* export.mlflow: after the run is complete; a failed export fails the
      * command (exit 1), never the run folder. */
-    int rc = 0;
     if (job->exports.mlflow) {
         vfr_mlflow_options mo = {.tracking_uri = job->exports.mlflow, .experiment = job->exports.mlflow_experiment};
         vfr_mlflow_result mr;

@@ -11,70 +11,60 @@
 #include "vfr/runfolder.h"
 #include "vfr/tune.h"
 
-static const char help[] =
+static const char usage[] =
     "usage: vfr tune JOB.json [options]\n\n"
     "Runs the job's search block (grid, random or bayesian/TPE) over time-series\n"
     "folds of the dates before its test period. Writes trials.jsonl (one line per\n"
-    "finished trial x fold) and search.json to the run folder (docs/search.md).\n\n"
-    "  --jobs N        trial x folds trained at once (default 1)\n"
-    "  --threads N     CPU threads in all (default: all cores)\n"
-    "  --resume        skip what trials.jsonl already holds\n"
-    "  --shard I/N     run the trials t with t mod N == I (job arrays); writes\n"
-    "                  trials.shard-I-of-N.jsonl\n"
-    "  --merge N       merge the N shard logs into trials.jsonl and search.json\n"
-    "  --out DIR       the run folder (default runs/<jobId>)\n"
-    "  --runs DIR      parent of run folders (default runs)\n"
-    "  --json          print search.json when done\n\n"
-    "exit codes: 0 ok, 1 runtime failure, 2 bad job, 3 interrupted (resume with --resume)\n";
+    "finished trial x fold) and search.json to the run folder (docs/search.md).\n\n";
+static const char after[] =
+    "\nexit codes: 0 ok, 1 runtime failure, 2 bad job, 3 interrupted (resume with --resume)\n";
 
+/* --shard I/N into int64_t dest[2] = {I, N}. */
+static int parse_shard(const char *name, const char *v, void *dest)
+{
+    int64_t *in = dest;
+    char buf[64];
+    char *slash;
+    snprintf(buf, sizeof buf, "%s", v);
+    if (!(slash = strchr(buf, '/'))) {
+        cli_usage_error("%s '%s': want I/N, e.g. 0/4", name, v);
+        return -1;
+    }
+    *slash = '\0';
+    if (cli_parse_i64("--shard I", buf, 0, 99999, &in[0]) < 0 ||
+        cli_parse_i64("--shard N", slash + 1, 1, 100000, &in[1]) < 0)
+        return -1;
+    if (in[0] >= in[1]) {
+        cli_usage_error("%s %lld/%lld: I must be below N", name, (long long)in[0], (long long)in[1]);
+        return -1;
+    }
+    return 0;
+}
 
 int cmd_tune(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *runs = "runs", *v;
+    const char *path = NULL, *out = NULL, *runs = "runs";
     int json = 0, resume = 0;
-    int64_t jobs = 1, threads = 0, merge = 0, shard = 0, nshards = 1;
-    for (int i = 0; i < argc; i++) {
-        int m;
-        if (cli_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        } else if (cli_flag(argv[i], "--json")) {
-            json = 1;
-        } else if (cli_flag(argv[i], "--resume")) {
-            resume = 1;
-        } else if ((m = cli_opt(argc, argv, &i, "--jobs", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--jobs", v, 1, 256, &jobs) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--threads", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--threads", v, 1, 1024, &threads) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--merge", &v)) != 0) {
-            if (m < 0 || cli_parse_i64("--merge", v, 1, 100000, &merge) < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--shard", &v)) != 0) {
-            char *slash;
-            if (m < 0)
-                return 2;
-            if (!(slash = strchr(v, '/')))
-                return cli_usage_error("--shard '%s': want I/N, e.g. 0/4", v);
-            *slash = '\0';
-            if (cli_parse_i64("--shard I", v, 0, 99999, &shard) < 0 ||
-                cli_parse_i64("--shard N", slash + 1, 1, 100000, &nshards) < 0)
-                return 2;
-            if (shard >= nshards)
-                return cli_usage_error("--shard %lld/%lld: I must be below N", (long long)shard, (long long)nshards);
-        } else if ((m = cli_opt(argc, argv, &i, "--out", &out)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if ((m = cli_opt(argc, argv, &i, "--runs", &runs)) != 0) {
-            if (m < 0)
-                return 2;
-        } else if (argv[i][0] == '-' || path) {
-            return cli_usage_error("unknown argument '%s'", argv[i]);
-        } else {
-            path = argv[i];
-        }
-    }
+    int64_t jobs = 1, threads = 0, merge = 0, in[2] = {0, 1};
+    const cli_option opts[] = {
+        {.name = "--jobs", .kind = CLI_I64, .dest = &jobs, .lo = 1, .hi = 256, .arg = "N",
+         .help = "trial x folds trained at once (default 1)"},
+        {.name = "--threads", .kind = CLI_I64, .dest = &threads, .lo = 1, .hi = 1024, .arg = "N",
+         .help = "CPU threads in all (default: all cores)"},
+        {.name = "--resume", .kind = CLI_FLAG, .dest = &resume, .help = "skip what trials.jsonl already holds"},
+        {.name = "--shard", .kind = CLI_FN, .dest = in, .parse = parse_shard, .arg = "I/N",
+         .help = "run the trials t with t mod N == I (job arrays); writes\ntrials.shard-I-of-N.jsonl"},
+        {.name = "--merge", .kind = CLI_I64, .dest = &merge, .lo = 1, .hi = 100000, .arg = "N",
+         .help = "merge the N shard logs into trials.jsonl and search.json"},
+        {.name = "--out", .kind = CLI_STR, .dest = &out, .arg = "DIR", .help = "the run folder (default runs/<jobId>)"},
+        {.name = "--runs", .kind = CLI_STR, .dest = &runs, .arg = "DIR", .help = "parent of run folders (default runs)"},
+        {.name = "--json", .kind = CLI_FLAG, .dest = &json, .help = "print search.json when done"},
+        {0},
+    };
+    int rc = cli_parse(argc, argv, usage, opts, after, &path, 1);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    int64_t shard = in[0], nshards = in[1];
     if (!path)
         return cli_usage_error("which job file? vfr tune JOB.json");
     vfr_job *job;
