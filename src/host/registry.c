@@ -116,8 +116,9 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-/* ---- the test hook ------------------------------------------------------------ */
+/* ---- the test hook (fault-injection builds only) ------------------------------ */
 
+#ifdef VFR_FAULT_INJECTION
 void reg_fault(const char *op, const char *point)
 {
     const char *f = getenv("VFR_REGISTRY_FAULT");
@@ -127,6 +128,7 @@ void reg_fault(const char *op, const char *point)
     if (strcmp(f, point) == 0 || (strncmp(f, op, n) == 0 && f[n] == ':' && strcmp(f + n + 1, point) == 0))
         raise(SIGKILL);
 }
+#endif
 
 void reg_who(const char *given, char out[64])
 {
