@@ -343,29 +343,11 @@ static int by_score_desc(const void *a, const void *b)
 
 /* ---- header ------------------------------------------------------------------ */
 
-static void sec_header(rr *r)
+/* The job's identity and settings. */
+static void hdr_job(rr *r)
 {
     vfr_svg_buf *b = r->b;
-    const cJSON *man = r->j[F_MANIFEST], *job = r->j[F_JOB];
-    const char *job_id = jstr(man, "jobId") ? jstr(man, "jobId") : jstr(job, "jobId");
-    vfr_svg_puts(b, "<header id=\"header\">\n<h1>Run report: ");
-    if (jstr(man, "jobId"))
-        jstr_out(r, "span", F_MANIFEST, "jobId");
-    else
-        vfr_svg_esc(b, job_id ? job_id : "(no job id)");
-    vfr_svg_puts(b, "</h1>\n<p class=\"sub\">");
-    vfr_svg_esc(b, jstr(job, "modelName"));
-    vfr_svg_puts(b, " &#183; ");
-    vfr_svg_esc(b, jstr(job, "modelType"));
-    vfr_svg_puts(b, " &#183; target ");
-    vfr_svg_esc(b, jstr(job, "targetVariable"));
-    vfr_svg_puts(b, " &#183; ");
-    vfr_svg_esc(b, jstr(r->j[F_METRICS], "task"));
-    vfr_svg_puts(b, " &#183; created ");
-    vfr_svg_esc(b, jstr(man, "createdAt"));
-    vfr_svg_puts(b, "</p>\n<div class=\"grid2\">\n");
-
-    /* the job */
+    const cJSON *job = r->j[F_JOB];
     vfr_svg_puts(b, "<section id=\"job\"><h3>Job</h3><dl class=\"kv\">");
     static const char *const job_keys[][2] = {
         {"jobId", "job"}, {"modelName", "model name"}, {"modelVersion", "model version"},
@@ -383,8 +365,13 @@ static void sec_header(rr *r)
     if (!job)
         note(b, NULL, "job.json", r->why[F_JOB]);
     vfr_svg_puts(b, "</dl></section>\n");
+}
 
-    /* the dataset */
+/* The dataset: file, digest, dates, rows, symbols. */
+static void hdr_dataset(rr *r)
+{
+    vfr_svg_buf *b = r->b;
+    const cJSON *man = r->j[F_MANIFEST];
     vfr_svg_puts(b, "<section id=\"dataset\"><h3>Dataset</h3><dl class=\"kv\">");
     dt(b, "file");
     jstr_out(r, "dd", F_MANIFEST, "dataset.path");
@@ -413,8 +400,13 @@ static void sec_header(rr *r)
     if (!man)
         note(b, NULL, "manifest.json", r->why[F_MANIFEST]);
     vfr_svg_puts(b, "</dl></section>\n");
+}
 
-    /* the model */
+/* The model: type, library, rounds, parameters. */
+static void hdr_model(rr *r)
+{
+    vfr_svg_buf *b = r->b;
+    const cJSON *man = r->j[F_MANIFEST], *job = r->j[F_JOB];
     vfr_svg_puts(b, "<section id=\"model\"><h3>Model</h3><dl class=\"kv\">");
     dt(b, "type");
     jstr_out(r, "dd", F_MANIFEST, "model.type");
@@ -447,8 +439,13 @@ static void sec_header(rr *r)
         vfr_svg_puts(b, "</dd>");
     }
     vfr_svg_puts(b, "</dl></section>\n");
+}
 
-    /* where and how long */
+/* Where and how long: build, device, libraries, wall time of each step. */
+static void hdr_environment(rr *r)
+{
+    vfr_svg_buf *b = r->b;
+    const cJSON *man = r->j[F_MANIFEST];
     vfr_svg_puts(b, "<section id=\"environment\"><h3>Build, device and wall time</h3><dl class=\"kv\">");
     dt(b, "vfr version");
     jstr_out(r, "dd", F_MANIFEST, "vfrVersion");
@@ -494,7 +491,35 @@ static void sec_header(rr *r)
     fmt_num(total, 2, ts);
     vfr_svg_puts(b, ts);
     vfr_svg_puts(b, "</td>");
-    vfr_svg_puts(b, "</tr></table></div></section>\n</div>\n</header>\n");
+    vfr_svg_puts(b, "</tr></table></div></section>\n");
+}
+
+static void sec_header(rr *r)
+{
+    vfr_svg_buf *b = r->b;
+    const cJSON *man = r->j[F_MANIFEST], *job = r->j[F_JOB];
+    const char *job_id = jstr(man, "jobId") ? jstr(man, "jobId") : jstr(job, "jobId");
+    vfr_svg_puts(b, "<header id=\"header\">\n<h1>Run report: ");
+    if (jstr(man, "jobId"))
+        jstr_out(r, "span", F_MANIFEST, "jobId");
+    else
+        vfr_svg_esc(b, job_id ? job_id : "(no job id)");
+    vfr_svg_puts(b, "</h1>\n<p class=\"sub\">");
+    vfr_svg_esc(b, jstr(job, "modelName"));
+    vfr_svg_puts(b, " &#183; ");
+    vfr_svg_esc(b, jstr(job, "modelType"));
+    vfr_svg_puts(b, " &#183; target ");
+    vfr_svg_esc(b, jstr(job, "targetVariable"));
+    vfr_svg_puts(b, " &#183; ");
+    vfr_svg_esc(b, jstr(r->j[F_METRICS], "task"));
+    vfr_svg_puts(b, " &#183; created ");
+    vfr_svg_esc(b, jstr(man, "createdAt"));
+    vfr_svg_puts(b, "</p>\n<div class=\"grid2\">\n");
+    hdr_job(r);
+    hdr_dataset(r);
+    hdr_model(r);
+    hdr_environment(r);
+    vfr_svg_puts(b, "</div>\n</header>\n");
 }
 
 /* ---- decision ---------------------------------------------------------------- */
@@ -1584,6 +1609,58 @@ static void ranges(rr *r, int k, const char *set)
     vfr_svg_puts(b, "</td>");
 }
 
+/* The split's dates, with each fold's fit and test metrics (wm: [2K] the
+ * windows' two test metrics). */
+static void tab_split(rr *r, const double *wm, int K)
+{
+    vfr_svg_buf *b = r->b;
+    char path[256];
+    vfr_svg_puts(b, "<h3>Split</h3>");
+    const cJSON *sp = r->j[F_SPLIT];
+    if (!sp) {
+        note(b, "table-split", "No split: split.json", r->why[F_SPLIT]);
+    } else {
+        vfr_svg_puts(b, "<p class=\"sub\">Method ");
+        jstr_out(r, "span", F_SPLIT, "method");
+        vfr_svg_puts(b, ", horizon ");
+        jnum_out(r, "span", F_SPLIT, "horizon", -1);
+        vfr_svg_puts(b, ", purge ");
+        jnum_out(r, "span", F_SPLIT, "purgeDays", -1);
+        vfr_svg_puts(b, " and embargo ");
+        jnum_out(r, "span", F_SPLIT, "embargoDays", -1);
+        vfr_svg_puts(b, " days; ");
+        jnum_out(r, "span", F_SPLIT, "dates", -1);
+        vfr_svg_puts(b, " dates, ");
+        jnum_out(r, "span", F_SPLIT, "rows", -1);
+        vfr_svg_puts(b, " rows.</p>");
+        const char *na = r->classification ? "test accuracy" : "test IC";
+        const char *nc = r->classification ? "test AUC" : "test rank IC";
+        vfr_svg_printf(b, "<table id=\"table-split\"><tr><th>fold</th><th>train</th><th>validation</th><th>test</th>"
+                          "<th class=\"num\">purged</th><th class=\"num\">embargoed</th><th class=\"num\">rounds</th>"
+                          "<th class=\"num\">best round (1-based)</th><th class=\"num\">%s</th><th class=\"num\">%s</th></tr>",
+                       na, nc);
+        for (int k = 0; k < cJSON_GetArraySize(jget(sp, "folds")); k++) {
+            vfr_svg_printf(b, "<tr><td>%d</td>", k + 1); /* 1-based, as the log's "fold k/K" */
+            ranges(r, k, "train");
+            ranges(r, k, "validation");
+            ranges(r, k, "test");
+            snprintf(path, sizeof path, "folds.%d.purgedDates", k);
+            jnum_out(r, "td", F_SPLIT, path, -1);
+            snprintf(path, sizeof path, "folds.%d.embargoedDates", k);
+            jnum_out(r, "td", F_SPLIT, path, -1);
+            snprintf(path, sizeof path, "folds.%d.rounds", k);
+            jnum_out(r, "td", F_METRICS, path, -1);
+            snprintf(path, sizeof path, "folds.%d.bestRound", k);
+            jnum_out_1based(r, "td", F_METRICS, path);
+            /* a holdout's one window is the test column of the metrics table */
+            num(b, "td", k < K ? wm[2 * k] : NAN, -1, -1, NULL);
+            num(b, "td", k < K ? wm[2 * k + 1] : NAN, -1, -1, NULL);
+            vfr_svg_puts(b, "</tr>");
+        }
+        vfr_svg_puts(b, "</table>\n");
+    }
+}
+
 static void sec_tables(rr *r, const double *wm, int K)
 {
     vfr_svg_buf *b = r->b;
@@ -1716,51 +1793,7 @@ static void sec_tables(rr *r, const double *wm, int K)
                          "Newey-West t-statistic."
                        : "");
 
-    /* split dates, with each fold's fit and test metrics */
-    vfr_svg_puts(b, "<h3>Split</h3>");
-    const cJSON *sp = r->j[F_SPLIT];
-    if (!sp) {
-        note(b, "table-split", "No split: split.json", r->why[F_SPLIT]);
-    } else {
-        vfr_svg_puts(b, "<p class=\"sub\">Method ");
-        jstr_out(r, "span", F_SPLIT, "method");
-        vfr_svg_puts(b, ", horizon ");
-        jnum_out(r, "span", F_SPLIT, "horizon", -1);
-        vfr_svg_puts(b, ", purge ");
-        jnum_out(r, "span", F_SPLIT, "purgeDays", -1);
-        vfr_svg_puts(b, " and embargo ");
-        jnum_out(r, "span", F_SPLIT, "embargoDays", -1);
-        vfr_svg_puts(b, " days; ");
-        jnum_out(r, "span", F_SPLIT, "dates", -1);
-        vfr_svg_puts(b, " dates, ");
-        jnum_out(r, "span", F_SPLIT, "rows", -1);
-        vfr_svg_puts(b, " rows.</p>");
-        const char *na = r->classification ? "test accuracy" : "test IC";
-        const char *nc = r->classification ? "test AUC" : "test rank IC";
-        vfr_svg_printf(b, "<table id=\"table-split\"><tr><th>fold</th><th>train</th><th>validation</th><th>test</th>"
-                          "<th class=\"num\">purged</th><th class=\"num\">embargoed</th><th class=\"num\">rounds</th>"
-                          "<th class=\"num\">best round (1-based)</th><th class=\"num\">%s</th><th class=\"num\">%s</th></tr>",
-                       na, nc);
-        for (int k = 0; k < cJSON_GetArraySize(jget(sp, "folds")); k++) {
-            vfr_svg_printf(b, "<tr><td>%d</td>", k + 1); /* 1-based, as the log's "fold k/K" */
-            ranges(r, k, "train");
-            ranges(r, k, "validation");
-            ranges(r, k, "test");
-            snprintf(path, sizeof path, "folds.%d.purgedDates", k);
-            jnum_out(r, "td", F_SPLIT, path, -1);
-            snprintf(path, sizeof path, "folds.%d.embargoedDates", k);
-            jnum_out(r, "td", F_SPLIT, path, -1);
-            snprintf(path, sizeof path, "folds.%d.rounds", k);
-            jnum_out(r, "td", F_METRICS, path, -1);
-            snprintf(path, sizeof path, "folds.%d.bestRound", k);
-            jnum_out_1based(r, "td", F_METRICS, path);
-            /* a holdout's one window is the test column of the metrics table */
-            num(b, "td", k < K ? wm[2 * k] : NAN, -1, -1, NULL);
-            num(b, "td", k < K ? wm[2 * k + 1] : NAN, -1, -1, NULL);
-            vfr_svg_puts(b, "</tr>");
-        }
-        vfr_svg_puts(b, "</table>\n");
-    }
+    tab_split(r, wm, K);
     vfr_svg_puts(b, "</section>\n");
 }
 
