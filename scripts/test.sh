@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 jobs=$(nproc)
 
+echo "== code checks (function length, include and call cycles)"
+python3 scripts/check/code.py
+
 echo "== build (release, warnings as errors)"
 ./scripts/build.sh build -DVFR_WERROR=ON -DVFR_FAULT_INJECTION=ON
 echo "== tests"
