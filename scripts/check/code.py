@@ -28,6 +28,9 @@ CONTROL = {"if", "for", "while", "switch", "return", "sizeof", "defined", "__att
            "_Alignof", "__declspec", "decltype"}
 
 
+ATTRIBUTE = re.compile(r"__attribute__\s*\(\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)\)")
+
+
 def blank(text):
     """Comments, string and char literals and preprocessor lines as spaces, newlines kept."""
     out, i, n = [], 0, len(text)
@@ -76,7 +79,8 @@ def blank(text):
                 line_start = True
             out.append(c)
             i += 1
-    return "".join(out)
+    # attributes are not calls: __attribute__((format(printf, 2, 3)))
+    return ATTRIBUTE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), "".join(out))
 
 
 def functions(text):
@@ -225,18 +229,20 @@ def module_graph(root, graph):
     another module's .c/.cu defines, or includes another module's internal header
     (src/host/*.h). Public headers (include/vfr) only give types and are left out."""
     stems = {re.sub(r"_internal$", "", os.path.basename(f).split(".")[0]) for f in graph if f.endswith(".h")}
-    owner, blanked = {}, {}
+    owner, blanked, local = {}, {}, {}
     for rel in library_files(root):
         with open(os.path.join(root, rel), encoding="utf-8") as f:
             text = f.read()
         blanked[rel] = blank(text)
         for name, _, _, static in functions(text):
-            if not static:
+            if static:  # a call of this name in this file is the file's own function
+                local.setdefault(rel, set()).add(name)
+            else:
                 owner.setdefault(name, set()).add(module_of(rel, stems))
     mods = {}
     for rel, text in blanked.items():
         a = module_of(rel, stems)
-        for name in sorted(set(re.findall(r"(?<!->)(?<!\.)\b([A-Za-z_]\w*)\s*\(", text))):
+        for name in sorted(set(re.findall(r"(?<!->)(?<!\.)\b([A-Za-z_]\w*)\s*\(", text)) - local.get(rel, set())):
             for b in owner.get(name, ()):
                 if b != a and len(owner[name]) == 1:
                     mods.setdefault(a, {}).setdefault(b, []).append(f"{rel} calls {name}")
