@@ -343,105 +343,8 @@ static int by_score_desc(const void *a, const void *b)
 
 /* ---- header ------------------------------------------------------------------ */
 
-/* The job's identity and settings. */
-static void hdr_job(rr *r)
-{
-    vfr_svg_buf *b = r->b;
-    const cJSON *job = r->j[F_JOB];
-    vfr_svg_puts(b, "<section id=\"job\"><h3>Job</h3><dl class=\"kv\">");
-    static const char *const job_keys[][2] = {
-        {"jobId", "job"}, {"modelName", "model name"}, {"modelVersion", "model version"},
-        {"modelType", "model type"}, {"objective", "objective"}, {"targetVariable", "target"},
-        {"split.method", "split"}, {"backtest.strategy", "backtest strategy"}, {"priority", "priority"}};
-    for (size_t i = 0; i < sizeof job_keys / sizeof job_keys[0]; i++)
-        if (jstr(job, job_keys[i][0])) {
-            dt(b, job_keys[i][1]);
-            jstr_out(r, "dd", F_JOB, job_keys[i][0]);
-        }
-    dt(b, "horizon (days)");
-    jnum_out(r, "dd", F_JOB, "predictionHorizon", -1);
-    dt(b, "seed");
-    jnum_out(r, "dd", F_MANIFEST, "seed", -1);
-    if (!job)
-        note(b, NULL, "job.json", r->why[F_JOB]);
-    vfr_svg_puts(b, "</dl></section>\n");
-}
-
-/* The dataset: file, digest, dates, rows, symbols. */
-static void hdr_dataset(rr *r)
-{
-    vfr_svg_buf *b = r->b;
-    const cJSON *man = r->j[F_MANIFEST];
-    vfr_svg_puts(b, "<section id=\"dataset\"><h3>Dataset</h3><dl class=\"kv\">");
-    dt(b, "file");
-    jstr_out(r, "dd", F_MANIFEST, "dataset.path");
-    dt(b, "SHA-256");
-    jstr_out(r, "dd", F_MANIFEST, "dataset.sha256");
-    dt(b, "dates used");
-    vfr_svg_puts(b, "<dd>");
-    jstr_out(r, "span", F_MANIFEST, "dataset.dateFirst");
-    vfr_svg_puts(b, " to ");
-    jstr_out(r, "span", F_MANIFEST, "dataset.dateLast");
-    vfr_svg_puts(b, "</dd>");
-    dt(b, "rows used");
-    jnum_out(r, "dd", F_MANIFEST, "dataset.rows", -1);
-    const cJSON *syms = jget(man, "dataset.symbols");
-    dt(b, "symbols");
-    vfr_svg_printf(b, "<dd id=\"symbols\"><span class=\"count\">%d</span>: ", cJSON_GetArraySize(syms));
-    int i = 0;
-    for (const cJSON *s = syms ? syms->child : NULL; s; s = s->next, i++) {
-        char path[64];
-        snprintf(path, sizeof path, "dataset.symbols.%d", i);
-        jstr_out(r, "span", F_MANIFEST, path);
-        if (s->next)
-            vfr_svg_puts(b, ", ");
-    }
-    vfr_svg_puts(b, "</dd>");
-    if (!man)
-        note(b, NULL, "manifest.json", r->why[F_MANIFEST]);
-    vfr_svg_puts(b, "</dl></section>\n");
-}
-
-/* The model: type, library, rounds, parameters. */
-static void hdr_model(rr *r)
-{
-    vfr_svg_buf *b = r->b;
-    const cJSON *man = r->j[F_MANIFEST], *job = r->j[F_JOB];
-    vfr_svg_puts(b, "<section id=\"model\"><h3>Model</h3><dl class=\"kv\">");
-    dt(b, "type");
-    jstr_out(r, "dd", F_MANIFEST, "model.type");
-    if (jstr(man, "model.description.libraryVersion")) {
-        dt(b, "library");
-        vfr_svg_puts(b, "<dd>");
-        vfr_svg_esc(b, jstr(man, "model.description.library"));
-        vfr_svg_puts(b, " ");
-        jstr_out(r, "span", F_MANIFEST, "model.description.libraryVersion");
-        vfr_svg_puts(b, "</dd>");
-    }
-    if (isfinite(jnum(man, "model.description.roundsTrained"))) {
-        dt(b, "best round");
-        vfr_svg_puts(b, "<dd>round ");
-        jnum_out_1based(r, "span", F_MANIFEST, "model.description.bestRound");
-        vfr_svg_puts(b, " of ");
-        jnum_out(r, "span", F_MANIFEST, "model.description.roundsTrained", -1);
-        vfr_svg_puts(b, " trained</dd>");
-    }
-    dt(b, "parameters");
-    vfr_svg_puts(b, "<dd>");
-    kv_list(b, jget(man, "model.description.hyperparameters") ? jget(man, "model.description.hyperparameters")
-                                                               : jget(job, "trainingConfig.hyperparameters"));
-    vfr_svg_puts(b, "</dd>");
-    const cJSON *best = jget(man, "bestParams") ? jget(man, "bestParams") : jget(r->j[F_METRICS], "search.bestParams");
-    if (best) {
-        dt(b, "best parameters (search)");
-        vfr_svg_puts(b, "<dd id=\"best-params\">");
-        kv_list(b, best);
-        vfr_svg_puts(b, "</dd>");
-    }
-    vfr_svg_puts(b, "</dl></section>\n");
-}
-
-/* Where and how long: build, device, libraries, wall time of each step. */
+/* The header's last box: build, device, libraries and the wall time of each
+ * step. */
 static void hdr_environment(rr *r)
 {
     vfr_svg_buf *b = r->b;
@@ -515,9 +418,90 @@ static void sec_header(rr *r)
     vfr_svg_puts(b, " &#183; created ");
     vfr_svg_esc(b, jstr(man, "createdAt"));
     vfr_svg_puts(b, "</p>\n<div class=\"grid2\">\n");
-    hdr_job(r);
-    hdr_dataset(r);
-    hdr_model(r);
+
+    /* the job */
+    vfr_svg_puts(b, "<section id=\"job\"><h3>Job</h3><dl class=\"kv\">");
+    static const char *const job_keys[][2] = {
+        {"jobId", "job"}, {"modelName", "model name"}, {"modelVersion", "model version"},
+        {"modelType", "model type"}, {"objective", "objective"}, {"targetVariable", "target"},
+        {"split.method", "split"}, {"backtest.strategy", "backtest strategy"}, {"priority", "priority"}};
+    for (size_t i = 0; i < sizeof job_keys / sizeof job_keys[0]; i++)
+        if (jstr(job, job_keys[i][0])) {
+            dt(b, job_keys[i][1]);
+            jstr_out(r, "dd", F_JOB, job_keys[i][0]);
+        }
+    dt(b, "horizon (days)");
+    jnum_out(r, "dd", F_JOB, "predictionHorizon", -1);
+    dt(b, "seed");
+    jnum_out(r, "dd", F_MANIFEST, "seed", -1);
+    if (!job)
+        note(b, NULL, "job.json", r->why[F_JOB]);
+    vfr_svg_puts(b, "</dl></section>\n");
+
+    /* the dataset */
+    vfr_svg_puts(b, "<section id=\"dataset\"><h3>Dataset</h3><dl class=\"kv\">");
+    dt(b, "file");
+    jstr_out(r, "dd", F_MANIFEST, "dataset.path");
+    dt(b, "SHA-256");
+    jstr_out(r, "dd", F_MANIFEST, "dataset.sha256");
+    dt(b, "dates used");
+    vfr_svg_puts(b, "<dd>");
+    jstr_out(r, "span", F_MANIFEST, "dataset.dateFirst");
+    vfr_svg_puts(b, " to ");
+    jstr_out(r, "span", F_MANIFEST, "dataset.dateLast");
+    vfr_svg_puts(b, "</dd>");
+    dt(b, "rows used");
+    jnum_out(r, "dd", F_MANIFEST, "dataset.rows", -1);
+    const cJSON *syms = jget(man, "dataset.symbols");
+    dt(b, "symbols");
+    vfr_svg_printf(b, "<dd id=\"symbols\"><span class=\"count\">%d</span>: ", cJSON_GetArraySize(syms));
+    int i = 0;
+    for (const cJSON *s = syms ? syms->child : NULL; s; s = s->next, i++) {
+        char path[64];
+        snprintf(path, sizeof path, "dataset.symbols.%d", i);
+        jstr_out(r, "span", F_MANIFEST, path);
+        if (s->next)
+            vfr_svg_puts(b, ", ");
+    }
+    vfr_svg_puts(b, "</dd>");
+    if (!man)
+        note(b, NULL, "manifest.json", r->why[F_MANIFEST]);
+    vfr_svg_puts(b, "</dl></section>\n");
+
+    /* the model */
+    vfr_svg_puts(b, "<section id=\"model\"><h3>Model</h3><dl class=\"kv\">");
+    dt(b, "type");
+    jstr_out(r, "dd", F_MANIFEST, "model.type");
+    if (jstr(man, "model.description.libraryVersion")) {
+        dt(b, "library");
+        vfr_svg_puts(b, "<dd>");
+        vfr_svg_esc(b, jstr(man, "model.description.library"));
+        vfr_svg_puts(b, " ");
+        jstr_out(r, "span", F_MANIFEST, "model.description.libraryVersion");
+        vfr_svg_puts(b, "</dd>");
+    }
+    if (isfinite(jnum(man, "model.description.roundsTrained"))) {
+        dt(b, "best round");
+        vfr_svg_puts(b, "<dd>round ");
+        jnum_out_1based(r, "span", F_MANIFEST, "model.description.bestRound");
+        vfr_svg_puts(b, " of ");
+        jnum_out(r, "span", F_MANIFEST, "model.description.roundsTrained", -1);
+        vfr_svg_puts(b, " trained</dd>");
+    }
+    dt(b, "parameters");
+    vfr_svg_puts(b, "<dd>");
+    kv_list(b, jget(man, "model.description.hyperparameters") ? jget(man, "model.description.hyperparameters")
+                                                               : jget(job, "trainingConfig.hyperparameters"));
+    vfr_svg_puts(b, "</dd>");
+    const cJSON *best = jget(man, "bestParams") ? jget(man, "bestParams") : jget(r->j[F_METRICS], "search.bestParams");
+    if (best) {
+        dt(b, "best parameters (search)");
+        vfr_svg_puts(b, "<dd id=\"best-params\">");
+        kv_list(b, best);
+        vfr_svg_puts(b, "</dd>");
+    }
+    vfr_svg_puts(b, "</dl></section>\n");
+
     hdr_environment(r);
     vfr_svg_puts(b, "</div>\n</header>\n");
 }
