@@ -22,7 +22,7 @@ OLD, NEW = "vfr_", "vfri_"
 # Where the declarations are looked for, and where the names are replaced.
 INTERNAL_HEADERS = (("src/host", (".h",)), ("src/kernels", (".h", ".cuh")))
 PUBLIC_HEADERS = "include/vfr"
-TREES = ("src", "tests", "python", "scripts/bench", "docs", "examples", "README.md", "CMakeLists.txt",
+TREES = ("src", "tests", "python", "scripts/bench", "scripts/check", "docs", "examples", "README.md", "CMakeLists.txt",
          "cmake")
 EXTS = (".c", ".h", ".cu", ".cuh", ".cpp", ".cc", ".in", ".py", ".sh", ".cmake", ".txt", ".md")
 CODE = (".c", ".h", ".cu", ".cuh", ".cpp", ".cc", ".py")
