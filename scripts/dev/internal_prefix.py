@@ -3,11 +3,11 @@
 internal prefix (docs/style.md, "Names"): every function declared in an
 internal header (src/host/**/*.h, src/kernels/*.h/.cuh) whose name starts with
 the public prefix `vfr_` and that no public header (include/vfr/*.h) declares
-is renamed `vfri_...`, whole word, in the sources, tests, Python, benchmarks
-and documentation.
+is renamed `vfri_...`, whole word, in the sources, tests, Python, benchmarks,
+the code checks' allow-lists and the documentation (TREES below).
 
 Idempotent: a second run finds nothing to rename and changes nothing. It
-refuses to run when a new name already exists in the tree. Python standard
+refuses to run when a new name already exists in the code. Python standard
 library only; a one-off tool for maintainers, not part of the build.
 
 Usage: scripts/dev/internal_prefix.py [--dry-run] [ROOT]
