@@ -44,12 +44,13 @@ readelf -d "$so" | grep -q "Library soname: \[libvfr.so.$major\]" || fail "sonam
 if readelf -d "$so" | grep -q TEXTREL; then fail "libvfr.so has text relocations"; fi
 
 # Exports: every exported function is declared in a public header, every
-# public function libvfr.a defines is exported, and the internal vfr_ helpers
-# (declared in src/host/*.h) are not.
+# public function libvfr.a defines is exported, and the internal helpers
+# (declared in src/host/*.h; prefix vfri_, or vfr_ where
+# scripts/dev/internal_prefix.py has not run) are not.
 nm -D --defined-only "$so" | awk '$2 ~ /^[TWDBRV]$/ {print $3}' | sed 's/@.*//' | sort -u >"$tmp/exported"
 nm -g --defined-only "$libdir/libvfr.a" 2>/dev/null | awk '$2 ~ /^[TWDBR]$/ {print $3}' | sort -u >"$tmp/defined"
 cat "$src"/include/vfr/*.h | grep -oE '\bvfr_[a-z0-9_]+[[:space:]]*\(' | sed 's/[[:space:]]*($//' | sort -u >"$tmp/declared"
-grep -hoE '\bvfr_[a-z0-9_]+[[:space:]]*\(' "$src"/src/host/*.h | sed 's/[[:space:]]*($//' | sort -u \
+grep -hoE '\bvfri?_[a-z0-9_]+[[:space:]]*\(' "$src"/src/host/*.h | sed 's/[[:space:]]*($//' | sort -u \
   | comm -23 - "$tmp/declared" >"$tmp/internal"
 n_exp=$(wc -l <"$tmp/exported")
 [ "$n_exp" -gt 100 ] || fail "only $n_exp symbols exported"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "test_util.h"
-#include "vfr/cache.h"
+#include "vfr/model_cache.h"
 #include "vfr/probe.h"
 #include "vfr/registry.h"
 

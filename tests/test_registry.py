@@ -5,9 +5,10 @@
   job's modelVersion or the next patch, DUPLICATE_VERSION (exit 2);
 - concurrency: 8 processes register one model at once: 8 distinct complete
   versions, no lock error visible;
-- crash safety: SIGKILL (VFR_REGISTRY_FAULT) inside register, deploy, promote
-  and rollback leaves a registry that opens clean, with no row pointing at a
-  missing artifact and no alias pointing at a missing version;
+- crash safety (`--crash`, alone: the hook is compiled only with
+  -DVFR_FAULT_INJECTION=ON): SIGKILL (VFR_REGISTRY_FAULT) inside register,
+  deploy, promote and rollback leaves a registry that opens clean, with no row
+  pointing at a missing artifact and no alias pointing at a missing version;
 - a tampered artifact (one byte flipped) fails integrity on validate, deploy
   and predict with a clear message;
 - rollback after two deploys returns the first champion; history shows the
@@ -55,6 +56,7 @@ ENV["USER"] = "tester"
 failures = []
 PG = "--backend" in sys.argv and sys.argv[sys.argv.index("--backend") + 1] == "postgresql"
 SERVER = None  # pgserver.Server under --backend postgresql
+CRASH = "--crash" in sys.argv  # only the crash-safety cases (needs a fault-injection build)
 
 
 def check(cond, what):
@@ -383,6 +385,45 @@ def migrate(tmp, ds, run_a, run_b):
           f"migrate into a registry that is not empty: exit 2, nothing changed: {p.stderr}")
 
 
+def crash_cases(tmp, run_a, run_b):
+    """SIGKILL (VFR_REGISTRY_FAULT) inside register, deploy, promote, rollback.
+    The hook exists only in a fault-injection build (-DVFR_FAULT_INJECTION=ON),
+    where tests/tests.cmake registers this part as its own test (--crash)."""
+    reg5 = new_reg(tmp, "reg5")
+    n = 0
+    for fault, lands in (("after_artifact", False), ("register:before_commit", False), ("after_commit", True)):
+        env = dict(ENV, VFR_REGISTRY_FAULT=fault)
+        p = models(reg5, "register", run_a if n % 2 else run_b, env=env)
+        check(p.returncode == -signal.SIGKILL, f"{fault}: killed ({p.returncode} {p.stderr})")
+        n += lands
+        check(consistent(reg5, fault) == n, f"{fault}: {n} versions after the crash")
+    check(models(reg5, "register", run_a).returncode == 0, "register after the crashes")
+    check(models(reg5, "register", run_b).returncode == 0, "register after the crashes (2)")
+    check(models(reg5, "deploy", "alpha:1.0.0", "--as", "champion").returncode == 0, "deploy in reg5")
+    for fault, args, want in (
+            ("deploy:before_commit", ("deploy", "alpha:1.0.1", "--as", "champion"), ("1.0.0", None)),
+            ("deploy:after_commit", ("deploy", "alpha:1.0.1", "--as", "champion"), ("1.0.1", None)),
+            ("deploy:before_commit", ("deploy", "alpha:1.0.0", "--as", "challenger"), ("1.0.1", None)),
+            ("deploy:after_commit", ("deploy", "alpha:1.0.0", "--as", "challenger"), ("1.0.1", "1.0.0")),
+            ("promote:before_commit", ("promote", "alpha"), ("1.0.1", "1.0.0")),
+            ("promote:after_commit", ("promote", "alpha"), ("1.0.0", None)),
+            ("rollback:before_commit", ("rollback", "alpha"), ("1.0.0", None)),
+            ("rollback:after_commit", ("rollback", "alpha"), ("1.0.1", None))):
+        p = models(reg5, *args, env=dict(ENV, VFR_REGISTRY_FAULT=fault))
+        check(p.returncode == -signal.SIGKILL, f"{fault} {args[0]}: killed ({p.returncode} {p.stderr})")
+        consistent(reg5, fault)
+        check(champion(reg5, "alpha") == want, f"{fault} {args[0]}: aliases {champion(reg5, 'alpha')}, want {want}")
+    p = models(reg5, "history", "alpha", "--json")
+    check(p.returncode == 0 and len(js(p)["history"]) == 6, "only committed moves are in the history")
+
+
+def verdict():
+    if failures:
+        print(f"test_registry: {len(failures)} check(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main():
     global SERVER
     if PG and pgserver.missing():
@@ -400,6 +441,9 @@ def main():
         run_b = train(tmp, ds, "alpha-b", "alpha", depth=2)
         check(sha256(os.path.join(run_a, "model.json")) != sha256(os.path.join(run_b, "model.json")),
               "the two runs give different artifacts")
+        if CRASH:
+            crash_cases(tmp, run_a, run_b)
+            return verdict()
         reg = new_reg(tmp, "reg")
 
         # ---- register, lineage, versions
@@ -630,33 +674,6 @@ def main():
         parents = [r[0] for r in sql(reg4, "SELECT parent_version FROM versions ORDER BY patch")]
         check(parents == [None] + [f"1.0.{i}" for i in range(7)], f"each parent is the previous latest: {parents}")
 
-        # ---- crash safety: SIGKILL inside register, deploy, promote, rollback
-        reg5 = new_reg(tmp, "reg5")
-        n = 0
-        for fault, lands in (("after_artifact", False), ("register:before_commit", False), ("after_commit", True)):
-            env = dict(ENV, VFR_REGISTRY_FAULT=fault)
-            p = models(reg5, "register", run_a if n % 2 else run_b, env=env)
-            check(p.returncode == -signal.SIGKILL, f"{fault}: killed ({p.returncode} {p.stderr})")
-            n += lands
-            check(consistent(reg5, fault) == n, f"{fault}: {n} versions after the crash")
-        check(models(reg5, "register", run_a).returncode == 0, "register after the crashes")
-        check(models(reg5, "register", run_b).returncode == 0, "register after the crashes (2)")
-        check(models(reg5, "deploy", "alpha:1.0.0", "--as", "champion").returncode == 0, "deploy in reg5")
-        for fault, args, want in (
-                ("deploy:before_commit", ("deploy", "alpha:1.0.1", "--as", "champion"), ("1.0.0", None)),
-                ("deploy:after_commit", ("deploy", "alpha:1.0.1", "--as", "champion"), ("1.0.1", None)),
-                ("deploy:before_commit", ("deploy", "alpha:1.0.0", "--as", "challenger"), ("1.0.1", None)),
-                ("deploy:after_commit", ("deploy", "alpha:1.0.0", "--as", "challenger"), ("1.0.1", "1.0.0")),
-                ("promote:before_commit", ("promote", "alpha"), ("1.0.1", "1.0.0")),
-                ("promote:after_commit", ("promote", "alpha"), ("1.0.0", None)),
-                ("rollback:before_commit", ("rollback", "alpha"), ("1.0.0", None)),
-                ("rollback:after_commit", ("rollback", "alpha"), ("1.0.1", None))):
-            p = models(reg5, *args, env=dict(ENV, VFR_REGISTRY_FAULT=fault))
-            check(p.returncode == -signal.SIGKILL, f"{fault} {args[0]}: killed ({p.returncode} {p.stderr})")
-            consistent(reg5, fault)
-            check(champion(reg5, "alpha") == want, f"{fault} {args[0]}: aliases {champion(reg5, 'alpha')}, want {want}")
-        p = models(reg5, "history", "alpha", "--json")
-        check(p.returncode == 0 and len(js(p)["history"]) == 6, "only committed moves are in the history")
         if PG:
             server_scale(tmp, ds, run_a, run_b)
             server_restart(tmp, run_a, run_b)
@@ -665,10 +682,7 @@ def main():
         if SERVER:
             SERVER.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print(f"test_registry: {len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    return 0
+    return verdict()
 
 
 if __name__ == "__main__":

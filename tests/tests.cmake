@@ -48,6 +48,14 @@ vfr_script_test(test_evaluate_ab python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_evalua
 # skipped, where PostgreSQL is not installed.
 vfr_script_test(test_registry_pg python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_registry.py --backend postgresql)
 set_tests_properties(test_registry_pg PROPERTIES LABELS "postgresql")
+# Crash safety: SIGKILL inside registry transactions, through a hook that only
+# a fault-injection build has (-DVFR_FAULT_INJECTION=ON, as scripts/test.sh
+# builds); without it the test is not registered.
+if(VFR_FAULT_INJECTION)
+  vfr_script_test(test_registry_crash python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_registry.py --crash)
+  vfr_script_test(test_registry_crash_pg python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_registry.py --crash --backend postgresql)
+  set_tests_properties(test_registry_crash_pg PROPERTIES LABELS "postgresql")
+endif()
 vfr_script_test(test_report python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report.py)
 vfr_script_test(test_report_render python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_report.py --render)
 vfr_test(test_schedule)

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vfr/cache.h"
+#include "vfr/model_cache.h"
 #include "vfr/model.h"
 #include "vfr/status.h"
 

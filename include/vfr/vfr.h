@@ -14,7 +14,6 @@ extern "C" {
 
 #include "vfr/abtest.h"
 #include "vfr/backtest.h"
-#include "vfr/cache.h"
 #include "vfr/colstats.h"
 #include "vfr/compare.h"
 #include "vfr/cpcv.h"
@@ -29,6 +28,7 @@ extern "C" {
 #include "vfr/metrics.h"
 #include "vfr/mlflow.h"
 #include "vfr/model.h"
+#include "vfr/model_cache.h"
 #include "vfr/pack.h"
 #include "vfr/predictions.h"
 #include "vfr/prepare.h"

@@ -134,6 +134,31 @@ static void rolling_extreme(const double *c, int64_t T, int n, int sign, int64_t
     }
 }
 
+/* RSI with Wilder's smoothing: plain means of the first 14 gains and losses,
+ * then avg = (13*avg + x)/14. Writes column F_RSI_14 of out (leading dim ld). */
+static void rsi_14(const double *c, int64_t T, float *out, int64_t ld)
+{
+    if (T > 14) {
+        double ag = 0.0, al = 0.0;
+        for (int64_t t = 1; t < T; t++) {
+            double d = c[t] - c[t - 1];
+            double g = d > 0.0 ? d : 0.0, l = d < 0.0 ? -d : 0.0;
+            if (t <= 14) {
+                ag += g;
+                al += l;
+                if (t < 14)
+                    continue;
+                ag /= 14.0;
+                al /= 14.0;
+            } else {
+                ag = (13.0 * ag + g) / 14.0;
+                al = (13.0 * al + l) / 14.0;
+            }
+            out[t * ld + F_RSI_14] = ag + al > 0.0 ? (float)(100.0 * ag / (ag + al)) : 50.0f;
+        }
+    }
+}
+
 vfr_status vfr_features_price_cpu(const float *close, int64_t T, float *out, int64_t ld)
 {
     if (T < 0 || ld < F_COUNT || (T > 0 && (!close || !out)))
@@ -207,27 +232,7 @@ vfr_status vfr_features_price_cpu(const float *close, int64_t T, float *out, int
         OUT(t, F_VOL_RATIO_5_20) = v20 > 0.0 ? (float)(v5 / v20) : 1.0f;
     }
 
-    /* RSI with Wilder's smoothing: plain means of the first 14 gains and
-     * losses, then avg = (13*avg + x)/14. */
-    if (T > 14) {
-        double ag = 0.0, al = 0.0;
-        for (int64_t t = 1; t < T; t++) {
-            double d = c[t] - c[t - 1];
-            double g = d > 0.0 ? d : 0.0, l = d < 0.0 ? -d : 0.0;
-            if (t <= 14) {
-                ag += g;
-                al += l;
-                if (t < 14)
-                    continue;
-                ag /= 14.0;
-                al /= 14.0;
-            } else {
-                ag = (13.0 * ag + g) / 14.0;
-                al = (13.0 * al + l) / 14.0;
-            }
-            OUT(t, F_RSI_14) = ag + al > 0.0 ? (float)(100.0 * ag / (ag + al)) : 50.0f;
-        }
-    }
+    rsi_14(c, T, out, ld);
 
     /* Price against its simple moving averages (prefix sums: O(1) a row). */
     static const struct { int f, n; } smas[] = {

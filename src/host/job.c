@@ -497,7 +497,7 @@ static vfr_status check_names(const char *file, const vfr_job *j)
     /* the registry's own rule (no leading zeros, at most 6 digits a part),
      * so that a version it would refuse fails now, not after the run */
     int32_t sv[3];
-    if (j->model_version[0] && vfr_registry_parse_semver(j->model_version, sv) != VFR_OK)
+    if (j->model_version[0] && vfr_semver_parse(j->model_version, VFR_REGISTRY_MAX_VERSION_PART, sv) != VFR_OK)
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: modelVersion: '%s' is not MAJOR.MINOR.PATCH (numbers of 1-6 digits, no leading zeros)",
                         file, j->model_version);

@@ -477,6 +477,110 @@ static vfr_status sniff_wide_header(const csv *f, char *const *head, int64_t nco
     return VFR_OK;
 }
 
+/* The wide file's data lines: dates ascending, one price (or an empty cell,
+ * NaN) per symbol. OUT px [S, Tcap] (symbol-major), dates [Tcap], *T dates
+ * read, *N prices present. cells: scratch [ncol]. */
+static vfr_status read_wide_prices(csv *f, const char *csv_path, const pack_opts *o, const char *const *sym,
+                                   int32_t S, int64_t ncol, int64_t Tcap, char **cells, float *px, int32_t *dates,
+                                   int64_t *T_out, int64_t *N_out)
+{
+    int64_t T = 0, N = 0, prev_line = 0;
+    vfr_status st = VFR_OK;
+    for (char *line; (line = csv_next_line(f));) {
+        int64_t n = split_fields(line, cells, ncol);
+        if (n != ncol)
+            return csv_fail(f, NULL, "%lld fields, but the header (line 1) has %lld", (long long)n,
+                            (long long)ncol);
+        int32_t d;
+        if ((st = cell_date(f, cells[0], &d)) != VFR_OK)
+            return st;
+        if (T > 0 && d <= dates[T - 1]) {
+            char prev[11];
+            vfr_date_format(dates[T - 1], prev);
+            if (d == dates[T - 1])
+                st = csv_fail(f, "date", "duplicate date %s (also on line %lld)", cells[0],
+                              (long long)prev_line);
+            else
+                st = csv_fail(f, "date",
+                              "date %s is earlier than %s on line %lld; dates must be ascending",
+                              cells[0], prev, (long long)prev_line);
+            return st;
+        }
+        dates[T] = d;
+        prev_line = f->line;
+        for (int32_t s = 0; s < S; s++) {
+            double v;
+            if ((st = cell_value(f, sym[s], cells[s + 1], 1, &v)) != VFR_OK)
+                return st;
+            px[(size_t)s * Tcap + T] = (float)v;
+            N += !isnan(v);
+        }
+        T++;
+        if (T % PROGRESS_LINES == 0)
+            progress(o, 50.0 * (double)f->pos / (double)f->len);
+    }
+    if (T == 0)
+        return vfr_fail(VFR_ERR_FORMAT, "%s: no data rows after the header", csv_path);
+    if (N == 0)
+        return vfr_fail(VFR_ERR_FORMAT, "%s: no prices: every cell is empty", csv_path);
+    *T_out = T;
+    *N_out = N;
+    return VFR_OK;
+}
+
+/* Each symbol's rows of the wide panel, in (date, symbol name) order: its
+ * price features and forward returns over its own trading days (a series
+ * skips its missing dates), its close and quality flags. IN px, pf, pr
+ * [S, Tcap]; order [S]: symbols by name; row_start [T + 1]: first row of each
+ * date. OUT row_date, row_sym, close, fresh, rel [N]; feat [N, F]; fwd [N, H]. */
+static vfr_status wide_rows(const char *csv_path, const pack_opts *o, const float *px, const float *pf,
+                            const float *pr, int64_t Tcap, int64_t T, int32_t S, const int32_t *order,
+                            const int32_t *dates, const int64_t *row_start, int32_t *row_date, int32_t *row_sym,
+                            float *close, float *fresh, float *rel, float *feat, float *fwd)
+{
+    const int32_t F = vfr_features_price_count(), H = o->H;
+    vfr_status st = VFR_OK;
+    int64_t *fill = calloc((size_t)T, sizeof *fill);
+    float *c = malloc((size_t)T * sizeof *c);
+    int32_t *tt = malloc((size_t)T * sizeof *tt);
+    float *tf = malloc((size_t)T * (size_t)F * sizeof *tf);
+    float *th = malloc(((size_t)T * (size_t)H + 1) * sizeof *th);
+    if (!fill || !c || !tt || !tf || !th) {
+        st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory for %lld dates x %d features", csv_path, (long long)T,
+                      (int)F);
+        goto fail;
+    }
+    for (int32_t k = 0; k < S; k++) {
+        const float *p = px + (size_t)order[k] * Tcap;
+        int64_t n = 0;
+        for (int64_t t = 0; t < T; t++)
+            if (!isnan(p[t])) {
+                c[n] = p[t];
+                tt[n++] = (int32_t)t;
+            }
+        /* A symbol's series skips its missing dates: its features and
+         * horizons count its own trading days. */
+        VFR_TRY(vfr_features_price_cpu(c, n, tf, F));
+        vfr_features_forward_returns(c, n, o->horizons, H, th, H);
+        for (int64_t i = 0; i < n; i++) {
+            int32_t t = tt[i];
+            int64_t row = row_start[t] + fill[t]++;
+            row_date[row] = dates[t];
+            row_sym[row] = k;
+            close[row] = c[i];
+            fresh[row] = pf[(size_t)order[k] * Tcap + t];
+            rel[row] = pr[(size_t)order[k] * Tcap + t];
+            memcpy(feat + row * F, tf + i * F, (size_t)F * sizeof *feat);
+            if (H)
+                memcpy(fwd + row * H, th + i * H, (size_t)H * sizeof *fwd);
+        }
+        progress(o, 50.0 + 10.0 * (double)(k + 1) / S);
+    }
+fail:
+    free(fill), free(c), free(tt), free(tf), free(th);
+    return st;
+}
+
 vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
                                const vfr_pack_options *opt)
 {
@@ -486,9 +590,9 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
     pack_opts o = {0};
     csv f = {0};
     char **head = NULL, **cells = NULL;
-    int32_t *order = NULL, *dates = NULL, *row_date = NULL, *row_sym = NULL, *tt = NULL;
-    int64_t *row_start = NULL, *fill = NULL, *col = NULL;
-    float *px = NULL, *feat = NULL, *fwd = NULL, *close = NULL, *c = NULL, *tf = NULL, *th = NULL;
+    int32_t *order = NULL, *dates = NULL, *row_date = NULL, *row_sym = NULL;
+    int64_t *row_start = NULL, *col = NULL;
+    float *px = NULL, *feat = NULL, *fwd = NULL, *close = NULL;
     float *pf = NULL, *pr = NULL, *fresh = NULL, *rel = NULL; /* [S, Tcap] and [N] */
     const char **names = NULL, **sorted = NULL;
     const int32_t F = vfr_features_price_count();
@@ -537,48 +641,8 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
                       (long long)Tcap, (int)S);
         goto fail;
     }
-    int64_t T = 0, N = 0, prev_line = 0;
-    for (char *line; (line = csv_next_line(&f));) {
-        int64_t n = split_fields(line, cells, ncol);
-        if (n != ncol) {
-            st = csv_fail(&f, NULL, "%lld fields, but the header (line 1) has %lld",
-                          (long long)n, (long long)ncol);
-            goto fail;
-        }
-        int32_t d;
-        VFR_TRY(cell_date(&f, cells[0], &d));
-        if (T > 0 && d <= dates[T - 1]) {
-            char prev[11];
-            vfr_date_format(dates[T - 1], prev);
-            if (d == dates[T - 1])
-                st = csv_fail(&f, "date", "duplicate date %s (also on line %lld)", cells[0],
-                              (long long)prev_line);
-            else
-                st = csv_fail(&f, "date",
-                              "date %s is earlier than %s on line %lld; dates must be ascending",
-                              cells[0], prev, (long long)prev_line);
-            goto fail;
-        }
-        dates[T] = d;
-        prev_line = f.line;
-        for (int32_t s = 0; s < S; s++) {
-            double v;
-            VFR_TRY(cell_value(&f, sym[s], cells[s + 1], 1, &v));
-            px[(size_t)s * Tcap + T] = (float)v;
-            N += !isnan(v);
-        }
-        T++;
-        if (T % PROGRESS_LINES == 0)
-            progress(&o, 50.0 * (double)f.pos / (double)f.len);
-    }
-    if (T == 0) {
-        st = vfr_fail(VFR_ERR_FORMAT, "%s: no data rows after the header", csv_path);
-        goto fail;
-    }
-    if (N == 0) {
-        st = vfr_fail(VFR_ERR_FORMAT, "%s: no prices: every cell is empty", csv_path);
-        goto fail;
-    }
+    int64_t T = 0, N = 0;
+    VFR_TRY(read_wide_prices(&f, csv_path, &o, sym, S, ncol, Tcap, cells, px, dates, &T, &N));
     progress(&o, 50.0);
     pf = malloc((size_t)S * (size_t)Tcap * sizeof *pf);
     pr = malloc((size_t)S * (size_t)Tcap * sizeof *pr);
@@ -592,7 +656,6 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
      * symbols before it on that date. Walking symbols in name order and
      * counting per date gives exactly that. */
     row_start = calloc((size_t)T + 1, sizeof *row_start);
-    fill = calloc((size_t)T, sizeof *fill);
     feat = malloc((size_t)N * (size_t)F * sizeof *feat);
     fwd = malloc(((size_t)N * (size_t)H + 1) * sizeof *fwd);
     close = malloc((size_t)N * sizeof *close);
@@ -600,12 +663,7 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
     rel = malloc((size_t)N * sizeof *rel);
     row_date = malloc((size_t)N * sizeof *row_date);
     row_sym = malloc((size_t)N * sizeof *row_sym);
-    c = malloc((size_t)T * sizeof *c);
-    tt = malloc((size_t)T * sizeof *tt);
-    tf = malloc((size_t)T * (size_t)F * sizeof *tf);
-    th = malloc(((size_t)T * (size_t)H + 1) * sizeof *th);
-    if (!row_start || !fill || !feat || !fwd || !close || !fresh || !rel || !row_date || !row_sym || !c ||
-        !tt || !tf || !th) {
+    if (!row_start || !feat || !fwd || !close || !fresh || !rel || !row_date || !row_sym) {
         st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory for %lld rows x %d features", csv_path,
                       (long long)N, (int)F);
         goto fail;
@@ -616,32 +674,8 @@ vfr_status vfr_pack_prices_csv(const char *csv_path, const char *out_path,
     for (int64_t t = 0; t < T; t++)
         row_start[t + 1] += row_start[t];
 
-    for (int32_t k = 0; k < S; k++) {
-        const float *p = px + (size_t)order[k] * Tcap;
-        int64_t n = 0;
-        for (int64_t t = 0; t < T; t++)
-            if (!isnan(p[t])) {
-                c[n] = p[t];
-                tt[n++] = (int32_t)t;
-            }
-        /* A symbol's series skips its missing dates: its features and
-         * horizons count its own trading days. */
-        VFR_TRY(vfr_features_price_cpu(c, n, tf, F));
-        vfr_features_forward_returns(c, n, o.horizons, H, th, H);
-        for (int64_t i = 0; i < n; i++) {
-            int32_t t = tt[i];
-            int64_t row = row_start[t] + fill[t]++;
-            row_date[row] = dates[t];
-            row_sym[row] = k;
-            close[row] = c[i];
-            fresh[row] = pf[(size_t)order[k] * Tcap + t];
-            rel[row] = pr[(size_t)order[k] * Tcap + t];
-            memcpy(feat + row * F, tf + i * F, (size_t)F * sizeof *feat);
-            if (H)
-                memcpy(fwd + row * H, th + i * H, (size_t)H * sizeof *fwd);
-        }
-        progress(&o, 50.0 + 10.0 * (double)(k + 1) / S);
-    }
+    VFR_TRY(wide_rows(csv_path, &o, px, pf, pr, Tcap, T, S, order, dates, row_start, row_date, row_sym, close, fresh,
+                      rel, feat, fwd));
 
     names = malloc((size_t)F * sizeof *names);
     sorted = malloc((size_t)S * sizeof *sorted);
@@ -680,16 +714,11 @@ fail:
     free(fresh);
     free(rel);
     free(row_start);
-    free(fill);
     free(feat);
     free(fwd);
     free(close);
     free(row_date);
     free(row_sym);
-    free(c);
-    free(tt);
-    free(tf);
-    free(th);
     return st;
 }
 
@@ -780,6 +809,202 @@ static int32_t fwd_horizon(const char *name)
     return (int32_t)h;
 }
 
+/* The long header's columns after date and symbol: kind[j] (feature,
+ * close, forward return); slot[j]: a feature's index, or a forward return's
+ * position in ascending horizon order; the features' names (fnames [F]) and
+ * 1-based columns (fcol [F]) with order [F] their name order; the horizons
+ * (fh [Hc], ascending) and close's column (-1 if none). */
+static vfr_status classify_columns(csv *f, char **head, int64_t ncol, const char *want, int *kind, int32_t *slot,
+                                   int32_t *fh, int64_t *fcol, const char **fnames, int32_t *order, int32_t *F_out,
+                                   int32_t *Hc_out, int64_t *close_out)
+{
+    int32_t F = 0, Hc = 0;
+    int64_t close_col = -1;
+    vfr_status st = VFR_OK;
+    for (int64_t j = 2; j < ncol; j++) {
+        const char *name = head[j];
+        int32_t h = fwd_horizon(name);
+        if (!*name) {
+            return csv_fail(f, NULL, "column %lld has no name", (long long)j + 1);
+        } else if (lower_eq(name, "close")) {
+            if (close_col >= 0)
+                return csv_fail(f, NULL, "close appears twice, in columns %lld and %lld",
+                                (long long)close_col + 1, (long long)j + 1);
+            kind[j] = COL_CLOSE;
+            close_col = j;
+        } else if (h > 0) {
+            for (int64_t j2 = 2; j2 < j; j2++)
+                if (kind[j2] == COL_FWD && fwd_horizon(head[j2]) == h)
+                    return csv_fail(f, NULL, "%s appears twice, in columns %lld and %lld", name,
+                                    (long long)j2 + 1, (long long)j + 1);
+            kind[j] = COL_FWD;
+            fh[Hc++] = h;
+        } else {
+            kind[j] = COL_FEATURE;
+            slot[j] = F;
+            fcol[F] = j + 1;
+            fnames[F++] = name;
+        }
+    }
+    if (F == 0)
+        return csv_fail(f, NULL, "no feature columns; expected a header `%s`", want);
+    if ((st = sort_names(f, fnames, F, fcol, "feature column", order)) != VFR_OK)
+        return st;
+
+    /* Horizons: the file's forward_return columns, sorted; else computed
+     * from close for the options' horizons; else none. */
+    qsort(fh, (size_t)Hc, sizeof *fh, cmp_i32);
+    for (int64_t j = 2; j < ncol; j++)
+        if (kind[j] == COL_FWD) {
+            int32_t h = fwd_horizon(head[j]), pos = 0;
+            while (fh[pos] != h)
+                pos++;
+            slot[j] = pos;
+        }
+    *F_out = F;
+    *Hc_out = Hc;
+    *close_out = close_col;
+    return VFR_OK;
+}
+
+/* Forward returns computed from close over each symbol's own rows (its
+ * trading days). IN perm [N]: file row of each output row; rank: symbol id ->
+ * name rank; close [N] in file order. OUT fwd [N, H] in output order. */
+static vfr_status long_fwd_from_close(const char *csv_path, const int64_t *perm, const int32_t *rank,
+                                      const int32_t *symid, const float *close, int64_t N, int32_t S,
+                                      const int32_t *hz, int32_t H, float *fwd)
+{
+    vfr_status st = VFR_OK;
+    int64_t *bstart = NULL, *bucket = NULL;
+    float *sc = NULL, *sh = NULL;
+    /* Output rows grouped by symbol, in date order within a symbol. */
+    bstart = calloc((size_t)S + 1, sizeof *bstart);
+    bucket = malloc((size_t)N * sizeof *bucket);
+    sc = malloc((size_t)N * sizeof *sc);
+    sh = malloc((size_t)N * (size_t)H * sizeof *sh);
+    if (!bstart || !bucket || !sc || !sh) {
+        st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", csv_path);
+        goto fail;
+    }
+    for (int64_t i = 0; i < N; i++)
+        bstart[rank[symid[perm[i]]] + 1]++;
+    for (int32_t k = 0; k < S; k++)
+        bstart[k + 1] += bstart[k];
+    for (int64_t i = 0; i < N; i++)
+        bucket[bstart[rank[symid[perm[i]]]]++] = i;
+    for (int32_t k = S; k > 0; k--)
+        bstart[k] = bstart[k - 1];
+    bstart[0] = 0;
+    for (int32_t k = 0; k < S; k++) {
+        int64_t b0 = bstart[k], n = bstart[k + 1] - b0;
+        for (int64_t i = 0; i < n; i++)
+            sc[b0 + i] = close[perm[bucket[b0 + i]]];
+        vfr_features_forward_returns(sc + b0, n, hz, H, sh + b0 * H, H);
+        for (int64_t i = 0; i < n; i++)
+            memcpy(fwd + bucket[b0 + i] * H, sh + (b0 + i) * H, (size_t)H * sizeof *fwd);
+    }
+fail:
+    free(bstart), free(bucket), free(sc), free(sh);
+    return st;
+}
+
+/* Symbols in name order, then rows by (date, symbol rank); a repeated
+ * (date, symbol) is an error naming both lines. OUT rank [S]: symbol id ->
+ * name rank; sorted [S]: names in order; perm [N]: file row of each output row. */
+static vfr_status order_long_rows(csv *f, const char *csv_path, const symtab *syms, const int32_t *date,
+                                  const int32_t *symid, const int64_t *line, int64_t N, int32_t *rank,
+                                  const char **sorted, int64_t *perm)
+{
+    const int32_t S = syms->n;
+    vfr_status st = VFR_OK;
+    int32_t *sorder = malloc((size_t)S * sizeof *sorder);
+    keyed *keys = malloc((size_t)N * sizeof *keys);
+    if (!sorder || !keys) {
+        st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory sorting %lld rows", csv_path, (long long)N);
+        goto fail;
+    }
+    VFR_TRY(sort_names(f, syms->name, S, NULL, "symbol", sorder)); /* interned: unique */
+    for (int32_t k = 0; k < S; k++) {
+        rank[sorder[k]] = k;
+        sorted[k] = syms->name[sorder[k]];
+    }
+    int is_sorted = 1;
+    for (int64_t i = 0; i < N; i++) {
+        keys[i].key = (uint64_t)((int64_t)date[i] - INT32_MIN) << 32 | (uint32_t)rank[symid[i]];
+        keys[i].row = i;
+        is_sorted &= i == 0 || keys[i].key > keys[i - 1].key;
+    }
+    if (!is_sorted)
+        qsort(keys, (size_t)N, sizeof *keys, cmp_keyed);
+    for (int64_t i = 0; i < N; i++) {
+        perm[i] = keys[i].row;
+        if (i > 0 && keys[i].key == keys[i - 1].key) {
+            /* Equal keys are sorted by file row, so this is the later line. */
+            int64_t a = keys[i - 1].row, b = keys[i].row;
+            char ds[11];
+            vfr_date_format(date[b], ds);
+            f->line = line[b];
+            st = csv_fail(f, NULL, "duplicate row for date %s, symbol %.60s (also on line %lld)",
+                          ds, syms->name[symid[b]], (long long)line[a]);
+            goto fail;
+        }
+    }
+fail:
+    free(sorder), free(keys);
+    return st;
+}
+
+/* The long file's data lines in file order: OUT date, symid (interned in
+ * syms), line (the file line), close (NaN without a close column) [N];
+ * feat [N, F]; fwd_in [N, Hc]; *N_out rows. cells: scratch [ncol]. */
+static vfr_status read_long_rows(csv *f, const char *csv_path, const pack_opts *o, char **head, int64_t ncol,
+                                 const int *kind, const int32_t *slot, int32_t F, int32_t Hc, char **cells,
+                                 symtab *syms, int32_t *date, int32_t *symid, int64_t *line, float *feat,
+                                 float *fwd_in, float *close, int64_t *N_out)
+{
+    int64_t N = 0;
+    vfr_status st = VFR_OK;
+    const char *prev_date = NULL;
+    int32_t prev_days = 0;
+    for (char *ln; (ln = csv_next_line(f));) {
+        int64_t n = split_fields(ln, cells, ncol);
+        if (n != ncol)
+            return csv_fail(f, NULL, "%lld fields, but the header (line 1) has %lld", (long long)n,
+                            (long long)ncol);
+        /* Long files repeat a date over many rows: parse it once. */
+        if (!prev_date || strcmp(cells[0], prev_date) != 0) {
+            if ((st = cell_date(f, cells[0], &prev_days)) != VFR_OK)
+                return st;
+            prev_date = cells[0];
+        }
+        if (!*cells[1])
+            return csv_fail(f, "symbol", "empty symbol");
+        date[N] = prev_days;
+        if ((st = symtab_id(syms, cells[1], &symid[N])) != VFR_OK)
+            return st;
+        line[N] = f->line;
+        close[N] = NAN;
+        for (int64_t j = 2; j < ncol; j++) {
+            double v;
+            if ((st = cell_value(f, head[j], cells[j], kind[j] == COL_CLOSE, &v)) != VFR_OK)
+                return st;
+            if (kind[j] == COL_FEATURE)
+                feat[N * F + slot[j]] = (float)v;
+            else if (kind[j] == COL_FWD)
+                fwd_in[N * Hc + slot[j]] = (float)v;
+            else
+                close[N] = (float)v;
+        }
+        N++;
+        if (N % PROGRESS_LINES == 0)
+            progress(o, 50.0 * (double)f->pos / (double)f->len);
+    }
+    if (N == 0)
+        return vfr_fail(VFR_ERR_FORMAT, "%s: no data rows after the header", csv_path);
+    *N_out = N;
+    return VFR_OK;
+}
+
 vfr_status vfr_pack_long_csv(const char *csv_path, const char *out_path,
                              const vfr_pack_options *opt)
 {
@@ -791,11 +1016,10 @@ vfr_status vfr_pack_long_csv(const char *csv_path, const char *out_path,
     symtab syms = {0};
     char **head = NULL, **cells = NULL;
     int *kind = NULL;
-    int32_t *slot = NULL, *fh = NULL, *rank = NULL, *order = NULL, *sorder = NULL;
+    int32_t *slot = NULL, *fh = NULL, *rank = NULL, *order = NULL;
     int32_t *date = NULL, *symid = NULL;
-    int64_t *fcol = NULL, *line = NULL, *perm = NULL, *bucket = NULL, *bstart = NULL;
-    float *feat = NULL, *fwd_in = NULL, *close = NULL, *fwd = NULL, *sc = NULL, *sh = NULL;
-    keyed *keys = NULL;
+    int64_t *fcol = NULL, *line = NULL, *perm = NULL;
+    float *feat = NULL, *fwd_in = NULL, *close = NULL, *fwd = NULL;
     const char **fnames = NULL, **sorted = NULL;
 
     VFR_TRY(opts_resolve(opt, &o));
@@ -825,52 +1049,7 @@ vfr_status vfr_pack_long_csv(const char *csv_path, const char *out_path,
     }
     int32_t F = 0, Hc = 0;
     int64_t close_col = -1;
-    for (int64_t j = 2; j < ncol; j++) {
-        const char *name = head[j];
-        int32_t h = fwd_horizon(name);
-        if (!*name) {
-            st = csv_fail(&f, NULL, "column %lld has no name", (long long)j + 1);
-            goto fail;
-        } else if (lower_eq(name, "close")) {
-            if (close_col >= 0) {
-                st = csv_fail(&f, NULL, "close appears twice, in columns %lld and %lld",
-                              (long long)close_col + 1, (long long)j + 1);
-                goto fail;
-            }
-            kind[j] = COL_CLOSE;
-            close_col = j;
-        } else if (h > 0) {
-            for (int64_t j2 = 2; j2 < j; j2++)
-                if (kind[j2] == COL_FWD && fwd_horizon(head[j2]) == h) {
-                    st = csv_fail(&f, NULL, "%s appears twice, in columns %lld and %lld", name,
-                                  (long long)j2 + 1, (long long)j + 1);
-                    goto fail;
-                }
-            kind[j] = COL_FWD;
-            fh[Hc++] = h;
-        } else {
-            kind[j] = COL_FEATURE;
-            slot[j] = F;
-            fcol[F] = j + 1;
-            fnames[F++] = name;
-        }
-    }
-    if (F == 0) {
-        st = csv_fail(&f, NULL, "no feature columns; expected a header `%s`", want);
-        goto fail;
-    }
-    VFR_TRY(sort_names(&f, fnames, F, fcol, "feature column", order));
-
-    /* Horizons: the file's forward_return columns, sorted; else computed
-     * from close for the options' horizons; else none. */
-    qsort(fh, (size_t)Hc, sizeof *fh, cmp_i32);
-    for (int64_t j = 2; j < ncol; j++)
-        if (kind[j] == COL_FWD) {
-            int32_t h = fwd_horizon(head[j]), pos = 0;
-            while (fh[pos] != h)
-                pos++;
-            slot[j] = pos;
-        }
+    VFR_TRY(classify_columns(&f, head, ncol, want, kind, slot, fh, fcol, fnames, order, &F, &Hc, &close_col));
     int compute_fwd = Hc == 0 && close_col >= 0;
     int32_t H = Hc > 0 ? Hc : compute_fwd ? o.H : 0;
     const int32_t *hz = Hc > 0 ? fh : o.horizons;
@@ -889,88 +1068,20 @@ vfr_status vfr_pack_long_csv(const char *csv_path, const char *out_path,
         goto fail;
     }
     int64_t N = 0;
-    const char *prev_date = NULL;
-    int32_t prev_days = 0;
-    for (char *ln; (ln = csv_next_line(&f));) {
-        int64_t n = split_fields(ln, cells, ncol);
-        if (n != ncol) {
-            st = csv_fail(&f, NULL, "%lld fields, but the header (line 1) has %lld",
-                          (long long)n, (long long)ncol);
-            goto fail;
-        }
-        /* Long files repeat a date over many rows: parse it once. */
-        if (!prev_date || strcmp(cells[0], prev_date) != 0) {
-            VFR_TRY(cell_date(&f, cells[0], &prev_days));
-            prev_date = cells[0];
-        }
-        if (!*cells[1]) {
-            st = csv_fail(&f, "symbol", "empty symbol");
-            goto fail;
-        }
-        date[N] = prev_days;
-        VFR_TRY(symtab_id(&syms, cells[1], &symid[N]));
-        line[N] = f.line;
-        close[N] = NAN;
-        for (int64_t j = 2; j < ncol; j++) {
-            double v;
-            VFR_TRY(cell_value(&f, head[j], cells[j], kind[j] == COL_CLOSE, &v));
-            if (kind[j] == COL_FEATURE)
-                feat[N * F + slot[j]] = (float)v;
-            else if (kind[j] == COL_FWD)
-                fwd_in[N * Hc + slot[j]] = (float)v;
-            else
-                close[N] = (float)v;
-        }
-        N++;
-        if (N % PROGRESS_LINES == 0)
-            progress(&o, 50.0 * (double)f.pos / (double)f.len);
-    }
-    if (N == 0) {
-        st = vfr_fail(VFR_ERR_FORMAT, "%s: no data rows after the header", csv_path);
-        goto fail;
-    }
+    VFR_TRY(read_long_rows(&f, csv_path, &o, head, ncol, kind, slot, F, Hc, cells, &syms, date, symid, line, feat,
+                           fwd_in, close, &N));
     progress(&o, 50.0);
 
     /* Symbols in name order, then rows by (date, symbol rank). */
     const int32_t S = syms.n;
     rank = malloc((size_t)S * sizeof *rank);
-    sorder = malloc((size_t)S * sizeof *sorder);
     sorted = malloc((size_t)S * sizeof *sorted);
-    keys = malloc((size_t)N * sizeof *keys);
     perm = malloc((size_t)N * sizeof *perm);
-    if (!rank || !sorder || !sorted || !keys || !perm) {
-        st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory sorting %lld rows", csv_path,
-                      (long long)N);
+    if (!rank || !sorted || !perm) {
+        st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory sorting %lld rows", csv_path, (long long)N);
         goto fail;
     }
-    VFR_TRY(sort_names(&f, syms.name, S, NULL, "symbol", sorder)); /* interned: unique */
-    for (int32_t k = 0; k < S; k++) {
-        rank[sorder[k]] = k;
-        sorted[k] = syms.name[sorder[k]];
-    }
-    int is_sorted = 1;
-    for (int64_t i = 0; i < N; i++) {
-        keys[i].key = (uint64_t)((int64_t)date[i] - INT32_MIN) << 32 | (uint32_t)rank[symid[i]];
-        keys[i].row = i;
-        is_sorted &= i == 0 || keys[i].key > keys[i - 1].key;
-    }
-    if (!is_sorted)
-        qsort(keys, (size_t)N, sizeof *keys, cmp_keyed);
-    for (int64_t i = 0; i < N; i++) {
-        perm[i] = keys[i].row;
-        if (i > 0 && keys[i].key == keys[i - 1].key) {
-            /* Equal keys are sorted by file row, so this is the later line. */
-            int64_t a = keys[i - 1].row, b = keys[i].row;
-            char ds[11];
-            vfr_date_format(date[b], ds);
-            f.line = line[b];
-            st = csv_fail(&f, NULL, "duplicate row for date %s, symbol %.60s (also on line %lld)",
-                          ds, syms.name[symid[b]], (long long)line[a]);
-            goto fail;
-        }
-    }
-    free(keys);
-    keys = NULL;
+    VFR_TRY(order_long_rows(&f, csv_path, &syms, date, symid, line, N, rank, sorted, perm));
 
     /* Forward returns in output order: from the file, or from close over each
      * symbol's own rows (its trading days). */
@@ -983,32 +1094,7 @@ vfr_status vfr_pack_long_csv(const char *csv_path, const char *out_path,
         for (int64_t i = 0; i < N; i++)
             memcpy(fwd + i * H, fwd_in + perm[i] * Hc, (size_t)H * sizeof *fwd);
     } else if (compute_fwd && H > 0) {
-        /* Output rows grouped by symbol, in date order within a symbol. */
-        bstart = calloc((size_t)S + 1, sizeof *bstart);
-        bucket = malloc((size_t)N * sizeof *bucket);
-        sc = malloc((size_t)N * sizeof *sc);
-        sh = malloc((size_t)N * (size_t)H * sizeof *sh);
-        if (!bstart || !bucket || !sc || !sh) {
-            st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", csv_path);
-            goto fail;
-        }
-        for (int64_t i = 0; i < N; i++)
-            bstart[rank[symid[perm[i]]] + 1]++;
-        for (int32_t k = 0; k < S; k++)
-            bstart[k + 1] += bstart[k];
-        for (int64_t i = 0; i < N; i++)
-            bucket[bstart[rank[symid[perm[i]]]]++] = i;
-        for (int32_t k = S; k > 0; k--)
-            bstart[k] = bstart[k - 1];
-        bstart[0] = 0;
-        for (int32_t k = 0; k < S; k++) {
-            int64_t b0 = bstart[k], n = bstart[k + 1] - b0;
-            for (int64_t i = 0; i < n; i++)
-                sc[b0 + i] = close[perm[bucket[b0 + i]]];
-            vfr_features_forward_returns(sc + b0, n, hz, H, sh + b0 * H, H);
-            for (int64_t i = 0; i < n; i++)
-                memcpy(fwd + bucket[b0 + i] * H, sh + (b0 + i) * H, (size_t)H * sizeof *fwd);
-        }
+        VFR_TRY(long_fwd_from_close(csv_path, perm, rank, symid, close, N, S, hz, H, fwd));
     }
     /* The writer takes symbol ranks: map ids once, in place. */
     for (int64_t i = 0; i < N; i++)
@@ -1034,21 +1120,15 @@ fail:
     free(fh);
     free(rank);
     free(order);
-    free(sorder);
     free(fcol);
     free(date);
     free(symid);
     free(line);
     free(perm);
-    free(bucket);
-    free(bstart);
     free(feat);
     free(fwd_in);
     free(close);
     free(fwd);
-    free(sc);
-    free(sh);
-    free(keys);
     free(fnames);
     free(sorted);
     return st;

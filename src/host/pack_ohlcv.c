@@ -438,8 +438,143 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Bars by (symbol rank, date): OUT keys [N] sorted (row: the bar's index in
+ * b), offset [S + 1]: each symbol's first series row. */
+static void series_order(const bars *b, const int32_t *rank, int32_t S, sk *keys, int64_t *offset)
+{
+    for (int64_t i = 0; i < b->n; i++) {
+        keys[i].key = (uint64_t)rank[b->sym[i]] << 32 | (uint64_t)((int64_t)b->date[i] - INT32_MIN);
+        keys[i].row = i;
+        offset[rank[b->sym[i]] + 1]++;
+    }
+    for (int32_t s = 0; s < S; s++)
+        offset[s + 1] += offset[s];
+    qsort(keys, (size_t)b->n, sizeof *keys, cmp_sk);
+}
+
+/* The bars in series order (keys [N]) as columns [N]; returns whether any bar
+ * has a VWAP. */
+static int gather_series(const bars *b, const sk *keys, double *so, double *sh, double *sl, double *sc, double *sv,
+                         double *sw)
+{
+    int have_vwap = 0;
+    for (int64_t i = 0; i < b->n; i++) {
+        int64_t r = keys[i].row;
+        so[i] = b->o[r], sh[i] = b->h[r], sl[i] = b->l[r], sc[i] = b->c[r], sv[i] = b->v[r];
+        sw[i] = b->w[r];
+        have_vwap |= !isnan(b->w[r]);
+    }
+    return have_vwap;
+}
+
+/* Symbol ids -> name order (names are unique: interned). OUT rank [S]: each
+ * id's rank; sorted [S]: the names in order. */
+static vfr_status rank_symbols(symtab *syms, int32_t *rank, const char **sorted)
+{
+    const int32_t S = syms->n;
+    const char **tmp = malloc((size_t)(S ? S : 1) * sizeof *tmp);
+    if (!tmp)
+        return vfr_fail(VFR_ERR_NOMEM, "pack: out of memory");
+    memcpy(tmp, syms->name, (size_t)S * sizeof *tmp);
+    qsort(tmp, (size_t)S, sizeof *tmp, cmp_str);
+    for (int32_t k = 0; k < S; k++) {
+        int32_t id;
+        symtab_id(syms, tmp[k], &id); /* present: a lookup, no insertion */
+        rank[id] = k;
+        sorted[k] = tmp[k];
+    }
+    free(tmp);
+    return VFR_OK;
+}
+
+/* A second bar for one (symbol, date) is an error naming both lines. keys
+ * [b->n]: sorted, equal keys by file row. */
+static vfr_status no_second_bar(csv *fs, const char *const *files, const bars *b, const sk *keys,
+                                const int32_t *rank, const char *const *sorted)
+{
+    for (int64_t i = 1; i < b->n; i++)
+        if (keys[i].key == keys[i - 1].key) {
+            int64_t a = keys[i - 1].row, r = keys[i].row;
+            char ds[11];
+            vfr_date_format(b->date[r], ds);
+            csv *f = &fs[b->file[r]];
+            f->line = b->line[r];
+            return csv_fail(f, NULL, "a second bar for date %s, symbol %.60s (also %s line %lld)", ds,
+                            sorted[rank[b->sym[r]]], b->file[a] == b->file[r] ? "on" : files[b->file[a]],
+                            (long long)b->line[a]);
+        }
+    return VFR_OK;
+}
+
+/* Output order (date, symbol) from series order (symbol, date): perm [N]:
+ * series row of each output row; out_date, out_sym [N] in series order;
+ * fwd_out [N, H] in output order. keys [N]: reused as scratch. */
+static void output_order(const bars *b, sk *keys, const int64_t *offset, int32_t S, int32_t H, const float *fwd,
+                         int64_t *perm, int32_t *out_date, int32_t *out_sym, float *fwd_out)
+{
+    for (int32_t s = 0; s < S; s++)
+        for (int64_t i = offset[s]; i < offset[s + 1]; i++) {
+            out_date[i] = b->date[keys[i].row];
+            out_sym[i] = s;
+            keys[i].key = (uint64_t)((int64_t)out_date[i] - INT32_MIN) << 32 | (uint32_t)s;
+            keys[i].row = i;
+        }
+    qsort(keys, (size_t)b->n, sizeof *keys, cmp_sk);
+    for (int64_t j = 0; j < b->n; j++) {
+        perm[j] = keys[j].row;
+        if (H)
+            memcpy(fwd_out + j * H, fwd + perm[j] * H, (size_t)H * sizeof *fwd_out);
+    }
+}
+
 /* The common path: files[k] read in turn; fixed_syms[k] names file k's symbol
  * (one file per symbol) or fixed_syms is NULL (symbol column). */
+/* Features [N, F] in series order, Alpha158 first (on dev), then price26
+ * (FA and FP columns, F = FA + FP), and forward returns [N, H] over each
+ * symbol's own bars. OUT fc [N]: close as float; fnames [F]. */
+static vfr_status series_features(const vfr_ohlcv_series *x, vfr_device_kind dev, int threads, int32_t FA,
+                                  int32_t FP, const pack_opts *o, float *feat, float *fwd, float *fc,
+                                  const char **fnames)
+{
+    const int64_t N = x->offset[x->S];
+    const int32_t F = FA + FP, H = o->H;
+    vfr_status st = VFR_OK;
+    float *tf = NULL;
+    for (int64_t i = 0; i < N; i++)
+        fc[i] = (float)x->close[i];
+    if (FA) {
+        /* The rows are written with stride F; price26 fills columns FA.. */
+        if (F == FA) {
+            VFR_TRY(vfr_features_alpha158(dev, x, threads, feat, F));
+        } else {
+            tf = malloc((size_t)N * (size_t)FA * sizeof *tf);
+            if (!tf) {
+                st = vfr_fail(VFR_ERR_NOMEM, "pack: out of memory");
+                goto fail;
+            }
+            VFR_TRY(vfr_features_alpha158(dev, x, threads, tf, FA));
+            for (int64_t i = 0; i < N; i++)
+                memcpy(feat + i * F, tf + i * FA, (size_t)FA * sizeof *feat);
+            free(tf);
+            tf = NULL;
+        }
+        for (int32_t k = 0; k < FA; k++)
+            fnames[k] = vfr_features_alpha158_name(k);
+    }
+    progress(o, 55.0);
+    for (int32_t s = 0; s < x->S; s++) {
+        int64_t b0 = x->offset[s], n = x->offset[s + 1] - b0;
+        if (FP)
+            VFR_TRY(vfr_features_price_cpu(fc + b0, n, feat + b0 * F + FA, F));
+        vfr_features_forward_returns(fc + b0, n, o->horizons, H, fwd + b0 * H, H);
+    }
+    for (int32_t k = 0; k < FP; k++)
+        fnames[FA + k] = vfr_features_price_name(k);
+fail:
+    free(tf);
+    return st;
+}
+
 static vfr_status pack_files(const char *const *files, const char *const *fixed_syms,
                              int32_t nfiles, const char *out_path,
                              const vfr_pack_ohlcv_options *opt)
@@ -450,11 +585,11 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     symtab syms = {0};
     bars b = {0};
     csv *fs = calloc((size_t)nfiles + 1, sizeof *fs);
-    int32_t *order = NULL, *rank = NULL, *out_date = NULL, *out_sym = NULL;
+    int32_t *rank = NULL, *out_date = NULL, *out_sym = NULL;
     int64_t *offset = NULL, *perm = NULL;
     sk *keys = NULL;
     double *so = NULL, *sh = NULL, *sl = NULL, *sc = NULL, *sv = NULL, *sw = NULL;
-    float *feat = NULL, *fwd = NULL, *fc = NULL, *tf = NULL, *fwd_out = NULL;
+    float *feat = NULL, *fwd = NULL, *fc = NULL, *fwd_out = NULL;
     const char **fnames = NULL, **sorted = NULL;
     int sets = 0;
     if (!fs)
@@ -485,54 +620,17 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
 
     /* Symbols in name order; bars by (symbol, date) into series. */
     const int32_t S = syms.n;
-    order = malloc((size_t)S * sizeof *order);
     rank = malloc((size_t)S * sizeof *rank);
     sorted = malloc((size_t)S * sizeof *sorted);
     keys = malloc((size_t)N * sizeof *keys);
     offset = calloc((size_t)S + 1, sizeof *offset);
-    if (!order || !rank || !sorted || !keys || !offset) {
+    if (!rank || !sorted || !keys || !offset) {
         st = vfr_fail(VFR_ERR_NOMEM, "pack: out of memory sorting %lld bars", (long long)N);
         goto fail;
     }
-    for (int32_t s = 0; s < S; s++)
-        order[s] = s;
-    {
-        /* ids -> name order (names are unique: interned) */
-        const char **tmp = malloc((size_t)S * sizeof *tmp);
-        if (!tmp) {
-            st = vfr_fail(VFR_ERR_NOMEM, "pack: out of memory");
-            goto fail;
-        }
-        memcpy(tmp, syms.name, (size_t)S * sizeof *tmp);
-        qsort(tmp, (size_t)S, sizeof *tmp, cmp_str);
-        for (int32_t k = 0; k < S; k++) {
-            int32_t id;
-            symtab_id(&syms, tmp[k], &id); /* present: a lookup, no insertion */
-            rank[id] = k;
-            sorted[k] = tmp[k];
-        }
-        free(tmp);
-    }
-    for (int64_t i = 0; i < N; i++) {
-        keys[i].key = (uint64_t)rank[b.sym[i]] << 32 | (uint64_t)((int64_t)b.date[i] - INT32_MIN);
-        keys[i].row = i;
-        offset[rank[b.sym[i]] + 1]++;
-    }
-    for (int32_t s = 0; s < S; s++)
-        offset[s + 1] += offset[s];
-    qsort(keys, (size_t)N, sizeof *keys, cmp_sk);
-    for (int64_t i = 1; i < N; i++)
-        if (keys[i].key == keys[i - 1].key) {
-            int64_t a = keys[i - 1].row, r = keys[i].row;
-            char ds[11];
-            vfr_date_format(b.date[r], ds);
-            csv *f = &fs[b.file[r]];
-            f->line = b.line[r];
-            st = csv_fail(f, NULL, "a second bar for date %s, symbol %.60s (also %s line %lld)",
-                          ds, sorted[rank[b.sym[r]]], b.file[a] == b.file[r] ? "on" : files[b.file[a]],
-                          (long long)b.line[a]);
-            goto fail;
-        }
+    VFR_TRY(rank_symbols(&syms, rank, sorted));
+    series_order(&b, rank, S, keys, offset);
+    VFR_TRY(no_second_bar(fs, files, &b, keys, rank, sorted));
     so = malloc((size_t)N * sizeof *so);
     sh = malloc((size_t)N * sizeof *sh);
     sl = malloc((size_t)N * sizeof *sl);
@@ -543,13 +641,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
         st = vfr_fail(VFR_ERR_NOMEM, "pack: out of memory for %lld bars", (long long)N);
         goto fail;
     }
-    int have_vwap = 0;
-    for (int64_t i = 0; i < N; i++) {
-        int64_t r = keys[i].row;
-        so[i] = b.o[r], sh[i] = b.h[r], sl[i] = b.l[r], sc[i] = b.c[r], sv[i] = b.v[r];
-        sw[i] = b.w[r];
-        have_vwap |= !isnan(b.w[r]);
-    }
+    int have_vwap = gather_series(&b, keys, so, sh, sl, sc, sv, sw);
     progress(&o, 45.0);
     double t1 = vfr_seconds(), c1 = cpu_seconds();
     vfr_report_log(o.rep, VFR_LOG_INFO, "read and checked %lld bars of %d symbols in %.2f s (%.2f s CPU)",
@@ -568,37 +660,8 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
                       (long long)N, (int)F);
         goto fail;
     }
-    for (int64_t i = 0; i < N; i++)
-        fc[i] = (float)sc[i];
-    if (FA) {
-        vfr_ohlcv_series x = {S, offset, so, sh, sl, sc, sv, have_vwap ? sw : NULL};
-        /* The rows are written with stride F; price26 fills columns FA.. */
-        if (F == FA) {
-            VFR_TRY(vfr_features_alpha158(dev, &x, opt ? opt->threads : 0, feat, F));
-        } else {
-            tf = malloc((size_t)N * (size_t)FA * sizeof *tf);
-            if (!tf) {
-                st = vfr_fail(VFR_ERR_NOMEM, "pack: out of memory");
-                goto fail;
-            }
-            VFR_TRY(vfr_features_alpha158(dev, &x, opt ? opt->threads : 0, tf, FA));
-            for (int64_t i = 0; i < N; i++)
-                memcpy(feat + i * F, tf + i * FA, (size_t)FA * sizeof *feat);
-            free(tf);
-            tf = NULL;
-        }
-        for (int32_t k = 0; k < FA; k++)
-            fnames[k] = vfr_features_alpha158_name(k);
-    }
-    progress(&o, 55.0);
-    for (int32_t s = 0; s < S; s++) {
-        int64_t b0 = offset[s], n = offset[s + 1] - b0;
-        if (FP)
-            VFR_TRY(vfr_features_price_cpu(fc + b0, n, feat + b0 * F + FA, F));
-        vfr_features_forward_returns(fc + b0, n, o.horizons, H, fwd + b0 * H, H);
-    }
-    for (int32_t k = 0; k < FP; k++)
-        fnames[FA + k] = vfr_features_price_name(k);
+    vfr_ohlcv_series x = {S, offset, so, sh, sl, sc, sv, have_vwap ? sw : NULL};
+    VFR_TRY(series_features(&x, dev, opt ? opt->threads : 0, FA, FP, &o, feat, fwd, fc, fnames));
     double t2 = vfr_seconds(), c2 = cpu_seconds();
     vfr_report_log(o.rep, VFR_LOG_INFO, "computed %d features%s%s and %d horizons in %.2f s (%.2f s CPU)",
                    (int)F, FA ? " (Alpha158 on " : "", FA ? (dev == VFR_DEVICE_CUDA ? "cuda)" : "cpu)") : "",
@@ -613,19 +676,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
         st = vfr_fail(VFR_ERR_NOMEM, "pack: out of memory");
         goto fail;
     }
-    for (int32_t s = 0; s < S; s++)
-        for (int64_t i = offset[s]; i < offset[s + 1]; i++) {
-            out_date[i] = b.date[keys[i].row];
-            out_sym[i] = s;
-            keys[i].key = (uint64_t)((int64_t)out_date[i] - INT32_MIN) << 32 | (uint32_t)s;
-            keys[i].row = i;
-        }
-    qsort(keys, (size_t)N, sizeof *keys, cmp_sk);
-    for (int64_t j = 0; j < N; j++) {
-        perm[j] = keys[j].row;
-        if (H)
-            memcpy(fwd_out + j * H, fwd + perm[j] * H, (size_t)H * sizeof *fwd_out);
-    }
+    output_order(&b, keys, offset, S, H, fwd, perm, out_date, out_sym, fwd_out);
     progress(&o, 60.0);
 
     vfr_dataset_spec spec = {.F = F, .feature_names = fnames, .S = S, .symbols = sorted,
@@ -647,7 +698,6 @@ fail:
     free(syms.name);
     free(syms.slot);
     bars_free(&b);
-    free(order);
     free(rank);
     free(sorted);
     free(keys);
@@ -661,7 +711,6 @@ fail:
     free(feat);
     free(fwd);
     free(fc);
-    free(tf);
     free(fnames);
     free(perm);
     free(out_date);

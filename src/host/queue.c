@@ -2,7 +2,7 @@
  * submitting, reading, the state changes of a cancel, and those a worker
  * makes (claim, heartbeat, finish, reap of dead workers' jobs). The worker's
  * process handling is in queue_worker.c, schedules in schedule.c, Slurm in
- * slurm.c, and vfr_queue_cancel, which picks the runner, in queue_cancel.c.
+ * slurm.c, and vfr_queue_cancel, which picks the runner, in cancel.c.
  *
  * Every change is one IMMEDIATE transaction, so two workers never claim the
  * same job and a submit's duplicate and size checks see the queue as it is.

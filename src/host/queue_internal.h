@@ -1,4 +1,4 @@
-/* queue_internal.h: the queue's store as queue_cancel.c, queue_worker.c,
+/* queue_internal.h: the queue's store as cancel.c, queue_worker.c,
  * schedule.c and slurm.c see it: the open database (db.h) and small helpers
  * (not public API). Every statement binds its values; no value is ever pasted
  * into SQL. */

@@ -366,6 +366,39 @@ static vfr_status pending_jobs(worker *w, int64_t *n)
                         "SELECT count(*) FROM jobs WHERE runner = 'local' AND state IN ('queued', 'running')", NULL);
 }
 
+/* Waits up to half a second (or hb) for output of the running children,
+ * drains it, notes the ones that exited, and stops (SIGTERM, then SIGKILL
+ * after a grace period) those over their time limit. */
+static void watch_children(worker *w, double hb)
+{
+    struct pollfd fds[MAX_CHILDREN];
+    int nf = 0;
+    for (int i = 0; i < w->n; i++)
+        if (w->kids[i]->fd >= 0)
+            fds[nf++] = (struct pollfd){w->kids[i]->fd, POLLIN, 0};
+    int wait_ms = (int)(1000 * (hb < 0.5 ? hb : 0.5));
+    if (nf > 0)
+        poll(fds, (nfds_t)nf, wait_ms);
+    else
+        poll(NULL, 0, 50);
+    for (int i = 0; i < w->n; i++) {
+        child *c = w->kids[i];
+        if (c->fd >= 0)
+            drain(c);
+        if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+            c->exited = 1;
+        if (!c->exited && !c->term_sent && c->limit_s > 0 && vfr_seconds() - c->started > c->limit_s) {
+            c->timed_out = c->term_sent = 1;
+            c->term_at = vfr_seconds();
+            kill(c->pid, SIGTERM);
+            wlog(w, VFR_LOG_WARN, "job %s: %s", c->id, "time limit reached: stopping the run (SIGTERM)");
+        }
+        if (!c->exited && c->term_sent &&
+            vfr_seconds() - c->term_at > (c->timed_out ? LIMIT_KILL_WAIT_S : KILL_WAIT_S))
+            kill(c->pid, SIGKILL);
+    }
+}
+
 vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o)
 {
     if (!o || !o->exe || !o->runs_dir || o->max_concurrent < 1 || o->max_concurrent > MAX_CHILDREN)
@@ -472,32 +505,7 @@ vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o)
             poll(NULL, 0, (int)(idle * 1000));
             continue;
         }
-        struct pollfd fds[MAX_CHILDREN];
-        int nf = 0;
-        for (int i = 0; i < w.n; i++)
-            if (w.kids[i]->fd >= 0)
-                fds[nf++] = (struct pollfd){w.kids[i]->fd, POLLIN, 0};
-        int wait_ms = (int)(1000 * (hb < 0.5 ? hb : 0.5));
-        if (nf > 0)
-            poll(fds, (nfds_t)nf, wait_ms);
-        else
-            poll(NULL, 0, 50);
-        for (int i = 0; i < w.n; i++) {
-            child *c = w.kids[i];
-            if (c->fd >= 0)
-                drain(c);
-            if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
-                c->exited = 1;
-            if (!c->exited && !c->term_sent && c->limit_s > 0 && vfr_seconds() - c->started > c->limit_s) {
-                c->timed_out = c->term_sent = 1;
-                c->term_at = vfr_seconds();
-                kill(c->pid, SIGTERM);
-                wlog(&w, VFR_LOG_WARN, "job %s: %s", c->id, "time limit reached: stopping the run (SIGTERM)");
-            }
-            if (!c->exited && c->term_sent &&
-                vfr_seconds() - c->term_at > (c->timed_out ? LIMIT_KILL_WAIT_S : KILL_WAIT_S))
-                kill(c->pid, SIGKILL);
-        }
+        watch_children(&w, hb);
         now = vfr_seconds();
         if (!w.db_down && now - last_beat >= hb) {
             heartbeat_all(&w);

@@ -117,8 +117,9 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-/* ---- the test hook ------------------------------------------------------------ */
+/* ---- the test hook (fault-injection builds only) ------------------------------ */
 
+#ifdef VFR_FAULT_INJECTION
 void reg_fault(const char *op, const char *point)
 {
     const char *f = getenv("VFR_REGISTRY_FAULT");
@@ -128,6 +129,7 @@ void reg_fault(const char *op, const char *point)
     if (strcmp(f, point) == 0 || (strncmp(f, op, n) == 0 && f[n] == ':' && strcmp(f + n + 1, point) == 0))
         raise(SIGKILL);
 }
+#endif
 
 void reg_who(const char *given, char out[64])
 {
@@ -161,29 +163,7 @@ vfr_status vfr_registry_check_name(const char *name)
 
 vfr_status vfr_registry_parse_semver(const char *s, int32_t v[3])
 {
-    const char *p = s ? s : "";
-    int k = 0;
-    while (k < 3) {
-        if (*p < '0' || *p > '9')
-            break;
-        if (*p == '0' && p[1] >= '0' && p[1] <= '9')
-            break; /* leading zero */
-        int32_t x = 0, digits = 0;
-        while (*p >= '0' && *p <= '9' && digits < 7)
-            x = x * 10 + (*p++ - '0'), digits++;
-        if (x > VFR_REGISTRY_MAX_VERSION_PART)
-            break;
-        v[k++] = x;
-        if (k < 3) {
-            if (*p != '.')
-                break;
-            p++;
-        }
-    }
-    if (k != 3 || *p)
-        return vfr_fail(VFR_ERR_INVALID_ARG, "version '%s': want MAJOR.MINOR.PATCH, e.g. 1.0.0",
-                        s ? s : "");
-    return VFR_OK;
+    return vfr_semver_parse(s, VFR_REGISTRY_MAX_VERSION_PART, v);
 }
 
 vfr_status vfr_registry_alias_parse(const char *s, vfr_registry_alias *out)

@@ -29,9 +29,15 @@ vfr_status reg_pg_verify_object(const vfr_registry *reg, const char *sha256, con
 vfr_status reg_pg_check_object(const vfr_registry *reg, const char *sha256, const char *what, int64_t *bytes);
 void reg_pg_cache_dir(char *out, size_t cap);
 
-/* Test hook: when VFR_REGISTRY_FAULT is `point` or `op:point`, the process
- * kills itself with SIGKILL here (crash-safety tests). */
+/* Test hook, compiled only with -DVFR_FAULT_INJECTION=ON (scripts/test.sh's
+ * builds; never a default or installed build): when VFR_REGISTRY_FAULT is
+ * `point` or `op:point`, the process kills itself with SIGKILL here
+ * (crash-safety tests). Otherwise a no-op the compiler removes. */
+#ifdef VFR_FAULT_INJECTION
 void reg_fault(const char *op, const char *point);
+#else
+#define reg_fault(op, point) ((void)(op), (void)(point))
+#endif
 
 /* Who acts: given, else $USER, getlogin(), else "uid N". */
 void reg_who(const char *given, char out[64]);

@@ -206,6 +206,119 @@ static vfr_status add_versions(const char *tmp, const char *out, const char *nam
     return VFR_OK;
 }
 
+/* Scores rows [off, off + n) of the rows read (X [nread, m->F]; prev: each
+ * row's previous row of its symbol, -1 if none; drow [nd + 1]: the first row
+ * of each date) with version v: its features picked from the dataset's, its
+ * processors applied to its own copy, its model from the cache. OUT *out [n]:
+ * the scores, caller frees. */
+static vfr_status score_version(vfr_registry *reg, vfr_model_cache *cache, const vfr_registry_version *v,
+                                const vfr_dataset_meta *m, const char *data_path, const float *X, int64_t nread,
+                                int64_t off, const int64_t *prev, const int64_t *drow, int32_t nd, float **out)
+{
+    vfr_status st = VFR_OK;
+    int64_t n = nread - off;
+    size_t F = (size_t)m->F;
+    int32_t *col = NULL;
+    float *Xk = NULL, *sc = NULL;
+    vfr_processors *procs = NULL;
+    vfr_dataview *view = NULL;
+    vfr_model *model = NULL;
+    int identity;
+    *out = NULL;
+    col = malloc(sizeof *col * (size_t)(v->F > 0 ? v->F : 1));
+    if (!col) {
+        st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
+        goto fail;
+    }
+    VFR_TRY(map_features(v, m, data_path, col, &identity));
+    int32_t Fv = identity ? m->F : v->F;
+    const float *base = X;
+    if (!identity) {
+        Xk = malloc(sizeof *Xk * (size_t)nread * (size_t)Fv);
+        if (!Xk) {
+            st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
+            goto fail;
+        }
+        for (int64_t i = 0; i < nread; i++)
+            for (int32_t f = 0; f < Fv; f++)
+                Xk[i * Fv + f] = X[(size_t)i * F + (size_t)col[f]];
+        base = Xk;
+    }
+    VFR_TRY(version_processors(v, &procs));
+    if (procs) {
+        /* the version's own copy: under A/B the other may process differently */
+        if (base == X) {
+            if (!(Xk = malloc(sizeof *Xk * (size_t)nread * (size_t)Fv))) {
+                st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
+                goto fail;
+            }
+            memcpy(Xk, X, sizeof *Xk * (size_t)nread * (size_t)Fv);
+        }
+        st = vfr_processors_apply(procs, Xk, Fv, drow, nd);
+        if (st != VFR_OK) {
+            vfr_error_prefix("%s:%s: ", v->name, v->version);
+            goto fail;
+        }
+        base = Xk;
+    }
+    if (!(sc = malloc(sizeof *sc * (size_t)n))) {
+        st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
+        goto fail;
+    }
+    VFR_TRY(vfr_dataview_create(base + off * Fv, NULL, n, Fv, &view));
+    vfr_dataview_set_history(view, base, off, prev);
+    VFR_TRY(vfr_registry_load_model(reg, v, cache, &model));
+    VFR_TRY(vfr_model_predict(model, view, sc));
+    *out = sc;
+    sc = NULL;
+fail:
+    vfr_model_cache_release(cache, model);
+    vfr_dataview_destroy(view);
+    vfr_processors_free(procs);
+    free(col), free(Xk), free(sc);
+    return st;
+}
+
+/* The label where the dataset already knows the outcome (backfills), so that
+ * `vfr evaluate` can score the file; NaN for today's rows. OUT label [r1 - r0];
+ * *fwd, *fwd1: the forward returns at v's horizon and at 1 day (NULL when the
+ * dataset lacks them), caller frees. */
+static vfr_status read_labels(vfr_dataset *ds, const vfr_dataset_meta *m, const vfr_registry_version *v, int64_t r0,
+                              int64_t r1, float *label, float **fwd_out, float **fwd1_out)
+{
+    vfr_status st = VFR_OK;
+    int64_t n = r1 - r0;
+    float *fr = NULL, *fwd = NULL, *fwd1 = NULL;
+    int32_t h = vfr_dataset_horizon_index(ds, v->horizon), h1 = vfr_dataset_horizon_index(ds, 1);
+    if (h >= 0) {
+        fr = malloc(sizeof *fr * (size_t)n * (size_t)m->H);
+        fwd = malloc(sizeof *fwd * (size_t)n);
+        fwd1 = h1 >= 0 ? malloc(sizeof *fwd1 * (size_t)n) : NULL;
+        if (!fr || !fwd || (h1 >= 0 && !fwd1)) {
+            st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
+            goto fail;
+        }
+        VFR_TRY(vfr_dataset_read_forward_returns(ds, r0, r1, fr));
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float y = NAN;
+        if (h >= 0) {
+            float r = fr[i * m->H + h];
+            fwd[i] = r;
+            if (fwd1)
+                fwd1[i] = fr[i * m->H + h1];
+            y = v->objective == VFR_OBJECTIVE_RETURN ? r : r > 0 ? 1.0f : r < 0 ? 0.0f : NAN;
+        }
+        label[i] = y;
+    }
+    *fwd_out = fwd;
+    *fwd1_out = fwd1;
+    fwd = fwd1 = NULL;
+fail:
+    free(fr), free(fwd), free(fwd1);
+    return st;
+}
+
 vfr_status vfr_registry_predict(vfr_registry *reg, const vfr_registry_predict_options *o,
                                 vfr_registry_predict_result *res)
 {
@@ -213,13 +326,9 @@ vfr_status vfr_registry_predict(vfr_registry *reg, const vfr_registry_predict_op
     vfr_status st = VFR_OK;
     vfr_registry_version *ver[2] = {NULL, NULL};
     vfr_dataset *ds = NULL;
-    vfr_dataview *view = NULL;
-    vfr_model *model = NULL;
-    float *X = NULL, *Xk = NULL, *sc[2] = {NULL, NULL}, *score = NULL, *label = NULL, *fwd = NULL, *fwd1 = NULL,
-          *fr = NULL;
+    float *X = NULL, *sc[2] = {NULL, NULL}, *score = NULL, *label = NULL, *fwd = NULL, *fwd1 = NULL;
     int64_t *prev = NULL, *last = NULL, *drow = NULL;
-    vfr_processors *procs = NULL;
-    int32_t *col = NULL, *vidx = NULL, *date = NULL, *sym = NULL;
+    int32_t *vidx = NULL, *date = NULL, *sym = NULL;
     char *route = NULL, tmp[4400] = "";
     int nv = 0;
     double traffic = 0;
@@ -285,62 +394,8 @@ vfr_status vfr_registry_predict(vfr_registry *reg, const vfr_registry_predict_op
     drow[nd] = nread;
 
     for (int k = 0; k < nv; k++) {
-        const vfr_registry_version *v = ver[k];
-        int identity;
-        free(col);
-        col = malloc(sizeof *col * (size_t)(v->F > 0 ? v->F : 1));
-        if (!col) {
-            st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
-            goto fail;
-        }
-        VFR_TRY(map_features(v, m, o->data_path, col, &identity));
-        int32_t Fv = identity ? m->F : v->F;
-        const float *base = X;
-        if (!identity) {
-            free(Xk);
-            Xk = malloc(sizeof *Xk * (size_t)nread * (size_t)Fv);
-            if (!Xk) {
-                st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
-                goto fail;
-            }
-            for (int64_t i = 0; i < nread; i++)
-                for (int32_t f = 0; f < Fv; f++)
-                    Xk[i * Fv + f] = X[(size_t)i * F + (size_t)col[f]];
-            base = Xk;
-        }
-        VFR_TRY(version_processors(v, &procs));
-        if (procs) {
-            /* the version's own copy: under A/B the other may process differently */
-            if (base == X) {
-                free(Xk);
-                if (!(Xk = malloc(sizeof *Xk * (size_t)nread * (size_t)Fv))) {
-                    st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
-                    goto fail;
-                }
-                memcpy(Xk, X, sizeof *Xk * (size_t)nread * (size_t)Fv);
-            }
-            st = vfr_processors_apply(procs, Xk, Fv, drow, nd);
-            vfr_processors_free(procs);
-            procs = NULL;
-            if (st != VFR_OK) {
-                vfr_error_prefix("%s:%s: ", v->name, v->version);
-                goto fail;
-            }
-            base = Xk;
-        }
-        if (!(sc[k] = malloc(sizeof *sc[k] * (size_t)n))) {
-            st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
-            goto fail;
-        }
-        VFR_TRY(vfr_dataview_create(base + off * Fv, NULL, n, Fv, &view));
-        vfr_dataview_set_history(view, base, off, prev);
-        VFR_TRY(vfr_registry_load_model(reg, v, o->cache, &model));
-        VFR_TRY(vfr_model_predict(model, view, sc[k]));
-        vfr_model_cache_release(o->cache, model);
-        model = NULL;
-        vfr_dataview_destroy(view);
-        view = NULL;
-        snprintf(res->versions[k], sizeof res->versions[k], "%s", v->version);
+        VFR_TRY(score_version(reg, o->cache, ver[k], m, o->data_path, X, nread, off, prev, drow, nd, &sc[k]));
+        snprintf(res->versions[k], sizeof res->versions[k], "%s", ver[k]->version);
     }
 
     route = calloc((size_t)(m->S ? m->S : 1), 1);
@@ -362,30 +417,7 @@ vfr_status vfr_registry_predict(vfr_registry *reg, const vfr_registry_predict_op
         score[i] = sc[vidx[i]][i];
         res->rows_by_version[vidx[i]]++;
     }
-    /* the label where the dataset already knows the outcome (backfills), so
-     * that `vfr evaluate` can score the file; NaN for today's rows */
-    int32_t h = vfr_dataset_horizon_index(ds, ver[0]->horizon), h1 = vfr_dataset_horizon_index(ds, 1);
-    if (h >= 0) {
-        fr = malloc(sizeof *fr * (size_t)n * (size_t)m->H);
-        fwd = malloc(sizeof *fwd * (size_t)n);
-        fwd1 = h1 >= 0 ? malloc(sizeof *fwd1 * (size_t)n) : NULL;
-        if (!fr || !fwd || (h1 >= 0 && !fwd1)) {
-            st = vfr_fail(VFR_ERR_NOMEM, "predict: out of memory");
-            goto fail;
-        }
-        VFR_TRY(vfr_dataset_read_forward_returns(ds, r0, r1, fr));
-    }
-    for (int64_t i = 0; i < n; i++) {
-        float y = NAN;
-        if (h >= 0) {
-            float r = fr[i * m->H + h];
-            fwd[i] = r;
-            if (fwd1)
-                fwd1[i] = fr[i * m->H + h1];
-            y = ver[0]->objective == VFR_OBJECTIVE_RETURN ? r : r > 0 ? 1.0f : r < 0 ? 0.0f : NAN;
-        }
-        label[i] = y;
-    }
+    VFR_TRY(read_labels(ds, m, ver[0], r0, r1, label, &fwd, &fwd1));
     vfr_predictions p = {0};
     p.N = n;
     p.M = 1;
@@ -411,14 +443,11 @@ vfr_status vfr_registry_predict(vfr_registry *reg, const vfr_registry_predict_op
 fail:
     if (tmp[0])
         unlink(tmp);
-    vfr_model_cache_release(o->cache, model);
-    vfr_dataview_destroy(view);
     vfr_dataset_close(ds);
     vfr_registry_version_free(ver[0]);
     vfr_registry_version_free(ver[1]);
     free(drow);
-    vfr_processors_free(procs);
-    free(X), free(Xk), free(sc[0]), free(sc[1]), free(score), free(label), free(fwd), free(fwd1), free(fr);
-    free(prev), free(last), free(col), free(vidx), free(date), free(sym), free(route);
+    free(X), free(sc[0]), free(sc[1]), free(score), free(label), free(fwd), free(fwd1);
+    free(prev), free(last), free(vidx), free(date), free(sym), free(route);
     return st;
 }

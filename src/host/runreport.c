@@ -352,6 +352,60 @@ static int by_score_desc(const void *a, const void *b)
 
 /* ---- header ------------------------------------------------------------------ */
 
+/* The header's last box: build, device, libraries and the wall time of each
+ * step. */
+static void hdr_environment(rr *r)
+{
+    vfr_svg_buf *b = r->b;
+    const cJSON *man = r->j[F_MANIFEST];
+    vfr_svg_puts(b, "<section id=\"environment\"><h3>Build, device and wall time</h3><dl class=\"kv\">");
+    dt(b, "vfr version");
+    jstr_out(r, "dd", F_MANIFEST, "vfrVersion");
+    dt(b, "device");
+    vfr_svg_puts(b, "<dd>");
+    jstr_out(r, "span", F_MANIFEST, "device.used");
+    vfr_svg_puts(b, " (asked ");
+    jstr_out(r, "span", F_MANIFEST, "device.asked");
+    vfr_svg_puts(b, ", model on ");
+    jstr_out(r, "span", F_MANIFEST, "device.model");
+    vfr_svg_puts(b, ")");
+    if (jstr(man, "device.name")) {
+        vfr_svg_puts(b, " ");
+        jstr_out(r, "span", F_MANIFEST, "device.name");
+    }
+    vfr_svg_puts(b, "</dd>");
+    const cJSON *libs = jget(man, "libraries");
+    if (cJSON_IsObject(libs)) {
+        dt(b, "libraries");
+        vfr_svg_puts(b, "<dd>");
+        kv_list(b, libs);
+        vfr_svg_puts(b, "</dd>");
+    }
+    /* one row of step names over one row of seconds: short enough for the header */
+    vfr_svg_puts(b, "</dl>\n<h3>Wall time of each step (seconds)</h3><div class=\"scroll\"><table id=\"table-steps\"><tr>");
+    const cJSON *steps = jget(man, "stepSeconds");
+    for (const cJSON *s = steps ? steps->child : NULL; s; s = s->next) {
+        vfr_svg_puts(b, "<th class=\"num\">");
+        vfr_svg_esc(b, s->string);
+        vfr_svg_puts(b, "</th>");
+    }
+    vfr_svg_puts(b, "<th class=\"num\">total</th></tr><tr>");
+    double total = 0;
+    for (const cJSON *s = steps ? steps->child : NULL; s; s = s->next) {
+        char path[300];
+        snprintf(path, sizeof path, "stepSeconds.%s", s->string);
+        jnum_out(r, "td", F_MANIFEST, path, 2);
+        if (cJSON_IsNumber(s))
+            total += s->valuedouble;
+    }
+    vfr_svg_puts(b, "<td class=\"num total\">");
+    char ts[48];
+    fmt_num(total, 2, ts);
+    vfr_svg_puts(b, ts);
+    vfr_svg_puts(b, "</td>");
+    vfr_svg_puts(b, "</tr></table></div></section>\n");
+}
+
 static void sec_header(rr *r)
 {
     vfr_svg_buf *b = r->b;
@@ -457,53 +511,8 @@ static void sec_header(rr *r)
     }
     vfr_svg_puts(b, "</dl></section>\n");
 
-    /* where and how long */
-    vfr_svg_puts(b, "<section id=\"environment\"><h3>Build, device and wall time</h3><dl class=\"kv\">");
-    dt(b, "vfr version");
-    jstr_out(r, "dd", F_MANIFEST, "vfrVersion");
-    dt(b, "device");
-    vfr_svg_puts(b, "<dd>");
-    jstr_out(r, "span", F_MANIFEST, "device.used");
-    vfr_svg_puts(b, " (asked ");
-    jstr_out(r, "span", F_MANIFEST, "device.asked");
-    vfr_svg_puts(b, ", model on ");
-    jstr_out(r, "span", F_MANIFEST, "device.model");
-    vfr_svg_puts(b, ")");
-    if (jstr(man, "device.name")) {
-        vfr_svg_puts(b, " ");
-        jstr_out(r, "span", F_MANIFEST, "device.name");
-    }
-    vfr_svg_puts(b, "</dd>");
-    const cJSON *libs = jget(man, "libraries");
-    if (cJSON_IsObject(libs)) {
-        dt(b, "libraries");
-        vfr_svg_puts(b, "<dd>");
-        kv_list(b, libs);
-        vfr_svg_puts(b, "</dd>");
-    }
-    /* one row of step names over one row of seconds: short enough for the header */
-    vfr_svg_puts(b, "</dl>\n<h3>Wall time of each step (seconds)</h3><div class=\"scroll\"><table id=\"table-steps\"><tr>");
-    const cJSON *steps = jget(man, "stepSeconds");
-    for (const cJSON *s = steps ? steps->child : NULL; s; s = s->next) {
-        vfr_svg_puts(b, "<th class=\"num\">");
-        vfr_svg_esc(b, s->string);
-        vfr_svg_puts(b, "</th>");
-    }
-    vfr_svg_puts(b, "<th class=\"num\">total</th></tr><tr>");
-    double total = 0;
-    for (const cJSON *s = steps ? steps->child : NULL; s; s = s->next) {
-        char path[300];
-        snprintf(path, sizeof path, "stepSeconds.%s", s->string);
-        jnum_out(r, "td", F_MANIFEST, path, 2);
-        if (cJSON_IsNumber(s))
-            total += s->valuedouble;
-    }
-    vfr_svg_puts(b, "<td class=\"num total\">");
-    char ts[48];
-    fmt_num(total, 2, ts);
-    vfr_svg_puts(b, ts);
-    vfr_svg_puts(b, "</td>");
-    vfr_svg_puts(b, "</tr></table></div></section>\n</div>\n</header>\n");
+    hdr_environment(r);
+    vfr_svg_puts(b, "</div>\n</header>\n");
 }
 
 /* ---- decision ---------------------------------------------------------------- */
@@ -1599,6 +1608,58 @@ static void ranges(rr *r, int k, const char *set)
     vfr_svg_puts(b, "</td>");
 }
 
+/* The split's dates, with each fold's fit and test metrics (wm: [2K] the
+ * windows' two test metrics). */
+static void tab_split(rr *r, const double *wm, int K)
+{
+    vfr_svg_buf *b = r->b;
+    char path[256];
+    vfr_svg_puts(b, "<h3>Split</h3>");
+    const cJSON *sp = r->j[F_SPLIT];
+    if (!sp) {
+        note(b, "table-split", "No split: split.json", r->why[F_SPLIT]);
+    } else {
+        vfr_svg_puts(b, "<p class=\"sub\">Method ");
+        jstr_out(r, "span", F_SPLIT, "method");
+        vfr_svg_puts(b, ", horizon ");
+        jnum_out(r, "span", F_SPLIT, "horizon", -1);
+        vfr_svg_puts(b, ", purge ");
+        jnum_out(r, "span", F_SPLIT, "purgeDays", -1);
+        vfr_svg_puts(b, " and embargo ");
+        jnum_out(r, "span", F_SPLIT, "embargoDays", -1);
+        vfr_svg_puts(b, " days; ");
+        jnum_out(r, "span", F_SPLIT, "dates", -1);
+        vfr_svg_puts(b, " dates, ");
+        jnum_out(r, "span", F_SPLIT, "rows", -1);
+        vfr_svg_puts(b, " rows.</p>");
+        const char *na = r->classification ? "test accuracy" : "test IC";
+        const char *nc = r->classification ? "test AUC" : "test rank IC";
+        vfr_svg_printf(b, "<table id=\"table-split\"><tr><th>fold</th><th>train</th><th>validation</th><th>test</th>"
+                          "<th class=\"num\">purged</th><th class=\"num\">embargoed</th><th class=\"num\">rounds</th>"
+                          "<th class=\"num\">best round (1-based)</th><th class=\"num\">%s</th><th class=\"num\">%s</th></tr>",
+                       na, nc);
+        for (int k = 0; k < cJSON_GetArraySize(jget(sp, "folds")); k++) {
+            vfr_svg_printf(b, "<tr><td>%d</td>", k + 1); /* 1-based, as the log's "fold k/K" */
+            ranges(r, k, "train");
+            ranges(r, k, "validation");
+            ranges(r, k, "test");
+            snprintf(path, sizeof path, "folds.%d.purgedDates", k);
+            jnum_out(r, "td", F_SPLIT, path, -1);
+            snprintf(path, sizeof path, "folds.%d.embargoedDates", k);
+            jnum_out(r, "td", F_SPLIT, path, -1);
+            snprintf(path, sizeof path, "folds.%d.rounds", k);
+            jnum_out(r, "td", F_METRICS, path, -1);
+            snprintf(path, sizeof path, "folds.%d.bestRound", k);
+            jnum_out_1based(r, "td", F_METRICS, path);
+            /* a holdout's one window is the test column of the metrics table */
+            num(b, "td", k < K ? wm[2 * k] : NAN, -1, -1, NULL);
+            num(b, "td", k < K ? wm[2 * k + 1] : NAN, -1, -1, NULL);
+            vfr_svg_puts(b, "</tr>");
+        }
+        vfr_svg_puts(b, "</table>\n");
+    }
+}
+
 static void sec_tables(rr *r, const double *wm, int K)
 {
     vfr_svg_buf *b = r->b;
@@ -1731,51 +1792,7 @@ static void sec_tables(rr *r, const double *wm, int K)
                          "Newey-West t-statistic."
                        : "");
 
-    /* split dates, with each fold's fit and test metrics */
-    vfr_svg_puts(b, "<h3>Split</h3>");
-    const cJSON *sp = r->j[F_SPLIT];
-    if (!sp) {
-        note(b, "table-split", "No split: split.json", r->why[F_SPLIT]);
-    } else {
-        vfr_svg_puts(b, "<p class=\"sub\">Method ");
-        jstr_out(r, "span", F_SPLIT, "method");
-        vfr_svg_puts(b, ", horizon ");
-        jnum_out(r, "span", F_SPLIT, "horizon", -1);
-        vfr_svg_puts(b, ", purge ");
-        jnum_out(r, "span", F_SPLIT, "purgeDays", -1);
-        vfr_svg_puts(b, " and embargo ");
-        jnum_out(r, "span", F_SPLIT, "embargoDays", -1);
-        vfr_svg_puts(b, " days; ");
-        jnum_out(r, "span", F_SPLIT, "dates", -1);
-        vfr_svg_puts(b, " dates, ");
-        jnum_out(r, "span", F_SPLIT, "rows", -1);
-        vfr_svg_puts(b, " rows.</p>");
-        const char *na = r->classification ? "test accuracy" : "test IC";
-        const char *nc = r->classification ? "test AUC" : "test rank IC";
-        vfr_svg_printf(b, "<table id=\"table-split\"><tr><th>fold</th><th>train</th><th>validation</th><th>test</th>"
-                          "<th class=\"num\">purged</th><th class=\"num\">embargoed</th><th class=\"num\">rounds</th>"
-                          "<th class=\"num\">best round (1-based)</th><th class=\"num\">%s</th><th class=\"num\">%s</th></tr>",
-                       na, nc);
-        for (int k = 0; k < cJSON_GetArraySize(jget(sp, "folds")); k++) {
-            vfr_svg_printf(b, "<tr><td>%d</td>", k + 1); /* 1-based, as the log's "fold k/K" */
-            ranges(r, k, "train");
-            ranges(r, k, "validation");
-            ranges(r, k, "test");
-            snprintf(path, sizeof path, "folds.%d.purgedDates", k);
-            jnum_out(r, "td", F_SPLIT, path, -1);
-            snprintf(path, sizeof path, "folds.%d.embargoedDates", k);
-            jnum_out(r, "td", F_SPLIT, path, -1);
-            snprintf(path, sizeof path, "folds.%d.rounds", k);
-            jnum_out(r, "td", F_METRICS, path, -1);
-            snprintf(path, sizeof path, "folds.%d.bestRound", k);
-            jnum_out_1based(r, "td", F_METRICS, path);
-            /* a holdout's one window is the test column of the metrics table */
-            num(b, "td", k < K ? wm[2 * k] : NAN, -1, -1, NULL);
-            num(b, "td", k < K ? wm[2 * k + 1] : NAN, -1, -1, NULL);
-            vfr_svg_puts(b, "</tr>");
-        }
-        vfr_svg_puts(b, "</table>\n");
-    }
+    tab_split(r, wm, K);
     vfr_svg_puts(b, "</section>\n");
 }
 

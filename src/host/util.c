@@ -261,3 +261,32 @@ void vfr_json_num(cJSON *o, const char *k, double v)
     else
         cJSON_AddNullToObject(o, k);
 }
+
+/* Below both the job (modelVersion) and the registry, which owns the rule
+ * (vfr_registry_parse_semver passes its part limit). */
+vfr_status vfr_semver_parse(const char *s, int32_t max_part, int32_t v[3])
+{
+    const char *p = s ? s : "";
+    int k = 0;
+    while (k < 3) {
+        if (*p < '0' || *p > '9')
+            break;
+        if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+            break; /* leading zero */
+        int32_t x = 0, digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 7)
+            x = x * 10 + (*p++ - '0'), digits++;
+        if (x > max_part)
+            break;
+        v[k++] = x;
+        if (k < 3) {
+            if (*p != '.')
+                break;
+            p++;
+        }
+    }
+    if (k != 3 || *p)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "version '%s': want MAJOR.MINOR.PATCH, e.g. 1.0.0",
+                        s ? s : "");
+    return VFR_OK;
+}

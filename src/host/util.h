@@ -61,4 +61,7 @@ struct cJSON;
 /* o[k] = v, or null when v is not finite (NaN has no JSON form). */
 void vfr_json_num(struct cJSON *o, const char *k, double v);
 
+/* MAJOR.MINOR.PATCH, digits only, no leading zeros, each part <= max_part. */
+vfr_status vfr_semver_parse(const char *s, int32_t max_part, int32_t v[3]);
+
 #endif

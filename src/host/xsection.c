@@ -14,7 +14,6 @@
 #include "vfr/dataset.h"
 #include "vfr/job.h"
 #include "vfr/prepare.h"
-#include "vfr/runfolder.h"
 #include "vfr/split.h"
 
 vfr_label_kind vfr_xsection_label_kind(const char *target)
@@ -376,7 +375,7 @@ vfr_status vfr_processors_from_json(const char *json, vfr_processors **out)
         st = vfr_fail(VFR_ERR_FORMAT, "processors.json: not a fitted processor chain");
         goto done;
     }
-    VFR_TRY(parse_array(a, vfr_runfolder_file_name(VFR_RUNFILE_PROCESSORS), 1, out));
+    VFR_TRY(parse_array(a, "fitted processors", 1, out)); /* from a lineage, not always a file */
     int32_t F = (int32_t)nf->valuedouble;
     (*out)->F = F;
     for (int32_t k = 0; k < (*out)->n; k++) {

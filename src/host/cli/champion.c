@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #include "cli.h"
-#include "vfr/cache.h"
+#include "vfr/model_cache.h"
 #include "vfr/compare.h"
 #include "vfr/registry.h"
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "vfr/cache.h"
+#include "vfr/model_cache.h"
 #include "vfr/registry.h"
 #include "vfr/runfolder.h"
 

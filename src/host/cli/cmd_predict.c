@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "vfr/cache.h"
+#include "vfr/model_cache.h"
 #include "vfr/dataset.h"
 #include "vfr/registry.h"
 

@@ -1,9 +1,9 @@
-/* cache.c: the hot-model cache (cache.h): a doubly linked LRU list under one
+/* model_cache.c: the hot-model cache (model_cache.h): a doubly linked LRU list under one
  * mutex. Entries are few (models that fit in memory at once), so lookups walk
  * the list; that costs far less than a model's predict call. Models evicted
  * while acquired move to a detached list and are freed at their last release.
  * Loading happens outside the lock, so a slow load does not stall hits. */
-#include "vfr/cache.h"
+#include "vfr/model_cache.h"
 
 #include <pthread.h>
 #include <stdlib.h>

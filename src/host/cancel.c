@@ -1,4 +1,4 @@
-/* queue_cancel.c: vfr_queue_cancel (queue.h), above the store and both
+/* cancel.c: vfr_queue_cancel (queue.h), above the store and both
  * runners: a Slurm job is cancelled with scancel (slurm.c) and then marked
  * in the store; a local job is marked in the store (queue.c), where a queued
  * job ends at once and a running one is left for its worker to stop. */

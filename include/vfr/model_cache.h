@@ -1,4 +1,4 @@
-/* cache.h: the hot-model cache: an LRU of loaded models bounded by bytes.
+/* model_cache.h: the hot-model cache: an LRU of loaded models bounded by bytes.
  *
  * Each entry is a loaded vfr_model under a string key (the registry uses the
  * artifact's SHA-256) with a cost in bytes (the registry uses the artifact's
@@ -7,8 +7,8 @@
  * champion baseline of a comparison. It is not a loader of its own: a miss
  * calls the caller's loader. Thread-safe: any number of threads may acquire
  * and release at once. */
-#ifndef VFR_CACHE_H
-#define VFR_CACHE_H
+#ifndef VFR_MODEL_CACHE_H
+#define VFR_MODEL_CACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
