@@ -27,8 +27,9 @@ int vfr_metrics_threads(int asked, int64_t n);
 vfr_status vfr_metrics_parallel(int nthreads, vfr_status (*fn)(void *ctx, int tid, int nthreads),
                          void *ctx);
 
-/* Order-preserving unsigned key of a finite float; -0 and +0 map alike. */
-static inline uint32_t vfr_metrics_float_key(float f)
+/* Order-preserving unsigned key of a finite float; -0 and +0 map alike.
+ * The CPU sorts and the CUDA AUC sort both key with it. */
+static inline VFR_HOST_DEVICE uint32_t vfr_metrics_float_key(float f)
 {
     union {
         float f;

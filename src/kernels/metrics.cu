@@ -1,10 +1,13 @@
 /* metrics.cu: the batched model metrics on the GPU, all M models in a fixed
  * sequence of launches (per chunk of models that fits in device memory):
  *   sums_kernel     per (model, row block) partial counts and sums;
- *   ROC AUC         keys sorted per model (cub::DeviceSegmentedSort), negatives
- *                   prefix-counted (cub::DeviceScan), each positive's tie group
- *                   found by binary search: twice the Mann-Whitney count, an
- *                   exact integer, so the result is the CPU twin's to the bit;
+ *   ROC AUC         (model, score) keys in 64 bits sorted by one radix sort
+ *                   over the whole grid (cub::DeviceRadixSort: all models at
+ *                   once, not a block per model), negatives prefix-counted
+ *                   (cub::DeviceScan), each positive's tie group found by
+ *                   binary search within its model: twice the Mann-Whitney
+ *                   count, an exact integer, so the result is the CPU twin's
+ *                   to the bit;
  *   rank IC         score and target sorted per (model, date) segment, average
  *                   ranks by binary search, then a warp per segment for the
  *                   Pearson of values and of ranks (two passes);
@@ -19,6 +22,7 @@ extern "C" {
 #include "vfr/metrics.h"
 }
 
+#include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
 #include <cub/device/device_segmented_sort.cuh>
 #include <cuda_runtime.h>
@@ -134,31 +138,51 @@ __global__ void sums_kernel(const float *d_score, const float *d_label, long lon
     }
 }
 
-/* AUC keys: the score where score and label are finite, else +inf (last). */
+/* The radix key of "no value" (+inf): after every finite score's. */
+#define NO_KEY 0xff800000u
+
+/* AUC keys: model m in the high 32 bits, the score's order-preserving key
+ * (vfr_metrics_float_key, the CPU twin's) in the low ones, NO_KEY where score
+ * or label is not finite; one sort then orders every model's rows at once,
+ * model m's in [m N, (m + 1) N). */
 __global__ void auc_keys_kernel(const float *d_score, const float *d_label, long long N,
-                                long long total, float *d_key, unsigned char *d_pos)
+                                long long total, unsigned long long *d_key, unsigned char *d_pos)
 {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
          i += (long long)gridDim.x * blockDim.x) {
         long long j = i % N;
         float s = d_score[i], l = d_label[j];
         int ok = isfinite(s) && isfinite(l);
-        d_key[i] = ok ? canon(s) : INF;
+        d_key[i] = (unsigned long long)(i / N) << 32 | (ok ? vfr_metrics_float_key(s) : NO_KEY);
         d_pos[i] = ok && l == 1.0f;
     }
 }
 
-__global__ void neg_flag_kernel(const float *d_key, const unsigned char *d_pos, long long total,
-                                int *d_flag)
+__global__ void neg_flag_kernel(const unsigned long long *d_key, const unsigned char *d_pos,
+                                long long total, int *d_flag)
 {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i <= total;
          i += (long long)gridDim.x * blockDim.x)
-        d_flag[i] = i < total && d_key[i] < INF && !d_pos[i];
+        d_flag[i] = i < total && (unsigned)d_key[i] < NO_KEY && !d_pos[i];
+}
+
+/* First position in [lo, hi) of the ascending a whose key is not < k (resp. not <= k). */
+__device__ long long key_bound(const unsigned long long *a, long long lo, long long hi,
+                               unsigned long long k, int upper)
+{
+    while (lo < hi) {
+        long long mid = lo + ((hi - lo) >> 1);
+        if (upper ? a[mid] <= k : a[mid] < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* grid (row blocks, models): for each positive, 2 x (negatives below its tie
  * group) + (negatives in it); summed exactly in 64-bit integers. */
-__global__ void auc_kernel(const float *d_key, const unsigned char *d_pos, const int *d_cum,
+__global__ void auc_kernel(const unsigned long long *d_key, const unsigned char *d_pos, const int *d_cum,
                            long long N, unsigned long long *d_twice)
 {
     __shared__ unsigned long long sh[32];
@@ -169,10 +193,10 @@ __global__ void auc_kernel(const float *d_key, const unsigned char *d_pos, const
     unsigned long long acc = 0;
     for (long long j = r0 + threadIdx.x; j < r1; j += blockDim.x) {
         long long i = base + j;
-        float k = d_key[i];
-        if (!(k < INF) || !d_pos[i])
+        unsigned long long k = d_key[i];
+        if (!((unsigned)k < NO_KEY) || !d_pos[i])
             continue;
-        long long a = lower_bound(d_key, base, base + N, k), b = upper_bound(d_key, base, base + N, k);
+        long long a = key_bound(d_key, base, base + N, k, 0), b = key_bound(d_key, base, base + N, k, 1);
         long long below = d_cum[a] - d_cum[base], in = d_cum[b] - d_cum[a];
         acc += (unsigned long long)(2 * below + in);
     }
@@ -195,14 +219,6 @@ __global__ void sig_keys_kernel(const float *d_score, const float *d_y, long lon
         d_ky[i] = ok ? canon(y) : INF;
         d_idx[i] = (int)j;
     }
-}
-
-/* Segment m = one model's N rows. */
-__global__ void model_offsets_kernel(int mc, long long N, long long *d_seg)
-{
-    int m = blockIdx.x * blockDim.x + threadIdx.x;
-    if (m <= mc)
-        d_seg[m] = (long long)m * N;
 }
 
 /* Segment q = m * T + t covers [m N + off[t], m N + off[t + 1]). Grid-stride:
@@ -412,7 +428,6 @@ extern "C" vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_w
          * segment offsets, partial sums, daily ICs and the output rows */
         const size_t b_sort = vfr_gpu_align(4 * 9 * items);
         const size_t b_seg = vfr_gpu_align(sizeof(long long) * ((size_t)Mc * T + 1));
-        const size_t b_seg1 = vfr_gpu_align(sizeof(long long) * ((size_t)Mc + 1));
         const size_t b_part = vfr_gpu_align(sizeof(double) * P_COUNT * (size_t)Mc * (size_t)(nb > 0 ? nb : 1));
         const size_t b_ic = vfr_gpu_align(sizeof(double) * ((size_t)Mc * T + 1));
         const size_t b_out = vfr_gpu_align(sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc);
@@ -420,13 +435,13 @@ extern "C" vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_w
         char *arena;
         float *d_score = NULL;
         double *pin;
-        if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_ARENA, b_sort + b_seg + b_seg1 + b_part + 2 * b_ic + b_out + b_twice,
+        if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_ARENA, b_sort + b_seg + b_part + 2 * b_ic + b_out + b_twice,
                                   (void **)&arena)) != VFR_OK ||
             (!on_dev && (st = vfr_gpu_scratch(w, VFR_GPU_SLOT_SCORE, sizeof(float) * items, (void **)&d_score)) != VFR_OK) ||
             (st = vfr_gpu_pinned(w, sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc, (void **)&pin)) != VFR_OK)
             return st;
-        long long *d_seg = (long long *)(arena + b_sort), *d_seg1 = (long long *)((char *)d_seg + b_seg);
-        double *d_part = (double *)((char *)d_seg1 + b_seg1);
+        long long *d_seg = (long long *)(arena + b_sort);
+        double *d_part = (double *)((char *)d_seg + b_seg);
         double *d_ic = (double *)((char *)d_part + b_part), *d_ric = (double *)((char *)d_ic + b_ic);
         double *d_out = (double *)((char *)d_ric + b_ic);
         unsigned long long *d_twice = (unsigned long long *)((char *)d_out + b_out);
@@ -452,33 +467,32 @@ extern "C" vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_w
                 sums_kernel<<<dim3(nb, mc), THREADS, 0, s>>>(sc, d_label, N, cls, o->threshold, d_part);
                 CUDA_TRY(cudaGetLastError());
                 if (cls) {
-                    /* the AUC phase borrows the signal buffers: keys in ks/ks2,
-                     * labels (bytes) in idx/is2, flags in ky, prefix counts in ky2 */
-                    unsigned char *pos = (unsigned char *)idx, *pos2 = (unsigned char *)is2;
-                    int *flag = (int *)ky, *cum = (int *)ky2;
-                    long long *seg1 = d_seg1;
+                    /* the AUC phase borrows the signal buffers: 64-bit keys in
+                     * ks..ky and idx..ks2, labels (bytes) in is2 and ky2, flags
+                     * in iy2, prefix counts in rs */
+                    unsigned long long *key = (unsigned long long *)ks, *key2 = (unsigned long long *)idx;
+                    unsigned char *pos = (unsigned char *)is2, *pos2 = (unsigned char *)ky2;
+                    int *flag = (int *)iy2, *cum = (int *)rs;
+                    int bits = 32;
+                    while (bits < 64 && (1ll << (bits - 32)) < mc)
+                        bits++;
                     void *d_temp;
-                    model_offsets_kernel<<<grid_for(mc + 1), THREADS, 0, s>>>(mc, N, seg1);
+                    auc_keys_kernel<<<grid_for(total), THREADS, 0, s>>>(sc, d_label, N, total, key, pos);
                     CUDA_TRY(cudaGetLastError());
-                    auc_keys_kernel<<<grid_for(total), THREADS, 0, s>>>(sc, d_label, N, total, ks, pos);
-                    CUDA_TRY(cudaGetLastError());
-                    size_t need = 0;
-                    CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(NULL, need, ks, ks2, pos, pos2, total, mc,
-                                                                 seg1, seg1 + 1, s));
-                    size_t need2 = 0;
+                    size_t need = 0, need2 = 0;
+                    CUDA_TRY(cub::DeviceRadixSort::SortPairs(NULL, need, key, key2, pos, pos2, total, 0, bits, s));
                     CUDA_TRY(cub::DeviceScan::ExclusiveSum(NULL, need2, flag, cum, total + 1, s));
                     if (need2 > need)
                         need = need2;
                     if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_TEMP, need, &d_temp)) != VFR_OK)
                         return st;
                     need = w->dev_bytes[VFR_GPU_SLOT_TEMP];
-                    CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, need, ks, ks2, pos, pos2,
-                                                                 total, mc, seg1, seg1 + 1, s));
-                    neg_flag_kernel<<<grid_for(total + 1), THREADS, 0, s>>>(ks2, pos2, total, flag);
+                    CUDA_TRY(cub::DeviceRadixSort::SortPairs(d_temp, need, key, key2, pos, pos2, total, 0, bits, s));
+                    neg_flag_kernel<<<grid_for(total + 1), THREADS, 0, s>>>(key2, pos2, total, flag);
                     CUDA_TRY(cudaGetLastError());
                     need = w->dev_bytes[VFR_GPU_SLOT_TEMP];
                     CUDA_TRY(cub::DeviceScan::ExclusiveSum(d_temp, need, flag, cum, total + 1, s));
-                    auc_kernel<<<dim3(nb, mc), THREADS, 0, s>>>(ks2, pos2, cum, N, d_twice);
+                    auc_kernel<<<dim3(nb, mc), THREADS, 0, s>>>(key2, pos2, cum, N, d_twice);
                     CUDA_TRY(cudaGetLastError());
                 }
                 if (T > 0) {

@@ -169,6 +169,7 @@ cublasStatus_t vfr_emu_cublasSetStream(cublasHandle_t h, cudaStream_t s);
 #include <functional>
 #include <numeric>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -348,6 +349,35 @@ struct DeviceSegmentedSort {
                                        long long n, long long s, B bo, E eo, cudaStream_t = 0)
     {
         return vfr_emu::segmented_sort(true, t, b, ki, ko, vi, vo, n, s, bo, eo);
+    }
+};
+/* LSD radix sort of (key, value) pairs on key bits [begin, end): stable. */
+struct DeviceRadixSort {
+    template <typename K, typename V>
+    static cudaError_t SortPairs(void *t, size_t &b, const K *ki, K *ko, const V *vi, V *vo, long long n,
+                                 int begin = 0, int end = (int)sizeof(K) * 8, cudaStream_t = 0)
+    {
+        static_assert(std::is_unsigned<K>::value, "radix sort of unsigned keys only here");
+        if (!t) {
+            b = 256;
+            return cudaSuccess;
+        }
+        if (b < 256 || n < 0 || begin < 0 || end > (int)sizeof(K) * 8 || begin > end)
+            return cudaErrorInvalidValue;
+        const int width = end - begin;
+        const K mask = width >= (int)sizeof(K) * 8 ? (K)~(K)0 : (K)(((K)1 << width) - 1);
+        std::vector<long long> idx((size_t)n);
+        std::iota(idx.begin(), idx.end(), 0LL);
+        std::stable_sort(idx.begin(), idx.end(), [&](long long i, long long j) {
+            return ((ki[i] >> begin) & mask) < ((ki[j] >> begin) & mask);
+        });
+        std::vector<K> k2((size_t)n);
+        std::vector<V> v2((size_t)n);
+        for (long long q = 0; q < n; q++)
+            k2[(size_t)q] = ki[idx[(size_t)q]], v2[(size_t)q] = vi[idx[(size_t)q]];
+        std::copy(k2.begin(), k2.end(), ko);
+        std::copy(v2.begin(), v2.end(), vo);
+        return cudaSuccess;
     }
 };
 struct DeviceScan {
