@@ -11,6 +11,7 @@
 #include "test_util.h"
 #include "vfr/backtest.h"
 #include "vfr/device.h"
+#include "vfr/features.h"
 #include "vfr/gpu.h"
 #include "vfr/linear.h"
 #include "vfr/metrics.h"
@@ -184,6 +185,37 @@ static void linear(vfr_gpu_work *w)
     vfr_gpu_panel_destroy(g);
 }
 
+/* Alpha158 with the work's scratch: a repeated call allocates nothing. */
+static void alpha158(vfr_gpu_work *w)
+{
+    enum { B = 300, S2 = 3, NB = B * S2 };
+    static double o[NB], h[NB], l[NB], c[NB], v[NB];
+    static float a[NB * 158], b[NB * 158], ref[NB * 158];
+    int64_t boff[S2 + 1] = {0, B, 2 * B, 3 * B};
+    for (int s = 0; s < S2; s++) {
+        double px = 20 + 10 * s;
+        for (int i = s * B; i < (s + 1) * B; i++) {
+            px *= exp(0.02 * test_nrand());
+            c[i] = px, o[i] = px * (1 + 0.005 * test_nrand());
+            h[i] = fmax(o[i], c[i]) * (1 + 0.01 * test_urand()), l[i] = fmin(o[i], c[i]) * (1 - 0.01 * test_urand());
+            v[i] = floor(1e5 * test_urand()) + 1;
+        }
+    }
+    const int32_t F2 = vfr_features_alpha158_count();
+    vfr_ohlcv_series x = {S2, boff, o, h, l, c, v, NULL};
+    CHECK_OK(vfr_features_alpha158_cpu(&x, 1, ref, F2));
+    CHECK_OK(vfr_features_alpha158_staged(w, &x, a, F2));
+    const int64_t wa = vfr_gpu_work_allocations(w);
+    const long long ra = runtime_allocs();
+    CHECK_OK(vfr_features_alpha158_staged(w, &x, b, F2));
+    CHECK(vfr_gpu_work_allocations(w) == wa && runtime_allocs() == ra);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < (int64_t)NB * F2; i++)
+        bad += isnan(ref[i]) ? !isnan(a[i]) : !(fabs(a[i] - ref[i]) <= 1e-6 + 1e-5 * fabs(ref[i]));
+    CHECK(bad == 0);
+}
+
 int main(void)
 {
     if (!vfr_device_cuda_compiled() || vfr_device_count() == 0) {
@@ -201,6 +233,7 @@ int main(void)
     backtest(w, VFR_STRATEGY_LONG_SHORT_MEDIAN, 2);
     backtest(w, VFR_STRATEGY_LONG_ONLY, 1);
     linear(w);
+    alpha158(w);
     vfr_gpu_work_destroy(w);
     return test_done("test_gpu_staged");
 }

@@ -5,7 +5,7 @@
 # are linked against them: they find one (emulated) device and compare. Built
 # in any non-sanitized build with a C++ compiler, CUDA or not; label `emu`.
 set(VFR_EMU_DIR ${CMAKE_CURRENT_SOURCE_DIR}/emu)
-set(VFR_EMU_KERNELS colstats linear metrics backtest)
+set(VFR_EMU_KERNELS colstats linear metrics backtest alpha158)
 set(VFR_EMU_INCLUDES ${VFR_EMU_DIR}/include ${VFR_EMU_DIR} ${PROJECT_SOURCE_DIR}/src/kernels
     ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src/host ${CMAKE_BINARY_DIR}/generated
     ${CJSON_INCLUDE_DIR} ${CBLAS_INCLUDE_DIR} ${SQLITE3_INCLUDE_DIR})
@@ -15,6 +15,7 @@ add_library(vfr_emu_host OBJECT
   ${PROJECT_SOURCE_DIR}/src/host/device.c ${PROJECT_SOURCE_DIR}/src/host/colstats.c
   ${PROJECT_SOURCE_DIR}/src/host/linear.c ${PROJECT_SOURCE_DIR}/src/host/metrics.c
   ${PROJECT_SOURCE_DIR}/src/host/backtest.c ${PROJECT_SOURCE_DIR}/src/host/gpu.c
+  ${PROJECT_SOURCE_DIR}/src/host/alpha158.c
   ${VFR_EMU_DIR}/cuda_emu.cpp)
 target_include_directories(vfr_emu_host BEFORE PRIVATE ${VFR_EMU_INCLUDES})
 target_compile_definitions(vfr_emu_host PRIVATE VFR_HAVE_CUDA=1 _POSIX_C_SOURCE=200809L)
@@ -101,7 +102,7 @@ endfunction()
 
 # The GPU parity tests, unchanged, against the emulated kernels.
 foreach(t test_colstats_parity test_linear_parity test_metrics_parity test_metrics_edges
-        test_gpu_staged)
+        test_gpu_staged test_alpha158_parity)
   vfr_emu_test(${t})
   vfr_emu_add_test(emu_${t} emu_${t})
 endforeach()
