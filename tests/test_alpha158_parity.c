@@ -6,18 +6,13 @@
  * (skipped) without a device: it never passes without comparing. */
 #include <stdint.h>
 
+#define TEST_SEED 88172645463325252ull
 #include "test_util.h"
 #include "vfr/device.h"
 #include "vfr/features.h"
 
 enum { F = 158 };
 
-static uint64_t rng = 88172645463325252ull;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
 
 int main(void)
 {
@@ -36,13 +31,13 @@ int main(void)
     double *c = malloc(sizeof *c * N), *v = malloc(sizeof *v * N), *w = malloc(sizeof *w * N);
     float *a = malloc(sizeof *a * N * F), *b = malloc(sizeof *b * N * F);
     for (int32_t s = 0; s < S; s++) {
-        double p = 10 + 100 * urand();
+        double p = 10 + 100 * test_urand();
         for (int64_t i = off[s]; i < off[s + 1]; i++) {
-            o[i] = p * (1 + 0.01 * (urand() - 0.5));
-            c[i] = o[i] * (1 + 0.04 * (urand() - 0.5));
-            h[i] = (o[i] > c[i] ? o[i] : c[i]) * (1 + 0.01 * urand());
-            l[i] = (o[i] < c[i] ? o[i] : c[i]) * (1 - 0.01 * urand());
-            v[i] = urand() < 0.01 ? NAN : urand() < 0.02 ? 0.0 : floor(1e6 * urand());
+            o[i] = p * (1 + 0.01 * (test_urand() - 0.5));
+            c[i] = o[i] * (1 + 0.04 * (test_urand() - 0.5));
+            h[i] = (o[i] > c[i] ? o[i] : c[i]) * (1 + 0.01 * test_urand());
+            l[i] = (o[i] < c[i] ? o[i] : c[i]) * (1 - 0.01 * test_urand());
+            v[i] = test_urand() < 0.01 ? NAN : test_urand() < 0.02 ? 0.0 : floor(1e6 * test_urand());
             w[i] = (h[i] + l[i] + c[i]) / 3;
             if (s == 4 && i - off[s] > 20 && i - off[s] < 30) /* flat bars */
                 o[i] = h[i] = l[i] = c[i] = p, v[i] = 1000;

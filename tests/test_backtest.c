@@ -8,15 +8,10 @@
 #include <string.h>
 
 #include "test_metrics_fixture.h"
+#define TEST_SEED 0x2545F4914F6CDD1Dull
 #include "test_util.h"
 #include "vfr/backtest.h"
 
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
 
 static int find_fin(const char *name)
 {
@@ -168,11 +163,11 @@ static void bpanel_make(bpanel *b, int32_t T, int32_t S, int32_t M)
         b->off[t] = (int64_t)t * S;
     for (int64_t i = 0; i < N; i++) {
         b->sym[i] = (int32_t)(i % S);
-        b->fwd1[i] = (float)((urand() - 0.48) * 0.04);
-        b->fwd[i] = (float)((urand() - 0.48) * 0.08);
+        b->fwd1[i] = (float)((test_urand() - 0.48) * 0.04);
+        b->fwd[i] = (float)((test_urand() - 0.48) * 0.08);
     }
     for (int64_t i = 0; i < N * M; i++)
-        b->score[i] = (float)(urand() - 0.5);
+        b->score[i] = (float)(test_urand() - 0.5);
     b->p = (vfr_panel){N, T, S, b->off, b->sym, b->label, b->fwd, b->fwd1};
 }
 

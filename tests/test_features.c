@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TEST_SEED 0x9E3779B97F4A7C15ull
 #include "test_util.h"
 #include "vfr/features.h"
 
@@ -40,20 +41,12 @@ static int fidx(const char *name)
     exit(1);
 }
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static double urand(void) /* [0, 1) */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
-}
 
 static void random_walk(float *c, int64_t T)
 {
     double p = 50.0;
     for (int64_t t = 0; t < T; t++) {
-        p *= exp(0.02 * (urand() - 0.5) * 2.0);
+        p *= exp(0.02 * (test_urand() - 0.5) * 2.0);
         /* Two decimals, as market data; gives flat days now and then. */
         c[t] = (float)(round(p * 100.0) / 100.0);
     }
@@ -310,7 +303,7 @@ static void test_no_lookahead(void)
         int k = ks[i];
         memcpy(c2, c, sizeof c);
         for (int t = k + 1; t < T; t++)
-            c2[t] = (float)(c[t] * (0.5 + 1.5 * urand()));
+            c2[t] = (float)(c[t] * (0.5 + 1.5 * test_urand()));
         CHECK_OK(vfr_features_price_cpu(c2, T, b, F));
         if (memcmp(a, b, (size_t)(k + 1) * F * sizeof(float)) != 0) {
             fprintf(stderr, "features of rows <= %d changed when prices after %d did\n", k, k);

@@ -8,23 +8,13 @@
  * both objectives. */
 #include <stdint.h>
 
+#define TEST_SEED 0x9E3779B97F4A7C15ull
 #include "test_util.h"
 #include "vfr/lstm.h"
 #include "vfr/model.h"
 
 enum { S = 24, T = 320, F = 3, PATTERN = 5 };
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
-static double nrand(void)
-{
-    double u = urand(), v = urand();
-    return sqrt(-2 * log(u + 1e-300)) * cos(6.283185307179586 * v);
-}
 
 /* The panel: rows sorted by date then symbol, row = t * S + s. */
 static float X[T * S * F], ydir[T * S], yret[T * S];
@@ -35,9 +25,9 @@ static void make_panel(void)
     for (int t = 0; t < T; t++)
         for (int s = 0; s < S; s++) {
             int64_t r = (int64_t)t * S + s;
-            X[r * F + 0] = (float)nrand();
-            X[r * F + 1] = (float)(3 + 2 * nrand()); /* noise, not centred */
-            X[r * F + 2] = urand() < 0.1 ? NAN : (float)nrand(); /* noise with gaps */
+            X[r * F + 0] = (float)test_nrand();
+            X[r * F + 1] = (float)(3 + 2 * test_nrand()); /* noise, not centred */
+            X[r * F + 2] = test_urand() < 0.1 ? NAN : (float)test_nrand(); /* noise with gaps */
             prev[r] = t ? r - S : -1;
         }
     for (int t = 0; t < T; t++)

@@ -14,16 +14,11 @@
  * (tf32_weights below). */
 #include <stdint.h>
 
+#define TEST_SEED 88172645463325252ull
 #include "test_util.h"
 #include "vfr/lstm.h"
 #include "vfr/model.h"
 
-static uint64_t rng = 88172645463325252ull;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
 
 static double scaled_err(const float *got, const float *ref, int64_t n, int64_t *worst)
 {
@@ -118,9 +113,9 @@ static void compare(const char *name, int32_t F, int32_t L, int32_t B, int layer
     vfr_lstm_init(&s, 11, w);
     memcpy(w0, w, sizeof(float) * P);
     for (int64_t i = 0; i < nx; i++)
-        x[i] = (float)(2 * urand() - 1);
+        x[i] = (float)(2 * test_urand() - 1);
     for (int32_t b = 0; b < B; b++)
-        y[b] = head == VFR_LSTM_HEAD_LOGISTIC ? (float)(urand() < 0.5) : (float)(urand() - 0.5);
+        y[b] = head == VFR_LSTM_HEAD_LOGISTIC ? (float)(test_urand() < 0.5) : (float)(test_urand() - 0.5);
     vfr_lstm_cpu *c = NULL;
     vfr_lstm_cuda *d = NULL;
     CHECK_OK(vfr_lstm_cpu_create(&s, B, &c));
@@ -200,13 +195,13 @@ static void gather(void)
     float mean[F], inv[F], w[4096], z[B], zg[B], x[L * B * F];
     int32_t rows[B];
     for (int i = 0; i < S * T * F; i++)
-        X[i] = urand() < 0.05 ? NAN : (float)(10 * urand());
+        X[i] = test_urand() < 0.05 ? NAN : (float)(10 * test_urand());
     for (int r = 0; r < S * T; r++)
         prev[r] = r >= S ? r - S : -1;
     for (int f = 0; f < F; f++)
         mean[f] = 5.0f, inv[f] = 1 / 3.0f;
     for (int b = 0; b < B; b++)
-        rows[b] = (L - 1) * S + (int32_t)(urand() * (S * T - (L - 1) * S));
+        rows[b] = (L - 1) * S + (int32_t)(test_urand() * (S * T - (L - 1) * S));
     for (int b = 0; b < B; b++) {
         int32_t r = rows[b];
         for (int t = L - 1; t >= 0; t--, r = t >= 0 ? prev[r] : r)
@@ -246,8 +241,8 @@ static void model(void)
     static float X[S * T * F], y[S * T];
     static int64_t prev[S * T];
     for (int r = 0; r < S * T; r++) {
-        X[r * F] = (float)(2 * urand() - 1);
-        X[r * F + 1] = (float)urand();
+        X[r * F] = (float)(2 * test_urand() - 1);
+        X[r * F + 1] = (float)test_urand();
         prev[r] = r >= S ? r - S : -1;
     }
     for (int r = 0; r < S * T; r++) {

@@ -7,15 +7,10 @@
 #include <string.h>
 
 #include "test_metrics_fixture.h"
+#define TEST_SEED 0x9E3779B97F4A7C15ull
 #include "test_util.h"
 #include "vfr/metrics.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
 
 static int find_metric(const char *name)
 {
@@ -102,8 +97,8 @@ static void rpanel_make(rpanel *r, int32_t T, int32_t S)
         r->off[t] = (int64_t)t * S;
     for (int64_t i = 0; i < N; i++) {
         r->sym[i] = (int32_t)(i % S);
-        r->fwd[i] = (float)(urand() - 0.5) * 0.1f;
-        r->label[i] = urand() < 0.4 ? 1.0f : 0.0f;
+        r->fwd[i] = (float)(test_urand() - 0.5) * 0.1f;
+        r->label[i] = test_urand() < 0.4 ? 1.0f : 0.0f;
     }
     r->p = (vfr_panel){N, T, S, r->off, r->sym, r->label, r->fwd, NULL};
 }
@@ -118,9 +113,9 @@ static void properties(void)
     float *score = malloc(sizeof *score * 4 * (size_t)N);
     /* 0: perfectly ranked; 1: all equal; 2: random; 3: a strictly monotone map of 2 */
     for (int64_t i = 0; i < N; i++) {
-        score[i] = r.label[i] == 1.0f ? 0.6f + 0.3f * (float)urand() : 0.1f + 0.3f * (float)urand();
+        score[i] = r.label[i] == 1.0f ? 0.6f + 0.3f * (float)test_urand() : 0.1f + 0.3f * (float)test_urand();
         score[N + i] = 0.5f;
-        score[2 * N + i] = (float)urand();
+        score[2 * N + i] = (float)test_urand();
         score[3 * N + i] = score[2 * N + i] * 0.25f; /* exact: no new ties */
     }
     vfr_metrics_options o;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#define TEST_SEED 12345
 #include "test_util.h"
 #include "vfr/backtest.h"
 #include "vfr/predictions.h"
@@ -57,12 +58,6 @@ static char *stderr_text(void)
     return buf;
 }
 
-static uint64_t rng = 12345;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
 
 enum { T = 60, S = 12, M = 3, N = T * S };
 
@@ -82,12 +77,12 @@ int main(void)
     for (int i = 0; i < N; i++) {
         date[i] = 19000 + i / S;
         symbol[i] = i % S;
-        fwd1[i] = (float)((urand() - 0.49) * 0.03);
-        fwd[i] = fwd1[i] + (float)((urand() - 0.5) * 0.02);
+        fwd1[i] = (float)((test_urand() - 0.49) * 0.03);
+        fwd[i] = fwd1[i] + (float)((test_urand() - 0.5) * 0.02);
         label[i] = fwd[i] > 0 ? 1.0f : 0.0f;
         set[i] = i / S < 40 ? VFR_SET_VALIDATION : VFR_SET_TEST;
         for (int m = 0; m < M; m++)
-            score[m * N + i] = (float)(0.5 + (m == 0 ? 10 * fwd[i] : 0) + 0.2 * (urand() - 0.5));
+            score[m * N + i] = (float)(0.5 + (m == 0 ? 10 * fwd[i] : 0) + 0.2 * (test_urand() - 0.5));
     }
     vfr_predictions p = {N, M, S, 0, 5, VFR_TASK_CLASSIFICATION, syms, names, date, symbol,
                          NULL, score, label, fwd, fwd1, set, NULL, NULL};

@@ -8,17 +8,12 @@
 #include <stdint.h>
 
 #include "metrics_internal.h"
+#define TEST_SEED 0x9e3779b97f4a7c15ull
 #include "test_util.h"
 #include "vfr/backtest.h"
 #include "vfr/device.h"
 #include "vfr/metrics.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
 
 static int same(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
 
@@ -64,12 +59,12 @@ static void edge_panel(vfr_panel *p)
             int i = t * S + s;
             sym[i] = s;
             label[i] = 1.0f / 3.0f;
-            fwd[i] = t == 0 ? 0.1f : t == 1 ? (float)(urand() - 0.5) : s == 5 ? nextafterf(0.1f, 1) : 0.1f;
-            fwd1[i] = (float)(0.02 * (urand() - 0.5));
-            score[0 * T * S + i] = (float)urand();
+            fwd[i] = t == 0 ? 0.1f : t == 1 ? (float)(test_urand() - 0.5) : s == 5 ? nextafterf(0.1f, 1) : 0.1f;
+            fwd1[i] = (float)(0.02 * (test_urand() - 0.5));
+            score[0 * T * S + i] = (float)test_urand();
             score[1 * T * S + i] = 0.7f;
             score[2 * T * S + i] = label[i];
-            score[3 * T * S + i] = t == 1 ? 0.25f : (float)urand();
+            score[3 * T * S + i] = t == 1 ? 0.25f : (float)test_urand();
         }
     }
     off[T] = (int64_t)T * S;
@@ -121,19 +116,19 @@ static void forced_chunks(void)
     for (int t = 0; t < TT; t++) {
         o2[t] = n;
         for (int s = 0; s < SS; s++) {
-            if (urand() < 0.1)
+            if (test_urand() < 0.1)
                 continue;
             s2[n] = s;
-            g2[n] = (float)(0.04 * (urand() - 0.49));
-            f2[n] = g2[n] + (float)(0.01 * (urand() - 0.5));
-            l2[n] = g2[n] + 0.01 * (urand() - 0.5) > 0;
+            g2[n] = (float)(0.04 * (test_urand() - 0.49));
+            f2[n] = g2[n] + (float)(0.01 * (test_urand() - 0.5));
+            l2[n] = g2[n] + 0.01 * (test_urand() - 0.5) > 0;
             n++;
         }
     }
     o2[TT] = n;
     for (int m = 0; m < MM; m++)
         for (int64_t i = 0; i < n; i++)
-            sc[m * n + i] = m % 3 == 1 ? (float)((int)(urand() * 5)) / 5.0f : (float)(0.5 + 5 * g2[i] + 0.3 * (urand() - 0.5));
+            sc[m * n + i] = m % 3 == 1 ? (float)((int)(test_urand() * 5)) / 5.0f : (float)(0.5 + 5 * g2[i] + 0.3 * (test_urand() - 0.5));
     vfr_panel p = {n, TT, SS, o2, s2, l2, f2, g2};
     vfr_metrics_options mo;
     vfr_metrics_options_default(&mo);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#define TEST_SEED 0x853c49e6748fea9bull
 #include "test_util.h"
 #include "vfr/backtest.h"
 #include "vfr/metrics.h"
@@ -18,12 +19,6 @@
 #include <cuda_runtime.h>
 #endif
 
-static uint64_t rng = 0x853c49e6748fea9bull;
-static double urand(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (double)(rng >> 11) / 9007199254740992.0;
-}
 
 /* A random panel with holes: each (date, symbol) present with probability
  * `fill`; labels 0/1 (or real), fwd and fwd1 with some NaN. */
@@ -48,14 +43,14 @@ static void panel_make(panel *q, int32_t T, int32_t S, int32_t M, double fill, i
     for (int32_t t = 0; t < T; t++) {
         q->off[t] = n;
         for (int32_t s = 0; s < S; s++) {
-            if (urand() >= fill)
+            if (test_urand() >= fill)
                 continue;
             q->sym[n] = s;
-            q->fwd1[n] = urand() < nan_share ? NAN : (float)((urand() - 0.49) * 0.04);
-            q->fwd[n] = urand() < nan_share ? NAN : q->fwd1[n] + (float)((urand() - 0.5) * 0.03);
-            q->label[n] = urand() < nan_share ? NAN
-                          : cls ? (q->fwd1[n] + (urand() - 0.5) * 0.02 > 0 ? 1.0f : 0.0f)
-                                : (float)((urand() - 0.5) * 0.1);
+            q->fwd1[n] = test_urand() < nan_share ? NAN : (float)((test_urand() - 0.49) * 0.04);
+            q->fwd[n] = test_urand() < nan_share ? NAN : q->fwd1[n] + (float)((test_urand() - 0.5) * 0.03);
+            q->label[n] = test_urand() < nan_share ? NAN
+                          : cls ? (q->fwd1[n] + (test_urand() - 0.5) * 0.02 > 0 ? 1.0f : 0.0f)
+                                : (float)((test_urand() - 0.5) * 0.1);
             n++;
         }
     }
@@ -65,15 +60,15 @@ static void panel_make(panel *q, int32_t T, int32_t S, int32_t M, double fill, i
     for (int32_t m = 0; m < M; m++)
         for (int64_t i = 0; i < n; i++) {
             float *s = &q->score[(size_t)m * (size_t)n + (size_t)i];
-            double u = urand();
+            double u = test_urand();
             if (u < nan_share)
                 *s = NAN;
             else if (m % 4 == 1) /* coarse: many ties */
-                *s = (float)((int)(urand() * 8)) / 8.0f;
+                *s = (float)((int)(test_urand() * 8)) / 8.0f;
             else if (m % 4 == 2) /* all equal */
                 *s = 0.5f;
             else
-                *s = (float)(isfinite(q->fwd1[i]) ? 0.5 + 5 * q->fwd1[i] + 0.3 * (urand() - 0.5) : urand());
+                *s = (float)(isfinite(q->fwd1[i]) ? 0.5 + 5 * q->fwd1[i] + 0.3 * (test_urand() - 0.5) : test_urand());
         }
     q->p = (vfr_panel){n, T, S, q->off, q->sym, q->label, q->fwd, q->fwd1};
 }
@@ -81,23 +76,6 @@ static void panel_make(panel *q, int32_t T, int32_t S, int32_t M, double fill, i
 static void panel_free(panel *q)
 {
     free(q->off), free(q->sym), free(q->label), free(q->fwd), free(q->fwd1), free(q->score);
-}
-
-static int shown;
-
-static void compare(const char *what, const double *cpu, const double *gpu, size_t n, int cols,
-                    const char *(*name)(int), double rtol, double atol)
-{
-    for (size_t i = 0; i < n; i++) {
-        double a = cpu[i], b = gpu[i];
-        int ok = (isnan(a) && isnan(b)) || (!isnan(a) && !isnan(b) && fabs(a - b) <= atol + rtol * fabs(a));
-        if (!ok) {
-            if (shown++ < 12)
-                fprintf(stderr, "%s: row %zu %s: cpu %.17g cuda %.17g\n", what, i / (size_t)cols,
-                        name((int)(i % (size_t)cols)), a, b);
-            test_failures++;
-        }
-    }
 }
 
 static const char *mname(int k) { return vfr_metrics_name((vfr_metric)k); }
@@ -115,7 +93,7 @@ static void metrics_case(const char *what, int32_t T, int32_t S, int32_t M, doub
     double *a = malloc(sizeof *a * cells), *b = malloc(sizeof *b * cells);
     CHECK_OK(vfr_metrics_batch_cpu(&q.p, q.score, M, &o, a));
     CHECK_OK(vfr_metrics_batch_cuda(&q.p, q.score, M, &o, b));
-    compare(what, a, b, cells, VFR_METRIC_COUNT, mname, 1e-9, 1e-12);
+    test_parity(what, a, b, cells, VFR_METRIC_COUNT, mname, 1e-9, 1e-12);
     /* AUC is an exact integer ratio on both sides */
     for (int32_t m = 0; m < M; m++) {
         double x = a[(size_t)m * VFR_METRIC_COUNT + VFR_METRIC_ROC_AUC];
@@ -142,18 +120,13 @@ static void backtest_case(const char *what, int32_t T, int32_t S, int32_t M, dou
     CHECK_OK(vfr_backtest_cuda(&q.p, q.score, M, &o, b, db));
     char w[160];
     snprintf(w, sizeof w, "%s (%s k=%d h=%d)", what, vfr_backtest_strategy_name(strat), k, h);
-    compare(w, a, b, cells, VFR_FIN_COUNT, fname, 1e-9, 1e-12);
-    for (size_t i = 0; i < (size_t)M * (size_t)T; i++)
-        if (!(fabs(da[i] - db[i]) <= 1e-15 + 1e-9 * fabs(da[i]))) {
-            if (shown++ < 12)
-                fprintf(stderr, "%s: daily[%zu]: cpu %.17g cuda %.17g\n", w, i, da[i], db[i]);
-            test_failures++;
-            break;
-        }
+    test_parity(w, a, b, cells, VFR_FIN_COUNT, fname, 1e-9, 1e-12);
+    snprintf(w, sizeof w, "%s (%s k=%d h=%d) daily", what, vfr_backtest_strategy_name(strat), k, h);
+    test_parity(w, da, db, (size_t)M * (size_t)T, T ? T : 1, NULL, 1e-9, 1e-15);
     /* the stats of the same daily returns agree too */
     CHECK_OK(vfr_backtest_stats_cpu(da, M, T, &o, a));
     CHECK_OK(vfr_backtest_stats_cuda(da, M, T, &o, b));
-    compare("stats", a, b, cells, VFR_FIN_COUNT, fname, 1e-12, 1e-15);
+    test_parity("stats", a, b, cells, VFR_FIN_COUNT, fname, 1e-12, 1e-15);
     free(a), free(b), free(da), free(db);
     panel_free(&q);
 }

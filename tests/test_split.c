@@ -2,15 +2,11 @@
  * plus a hand-built leaking fold that the checker must catch. */
 #include <stdint.h>
 
+#define TEST_SEED 0x9E3779B97F4A7C15ull
 #include "test_util.h"
 #include "vfr/split.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint32_t next(void)
-{
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (uint32_t)(rng >> 32);
-}
+static uint32_t next(void) { return (uint32_t)(test_rand64() >> 32); }
 static int32_t uniform(int32_t lo, int32_t hi) { return lo + (int32_t)(next() % (uint32_t)(hi - lo + 1)); }
 
 /* Roles from ranges, to check the properties without trusting vfr_split_check. */

@@ -105,6 +105,7 @@ foreach(t csv job h5)
 endforeach()
 # CPU checks always; CUDA ones (constant segments, forced chunks) with a device.
 vfr_test(test_metrics_edges GPU)
+vfr_test(test_gpu_staged GPU)
 # Shared XGBoost matrices keyed by max_bin under concurrent trials.
 vfr_test(test_xgb_shared)
 # Emulated kernel parity (the GPU parity tests against the kernels compiled as

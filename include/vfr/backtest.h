@@ -92,6 +92,16 @@ vfr_status vfr_backtest_cpu(const vfr_panel *p, const float *score, int32_t M,
 vfr_status vfr_backtest_cuda(const vfr_panel *p, const float *score, int32_t M,
                              const vfr_backtest_options *o, double *metrics, double *daily);
 
+/* Same on a panel staged once (gpu.h), with the caller's work (stream and
+ * grow-only scratch: a repeated call with the same shapes allocates nothing).
+ * score may be host or device memory ([M, N]; device scores are only read).
+ * Not thread-safe for one work. Errors: as vfr_backtest_cuda; INVALID_ARG for
+ * a panel staged without dates. */
+typedef struct vfr_gpu_panel vfr_gpu_panel;
+typedef struct vfr_gpu_work vfr_gpu_work;
+vfr_status vfr_backtest_staged(const vfr_gpu_panel *g, vfr_gpu_work *w, const float *score, int32_t M,
+                               const vfr_backtest_options *o, double *metrics, double *daily);
+
 /* Dispatches on a resolved device kind (CPU or CUDA). */
 vfr_status vfr_backtest(vfr_device_kind dev, const vfr_panel *p, const float *score, int32_t M,
                         const vfr_backtest_options *o, double *metrics, double *daily);

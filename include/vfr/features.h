@@ -53,6 +53,14 @@ vfr_status vfr_features_alpha158_cpu(const vfr_ohlcv_series *x, int threads, flo
  * host out. Errors: as the CPU's, plus NO_DEVICE (no CUDA built or found), CUDA. */
 vfr_status vfr_features_alpha158_cuda(const vfr_ohlcv_series *x, float *out, int64_t ld);
 
+/* Same with the caller's work (gpu.h): the bars go through its pinned buffer
+ * and scratch on its stream (a repeated call of the same size allocates
+ * nothing); out may be device memory ([N, ld], left there: the features can
+ * feed a staged panel without a round trip). Not thread-safe for one work. */
+typedef struct vfr_gpu_work vfr_gpu_work;
+vfr_status vfr_features_alpha158_staged(vfr_gpu_work *w, const vfr_ohlcv_series *x, float *out,
+                                        int64_t ld);
+
 /* Dispatches on a resolved device kind (CPU or CUDA). */
 vfr_status vfr_features_alpha158(vfr_device_kind dev, const vfr_ohlcv_series *x, int threads,
                                  float *out, int64_t ld);

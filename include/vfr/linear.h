@@ -32,7 +32,17 @@ vfr_status vfr_linear_gradhess_cpu(const vfr_linear_problem *p, const double *w,
 vfr_status vfr_linear_gradhess_cuda(const vfr_linear_problem *p, const double *w, double *loss,
                                     double *grad, double *hess);
 
-/* Newton's method with step halving to convergence (|step| < tol or max_iter).
+/* Same on rows staged once (gpu.h: X and y = the panel's features and label,
+ * p->X and p->y are not read) with the caller's work: its cuBLAS handle,
+ * stream and scratch; a repeated call allocates nothing. */
+typedef struct vfr_gpu_panel vfr_gpu_panel;
+typedef struct vfr_gpu_work vfr_gpu_work;
+vfr_status vfr_linear_gradhess_staged(const vfr_gpu_panel *g, vfr_gpu_work *wk,
+                                      const vfr_linear_problem *p, const double *w, double *loss,
+                                      double *grad, double *hess);
+
+/* Newton's method with step halving to convergence (|step| < tol or
+ * max_iter); on CUDA, X is staged once and one work serves every step.
  * OUT w [P]. Returns the iterations used in *iters. */
 vfr_status vfr_linear_fit(vfr_device_kind dev, const vfr_linear_problem *p, int max_iter,
                           double tol, double *w, int *iters);

@@ -108,6 +108,17 @@ vfr_status vfr_metrics_batch_cpu(const vfr_panel *p, const float *score, int32_t
 vfr_status vfr_metrics_batch_cuda(const vfr_panel *p, const float *score, int32_t M,
                                   const vfr_metrics_options *o, double *out);
 
+/* Same on a panel staged once (gpu.h), with the caller's work: its stream,
+ * cuBLAS handle and scratch; nothing is allocated when the work already holds
+ * enough (a repeated call with the same shapes). score may be host or device
+ * memory ([M, N]; device scores are read in place). Not thread-safe for one
+ * work. Errors: as vfr_metrics_batch_cuda; INVALID_ARG for a panel staged
+ * without dates. */
+typedef struct vfr_gpu_panel vfr_gpu_panel;
+typedef struct vfr_gpu_work vfr_gpu_work;
+vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_work *w, const float *score,
+                                    int32_t M, const vfr_metrics_options *o, double *out);
+
 /* Dispatches on a resolved device kind (CPU or CUDA; AUTO is treated as CPU). */
 vfr_status vfr_metrics_batch(vfr_device_kind dev, const vfr_panel *p, const float *score,
                              int32_t M, const vfr_metrics_options *o, double *out);

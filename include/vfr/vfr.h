@@ -21,6 +21,7 @@ extern "C" {
 #include "vfr/device.h"
 #include "vfr/digest.h"
 #include "vfr/features.h"
+#include "vfr/gpu.h"
 #include "vfr/job.h"
 #include "vfr/lightgbm.h"
 #include "vfr/linear.h"

@@ -209,6 +209,13 @@ vfr_status vfr_features_alpha158_cuda(const vfr_ohlcv_series *x, float *out, int
     (void)ld;
     return vfr_fail(VFR_ERR_NO_DEVICE, "alpha158: this vfr was built without CUDA");
 }
+
+vfr_status vfr_features_alpha158_staged(vfr_gpu_work *w, const vfr_ohlcv_series *x, float *out,
+                                        int64_t ld)
+{
+    (void)w, (void)x, (void)out, (void)ld;
+    return vfr_fail(VFR_ERR_NO_DEVICE, "alpha158: this vfr was built without CUDA");
+}
 #endif
 
 vfr_status vfr_features_alpha158(vfr_device_kind dev, const vfr_ohlcv_series *x, int threads,

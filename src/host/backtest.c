@@ -7,6 +7,7 @@
  * new cohort takes the slot of the one that leaves, the weights are re-summed
  * from the live cohorts, then costs are charged and the 1-day returns earned.
  * Conventions: docs/metrics.md. */
+#include "backtest_formula.h"
 #include "metrics_internal.h"
 #include "vfr/backtest.h"
 
@@ -120,59 +121,11 @@ static double ppy_of(const vfr_backtest_options *o)
     return o->periods_per_year > 0 ? (double)o->periods_per_year : 252.0;
 }
 
-/* Fills every column but DIRECTIONAL_ACCURACY, TURNOVER and the exposures. */
+/* Fills every column but DIRECTIONAL_ACCURACY, TURNOVER and the exposures
+ * (the formula the CUDA kernel shares: backtest_formula.h). */
 static void return_stats(const double *r, int32_t T, const vfr_backtest_options *o, double *row)
 {
-    const double ppy = ppy_of(o), rf = o->risk_free / ppy;
-    row[VFR_FIN_DAYS] = T;
-    if (T == 0)
-        return;
-    double sum = 0, eq = 1, peak = 1, mdd = 0, win = 0, loss = 0;
-    int64_t peak_day = -1, dur = 0, nwin = 0, nloss = 0;
-    int under = 0;
-    for (int32_t t = 0; t < T; t++) {
-        double x = isnan(r[t]) ? 0.0 : r[t];
-        sum += x;
-        if (x > 0)
-            win += x, nwin++;
-        else if (x < 0)
-            loss += x, nloss++;
-        eq *= 1.0 + x;
-        if (eq >= peak) {
-            if (under && t - peak_day > dur)
-                dur = t - peak_day;
-            under = 0;
-            peak = eq, peak_day = t;
-        } else {
-            under = 1;
-            double dd = 1.0 - eq / peak;
-            if (dd > mdd)
-                mdd = dd;
-        }
-    }
-    if (under && (T - 1) - peak_day > dur)
-        dur = (T - 1) - peak_day;
-    double mean = sum / T, ss = 0, down = 0;
-    for (int32_t t = 0; t < T; t++) {
-        double x = isnan(r[t]) ? 0.0 : r[t], d = x - rf;
-        ss += (x - mean) * (x - mean);
-        if (d < 0)
-            down += d * d;
-    }
-    double sd = T >= 2 ? sqrt(ss / (T - 1)) : NAN, dd = sqrt(down / T);
-    double cagr = eq > 0 ? pow(eq, ppy / T) - 1.0 : -1.0;
-    row[VFR_FIN_TOTAL_RETURN] = eq - 1.0;
-    row[VFR_FIN_CAGR] = cagr;
-    row[VFR_FIN_VOLATILITY] = sd * sqrt(ppy);
-    row[VFR_FIN_SHARPE] = sd > 0 ? (mean - rf) / sd * sqrt(ppy) : NAN;
-    row[VFR_FIN_SORTINO] = T >= 2 && dd > 0 ? (mean - rf) / dd * sqrt(ppy) : NAN;
-    row[VFR_FIN_MAX_DRAWDOWN] = mdd;
-    row[VFR_FIN_MAX_DRAWDOWN_DAYS] = (double)dur;
-    row[VFR_FIN_CALMAR] = mdd > 0 ? cagr / mdd : NAN;
-    row[VFR_FIN_PROFIT_FACTOR] = nloss ? win / -loss : NAN;
-    row[VFR_FIN_WIN_RATE] = nwin + nloss ? (double)nwin / (double)(nwin + nloss) : NAN;
-    row[VFR_FIN_AVG_WIN] = nwin ? win / (double)nwin : NAN;
-    row[VFR_FIN_AVG_LOSS] = nloss ? loss / (double)nloss : NAN;
+    vfr_backtest_return_stats(r, T, ppy_of(o), o->risk_free, row);
 }
 
 void vfr_backtest_equity(const double *daily, int32_t T, double *equity)
@@ -524,6 +477,13 @@ vfr_status vfr_backtest_stats_cuda(const double *daily, int32_t M, int32_t T,
                                    const vfr_backtest_options *o, double *metrics)
 {
     (void)daily, (void)M, (void)T, (void)o, (void)metrics;
+    return vfr_fail(VFR_ERR_NO_DEVICE, "backtest: vfr was built without CUDA");
+}
+
+vfr_status vfr_backtest_staged(const vfr_gpu_panel *g, vfr_gpu_work *w, const float *score, int32_t M,
+                               const vfr_backtest_options *o, double *metrics, double *daily)
+{
+    (void)g, (void)w, (void)score, (void)M, (void)o, (void)metrics, (void)daily;
     return vfr_fail(VFR_ERR_NO_DEVICE, "backtest: vfr was built without CUDA");
 }
 #endif

@@ -4,6 +4,7 @@
  * never copied whole. Double precision throughout: the result is checked
  * against scikit-learn to 1e-4. */
 #include "vfr/linear.h"
+#include "vfr/gpu.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -85,7 +86,30 @@ vfr_status vfr_linear_gradhess_cuda(const vfr_linear_problem *p, const double *w
     (void)p, (void)w, (void)loss, (void)grad, (void)hess;
     return vfr_fail(VFR_ERR_NO_DEVICE, "linear: vfr was built without CUDA");
 }
+
+vfr_status vfr_linear_gradhess_staged(const vfr_gpu_panel *g, vfr_gpu_work *wk,
+                                      const vfr_linear_problem *p, const double *w, double *loss,
+                                      double *grad, double *hess)
+{
+    (void)g, (void)wk, (void)p, (void)w, (void)loss, (void)grad, (void)hess;
+    return vfr_fail(VFR_ERR_NO_DEVICE, "linear: vfr was built without CUDA");
+}
 #endif
+
+/* The Newton step's loss, gradient and Hessian on the fit's device: on CUDA,
+ * X and y are staged once per fit and one work (stream, cuBLAS handle,
+ * scratch) serves every step. */
+typedef struct gh_ctx {
+    const vfr_linear_problem *p;
+    vfr_gpu_work *w;
+    vfr_gpu_panel *g;
+} gh_ctx;
+
+static vfr_status gh(const gh_ctx *c, const double *w, double *loss, double *grad, double *hess)
+{
+    return c->g ? vfr_linear_gradhess_staged(c->g, c->w, c->p, w, loss, grad, hess)
+                : vfr_linear_gradhess_cpu(c->p, w, loss, grad, hess);
+}
 
 /* Solves H d = g for symmetric positive definite H [P, P] by Cholesky, in
  * place (H is overwritten). Returns 0, or -1 when H is not positive definite. */
@@ -128,16 +152,21 @@ vfr_status vfr_linear_fit(vfr_device_kind dev, const vfr_linear_problem *p, int 
     double *g = malloc(sizeof *g * (size_t)P), *H = malloc(sizeof *H * (size_t)P * (size_t)P);
     double *d = malloc(sizeof *d * (size_t)P), *w2 = malloc(sizeof *w2 * (size_t)P);
     double *g2 = malloc(sizeof *g2 * (size_t)P), *H2 = malloc(sizeof *H2 * (size_t)P * (size_t)P);
+    gh_ctx c = {p, NULL, NULL};
     *iters = 0;
     if (!g || !H || !d || !w2 || !g2 || !H2) {
         st = vfr_fail(VFR_ERR_NOMEM, "linear: out of memory");
         goto fail;
     }
-    vfr_status (*gh)(const vfr_linear_problem *, const double *, double *, double *, double *) =
-        dev == VFR_DEVICE_CUDA ? vfr_linear_gradhess_cuda : vfr_linear_gradhess_cpu;
+    if (dev == VFR_DEVICE_CUDA) {
+        const vfr_panel rows = {.N = p->n, .label = p->y};
+        if ((st = vfr_gpu_work_create(&c.w)) != VFR_OK ||
+            (st = vfr_gpu_panel_create(c.w, &rows, p->X, p->F, &c.g)) != VFR_OK)
+            goto fail;
+    }
     memset(w, 0, sizeof *w * (size_t)P);
     double L;
-    VFR_TRY(gh(p, w, &L, g, H));
+    VFR_TRY(gh(&c, w, &L, g, H));
     for (int it = 0; it < max_iter; it++) {
         *iters = it + 1;
         if (cholesky_solve(H, g, d, P) != 0) {
@@ -151,7 +180,7 @@ vfr_status vfr_linear_fit(vfr_device_kind dev, const vfr_linear_problem *p, int 
         for (int half = 0; half < 30; half++, step *= 0.5) { /* step halving: never go uphill */
             for (int32_t k = 0; k < P; k++)
                 w2[k] = w[k] - step * d[k];
-            VFR_TRY(gh(p, w2, &L2, g2, H2));
+            VFR_TRY(gh(&c, w2, &L2, g2, H2));
             if (L2 <= L + 1e-12 * fabs(L))
                 break;
         }
@@ -163,6 +192,8 @@ vfr_status vfr_linear_fit(vfr_device_kind dev, const vfr_linear_problem *p, int 
             break;
     }
 fail:
+    vfr_gpu_panel_destroy(c.g);
+    vfr_gpu_work_destroy(c.w);
     free(g), free(H), free(d), free(w2), free(g2), free(H2);
     return st;
 }

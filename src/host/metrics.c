@@ -539,6 +539,13 @@ vfr_status vfr_metrics_batch_cuda(const vfr_panel *p, const float *score, int32_
     (void)p, (void)score, (void)M, (void)o, (void)out;
     return vfr_fail(VFR_ERR_NO_DEVICE, "metrics: vfr was built without CUDA");
 }
+
+vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_work *w, const float *score,
+                                    int32_t M, const vfr_metrics_options *o, double *out)
+{
+    (void)g, (void)w, (void)score, (void)M, (void)o, (void)out;
+    return vfr_fail(VFR_ERR_NO_DEVICE, "metrics: vfr was built without CUDA");
+}
 #endif
 
 vfr_status vfr_metrics_batch(vfr_device_kind dev, const vfr_panel *p, const float *score,

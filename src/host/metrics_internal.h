@@ -10,6 +10,7 @@
 
 #include "vfr/backtest.h"
 #include "h5util.h"
+#include "hostdevice.h"
 #include "vfr/metrics.h"
 #include "vfr/status.h"
 
@@ -26,8 +27,9 @@ int vfr_metrics_threads(int asked, int64_t n);
 vfr_status vfr_metrics_parallel(int nthreads, vfr_status (*fn)(void *ctx, int tid, int nthreads),
                          void *ctx);
 
-/* Order-preserving unsigned key of a finite float; -0 and +0 map alike. */
-static inline uint32_t vfr_metrics_float_key(float f)
+/* Order-preserving unsigned key of a finite float; -0 and +0 map alike.
+ * The CPU sorts and the CUDA AUC sort both key with it. */
+static inline VFR_HOST_DEVICE uint32_t vfr_metrics_float_key(float f)
 {
     union {
         float f;
@@ -37,11 +39,6 @@ static inline uint32_t vfr_metrics_float_key(float f)
     return (v.u & 0x80000000u) ? ~v.u : (v.u | 0x80000000u);
 }
 
-#ifdef __CUDACC__
-#define VFR_METRICS_HD __host__ __device__
-#else
-#define VFR_METRICS_HD
-#endif
 
 /* "Constant" for a correlation or R²: n values whose squared deviations
  * around their mean m sum to ss count as constant when their standard
@@ -51,7 +48,7 @@ static inline uint32_t vfr_metrics_float_key(float f)
  * constant segment NaN on one device and an arbitrary number on the other.
  * The CPU twins and the CUDA kernels both decide with this function. */
 #define VFR_METRICS_CONSTANT_RTOL 1e-9
-static inline VFR_METRICS_HD int vfr_metrics_is_constant(double ss, double n, double m)
+static inline VFR_HOST_DEVICE int vfr_metrics_is_constant(double ss, double n, double m)
 {
     const double t = VFR_METRICS_CONSTANT_RTOL * m;
     return !(ss > n * t * t);

@@ -27,6 +27,7 @@
 #include "util.h"
 #include "vfr/backtest.h"
 #include "vfr/cpcv.h"
+#include "vfr/gpu.h"
 #include "vfr/metrics.h"
 #include "vfr/model.h"
 #include "vfr/search.h"
@@ -64,6 +65,7 @@ typedef struct fold_data {
     vfr_trading_view tv;        /* every tradable test row, for scoring (prepare.h) */
     int64_t *pos;               /* [tv N] the row's place in a task's predictions */
     int64_t te_rows;            /* a task predicts te_rows scores                 */
+    vfr_gpu_panel *gp;          /* CUDA: tv's rows staged once for scoring         */
 } fold_data;
 
 typedef struct engine {
@@ -94,6 +96,7 @@ typedef struct engine {
     char err_msg[2048];
     double t_start;
     int64_t cells_done, cells_total;
+    vfr_gpu_work *gw;           /* CUDA: the scoring's stream and scratch (score_fold runs on one thread) */
 } engine;
 
 static const char *metric_name(const char *m) { return m; }
@@ -323,7 +326,8 @@ static vfr_status score_fold(engine *e, int32_t k)
         const int cpcv = e->job->split.method == VFR_SPLIT_CPCV;
         const int32_t Tf = fd->tv.panel.T;
         double *dly = cpcv ? malloc(sizeof *dly * (size_t)(n * (Tf ? Tf : 1))) : NULL;
-        if ((st = vfr_backtest(e->dev, &fd->tv.panel, S, (int32_t)n, &bo, fin, dly)) != VFR_OK) {
+        if ((st = fd->gp ? vfr_backtest_staged(fd->gp, e->gw, S, (int32_t)n, &bo, fin, dly)
+                         : vfr_backtest(e->dev, &fd->tv.panel, S, (int32_t)n, &bo, fin, dly)) != VFR_OK) {
             free(fin), free(dly);
             goto done;
         }
@@ -336,7 +340,8 @@ static vfr_status score_fold(engine *e, int32_t k)
         }
         free(dly);
     }
-    if (!is_sharpe && (st = vfr_metrics_batch(e->dev, &fd->tv.panel, S, (int32_t)n, &mo, out)) != VFR_OK) {
+    if (!is_sharpe && (st = fd->gp ? vfr_metrics_batch_staged(fd->gp, e->gw, S, (int32_t)n, &mo, out)
+                                   : vfr_metrics_batch(e->dev, &fd->tv.panel, S, (int32_t)n, &mo, out)) != VFR_OK) {
         free(fin);
         goto done;
     }
@@ -666,10 +671,12 @@ static void engine_free(engine *e)
         vfr_dataview_destroy(e->f[k].va);
         for (int32_t q = 0; q < e->f[k].nte; q++)
             vfr_dataview_destroy(e->f[k].te[q]);
+        vfr_gpu_panel_destroy(e->f[k].gp);
         vfr_trading_view_free(&e->f[k].tv);
         free(e->f[k].pos);
     }
     free(e->f);
+    vfr_gpu_work_destroy(e->gw);
     vfr_split_free(e->sp);
     vfr_space_free(e->space);
     if (e->log)
@@ -752,6 +759,11 @@ static vfr_status setup(engine *e)
                 if (r >= fd->te_first[v] && r < fd->te_first[v] + vfr_dataview_rows(fd->te[v]))
                     fd->pos[j] = fd->te_at[v] + (r - fd->te_first[v]);
         }
+        /* CUDA: the fold's scoring rows go to the device once, not per wave */
+        if (e->dev == VFR_DEVICE_CUDA &&
+            ((!e->gw && (st = vfr_gpu_work_create(&e->gw)) != VFR_OK) ||
+             (st = vfr_gpu_panel_create(e->gw, &fd->tv.panel, NULL, 0, &fd->gp)) != VFR_OK))
+            return st;
     }
     if ((st = vfr_space_parse(job->search.space_json, job->search.method, &e->space)) != VFR_OK) {
         vfr_error_prefix("%s: ", job->path);

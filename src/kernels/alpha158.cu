@@ -4,13 +4,18 @@
  * (second launch) vfr_a158_row (src/host/alpha158_row.h): the functions the
  * CPU twin (alpha158.c) runs, so the two differ only by the compilers'
  * floating-point contraction.
- * The launcher stages the bars once and copies the [N, 158] matrix back once. */
+ * The launcher stages the bars once, through the work's pinned buffer and
+ * scratch on its stream, and copies the [N, 158] matrix back once (or leaves
+ * it on the device when the caller's output is device memory). */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
 extern "C" {
+#include "../host/gpu_internal.h"
 #include "vfr/features.h"
 }
 
-#include <cuda_runtime.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../host/alpha158_row.h"
 #include "cuda_check.h"
@@ -57,6 +62,55 @@ static __global__ void alpha158_kernel(const double *d_in, int has_vwap, const i
 
 #define CUDA_TRY(call) VFR_CUDA_TRY("alpha158 (cuda)", call)
 
+extern "C" vfr_status vfr_features_alpha158_staged(vfr_gpu_work *w, const vfr_ohlcv_series *x,
+                                                   float *out, int64_t ld)
+{
+    vfr_status st = vfr_features_alpha158_check(x, ld);
+    if (st != VFR_OK)
+        return st;
+    if (!w)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "alpha158 (cuda): no work");
+    const long long N = x->offset[x->S];
+    if (N == 0)
+        return VFR_OK;
+    const int nin = x->vwap ? 6 : 5, on_dev = vfr_gpu_is_device(out);
+    const size_t bytes = sizeof(double) * (size_t)N;
+    const size_t b_in = vfr_gpu_align(bytes * 10), b_off = vfr_gpu_align(sizeof(int64_t) * ((size_t)x->S + 1));
+    const size_t b_out = sizeof(float) * (size_t)N * (size_t)ld;
+    const double *src[6] = {x->open, x->high, x->low, x->close, x->volume, x->vwap};
+    cudaStream_t s = w->stream;
+    char *at;
+    void *pin;
+    if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_ARENA, b_in + b_off + (on_dev ? 0 : b_out), (void **)&at)) != VFR_OK ||
+        (st = vfr_gpu_pinned(w, b_in + b_off, &pin)) != VFR_OK)
+        return st;
+    {
+        double *d_in = (double *)at;
+        int64_t *d_off = (int64_t *)(at + b_in);
+        float *d_out = on_dev ? out : (float *)(at + b_in + b_off);
+        CUDA_TRY(cudaStreamSynchronize(s)); /* the pinned buffer may still be read */
+        for (int k = 0; k < nin; k++)
+            memcpy((double *)pin + (size_t)k * N, src[k], bytes);
+        memcpy((char *)pin + b_in, x->offset, sizeof(int64_t) * ((size_t)x->S + 1));
+        CUDA_TRY(cudaMemcpyAsync(d_in, pin, bytes * (size_t)nin, cudaMemcpyHostToDevice, s));
+        CUDA_TRY(cudaMemcpyAsync(d_off, (char *)pin + b_in, sizeof(int64_t) * ((size_t)x->S + 1),
+                                 cudaMemcpyHostToDevice, s));
+        if (ld > A158_F && !on_dev) /* columns past the features keep whatever the caller had */
+            CUDA_TRY(cudaMemcpyAsync(d_out, out, b_out, cudaMemcpyHostToDevice, s));
+        const int block = 128;
+        const unsigned grid = (unsigned)((N + block - 1) / block);
+        derive_kernel<<<grid, block, 0, s>>>(d_in, d_off, x->S, N);
+        CUDA_TRY(cudaGetLastError());
+        alpha158_kernel<<<grid, block, 0, s>>>(d_in, x->vwap != NULL, d_off, x->S, N, d_out, ld);
+        CUDA_TRY(cudaGetLastError());
+        if (!on_dev)
+            CUDA_TRY(cudaMemcpyAsync(out, d_out, b_out, cudaMemcpyDeviceToHost, s));
+        CUDA_TRY(cudaStreamSynchronize(s));
+    }
+fail:
+    return st;
+}
+
 extern "C" vfr_status vfr_features_alpha158_cuda(const vfr_ohlcv_series *x, float *out,
                                                  int64_t ld)
 {
@@ -66,38 +120,10 @@ extern "C" vfr_status vfr_features_alpha158_cuda(const vfr_ohlcv_series *x, floa
     vfr_device_kind used;
     if ((st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
         return st;
-    const long long N = x->offset[x->S];
-    if (N == 0)
-        return VFR_OK;
-    double *d_in = NULL;
-    int64_t *d_off = NULL;
-    float *d_out = NULL;
-    const int nin = x->vwap ? 6 : 5;
-    const size_t bytes = sizeof(double) * (size_t)N;
-    const double *src[6] = {x->open, x->high, x->low, x->close, x->volume, x->vwap};
-    CUDA_TRY(cudaMalloc((void **)&d_in, bytes * 10));
-    CUDA_TRY(cudaMalloc((void **)&d_off, sizeof(int64_t) * ((size_t)x->S + 1)));
-    CUDA_TRY(cudaMalloc((void **)&d_out, sizeof(float) * (size_t)N * (size_t)ld));
-    for (int k = 0; k < nin; k++)
-        CUDA_TRY(cudaMemcpy(d_in + (size_t)k * N, src[k], bytes, cudaMemcpyHostToDevice));
-    CUDA_TRY(cudaMemcpy(d_off, x->offset, sizeof(int64_t) * ((size_t)x->S + 1),
-                        cudaMemcpyHostToDevice));
-    if (ld > A158_F) /* columns past the features keep whatever the caller had */
-        CUDA_TRY(cudaMemcpy(d_out, out, sizeof(float) * (size_t)N * (size_t)ld,
-                            cudaMemcpyHostToDevice));
-    {
-        const int block = 128;
-        const unsigned grid = (unsigned)((N + block - 1) / block);
-        derive_kernel<<<grid, block>>>(d_in, d_off, x->S, N);
-        CUDA_TRY(cudaGetLastError());
-        alpha158_kernel<<<grid, block>>>(d_in, x->vwap != NULL, d_off, x->S, N, d_out, ld);
-        CUDA_TRY(cudaGetLastError());
-    }
-    CUDA_TRY(cudaMemcpy(out, d_out, sizeof(float) * (size_t)N * (size_t)ld,
-                        cudaMemcpyDeviceToHost));
-fail:
-    cudaFree(d_in);
-    cudaFree(d_off);
-    cudaFree(d_out);
+    vfr_gpu_work *w = NULL;
+    if ((st = vfr_gpu_work_create(&w)) != VFR_OK)
+        return st;
+    st = vfr_features_alpha158_staged(w, x, out, ld);
+    vfr_gpu_work_destroy(w);
     return st;
 }

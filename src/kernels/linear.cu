@@ -1,8 +1,13 @@
 /* linear.cu: the linear model's Newton step on the GPU: standardise a row
- * block on the device, then cuBLAS dgemv (scores, gradient) and dsyrk
- * (Hessian), accumulating over blocks. CPU twin: src/host/linear.c; parity:
+ * block of the staged features on the device, then cuBLAS dgemv (scores,
+ * gradient) and dsyrk (Hessian) on the worker's handle and stream,
+ * accumulating over blocks. CPU twin: src/host/linear.c; parity:
  * tests/test_linear_parity.c. */
+/* the CUDA headers outside extern "C" (gpu_internal.h includes them too) */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
 extern "C" {
+#include "../host/gpu_internal.h"
 #include "vfr/linear.h"
 }
 
@@ -67,61 +72,68 @@ static __global__ void scale_rows_kernel(double *d_Z, const double *d_sw, long l
         d_Z[idx] *= d_sw[idx / P];
 }
 
-extern "C" vfr_status vfr_linear_gradhess_cuda(const vfr_linear_problem *p, const double *w,
-                                               double *loss, double *grad, double *hess)
+extern "C" vfr_status vfr_linear_gradhess_staged(const vfr_gpu_panel *gp, vfr_gpu_work *wk,
+                                                  const vfr_linear_problem *p, const double *w,
+                                                  double *loss, double *grad, double *hess)
 {
     vfr_status st = VFR_OK;
-    vfr_device_kind used;
-    if ((st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
-        return st;
+    if (!gp || !wk || !gp->d_X || gp->F != p->F || gp->host.N != p->n)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "linear: the staged rows are not the problem's (%lld x %d)",
+                        (long long)p->n, p->F);
     const int F = p->F, P = F + 1;
     const long long rows = p->n < BLOCK_ROWS ? (p->n > 0 ? p->n : 1) : BLOCK_ROWS;
-    cublasHandle_t h = NULL;
-    float *d_X = NULL, *d_y = NULL;
-    double *d_Z = NULL, *d_r = NULL, *d_sw = NULL, *d_w = NULL, *d_g = NULL, *d_H = NULL;
-    double *d_mean = NULL, *d_scale = NULL, *d_loss = NULL;
     const double one = 1.0, zero = 0.0;
+    cudaStream_t s = wk->stream;
+    cublasHandle_t h = wk->blas;
+    /* scratch, carved: Z [rows, P], r, sw [rows], w, g [P], H [P, P], mean, scale [F], loss */
+    const size_t b_Z = vfr_gpu_align(sizeof(double) * rows * P), b_r = vfr_gpu_align(sizeof(double) * rows);
+    const size_t b_P = vfr_gpu_align(sizeof(double) * P), b_H = vfr_gpu_align(sizeof(double) * P * P);
+    char *at;
+    double *pin;
+    if ((st = vfr_gpu_scratch(wk, VFR_GPU_SLOT_LINEAR, b_Z + 2 * b_r + 4 * b_P + b_H + 256, (void **)&at)) != VFR_OK ||
+        (st = vfr_gpu_pinned(wk, sizeof(double) * ((size_t)P * P + 3 * P + 1), (void **)&pin)) != VFR_OK)
+        return st;
+    double *d_Z = (double *)at, *d_r = (double *)(at + b_Z), *d_sw = (double *)(at + b_Z + b_r);
+    double *d_w = (double *)(at + b_Z + 2 * b_r), *d_g = (double *)((char *)d_w + b_P);
+    double *d_mean = (double *)((char *)d_g + b_P), *d_scale = (double *)((char *)d_mean + b_P);
+    double *d_H = (double *)((char *)d_scale + b_P), *d_loss = (double *)((char *)d_H + b_H);
 #define CU(call) VFR_CUDA_TRY("linear", call)
 #define CB(call) VFR_CUBLAS_TRY("linear", call)
-    CB(cublasCreate(&h));
-    CU(cudaMalloc(&d_X, sizeof(float) * rows * F + 4));
-    CU(cudaMalloc(&d_y, sizeof(float) * rows));
-    CU(cudaMalloc(&d_Z, sizeof(double) * rows * P));
-    CU(cudaMalloc(&d_r, sizeof(double) * rows));
-    CU(cudaMalloc(&d_sw, sizeof(double) * rows));
-    CU(cudaMalloc(&d_w, sizeof(double) * P));
-    CU(cudaMalloc(&d_g, sizeof(double) * P));
-    CU(cudaMalloc(&d_H, sizeof(double) * P * P));
-    CU(cudaMalloc(&d_mean, sizeof(double) * (F + 1)));
-    CU(cudaMalloc(&d_scale, sizeof(double) * (F + 1)));
-    CU(cudaMalloc(&d_loss, sizeof(double)));
-    CU(cudaMemcpy(d_w, w, sizeof(double) * P, cudaMemcpyHostToDevice));
-    CU(cudaMemcpy(d_mean, p->mean, sizeof(double) * F, cudaMemcpyHostToDevice));
-    CU(cudaMemcpy(d_scale, p->scale, sizeof(double) * F, cudaMemcpyHostToDevice));
-    CU(cudaMemset(d_g, 0, sizeof(double) * P));
-    CU(cudaMemset(d_H, 0, sizeof(double) * P * P));
-    CU(cudaMemset(d_loss, 0, sizeof(double)));
+    /* the step's inputs through the pinned buffer: w, mean, scale */
+    CU(cudaStreamSynchronize(s));
+    memcpy(pin, w, sizeof(double) * P);
+    memcpy(pin + P, p->mean, sizeof(double) * F);
+    memcpy(pin + 2 * P, p->scale, sizeof(double) * F);
+    CU(cudaMemcpyAsync(d_w, pin, sizeof(double) * P, cudaMemcpyHostToDevice, s));
+    CU(cudaMemcpyAsync(d_mean, pin + P, sizeof(double) * F, cudaMemcpyHostToDevice, s));
+    CU(cudaMemcpyAsync(d_scale, pin + 2 * P, sizeof(double) * F, cudaMemcpyHostToDevice, s));
+    CU(cudaMemsetAsync(d_g, 0, sizeof(double) * P, s));
+    CU(cudaMemsetAsync(d_H, 0, sizeof(double) * P * P, s));
+    CU(cudaMemsetAsync(d_loss, 0, sizeof(double), s));
     for (long long r0 = 0; r0 < p->n; r0 += BLOCK_ROWS) {
         long long b = p->n - r0 < BLOCK_ROWS ? p->n - r0 : BLOCK_ROWS;
-        CU(cudaMemcpy(d_X, p->X + r0 * F, sizeof(float) * b * F, cudaMemcpyHostToDevice));
-        CU(cudaMemcpy(d_y, p->y + r0, sizeof(float) * b, cudaMemcpyHostToDevice));
         long long nz = b * P;
-        standardise_kernel<<<(unsigned)((nz + 255) / 256), 256>>>(d_X, b, F, d_mean, d_scale, d_Z);
+        const float *d_X = gp->d_X + r0 * F, *d_y = gp->d_label + r0;
+        standardise_kernel<<<(unsigned)((nz + 255) / 256), 256, 0, s>>>(d_X, b, F, d_mean, d_scale, d_Z);
         CU(cudaGetLastError());
         /* cuBLAS is column-major: row-major Z [b, P] is Z^T [P, b] with ld P */
         CB(cublasDgemv(h, CUBLAS_OP_T, P, (int)b, &one, d_Z, P, d_w, 1, &zero, d_r, 1));
-        loss_kernel<<<(unsigned)((b + 255) / 256), 256>>>(d_r, d_y, b, p->logistic, d_sw, d_loss);
+        loss_kernel<<<(unsigned)((b + 255) / 256), 256, 0, s>>>(d_r, d_y, b, p->logistic, d_sw, d_loss);
         CU(cudaGetLastError());
         CB(cublasDgemv(h, CUBLAS_OP_N, P, (int)b, &one, d_Z, P, d_r, 1, &one, d_g, 1));
         if (p->logistic) {
-            scale_rows_kernel<<<(unsigned)((nz + 255) / 256), 256>>>(d_Z, d_sw, b, P);
+            scale_rows_kernel<<<(unsigned)((nz + 255) / 256), 256, 0, s>>>(d_Z, d_sw, b, P);
             CU(cudaGetLastError());
         }
         CB(cublasDsyrk(h, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, P, (int)b, &one, d_Z, P, &one, d_H, P));
     }
-    CU(cudaMemcpy(grad, d_g, sizeof(double) * P, cudaMemcpyDeviceToHost));
-    CU(cudaMemcpy(hess, d_H, sizeof(double) * P * P, cudaMemcpyDeviceToHost));
-    CU(cudaMemcpy(loss, d_loss, sizeof(double), cudaMemcpyDeviceToHost));
+    CU(cudaMemcpyAsync(pin, d_g, sizeof(double) * P, cudaMemcpyDeviceToHost, s));
+    CU(cudaMemcpyAsync(pin + P, d_H, sizeof(double) * P * P, cudaMemcpyDeviceToHost, s));
+    CU(cudaMemcpyAsync(pin + P + (size_t)P * P, d_loss, sizeof(double), cudaMemcpyDeviceToHost, s));
+    CU(cudaStreamSynchronize(s));
+    memcpy(grad, pin, sizeof(double) * P);
+    memcpy(hess, pin + P, sizeof(double) * P * P);
+    *loss = pin[P + (size_t)P * P];
     /* column-major upper = row-major lower: mirror it up */
     for (int i = 0; i < P; i++)
         for (int j = i + 1; j < P; j++)
@@ -132,11 +144,24 @@ extern "C" vfr_status vfr_linear_gradhess_cuda(const vfr_linear_problem *p, cons
         hess[f * P + f] += p->l2;
     }
 fail:
-    if (h)
-        cublasDestroy(h);
-    cudaFree(d_X), cudaFree(d_y), cudaFree(d_Z), cudaFree(d_r), cudaFree(d_sw), cudaFree(d_w);
-    cudaFree(d_g), cudaFree(d_H), cudaFree(d_mean), cudaFree(d_scale), cudaFree(d_loss);
     return st;
 #undef CU
 #undef CB
+}
+
+extern "C" vfr_status vfr_linear_gradhess_cuda(const vfr_linear_problem *p, const double *w,
+                                               double *loss, double *grad, double *hess)
+{
+    vfr_status st = VFR_OK;
+    vfr_device_kind used;
+    if ((st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
+        return st;
+    vfr_gpu_work *wk;
+    vfr_gpu_panel *g;
+    const vfr_panel rows = {p->n, 0, 0, NULL, NULL, p->y, NULL, NULL};
+    if ((st = vfr_gpu_stage(&rows, p->X, p->F, &wk, &g)) != VFR_OK)
+        return st;
+    st = vfr_linear_gradhess_staged(g, wk, p, w, loss, grad, hess);
+    vfr_gpu_unstage(wk, g);
+    return st;
 }

@@ -1,20 +1,28 @@
 /* metrics.cu: the batched model metrics on the GPU, all M models in a fixed
  * sequence of launches (per chunk of models that fits in device memory):
  *   sums_kernel     per (model, row block) partial counts and sums;
- *   ROC AUC         keys sorted per model (cub::DeviceSegmentedSort), negatives
- *                   prefix-counted (cub::DeviceScan), each positive's tie group
- *                   found by binary search: twice the Mann-Whitney count, an
- *                   exact integer, so the result is the CPU twin's to the bit;
+ *   ROC AUC         (model, score) keys in 64 bits sorted by one radix sort
+ *                   over the whole grid (cub::DeviceRadixSort: all models at
+ *                   once, not a block per model), negatives prefix-counted
+ *                   (cub::DeviceScan), each positive's tie group found by
+ *                   binary search within its model: twice the Mann-Whitney
+ *                   count, an exact integer, so the result is the CPU twin's
+ *                   to the bit;
  *   rank IC         score and target sorted per (model, date) segment, average
  *                   ranks by binary search, then a warp per segment for the
  *                   Pearson of values and of ranks (two passes);
  *   finish_kernel   one thread per model: merges partials, writes the row.
  * No host round trip per model. CPU twin: src/host/metrics.c. */
+/* the CUDA headers outside extern "C" (gpu_internal.h includes them too) */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
 extern "C" {
+#include "../host/gpu_internal.h"
 #include "../host/metrics_internal.h"
 #include "vfr/metrics.h"
 }
 
+#include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_scan.cuh>
 #include <cub/device/device_segmented_sort.cuh>
 #include <cuda_runtime.h>
@@ -25,6 +33,7 @@ extern "C" {
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CUDA_TRY(call) VFR_CUDA_TRY("metrics (cuda)", call)
 
@@ -129,31 +138,51 @@ __global__ void sums_kernel(const float *d_score, const float *d_label, long lon
     }
 }
 
-/* AUC keys: the score where score and label are finite, else +inf (last). */
+/* The radix key of "no value" (+inf): after every finite score's. */
+#define NO_KEY 0xff800000u
+
+/* AUC keys: model m in the high 32 bits, the score's order-preserving key
+ * (vfr_metrics_float_key, the CPU twin's) in the low ones, NO_KEY where score
+ * or label is not finite; one sort then orders every model's rows at once,
+ * model m's in [m N, (m + 1) N). */
 __global__ void auc_keys_kernel(const float *d_score, const float *d_label, long long N,
-                                long long total, float *d_key, unsigned char *d_pos)
+                                long long total, unsigned long long *d_key, unsigned char *d_pos)
 {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
          i += (long long)gridDim.x * blockDim.x) {
         long long j = i % N;
         float s = d_score[i], l = d_label[j];
         int ok = isfinite(s) && isfinite(l);
-        d_key[i] = ok ? canon(s) : INF;
+        d_key[i] = (unsigned long long)(i / N) << 32 | (ok ? vfr_metrics_float_key(s) : NO_KEY);
         d_pos[i] = ok && l == 1.0f;
     }
 }
 
-__global__ void neg_flag_kernel(const float *d_key, const unsigned char *d_pos, long long total,
-                                int *d_flag)
+__global__ void neg_flag_kernel(const unsigned long long *d_key, const unsigned char *d_pos,
+                                long long total, int *d_flag)
 {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i <= total;
          i += (long long)gridDim.x * blockDim.x)
-        d_flag[i] = i < total && d_key[i] < INF && !d_pos[i];
+        d_flag[i] = i < total && (unsigned)d_key[i] < NO_KEY && !d_pos[i];
+}
+
+/* First position in [lo, hi) of the ascending a whose key is not < k (resp. not <= k). */
+__device__ long long key_bound(const unsigned long long *a, long long lo, long long hi,
+                               unsigned long long k, int upper)
+{
+    while (lo < hi) {
+        long long mid = lo + ((hi - lo) >> 1);
+        if (upper ? a[mid] <= k : a[mid] < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* grid (row blocks, models): for each positive, 2 x (negatives below its tie
  * group) + (negatives in it); summed exactly in 64-bit integers. */
-__global__ void auc_kernel(const float *d_key, const unsigned char *d_pos, const int *d_cum,
+__global__ void auc_kernel(const unsigned long long *d_key, const unsigned char *d_pos, const int *d_cum,
                            long long N, unsigned long long *d_twice)
 {
     __shared__ unsigned long long sh[32];
@@ -164,10 +193,10 @@ __global__ void auc_kernel(const float *d_key, const unsigned char *d_pos, const
     unsigned long long acc = 0;
     for (long long j = r0 + threadIdx.x; j < r1; j += blockDim.x) {
         long long i = base + j;
-        float k = d_key[i];
-        if (!(k < INF) || !d_pos[i])
+        unsigned long long k = d_key[i];
+        if (!((unsigned)k < NO_KEY) || !d_pos[i])
             continue;
-        long long a = lower_bound(d_key, base, base + N, k), b = upper_bound(d_key, base, base + N, k);
+        long long a = key_bound(d_key, base, base + N, k, 0), b = key_bound(d_key, base, base + N, k, 1);
         long long below = d_cum[a] - d_cum[base], in = d_cum[b] - d_cum[a];
         acc += (unsigned long long)(2 * below + in);
     }
@@ -190,14 +219,6 @@ __global__ void sig_keys_kernel(const float *d_score, const float *d_y, long lon
         d_ky[i] = ok ? canon(y) : INF;
         d_idx[i] = (int)j;
     }
-}
-
-/* Segment m = one model's N rows. */
-__global__ void model_offsets_kernel(int mc, long long N, long long *d_seg)
-{
-    int m = blockIdx.x * blockDim.x + threadIdx.x;
-    if (m <= mc)
-        d_seg[m] = (long long)m * N;
 }
 
 /* Segment q = m * T + t covers [m N + off[t], m N + off[t + 1]). Grid-stride:
@@ -364,37 +385,30 @@ int grid_for(long long n)
 
 } // namespace
 
-extern "C" vfr_status vfr_metrics_batch_cuda(const vfr_panel *p, const float *score, int32_t M,
-                                             const vfr_metrics_options *o, double *out)
+extern "C" vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_work *w,
+                                               const float *score, int32_t M,
+                                               const vfr_metrics_options *o, double *out)
 {
+    if (!g || !w || !g->host.date_offset)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "metrics (cuda): need a work and a panel staged with its dates");
+    const vfr_panel *p = &g->host;
     vfr_status st = vfr_metrics_check_args(p, score, M, o, out);
-    vfr_device_kind used;
-    if (st != VFR_OK || (st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
+    if (st != VFR_OK)
         return st;
     const long long N = p->N;
     const int T = p->T, cls = o->task == VFR_TASK_CLASSIFICATION;
     const int nb = (int)((N + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK);
-    const float *y = p->fwd ? p->fwd : p->label;
-    int *rowdate = (int *)malloc(sizeof(int) * (size_t)(N > 0 ? N : 1));
-    float *d_label = NULL, *d_y = NULL, *d_score = NULL;
-    long long *d_off = NULL, *d_seg = NULL, *d_seg1 = NULL;
-    int *d_rowdate = NULL;
-    double *d_part = NULL, *d_ic = NULL, *d_ric = NULL, *d_out = NULL;
-    unsigned long long *d_twice = NULL;
-    char *d_arena = NULL;
-    void *d_temp = NULL;
-    size_t temp_bytes = 0;
+    const int on_dev = vfr_gpu_is_device(score);
+    cudaStream_t s = w->stream;
     long long Mc = M;
-    if (!rowdate)
-        return vfr_fail(VFR_ERR_NOMEM, "metrics (cuda): out of host memory");
-    for (int t = 0; t < T; t++)
-        for (long long i = p->date_offset[t]; i < p->date_offset[t + 1]; i++)
-            rowdate[i] = t;
     /* Models per chunk: the sort buffers (about 40 bytes a row) and CUB's
-     * scratch must fit in half the free memory, and item counts stay < 2^31. */
+     * scratch must fit in half the memory free or already held by the work,
+     * and item counts stay < 2^31. */
     {
         size_t fr = 0, tot = 0;
         CUDA_TRY(cudaMemGetInfo(&fr, &tot));
+        fr += w->dev_bytes[VFR_GPU_SLOT_ARENA] + w->dev_bytes[VFR_GPU_SLOT_SCORE] +
+              w->dev_bytes[VFR_GPU_SLOT_TEMP];
         long long per_model = (N > 0 ? N : 1) * 72 + (long long)T * 24 + 1024;
         long long fit = (long long)(fr / 2) / per_model;
         long long cap = N > 0 ? (INT32_MAX - 2) / N : M;
@@ -407,122 +421,137 @@ extern "C" vfr_status vfr_metrics_batch_cuda(const vfr_panel *p, const float *sc
         if (Mc < 1)
             Mc = 1;
     }
-    CUDA_TRY(cudaMalloc(&d_label, sizeof(float) * (size_t)(N > 0 ? N : 1)));
-    CUDA_TRY(cudaMalloc(&d_y, sizeof(float) * (size_t)(N > 0 ? N : 1)));
-    CUDA_TRY(cudaMalloc(&d_off, sizeof(long long) * (size_t)(T + 1)));
-    CUDA_TRY(cudaMalloc(&d_rowdate, sizeof(int) * (size_t)(N > 0 ? N : 1)));
-    if (N > 0) {
-        CUDA_TRY(cudaMemcpy(d_label, p->label, sizeof(float) * N, cudaMemcpyHostToDevice));
-        CUDA_TRY(cudaMemcpy(d_y, y, sizeof(float) * N, cudaMemcpyHostToDevice));
-        CUDA_TRY(cudaMemcpy(d_rowdate, rowdate, sizeof(int) * N, cudaMemcpyHostToDevice));
-    }
-    if (T > 0)
-        CUDA_TRY(cudaMemcpy(d_off, p->date_offset, sizeof(long long) * (T + 1), cudaMemcpyHostToDevice));
     {
         const size_t items = (size_t)Mc * (size_t)(N > 0 ? N : 1) + 1;
-        CUDA_TRY(cudaMalloc(&d_score, sizeof(float) * items));
-        /* one arena, carved into the buffers of the two sort phases: ks, ky,
-         * idx, ks', is', ky', iy', rank_s, rank_y (4 bytes each per item) */
-        CUDA_TRY(cudaMalloc(&d_arena, 4 * 9 * items));
-        CUDA_TRY(cudaMalloc(&d_seg, sizeof(long long) * ((size_t)Mc * T + 1)));
-        CUDA_TRY(cudaMalloc(&d_seg1, sizeof(long long) * ((size_t)Mc + 1)));
-        CUDA_TRY(cudaMalloc(&d_part, sizeof(double) * P_COUNT * (size_t)Mc * (size_t)(nb > 0 ? nb : 1)));
-        CUDA_TRY(cudaMalloc(&d_ic, sizeof(double) * ((size_t)Mc * T + 1)));
-        CUDA_TRY(cudaMalloc(&d_ric, sizeof(double) * ((size_t)Mc * T + 1)));
-        CUDA_TRY(cudaMalloc(&d_out, sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc));
-        CUDA_TRY(cudaMalloc(&d_twice, sizeof(unsigned long long) * (size_t)Mc));
-    }
-    for (long long m0 = 0; m0 < M; m0 += Mc) {
-        const int mc = (int)(M - m0 < Mc ? M - m0 : Mc);
-        const long long total = (long long)mc * N;
-        const size_t items = (size_t)Mc * (size_t)(N > 0 ? N : 1) + 1;
-        float *ks = (float *)d_arena, *ky = ks + items;
+        /* one arena, carved: the buffers of the two sort phases (ks, ky, idx,
+         * ks', is', ky', iy', rank_s, rank_y: 4 bytes each per item), then the
+         * segment offsets, partial sums, daily ICs and the output rows */
+        const size_t b_sort = vfr_gpu_align(4 * 9 * items);
+        const size_t b_seg = vfr_gpu_align(sizeof(long long) * ((size_t)Mc * T + 1));
+        const size_t b_part = vfr_gpu_align(sizeof(double) * P_COUNT * (size_t)Mc * (size_t)(nb > 0 ? nb : 1));
+        const size_t b_ic = vfr_gpu_align(sizeof(double) * ((size_t)Mc * T + 1));
+        const size_t b_out = vfr_gpu_align(sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc);
+        const size_t b_twice = vfr_gpu_align(sizeof(unsigned long long) * (size_t)Mc);
+        char *arena;
+        float *d_score = NULL;
+        double *pin;
+        if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_ARENA, b_sort + b_seg + b_part + 2 * b_ic + b_out + b_twice,
+                                  (void **)&arena)) != VFR_OK ||
+            (!on_dev && (st = vfr_gpu_scratch(w, VFR_GPU_SLOT_SCORE, sizeof(float) * items, (void **)&d_score)) != VFR_OK) ||
+            (st = vfr_gpu_pinned(w, sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc, (void **)&pin)) != VFR_OK)
+            return st;
+        long long *d_seg = (long long *)(arena + b_sort);
+        double *d_part = (double *)((char *)d_seg + b_seg);
+        double *d_ic = (double *)((char *)d_part + b_part), *d_ric = (double *)((char *)d_ic + b_ic);
+        double *d_out = (double *)((char *)d_ric + b_ic);
+        unsigned long long *d_twice = (unsigned long long *)((char *)d_out + b_out);
+        float *ks = (float *)arena, *ky = ks + items;
         int *idx = (int *)(ky + items);
         float *ks2 = (float *)(idx + items);
         int *is2 = (int *)(ks2 + items);
         float *ky2 = (float *)(is2 + items);
         int *iy2 = (int *)(ky2 + items);
         float *rs = (float *)(iy2 + items), *ry = rs + items;
-        CUDA_TRY(cudaMemset(d_twice, 0, sizeof(unsigned long long) * (size_t)mc));
-        if (total > 0) {
-            CUDA_TRY(cudaMemcpy(d_score, score + (size_t)m0 * (size_t)N, sizeof(float) * (size_t)total,
-                                cudaMemcpyHostToDevice));
-            sums_kernel<<<dim3(nb, mc), THREADS>>>(d_score, d_label, N, cls, o->threshold, d_part);
+        const float *d_label = g->d_label, *d_y = g->d_y;
+        const long long *d_off = g->d_off;
+        const int *d_rowdate = g->d_rowdate;
+        for (long long m0 = 0; m0 < M; m0 += Mc) {
+            const int mc = (int)(M - m0 < Mc ? M - m0 : Mc);
+            const long long total = (long long)mc * N;
+            const float *sc = on_dev ? score + (size_t)m0 * (size_t)N : d_score;
+            CUDA_TRY(cudaMemsetAsync(d_twice, 0, sizeof(unsigned long long) * (size_t)mc, s));
+            if (total > 0) {
+                if (!on_dev)
+                    CUDA_TRY(cudaMemcpyAsync(d_score, score + (size_t)m0 * (size_t)N,
+                                             sizeof(float) * (size_t)total, cudaMemcpyHostToDevice, s));
+                sums_kernel<<<dim3(nb, mc), THREADS, 0, s>>>(sc, d_label, N, cls, o->threshold, d_part);
+                CUDA_TRY(cudaGetLastError());
+                if (cls) {
+                    /* the AUC phase borrows the signal buffers: 64-bit keys in
+                     * ks..ky and idx..ks2, labels (bytes) in is2 and ky2, flags
+                     * in iy2, prefix counts in rs */
+                    unsigned long long *key = (unsigned long long *)ks, *key2 = (unsigned long long *)idx;
+                    unsigned char *pos = (unsigned char *)is2, *pos2 = (unsigned char *)ky2;
+                    int *flag = (int *)iy2, *cum = (int *)rs;
+                    int bits = 32;
+                    while (bits < 64 && (1ll << (bits - 32)) < mc)
+                        bits++;
+                    void *d_temp;
+                    auc_keys_kernel<<<grid_for(total), THREADS, 0, s>>>(sc, d_label, N, total, key, pos);
+                    CUDA_TRY(cudaGetLastError());
+                    size_t need = 0, need2 = 0;
+                    CUDA_TRY(cub::DeviceRadixSort::SortPairs(NULL, need, key, key2, pos, pos2, total, 0, bits, s));
+                    CUDA_TRY(cub::DeviceScan::ExclusiveSum(NULL, need2, flag, cum, total + 1, s));
+                    if (need2 > need)
+                        need = need2;
+                    if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_TEMP, need, &d_temp)) != VFR_OK)
+                        return st;
+                    need = w->dev_bytes[VFR_GPU_SLOT_TEMP];
+                    CUDA_TRY(cub::DeviceRadixSort::SortPairs(d_temp, need, key, key2, pos, pos2, total, 0, bits, s));
+                    neg_flag_kernel<<<grid_for(total + 1), THREADS, 0, s>>>(key2, pos2, total, flag);
+                    CUDA_TRY(cudaGetLastError());
+                    need = w->dev_bytes[VFR_GPU_SLOT_TEMP];
+                    CUDA_TRY(cub::DeviceScan::ExclusiveSum(d_temp, need, flag, cum, total + 1, s));
+                    auc_kernel<<<dim3(nb, mc), THREADS, 0, s>>>(key2, pos2, cum, N, d_twice);
+                    CUDA_TRY(cudaGetLastError());
+                }
+                if (T > 0) {
+                    void *d_temp;
+                    sig_keys_kernel<<<grid_for(total), THREADS, 0, s>>>(sc, d_y, N, total, ks, ky, idx);
+                    CUDA_TRY(cudaGetLastError());
+                    const long long nseg = (long long)mc * T;
+                    seg_offsets_kernel<<<grid_for(nseg + 1), THREADS, 0, s>>>(d_off, T, N, mc, d_seg);
+                    CUDA_TRY(cudaGetLastError());
+                    size_t need = 0, need2 = 0;
+                    CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(NULL, need, ks, ks2, idx, is2, total, nseg,
+                                                                 d_seg, d_seg + 1, s));
+                    CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(NULL, need2, ky, ky2, idx, iy2, total, nseg,
+                                                                 d_seg, d_seg + 1, s));
+                    if (need2 > need)
+                        need = need2;
+                    if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_TEMP, need, &d_temp)) != VFR_OK)
+                        return st;
+                    need = w->dev_bytes[VFR_GPU_SLOT_TEMP];
+                    CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, need, ks, ks2, idx, is2,
+                                                                 total, nseg, d_seg, d_seg + 1, s));
+                    need = w->dev_bytes[VFR_GPU_SLOT_TEMP];
+                    CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, need, ky, ky2, idx, iy2,
+                                                                 total, nseg, d_seg, d_seg + 1, s));
+                    rank_kernel<<<grid_for(total), THREADS, 0, s>>>(ks2, is2, d_off, d_rowdate, N, total, rs);
+                    CUDA_TRY(cudaGetLastError());
+                    rank_kernel<<<grid_for(total), THREADS, 0, s>>>(ky2, iy2, d_off, d_rowdate, N, total, ry);
+                    CUDA_TRY(cudaGetLastError());
+                    const long long threads = nseg * 32;
+                    ic_kernel<<<(int)((threads + THREADS - 1) / THREADS), THREADS, 0, s>>>(
+                        sc, d_y, rs, ry, d_off, T, N, mc, d_ic, d_ric);
+                    CUDA_TRY(cudaGetLastError());
+                }
+            }
+            finish_kernel<<<(mc + 127) / 128, 128, 0, s>>>(d_part, total > 0 ? nb : 0, d_twice, d_ic, d_ric,
+                                                           total > 0 ? T : 0, mc, cls, d_out);
             CUDA_TRY(cudaGetLastError());
-            if (cls) {
-                /* the AUC phase borrows the signal buffers: keys in ks/ks2,
-                 * labels (bytes) in idx/is2, flags in ky, prefix counts in ky2 */
-                unsigned char *pos = (unsigned char *)idx, *pos2 = (unsigned char *)is2;
-                int *flag = (int *)ky, *cum = (int *)ky2;
-                long long *seg1 = d_seg1;
-                model_offsets_kernel<<<grid_for(mc + 1), THREADS>>>(mc, N, seg1);
-                CUDA_TRY(cudaGetLastError());
-                auc_keys_kernel<<<grid_for(total), THREADS>>>(d_score, d_label, N, total, ks, pos);
-                CUDA_TRY(cudaGetLastError());
-                size_t need = 0;
-                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(NULL, need, ks, ks2, pos, pos2, total, mc,
-                                                             seg1, seg1 + 1));
-                size_t need2 = 0;
-                CUDA_TRY(cub::DeviceScan::ExclusiveSum(NULL, need2, flag, cum, total + 1));
-                if (need2 > need)
-                    need = need2;
-                if (need > temp_bytes) {
-                    cudaFree(d_temp);
-                    d_temp = NULL;
-                    CUDA_TRY(cudaMalloc(&d_temp, need));
-                    temp_bytes = need;
-                }
-                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, temp_bytes, ks, ks2, pos, pos2,
-                                                             total, mc, seg1, seg1 + 1));
-                neg_flag_kernel<<<grid_for(total + 1), THREADS>>>(ks2, pos2, total, flag);
-                CUDA_TRY(cudaGetLastError());
-                CUDA_TRY(cub::DeviceScan::ExclusiveSum(d_temp, temp_bytes, flag, cum, total + 1));
-                auc_kernel<<<dim3(nb, mc), THREADS>>>(ks2, pos2, cum, N, d_twice);
-                CUDA_TRY(cudaGetLastError());
-            }
-            if (T > 0) {
-                sig_keys_kernel<<<grid_for(total), THREADS>>>(d_score, d_y, N, total, ks, ky, idx);
-                CUDA_TRY(cudaGetLastError());
-                const long long nseg = (long long)mc * T;
-                seg_offsets_kernel<<<grid_for(nseg + 1), THREADS>>>(d_off, T, N, mc, d_seg);
-                CUDA_TRY(cudaGetLastError());
-                size_t need = 0, need2 = 0;
-                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(NULL, need, ks, ks2, idx, is2, total, nseg,
-                                                             d_seg, d_seg + 1));
-                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(NULL, need2, ky, ky2, idx, iy2, total, nseg,
-                                                             d_seg, d_seg + 1));
-                if (need2 > need)
-                    need = need2;
-                if (need > temp_bytes) {
-                    cudaFree(d_temp);
-                    d_temp = NULL;
-                    CUDA_TRY(cudaMalloc(&d_temp, need));
-                    temp_bytes = need;
-                }
-                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, temp_bytes, ks, ks2, idx, is2,
-                                                             total, nseg, d_seg, d_seg + 1));
-                CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, temp_bytes, ky, ky2, idx, iy2,
-                                                             total, nseg, d_seg, d_seg + 1));
-                rank_kernel<<<grid_for(total), THREADS>>>(ks2, is2, d_off, d_rowdate, N, total, rs);
-                CUDA_TRY(cudaGetLastError());
-                rank_kernel<<<grid_for(total), THREADS>>>(ky2, iy2, d_off, d_rowdate, N, total, ry);
-                CUDA_TRY(cudaGetLastError());
-                const long long threads = nseg * 32;
-                ic_kernel<<<(int)((threads + THREADS - 1) / THREADS), THREADS>>>(
-                    d_score, d_y, rs, ry, d_off, T, N, mc, d_ic, d_ric);
-                CUDA_TRY(cudaGetLastError());
-            }
+            CUDA_TRY(cudaMemcpyAsync(pin, d_out, sizeof(double) * VFR_METRIC_COUNT * (size_t)mc,
+                                     cudaMemcpyDeviceToHost, s));
+            CUDA_TRY(cudaStreamSynchronize(s));
+            memcpy(out + (size_t)m0 * VFR_METRIC_COUNT, pin, sizeof(double) * VFR_METRIC_COUNT * (size_t)mc);
         }
-        finish_kernel<<<(mc + 127) / 128, 128>>>(d_part, total > 0 ? nb : 0, d_twice, d_ic, d_ric,
-                                                 total > 0 ? T : 0, mc, cls, d_out);
-        CUDA_TRY(cudaGetLastError());
-        CUDA_TRY(cudaMemcpy(out + (size_t)m0 * VFR_METRIC_COUNT, d_out,
-                            sizeof(double) * VFR_METRIC_COUNT * (size_t)mc, cudaMemcpyDeviceToHost));
     }
 fail:
-    cudaFree(d_label), cudaFree(d_y), cudaFree(d_off), cudaFree(d_rowdate), cudaFree(d_score);
-    cudaFree(d_arena), cudaFree(d_seg), cudaFree(d_seg1), cudaFree(d_part), cudaFree(d_ic);
-    cudaFree(d_ric), cudaFree(d_out), cudaFree(d_twice), cudaFree(d_temp);
-    free(rowdate);
+    return st;
+}
+
+extern "C" vfr_status vfr_metrics_batch_cuda(const vfr_panel *p, const float *score, int32_t M,
+                                             const vfr_metrics_options *o, double *out)
+{
+    vfr_status st = vfr_metrics_check_args(p, score, M, o, out);
+    vfr_device_kind used;
+    if (st != VFR_OK || (st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
+        return st;
+    vfr_gpu_work *w;
+    vfr_gpu_panel *g;
+    if ((st = vfr_gpu_stage(p, NULL, 0, &w, &g)) != VFR_OK)
+        return st;
+    st = vfr_metrics_batch_staged(g, w, score, M, o, out);
+    vfr_gpu_unstage(w, g);
     return st;
 }

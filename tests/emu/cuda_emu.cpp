@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 
 thread_local uint3 threadIdx;
 thread_local uint3 blockIdx;
@@ -24,6 +25,8 @@ size_t alloc_bytes;
 std::recursive_mutex launch_mu;      /* one kernel at a time                */
 thread_local cudaError_t last_error; /* what cudaGetLastError returns      */
 long long launches;
+long long mallocs, malloc_hosts;     /* successful cudaMalloc / cudaMallocHost */
+std::set<void *> streams, events, pinned;
 
 cudaError_t set_error(cudaError_t e)
 {
@@ -165,6 +168,12 @@ void *warp_slot(int bank, int lane)
     return &br->slot[bank][br->cur >> 5][lane];
 }
 
+bool stream_ok(cudaStream_t s)
+{
+    std::lock_guard<std::mutex> g(mem_mu);
+    return !s || streams.count(s) != 0;
+}
+
 bool run_grid(dim3 grid, dim3 block, const std::function<void()> &body)
 {
     const unsigned long long nthr = (unsigned long long)block.x * block.y * block.z;
@@ -303,6 +312,7 @@ cudaError_t vfr_emu_cudaMalloc(void **p, size_t bytes)
     memset(q, 0xff, bytes);
     allocs[q] = bytes;
     alloc_bytes += bytes;
+    mallocs++;
     *p = q;
     return cudaSuccess;
 }
@@ -354,6 +364,142 @@ cudaError_t vfr_emu_cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
 }
 
 cudaError_t vfr_emu_cudaDeviceSynchronize(void) { return cudaSuccess; }
+
+cudaError_t vfr_emu_cudaMallocHost(void **p, size_t bytes)
+{
+    *p = malloc(bytes ? bytes : 1);
+    if (!*p)
+        return set_error(cudaErrorMemoryAllocation);
+    std::lock_guard<std::mutex> g(mem_mu);
+    pinned.insert(*p);
+    malloc_hosts++;
+    return cudaSuccess;
+}
+
+cudaError_t vfr_emu_cudaFreeHost(void *p)
+{
+    if (!p)
+        return cudaSuccess;
+    {
+        std::lock_guard<std::mutex> g(mem_mu);
+        if (!pinned.erase(p))
+            return set_error(cudaErrorInvalidValue);
+    }
+    free(p);
+    return cudaSuccess;
+}
+
+static bool known(const std::set<void *> &set, void *x)
+{
+    std::lock_guard<std::mutex> g(mem_mu);
+    return set.count(x) != 0;
+}
+
+cudaError_t vfr_emu_cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
+                                    cudaStream_t s)
+{
+    if (!vfr_emu::stream_ok(s))
+        return set_error(cudaErrorInvalidValue);
+    if (kind == cudaMemcpyDefault) /* unified addressing: the pointers say */
+        kind = in_device(src, 1) ? (in_device(dst, 1) ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost)
+                                 : (in_device(dst, 1) ? cudaMemcpyHostToDevice : cudaMemcpyHostToHost);
+    return vfr_emu_cudaMemcpy(dst, src, bytes, kind);
+}
+
+cudaError_t vfr_emu_cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s)
+{
+    if (!vfr_emu::stream_ok(s))
+        return set_error(cudaErrorInvalidValue);
+    return vfr_emu_cudaMemset(p, value, bytes);
+}
+
+cudaError_t vfr_emu_cudaStreamCreate(cudaStream_t *s)
+{
+    *s = (cudaStream_t)malloc(1);
+    if (!*s)
+        return set_error(cudaErrorMemoryAllocation);
+    std::lock_guard<std::mutex> g(mem_mu);
+    streams.insert(*s);
+    return cudaSuccess;
+}
+
+cudaError_t vfr_emu_cudaStreamDestroy(cudaStream_t s)
+{
+    {
+        std::lock_guard<std::mutex> g(mem_mu);
+        if (!s || !streams.erase(s))
+            return set_error(cudaErrorInvalidValue);
+    }
+    free(s);
+    return cudaSuccess;
+}
+
+cudaError_t vfr_emu_cudaStreamSynchronize(cudaStream_t s)
+{
+    return vfr_emu::stream_ok(s) ? cudaSuccess : set_error(cudaErrorInvalidValue);
+}
+
+cudaError_t vfr_emu_cudaPointerGetAttributes(struct cudaPointerAttributes *a, const void *p)
+{
+    memset(a, 0, sizeof *a);
+    if (in_device(p, 1)) {
+        a->type = cudaMemoryTypeDevice;
+        a->devicePointer = (void *)p;
+    } else if (known(pinned, (void *)p)) {
+        a->type = cudaMemoryTypeHost;
+        a->hostPointer = a->devicePointer = (void *)p;
+    }
+    return cudaSuccess;
+}
+
+cudaError_t vfr_emu_cudaEventCreate(cudaEvent_t *e)
+{
+    *e = (cudaEvent_t)malloc(1);
+    if (!*e)
+        return set_error(cudaErrorMemoryAllocation);
+    std::lock_guard<std::mutex> g(mem_mu);
+    events.insert(*e);
+    return cudaSuccess;
+}
+
+cudaError_t vfr_emu_cudaEventDestroy(cudaEvent_t e)
+{
+    {
+        std::lock_guard<std::mutex> g(mem_mu);
+        if (!e || !events.erase(e))
+            return set_error(cudaErrorInvalidValue);
+    }
+    free(e);
+    return cudaSuccess;
+}
+
+cudaError_t vfr_emu_cudaEventRecord(cudaEvent_t e, cudaStream_t s)
+{
+    return known(events, e) && vfr_emu::stream_ok(s) ? cudaSuccess : set_error(cudaErrorInvalidValue);
+}
+
+cudaError_t vfr_emu_cudaEventSynchronize(cudaEvent_t e)
+{
+    return known(events, e) ? cudaSuccess : set_error(cudaErrorInvalidValue);
+}
+
+cudaError_t vfr_emu_cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b)
+{
+    *ms = 0; /* no clock of the emulated device */
+    return known(events, a) && known(events, b) ? cudaSuccess : set_error(cudaErrorInvalidValue);
+}
+
+long long vfr_emu_malloc_count(void)
+{
+    std::lock_guard<std::mutex> g(mem_mu);
+    return mallocs;
+}
+
+long long vfr_emu_malloc_host_count(void)
+{
+    std::lock_guard<std::mutex> g(mem_mu);
+    return malloc_hosts;
+}
 
 long long vfr_emu_launch_count(void)
 {
@@ -410,6 +556,11 @@ cublasStatus_t vfr_emu_cublasDsyrk(cublasHandle_t h, cublasFillMode_t uplo, cubl
     cblas_dsyrk(CblasColMajor, uplo == CUBLAS_FILL_MODE_UPPER ? CblasUpper : CblasLower,
                 op == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, n, k, *alpha, A, lda, *beta, C, ldc);
     return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t vfr_emu_cublasSetStream(cublasHandle_t h, cudaStream_t s)
+{
+    return h && vfr_emu::stream_ok(s) ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
 }
 
 const char *vfr_emu_cublasGetStatusString(cublasStatus_t s)

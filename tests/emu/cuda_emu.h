@@ -62,6 +62,19 @@ struct cudaDeviceProp {
 #define cudaMemset vfr_emu_cudaMemset
 #define cudaMemGetInfo vfr_emu_cudaMemGetInfo
 #define cudaDeviceSynchronize vfr_emu_cudaDeviceSynchronize
+#define cudaMallocHost vfr_emu_cudaMallocHost
+#define cudaFreeHost vfr_emu_cudaFreeHost
+#define cudaMemcpyAsync vfr_emu_cudaMemcpyAsync
+#define cudaMemsetAsync vfr_emu_cudaMemsetAsync
+#define cudaStreamCreate vfr_emu_cudaStreamCreate
+#define cudaStreamDestroy vfr_emu_cudaStreamDestroy
+#define cudaStreamSynchronize vfr_emu_cudaStreamSynchronize
+#define cudaPointerGetAttributes vfr_emu_cudaPointerGetAttributes
+#define cudaEventCreate vfr_emu_cudaEventCreate
+#define cudaEventDestroy vfr_emu_cudaEventDestroy
+#define cudaEventRecord vfr_emu_cudaEventRecord
+#define cudaEventSynchronize vfr_emu_cudaEventSynchronize
+#define cudaEventElapsedTime vfr_emu_cudaEventElapsedTime
 
 cudaError_t vfr_emu_cudaGetDeviceCount(int *n);
 cudaError_t vfr_emu_cudaGetDeviceProperties(struct cudaDeviceProp *p, int dev);
@@ -78,8 +91,41 @@ cudaError_t vfr_emu_cudaMemcpy(void *dst, const void *src, size_t bytes, cudaMem
 cudaError_t vfr_emu_cudaMemset(void *p, int value, size_t bytes);
 cudaError_t vfr_emu_cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes);
 cudaError_t vfr_emu_cudaDeviceSynchronize(void);
-/* Launch counters (what the emulated tests assert on). */
+/* Streams and events: every call runs to completion when made (the
+ * emulated device is synchronous), so a stream is only a checked token.
+ * Pinned host memory is plain host memory, counted. */
+typedef struct vfr_emu_event *cudaEvent_t;
+enum cudaMemoryType {
+    cudaMemoryTypeUnregistered = 0,
+    cudaMemoryTypeHost = 1,
+    cudaMemoryTypeDevice = 2,
+    cudaMemoryTypeManaged = 3,
+};
+struct cudaPointerAttributes {
+    enum cudaMemoryType type;
+    int device;
+    void *devicePointer, *hostPointer;
+};
+cudaError_t vfr_emu_cudaMallocHost(void **p, size_t bytes);
+cudaError_t vfr_emu_cudaFreeHost(void *p);
+cudaError_t vfr_emu_cudaMemcpyAsync(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
+                                    cudaStream_t s);
+cudaError_t vfr_emu_cudaMemsetAsync(void *p, int value, size_t bytes, cudaStream_t s);
+cudaError_t vfr_emu_cudaStreamCreate(cudaStream_t *s);
+cudaError_t vfr_emu_cudaStreamDestroy(cudaStream_t s);
+cudaError_t vfr_emu_cudaStreamSynchronize(cudaStream_t s);
+cudaError_t vfr_emu_cudaPointerGetAttributes(struct cudaPointerAttributes *a, const void *p);
+cudaError_t vfr_emu_cudaEventCreate(cudaEvent_t *e);
+cudaError_t vfr_emu_cudaEventDestroy(cudaEvent_t e);
+cudaError_t vfr_emu_cudaEventRecord(cudaEvent_t e, cudaStream_t s);
+cudaError_t vfr_emu_cudaEventSynchronize(cudaEvent_t e);
+cudaError_t vfr_emu_cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b);
+
+/* Counters (what the emulated tests assert on): kernel launches, and
+ * cudaMalloc / cudaMallocHost calls that succeeded. */
 long long vfr_emu_launch_count(void);
+long long vfr_emu_malloc_count(void);
+long long vfr_emu_malloc_host_count(void);
 
 /* ---- cuBLAS: the calls linear.cu and device.c make (OpenBLAS underneath) */
 typedef enum cublasStatus_t {
@@ -99,6 +145,7 @@ typedef struct vfr_emu_cublas *cublasHandle_t;
 #define cublasDsyrk vfr_emu_cublasDsyrk
 #define cublasGetStatusString vfr_emu_cublasGetStatusString
 #define cublasGetProperty vfr_emu_cublasGetProperty
+#define cublasSetStream vfr_emu_cublasSetStream
 
 cublasStatus_t vfr_emu_cublasCreate(cublasHandle_t *h);
 cublasStatus_t vfr_emu_cublasDestroy(cublasHandle_t h);
@@ -110,6 +157,7 @@ cublasStatus_t vfr_emu_cublasDsyrk(cublasHandle_t h, cublasFillMode_t uplo, cubl
                                    const double *beta, double *C, int ldc);
 const char *vfr_emu_cublasGetStatusString(cublasStatus_t s);
 cublasStatus_t vfr_emu_cublasGetProperty(libraryPropertyType t, int *v);
+cublasStatus_t vfr_emu_cublasSetStream(cublasHandle_t h, cudaStream_t s);
 
 #ifdef __cplusplus
 } /* extern "C" */
@@ -121,6 +169,7 @@ cublasStatus_t vfr_emu_cublasGetProperty(libraryPropertyType t, int *v);
 #include <functional>
 #include <numeric>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -169,6 +218,16 @@ template <typename... P> struct launcher<void (*)(P...)> {
 };
 template <typename... P> launcher<void (*)(P...)> launch(void (*k)(P...), dim3 g, dim3 b)
 {
+    return launcher<void (*)(P...)>{k, g, b};
+}
+/* k<<<g, b, shared bytes, stream>>>: dynamic shared memory is not emulated
+ * (vfr's kernels use none); the stream must be one cudaStreamCreate made. */
+bool stream_ok(cudaStream_t s);
+template <typename... P>
+launcher<void (*)(P...)> launch(void (*k)(P...), dim3 g, dim3 b, size_t shmem, cudaStream_t s = 0)
+{
+    if (shmem != 0 || !stream_ok(s))
+        return launcher<void (*)(P...)>{k, dim3(0), b}; /* an invalid configuration */
     return launcher<void (*)(P...)>{k, g, b};
 }
 
@@ -292,6 +351,35 @@ struct DeviceSegmentedSort {
         return vfr_emu::segmented_sort(true, t, b, ki, ko, vi, vo, n, s, bo, eo);
     }
 };
+/* LSD radix sort of (key, value) pairs on key bits [begin, end): stable. */
+struct DeviceRadixSort {
+    template <typename K, typename V>
+    static cudaError_t SortPairs(void *t, size_t &b, const K *ki, K *ko, const V *vi, V *vo, long long n,
+                                 int begin = 0, int end = (int)sizeof(K) * 8, cudaStream_t = 0)
+    {
+        static_assert(std::is_unsigned<K>::value, "radix sort of unsigned keys only here");
+        if (!t) {
+            b = 256;
+            return cudaSuccess;
+        }
+        if (b < 256 || n < 0 || begin < 0 || end > (int)sizeof(K) * 8 || begin > end)
+            return cudaErrorInvalidValue;
+        const int width = end - begin;
+        const K mask = width >= (int)sizeof(K) * 8 ? (K)~(K)0 : (K)(((K)1 << width) - 1);
+        std::vector<long long> idx((size_t)n);
+        std::iota(idx.begin(), idx.end(), 0LL);
+        std::stable_sort(idx.begin(), idx.end(), [&](long long i, long long j) {
+            return ((ki[i] >> begin) & mask) < ((ki[j] >> begin) & mask);
+        });
+        std::vector<K> k2((size_t)n);
+        std::vector<V> v2((size_t)n);
+        for (long long q = 0; q < n; q++)
+            k2[(size_t)q] = ki[idx[(size_t)q]], v2[(size_t)q] = vi[idx[(size_t)q]];
+        std::copy(k2.begin(), k2.end(), ko);
+        std::copy(v2.begin(), v2.end(), vo);
+        return cudaSuccess;
+    }
+};
 struct DeviceScan {
     template <typename I, typename O>
     static cudaError_t ExclusiveSum(void *t, size_t &b, I in, O out, long long n, cudaStream_t = 0)
@@ -313,10 +401,14 @@ struct DeviceScan {
 };
 } // namespace cub
 
-/* The typed cudaMalloc of the real runtime header. */
+/* The typed cudaMalloc / cudaMallocHost of the real runtime header. */
 template <typename T> inline cudaError_t vfr_emu_cudaMalloc(T **p, size_t bytes)
 {
     return vfr_emu_cudaMalloc((void **)p, bytes);
+}
+template <typename T> inline cudaError_t vfr_emu_cudaMallocHost(T **p, size_t bytes)
+{
+    return vfr_emu_cudaMallocHost((void **)p, bytes);
 }
 
 #endif /* __cplusplus */

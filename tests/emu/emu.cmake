@@ -5,7 +5,7 @@
 # are linked against them: they find one (emulated) device and compare. Built
 # in any non-sanitized build with a C++ compiler, CUDA or not; label `emu`.
 set(VFR_EMU_DIR ${CMAKE_CURRENT_SOURCE_DIR}/emu)
-set(VFR_EMU_KERNELS colstats linear metrics backtest)
+set(VFR_EMU_KERNELS colstats linear metrics backtest alpha158)
 set(VFR_EMU_INCLUDES ${VFR_EMU_DIR}/include ${VFR_EMU_DIR} ${PROJECT_SOURCE_DIR}/src/kernels
     ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src/host ${CMAKE_BINARY_DIR}/generated
     ${CJSON_INCLUDE_DIR} ${CBLAS_INCLUDE_DIR} ${SQLITE3_INCLUDE_DIR})
@@ -14,7 +14,9 @@ set(VFR_EMU_INCLUDES ${VFR_EMU_DIR}/include ${VFR_EMU_DIR} ${PROJECT_SOURCE_DIR}
 add_library(vfr_emu_host OBJECT
   ${PROJECT_SOURCE_DIR}/src/host/device.c ${PROJECT_SOURCE_DIR}/src/host/colstats.c
   ${PROJECT_SOURCE_DIR}/src/host/linear.c ${PROJECT_SOURCE_DIR}/src/host/metrics.c
-  ${PROJECT_SOURCE_DIR}/src/host/backtest.c ${VFR_EMU_DIR}/cuda_emu.cpp)
+  ${PROJECT_SOURCE_DIR}/src/host/backtest.c ${PROJECT_SOURCE_DIR}/src/host/gpu.c
+  ${PROJECT_SOURCE_DIR}/src/host/alpha158.c
+  ${VFR_EMU_DIR}/cuda_emu.cpp)
 target_include_directories(vfr_emu_host BEFORE PRIVATE ${VFR_EMU_INCLUDES})
 target_compile_definitions(vfr_emu_host PRIVATE VFR_HAVE_CUDA=1 _POSIX_C_SOURCE=200809L)
 target_link_libraries(vfr_emu_host PRIVATE hdf5::hdf5)
@@ -85,7 +87,7 @@ function(vfr_emu_test test)
   target_include_directories(${exe} BEFORE PRIVATE ${VFR_EMU_DIR}/include)
   target_include_directories(${exe} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${CJSON_INCLUDE_DIR}
                              ${PROJECT_SOURCE_DIR}/src/host)
-  target_compile_definitions(${exe} PRIVATE VFR_HAVE_CUDA=1)
+  target_compile_definitions(${exe} PRIVATE VFR_HAVE_CUDA=1 VFR_EMU=1)
   target_compile_options(${exe} PRIVATE ${VFR_WARN})
   target_link_libraries(${exe} PRIVATE vfr)
   set_target_properties(${exe} PROPERTIES LINKER_LANGUAGE CXX)
@@ -99,7 +101,8 @@ function(vfr_emu_add_test name exe)
 endfunction()
 
 # The GPU parity tests, unchanged, against the emulated kernels.
-foreach(t test_colstats_parity test_linear_parity test_metrics_parity test_metrics_edges)
+foreach(t test_colstats_parity test_linear_parity test_metrics_parity test_metrics_edges
+        test_gpu_staged test_alpha158_parity)
   vfr_emu_test(${t})
   vfr_emu_add_test(emu_${t} emu_${t})
 endforeach()
