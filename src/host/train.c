@@ -850,6 +850,7 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
     if (vfr_xgboost_probe(&xi) == VFR_OK) {
         snprintf(v, sizeof v, "%d.%d.%d", xi.major, xi.minor, xi.patch);
         cJSON_AddStringToObject(lib, "xgboost", v);
+        cJSON_AddStringToObject(lib, "xgboostPath", xi.path);
         cJSON_AddBoolToObject(lib, "xgboostCuda", xi.has_cuda);
     }
     vfr_lightgbm_info li;
