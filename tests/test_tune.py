@@ -7,7 +7,8 @@
 - n_estimators in a grid costs one fit, and its scores equal separate fits';
 - SIGTERM stops cleanly with exit 3, and --resume finishes;
 - shards 0/3, 1/3, 2/3 merged equal the unsharded search;
-- successive halving stops a clearly dominated trial early;
+- successive halving stops a clearly dominated trial early; it is
+  asynchronous (no barrier between rungs) and resumes after kill -9;
 - vfr train with a search block trains the final model with the best params;
 - the newest XGBoost library is the default, and VFR_XGBOOST_LIB pins one.
 """
@@ -214,6 +215,51 @@ def main():
             check(max(f["rounds"] for f in weak["folds"]) <= 5, "... after the first rung's 5 rounds")
             best = json.loads(out)["bestTrial"]
             check(best != 0 and max(f["rounds"] for f in res[best]["folds"]) > 5, "the best trial trained on")
+
+        # asynchronous successive halving: a trial is promoted as soon as its
+        # rung ranks it, with no barrier (a rung-1 fit is logged before the
+        # last rung-0 fit); kill -9 and --resume (one worker: deterministic)
+        # end with the uninterrupted run's winner, no fit logged twice
+        asha = write_job(os.path.join(tmp, "asha.json"), ds,
+                         {"method": "grid_search", "nFolds": 3, "scoringMetric": "auc",
+                          "pruning": "successive_halving", "minRounds": 4, "reductionFactor": 3,
+                          "space": {"learning_rate": [0.02, 0.1, 0.3], "max_depth": [2, 3, 4]}},
+                         trainingConfig={"hyperparameters": {"n_estimators": 36, "nthread": 1},
+                                         "earlyStoppingRounds": 0, "seed": 3})
+        ad = os.path.join(tmp, "asha")
+        rc, out, err = run("--quiet", "tune", asha, "--out", ad, "--json", "--jobs", "1")
+        check(rc == 0, f"asha: {err}")
+        if rc == 0:
+            res = json.loads(out)
+            recs = [json.loads(line) for line in open(os.path.join(ad, "trials.jsonl"))]
+            rung = [r["rung"] for r in recs]
+            check(1 in rung and rung.index(1) < max(i for i, r in enumerate(rung) if r == 0),
+                  f"a trial reaches rung 1 before rung 0 is done (order {rung})")
+            check(len(set((r["trial"], r["fold"], r["rung"]) for r in recs)) == len(recs), "no fit logged twice")
+            pruned = [r for r in res["allResults"] if r["pruned"]]
+            check(len(pruned) >= 6 and all(max(f["rounds"] for f in r["folds"]) <= 12 for r in pruned),
+                  "at least 6 of 9 trials stop by rung 1 (12 rounds)")
+            best = {r["trial"]: r for r in res["allResults"]}[res["bestTrial"]]
+            check(all(f["rounds"] == 36 for f in best["folds"]), "the winner trains to its own 36 rounds")
+            kd2 = os.path.join(tmp, "asha-killed")
+            alog = os.path.join(kd2, "trials.jsonl")
+            p = subprocess.Popen([VFR, "--quiet", "tune", asha, "--out", kd2, "--jobs", "1"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            t0 = time.time()
+            while p.poll() is None and lines(alog) < 8 and time.time() - t0 < 60:
+                time.sleep(0.002)
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+            rc, out2, err = run("--quiet", "tune", asha, "--out", kd2, "--json", "--jobs", "1", "--resume")
+            check(rc == 0, f"asha resume: {err}")
+            if rc == 0:
+                r2 = json.loads(out2)
+                recs2 = [json.loads(line) for line in open(alog)]
+                check(len(set((r["trial"], r["fold"], r["rung"]) for r in recs2)) == len(recs2),
+                      "asha resume: no fit logged twice")
+                check(r2["bestTrial"] == res["bestTrial"] and r2["bestScore"] == res["bestScore"],
+                      "asha resume ends with the uninterrupted winner")
 
         # vfr train with a search block
         tj = write_job(os.path.join(tmp, "train.json"), ds, grid, job_id="train-search")

@@ -52,6 +52,8 @@ typedef struct trial {
     int alive;       /* successive halving        */
     double mean, sd; /* over its folds            */
     double sharpe;   /* mean fold Sharpe (for DSR variance), NaN if not scored */
+    double *rs;      /* asha: fold scores per rung [R, K] (NaN: not done) */
+    int32_t top;     /* asha: the highest rung it was given (-1: none)    */
 } trial;
 
 /* A fold's test blocks (one, or a cpcv fold's several): per block the
@@ -94,7 +96,15 @@ typedef struct engine {
     int32_t *task_rounds;       /* max rounds for the task (0: own)          */
     int64_t *task_next;         /* the next task sharing this task's fit; -1 */
     int *task_lead;             /* 1: the task trains (for itself and its next) */
+    int32_t *task_rung;         /* the rung a task trains for                */
     int32_t *fold_left;         /* [K] fits of the fold not yet finished     */
+    /* asynchronous successive halving (run_asha): tasks are made as workers
+     * ask, from promotions and new trials; `lock` guards this state */
+    int asha;
+    int32_t R;                  /* rungs; the last trains to the trial's own rounds */
+    int64_t *queue, q_head, q_tail, in_flight, next_new, cap;
+    int64_t *order;             /* the order new trials start in (seeded)    */
+    pthread_cond_t task_cond;
     int free_done_folds;        /* fold-major: drop a fold's views when done */
     float **task_pred;          /* [tasks] -> test predictions of the fold   */
     vfr_status *task_status;
@@ -235,6 +245,10 @@ static vfr_status replay_log(engine *e, const char *path, int must_exist)
         cell *c = &t->c[k];
         const cJSON *v;
         int rung = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "rung")) ? v->valueint : 0;
+        if (t->rs && rung >= 0 && rung < e->R) {
+            const cJSON *sv = cJSON_GetObjectItem(o, "score");
+            t->rs[rung * e->K + k] = cJSON_IsNumber(sv) ? sv->valuedouble : NAN;
+        }
         if (!c->done || rung >= c->rung) {
             c->done = 1;
             c->rung = rung;
@@ -340,41 +354,215 @@ static vfr_status fit_task(engine *e, int64_t i, int64_t *members, int32_t nm)
     return st;
 }
 
+/* ---- asynchronous successive halving ---------------------------------------- */
+
+/* The rounds of rung r: minRounds * eta^r; the last rung, the trial's own (0). */
+static int32_t rung_rounds(const engine *e, int32_t r)
+{
+    if (r >= e->R - 1)
+        return 0;
+    int64_t n = e->job->search.min_rounds;
+    for (int32_t i = 0; i < r; i++)
+        n *= e->job->search.eta;
+    return (int32_t)n;
+}
+
+/* Trial t's mean fold score at rung r (higher is better); NaN unless every
+ * fold is done there. */
+static double rung_mean(const engine *e, const trial *t, int32_t r)
+{
+    double s = 0;
+    for (int32_t k = 0; k < e->K; k++) {
+        double v = t->rs[r * e->K + k];
+        if (isnan(v))
+            return NAN;
+        s += e->higher_better ? v : -v;
+    }
+    return s / e->K;
+}
+
+/* Queues trial ti's folds at rung r (those not already done there). */
+static void asha_push(engine *e, int64_t ti, int32_t r)
+{
+    trial *t = &e->t[ti];
+    t->top = r;
+    for (int32_t k = 0; k < e->K; k++) {
+        if (!isnan(t->rs[r * e->K + k]) || e->n_tasks >= e->cap)
+            continue;
+        int64_t i = e->n_tasks++;
+        e->task_trial[i] = ti;
+        e->task_fold[i] = k;
+        e->task_rung[i] = r;
+        e->task_rounds[i] = rung_rounds(e, r);
+        e->task_next[i] = -1;
+        e->task_lead[i] = 1;
+        e->task_status[i] = VFR_ERR_INTERRUPTED;
+        e->queue[e->q_tail++] = i;
+    }
+}
+
+/* A trial whose every fold stopped early before rung r's rounds has its final
+ * result: it goes to the last rung as it is, without training. */
+static int stopped_early(const engine *e, const trial *t, int32_t r)
+{
+    const int32_t cap = rung_rounds(e, r);
+    for (int32_t k = 0; k < e->K; k++)
+        if (cap == 0 || t->c[k].rounds >= cap)
+            return 0;
+    return 1;
+}
+
+/* Makes work (under lock): ASHA's rule (Li et al. 2020), highest rung first:
+ * a trial done at rung r and not yet promoted goes to r + 1 when it ranks in
+ * the top floor(n_r / eta) of the n_r trials done at r; otherwise the next
+ * new trial starts at rung 0. When nothing else is left, the best trial of the
+ * highest rung reached goes to the last rung, so that a winner trains to its
+ * own rounds. Returns 1 if it made work (or moved a trial). */
+static int asha_schedule(engine *e)
+{
+    const int32_t eta = e->job->search.eta;
+    for (int32_t r = e->R - 2; r >= 0; r--) {
+        int64_t n = 0, best = -1;
+        double bm = -INFINITY;
+        for (int64_t i = 0; i < e->P; i++) {
+            trial *t = &e->t[i];
+            if (!t->in_shard || t->top < r)
+                continue;
+            double m = rung_mean(e, t, r);
+            if (isnan(m))
+                continue;
+            n++;
+            if (t->top == r && (best < 0 || m > bm))
+                best = i, bm = m;
+        }
+        if (best < 0)
+            continue;
+        int64_t better = 0; /* trials done at r that beat it (earlier trial first on ties) */
+        for (int64_t i = 0; i < e->P; i++) {
+            double m = e->t[i].in_shard && e->t[i].top >= r ? rung_mean(e, &e->t[i], r) : NAN;
+            if (!isnan(m) && i != best && (m > bm || (m == bm && i < best)))
+                better++;
+        }
+        if (better < n / eta) {
+            trial *t = &e->t[best];
+            if (stopped_early(e, t, r)) {
+                for (int32_t k = 0; k < e->K; k++) {
+                    t->rs[(e->R - 1) * e->K + k] = t->rs[r * e->K + k];
+                    t->c[k].rung = e->R - 1;
+                    pthread_mutex_lock(&e->log_lock);
+                    log_cell(e, best, k); /* a failed write shows in the wave's sync */
+                    pthread_mutex_unlock(&e->log_lock);
+                }
+                t->top = e->R - 1;
+            } else {
+                asha_push(e, best, r + 1);
+            }
+            return 1;
+        }
+    }
+    while (e->next_new < e->P && (!e->t[e->order[e->next_new]].in_shard || e->t[e->order[e->next_new]].top >= 0))
+        e->next_new++;
+    if (e->next_new < e->P) {
+        asha_push(e, e->order[e->next_new++], 0);
+        return 1;
+    }
+    if (e->in_flight > 0)
+        return 0;
+    /* the end: nothing promotable and nothing running */
+    int64_t best = -1;
+    int32_t br = -1;
+    double bm = -INFINITY;
+    for (int64_t i = 0; i < e->P; i++) {
+        trial *t = &e->t[i];
+        if (!t->in_shard || t->top < 0)
+            continue;
+        if (t->top == e->R - 1 && !isnan(rung_mean(e, t, e->R - 1)))
+            return 0; /* a trial finished the last rung: done */
+        double m = rung_mean(e, t, t->top);
+        if (!isnan(m) && (t->top > br || (t->top == br && m > bm)))
+            best = i, br = t->top, bm = m;
+    }
+    if (best < 0)
+        return 0;
+    asha_push(e, best, e->R - 1);
+    return 1;
+}
+
+/* The next task for a worker (under lock), or -1: no more. */
+static int64_t take_task(engine *e)
+{
+    for (;;) {
+        if (e->err != VFR_OK || (e->o->stop && *e->o->stop))
+            return -1;
+        if (!e->asha) {
+            while (e->next_task < e->n_tasks && !e->task_lead[e->next_task])
+                e->next_task++;
+            return e->next_task < e->n_tasks ? e->next_task++ : -1;
+        }
+        if (e->q_head < e->q_tail) {
+            e->in_flight++;
+            return e->queue[e->q_head++];
+        }
+        if (asha_schedule(e))
+            continue;
+        if (e->in_flight == 0)
+            return -1;
+        pthread_cond_wait(&e->task_cond, &e->lock);
+    }
+}
+
 static void *worker(void *arg)
 {
     engine *e = arg;
     int64_t *members = malloc(sizeof *members * (size_t)(e->n_tasks + 1));
     for (;;) {
         pthread_mutex_lock(&e->lock);
-        while (e->next_task < e->n_tasks && !e->task_lead[e->next_task])
-            e->next_task++;
-        int64_t i = e->next_task++;
-        int stop = e->err != VFR_OK || (e->o->stop && *e->o->stop) || !members;
         if (!members && e->err == VFR_OK) {
             e->err = VFR_ERR_NOMEM;
             snprintf(e->err_msg, sizeof e->err_msg, "tune: out of memory");
         }
+        int64_t i = take_task(e);
         pthread_mutex_unlock(&e->lock);
-        if (i >= e->n_tasks || stop)
+        if (i < 0)
             break;
         int32_t nm = 0;
-        for (int64_t j = i; j >= 0; j = e->task_next[j])
+        vfr_status st = VFR_OK;
+        for (int64_t j = i; j >= 0; j = e->task_next[j]) {
             members[nm++] = j;
+            const int64_t np = e->f[e->task_fold[j]].te_rows;
+            if (!e->task_pred[j] && !(e->task_pred[j] = malloc(sizeof(float) * (size_t)(np ? np : 1))))
+                st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        }
         const int32_t k = e->task_fold[i];
         double t0 = vfr_seconds();
-        vfr_status st = fit_task(e, i, members, nm);
+        if (st == VFR_OK)
+            st = fit_task(e, i, members, nm);
         double secs = (vfr_seconds() - t0) / nm;
         /* score and log each result as it comes: a kill loses only the fits in flight */
         pthread_mutex_lock(&e->log_lock);
         e->fits++;
         for (int32_t q = 0; q < nm; q++) {
             int64_t j = members[q];
-            e->t[e->task_trial[j]].c[k].seconds = secs;
-            if (st == VFR_OK && (st = score_task(e, j)) == VFR_OK && (st = log_cell(e, e->task_trial[j], k)) == VFR_OK)
-                e->cells_done++;
+            trial *t = &e->t[e->task_trial[j]];
+            t->c[k].seconds = secs;
+            if (st == VFR_OK) {
+                t->c[k].rung = e->task_rung[j];
+                if ((st = score_task(e, j)) == VFR_OK && (st = log_cell(e, e->task_trial[j], k)) == VFR_OK)
+                    e->cells_done++;
+            }
+            if (st == VFR_OK && t->rs)
+                t->rs[e->task_rung[j] * e->K + k] = t->c[k].score;
             e->task_status[j] = st;
+            free(e->task_pred[j]); /* scored: the predictions are done with */
+            e->task_pred[j] = NULL;
         }
         pthread_mutex_unlock(&e->log_lock);
+        if (e->asha) {
+            pthread_mutex_lock(&e->lock);
+            e->in_flight -= nm;
+            pthread_cond_broadcast(&e->task_cond);
+            pthread_mutex_unlock(&e->lock);
+        }
         if (st != VFR_OK && st != VFR_ERR_INTERRUPTED) {
             pthread_mutex_lock(&e->lock);
             if (e->err == VFR_OK) {
@@ -540,41 +728,10 @@ static void link_shared_fits(engine *e, int64_t n)
     free(key);
 }
 
-/* Trains and scores a list of (trial, fold) tasks; each is logged as its fit
- * finishes. */
-static vfr_status run_wave(engine *e, const int64_t *tt, const int32_t *kk, const int32_t *rounds,
-                           int32_t rung, int64_t n)
+/* Runs the workers (and the log's flusher) until no task is left, then
+ * makes the log durable; the tasks' outcome is in task_status. */
+static vfr_status run_workers(engine *e, int nw)
 {
-    vfr_status st = VFR_OK;
-    e->task_trial = (int64_t *)tt;
-    e->task_fold = (int32_t *)kk;
-    e->task_rounds = (int32_t *)rounds;
-    e->n_tasks = n;
-    e->next_task = 0;
-    e->task_pred = calloc((size_t)n, sizeof *e->task_pred);
-    e->task_status = malloc(sizeof *e->task_status * (size_t)n);
-    e->task_next = malloc(sizeof *e->task_next * (size_t)n);
-    e->task_lead = malloc(sizeof *e->task_lead * (size_t)n);
-    if (!e->task_pred || !e->task_status || !e->task_next || !e->task_lead) {
-        st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
-        goto done;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        e->task_status[i] = VFR_ERR_INTERRUPTED; /* not run */
-        e->t[tt[i]].c[kk[i]].rung = rung;
-        const int64_t np = e->f[kk[i]].te_rows;
-        if (!(e->task_pred[i] = malloc(sizeof(float) * (size_t)(np ? np : 1)))) {
-            st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
-            goto done;
-        }
-    }
-    link_shared_fits(e, n);
-    if (e->free_done_folds)
-        for (int64_t i = 0; i < n; i++)
-            e->fold_left[kk[i]]++;
-    int nw = e->o->jobs > 0 ? e->o->jobs : 1;
-    if (nw > n)
-        nw = (int)n;
     e->wave_over = 0;
     pthread_t th[256], fl;
     int started = 0, flushing = pthread_create(&fl, NULL, flusher, e) == 0;
@@ -590,26 +747,159 @@ static vfr_status run_wave(engine *e, const int64_t *tt, const int32_t *kk, cons
     pthread_mutex_unlock(&e->log_lock);
     if (flushing)
         pthread_join(fl, NULL);
-    if ((st = log_sync(e)) != VFR_OK)
+    vfr_status st = log_sync(e);
+    if (st == VFR_OK && e->err != VFR_OK)
+        st = vfr_fail(e->err, "%s", e->err_msg);
+    return st;
+}
+
+/* The task arrays for up to n tasks. */
+static vfr_status alloc_tasks(engine *e, int64_t n)
+{
+    e->task_trial = malloc(sizeof *e->task_trial * (size_t)(n ? n : 1));
+    e->task_fold = malloc(sizeof *e->task_fold * (size_t)(n ? n : 1));
+    e->task_rounds = malloc(sizeof *e->task_rounds * (size_t)(n ? n : 1));
+    e->task_rung = malloc(sizeof *e->task_rung * (size_t)(n ? n : 1));
+    e->task_pred = calloc((size_t)(n ? n : 1), sizeof *e->task_pred);
+    e->task_status = malloc(sizeof *e->task_status * (size_t)(n ? n : 1));
+    e->task_next = malloc(sizeof *e->task_next * (size_t)(n ? n : 1));
+    e->task_lead = malloc(sizeof *e->task_lead * (size_t)(n ? n : 1));
+    if (!e->task_trial || !e->task_fold || !e->task_rounds || !e->task_rung || !e->task_pred || !e->task_status ||
+        !e->task_next || !e->task_lead)
+        return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+    return VFR_OK;
+}
+
+static void free_tasks(engine *e, int64_t n)
+{
+    for (int64_t i = 0; e->task_pred && i < n; i++)
+        free(e->task_pred[i]);
+    free(e->task_trial), free(e->task_fold), free(e->task_rounds), free(e->task_rung);
+    free(e->task_pred), free(e->task_status), free(e->task_next), free(e->task_lead);
+    e->task_trial = NULL, e->task_fold = NULL, e->task_rounds = NULL, e->task_rung = NULL;
+    e->task_pred = NULL, e->task_status = NULL, e->task_next = NULL, e->task_lead = NULL;
+}
+
+static int nworkers(const engine *e, int64_t n)
+{
+    int nw = e->o->jobs > 0 ? e->o->jobs : 1;
+    return nw > n ? (int)(n > 0 ? n : 1) : nw;
+}
+
+/* Trains and scores a list of (trial, fold) tasks; each is logged as its fit
+ * finishes. */
+static vfr_status run_wave(engine *e, const int64_t *tt, const int32_t *kk, const int32_t *rounds,
+                           int32_t rung, int64_t n)
+{
+    vfr_status st = alloc_tasks(e, n);
+    if (st != VFR_OK)
+        goto done;
+    memcpy(e->task_trial, tt, sizeof *tt * (size_t)n);
+    memcpy(e->task_fold, kk, sizeof *kk * (size_t)n);
+    memcpy(e->task_rounds, rounds, sizeof *rounds * (size_t)n);
+    e->n_tasks = n;
+    e->next_task = 0;
+    for (int64_t i = 0; i < n; i++) {
+        e->task_status[i] = VFR_ERR_INTERRUPTED; /* not run */
+        e->task_rung[i] = rung;
+    }
+    link_shared_fits(e, n);
+    if (e->free_done_folds)
+        for (int64_t i = 0; i < n; i++)
+            e->fold_left[kk[i]]++;
+    if ((st = run_workers(e, nworkers(e, n))) != VFR_OK)
         goto done;
     int64_t nl = 0;
     for (int64_t i = 0; i < n; i++)
         nl += e->task_status[i] == VFR_OK;
-    if (e->err != VFR_OK) {
-        st = vfr_fail(e->err, "%s", e->err_msg);
-        goto done;
-    }
     if (nl < n)
         st = vfr_fail(VFR_ERR_INTERRUPTED, "tune: stopped; %lld of %lld trial x folds of the wave were logged",
                       (long long)nl, (long long)n);
 done:
-    for (int64_t i = 0; e->task_pred && i < n; i++)
-        free(e->task_pred[i]);
-    free(e->task_pred), free(e->task_status), free(e->task_next), free(e->task_lead);
-    e->task_pred = NULL;
-    e->task_status = NULL;
-    e->task_next = NULL;
-    e->task_lead = NULL;
+    free_tasks(e, n);
+    return st;
+}
+
+/* The rungs (minRounds * eta^r below the largest n_estimators of the trials,
+ * then the trials' own rounds) and each trial's scores per rung. Grid and
+ * random searches only: their trials are known up front. */
+static vfr_status asha_setup(engine *e)
+{
+    const vfr_job *job = e->job;
+    if (job->search.method == VFR_SEARCH_TPE)
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "%s: search.pruning: successive halving ranks a known list of trials; use grid_search or "
+                        "random_search with it (TPE's own choice of trials does the pruning)",
+                        job->path);
+    int32_t own = 0;
+    for (int64_t i = 0; i < e->P; i++) {
+        int32_t r = trial_rounds(&e->t[i]);
+        own = r > own ? r : own;
+    }
+    if (own == 0)
+        own = 100000; /* no n_estimators: rungs up to the library's own cap */
+    e->R = 1;
+    for (int64_t r = job->search.min_rounds; r < own && e->R < 40; r *= job->search.eta)
+        e->R++;
+    for (int64_t i = 0; i < e->P; i++) {
+        if (!(e->t[i].rs = malloc(sizeof *e->t[i].rs * (size_t)(e->R * e->K))))
+            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        for (int64_t j = 0; j < (int64_t)e->R * e->K; j++)
+            e->t[i].rs[j] = NAN;
+    }
+    return VFR_OK;
+}
+
+/* Successive halving over boosting rounds, asynchronous (ASHA): rung r trains
+ * to minRounds * eta^r rounds, the last rung to the trial's own; a trial is
+ * promoted as soon as its rung has enough results to rank it in the top
+ * 1/eta, with no barrier between rungs, so every worker stays busy. A
+ * promoted trial retrains from scratch to the next rung's rounds (the same
+ * trees as continuing). Trials never promoted are pruned. With more than one
+ * worker the promotions depend on which fits finish first, so a resumed or
+ * repeated search may promote other trials than the first run did. */
+static vfr_status run_asha(engine *e, int32_t *final_rung)
+{
+    for (int64_t i = 0; i < e->P; i++) {
+        trial *t = &e->t[i];
+        t->top = -1;
+        for (int32_t r = e->R - 1; r >= 0 && t->top < 0; r--)
+            for (int32_t k = 0; k < e->K; k++)
+                if (!isnan(t->rs[r * e->K + k]))
+                    t->top = r;
+    }
+    e->cap = e->P * e->K * (e->R + 1) + 1;
+    vfr_status st = alloc_tasks(e, e->cap);
+    if (st == VFR_OK && (!(e->queue = malloc(sizeof *e->queue * (size_t)e->cap)) ||
+                         !(e->order = malloc(sizeof *e->order * (size_t)(e->P + 1)))))
+        st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+    if (st != VFR_OK)
+        goto done;
+    /* new trials start in a seeded random order: ASHA ranks each against the
+     * trials done before it, and a grid's own order (say, learning rates
+     * rising) would promote nearly every trial that comes later */
+    uint64_t z = (uint64_t)e->job->search.seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+    for (int64_t i = 0; i < e->P; i++)
+        e->order[i] = i;
+    for (int64_t i = e->P - 1; i > 0; i--) {
+        z ^= z >> 31, z *= 0xBF58476D1CE4E5B9ull, z ^= z >> 27, z += 0x94D049BB133111EBull;
+        int64_t j = (int64_t)(z % (uint64_t)(i + 1)), x = e->order[i];
+        e->order[i] = e->order[j], e->order[j] = x;
+    }
+    e->asha = 1;
+    e->n_tasks = e->q_head = e->q_tail = e->in_flight = e->next_new = 0;
+    for (int64_t i = 0; i < e->P; i++) /* resumed: the folds a started rung still needs */
+        if (e->t[i].in_shard && e->t[i].top >= 0)
+            asha_push(e, i, e->t[i].top);
+    st = run_workers(e, nworkers(e, e->P * e->K));
+    if (st == VFR_OK && e->o->stop && *e->o->stop)
+        st = vfr_fail(VFR_ERR_INTERRUPTED, "tune: stopped; every finished fit is logged");
+    *final_rung = e->R - 1;
+done:
+    free_tasks(e, e->cap);
+    free(e->queue), free(e->order);
+    e->queue = NULL, e->order = NULL;
+    e->asha = 0;
     return st;
 }
 
@@ -842,6 +1132,7 @@ static void engine_free(engine *e)
         for (int32_t k = 0; e->t[i].c && k < e->K; k++)
             free(e->t[i].c[k].daily);
         free(e->t[i].x);
+        free(e->t[i].rs);
         free(e->t[i].params);
         free(e->t[i].c);
     }
@@ -861,6 +1152,7 @@ static void engine_free(engine *e)
         fclose(e->log);
     free(e->fold_left);
     pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->task_cond);
     pthread_mutex_destroy(&e->log_lock);
     pthread_cond_destroy(&e->log_cond);
 }
@@ -1023,6 +1315,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
     memset(res, 0, sizeof *res);
     res->best_trial = -1;
     pthread_mutex_init(&e.lock, NULL);
+    pthread_cond_init(&e.task_cond, NULL);
     pthread_mutex_init(&e.log_lock, NULL);
     pthread_cond_init(&e.log_cond, NULL);
     e.job = job;
@@ -1064,6 +1357,9 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
     else
         snprintf(name, sizeof name, "trials.jsonl");
     snprintf(e.log_path, sizeof e.log_path, "%s/%s", o->run_dir, name);
+    int sh = strcmp(job->search.pruning, "successive_halving") == 0;
+    if (sh && (st = asha_setup(&e)) != VFR_OK)
+        goto done;
     if (o->resume) {
         if ((st = replay_log(&e, e.log_path, 0)) != VFR_OK)
             goto done;
@@ -1076,7 +1372,6 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
         st = vfr_fail(VFR_ERR_IO, "%s: %s", e.log_path, strerror(errno));
         goto done;
     }
-    int sh = strcmp(job->search.pruning, "successive_halving") == 0;
     int64_t in_shard = 0;
     for (int64_t i = 0; i < e.P; i++)
         in_shard += e.t[i].in_shard;
@@ -1180,62 +1475,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
             }
         }
     } else {
-        /* successive halving over boosting rounds: rungs r0, r0*eta, ...; the
-         * top 1/eta of each rung (mean fold score) go on; a trial is retrained
-         * from scratch to the next rung's rounds (the same trees as continuing) */
-        const int32_t eta = job->search.eta;
-        int32_t r = job->search.min_rounds, rung = 0;
-        int64_t alive = e.P;
-        for (;; rung++, r *= eta) {
-            int last = alive <= 1 || r * eta > 100000;
-            int64_t n = 0;
-            for (int64_t i = 0; i < e.P; i++)
-                for (int32_t k = 0; k < e.K; k++)
-                    if (e.t[i].alive && !(e.t[i].c[k].done && e.t[i].c[k].rung >= rung)) {
-                        tt[n] = i;
-                        kk[n] = k;
-                        rr[n++] = last ? 0 : r;
-                    }
-            if (n && (st = run_wave(&e, tt, kk, rr, rung, n)) != VFR_OK)
-                break;
-            /* a trial whose folds all stopped early before r is finished */
-            int all_done = 1;
-            for (int64_t i = 0; i < e.P; i++)
-                if (e.t[i].alive)
-                    for (int32_t k = 0; k < e.K; k++)
-                        if (e.t[i].c[k].rounds >= r)
-                            all_done = 0;
-            progress(&e);
-            if (last || all_done) {
-                final_rung = rung;
-                break;
-            }
-            /* rank the alive trials; keep ceil(alive / eta) */
-            int64_t keep = (alive + eta - 1) / eta;
-            for (int64_t i = 0; i < e.P; i++)
-                if (e.t[i].alive)
-                    aggregate(&e, &e.t[i]);
-            for (int64_t i = 0; i < e.P; i++) {
-                if (!e.t[i].alive)
-                    continue;
-                int64_t better = 0;
-                for (int64_t j = 0; j < e.P; j++)
-                    if (j != i && e.t[j].alive &&
-                        (e.t[j].mean > e.t[i].mean || (e.t[j].mean == e.t[i].mean && j < i) ||
-                         (!isfinite(e.t[i].mean) && isfinite(e.t[j].mean))))
-                        better++;
-                if (better >= keep)
-                    e.t[i].pruned = 1;
-            }
-            alive = 0;
-            for (int64_t i = 0; i < e.P; i++) {
-                if (e.t[i].pruned)
-                    e.t[i].alive = 0;
-                alive += e.t[i].alive;
-            }
-            vfr_report_log(&e.rep, VFR_LOG_INFO, "successive halving: rung %d (%d rounds) done, %lld trials go on",
-                           rung, r, (long long)alive);
-        }
+        st = run_asha(&e, &final_rung);
     }
     free(tt), free(kk), free(rr), free(ox), free(oy);
     if (st != VFR_OK)
@@ -1283,6 +1523,7 @@ vfr_status vfr_tune_merge(const vfr_job *job, const char *run_dir, int n_shards,
     memset(&e, 0, sizeof e);
     memset(res, 0, sizeof *res);
     pthread_mutex_init(&e.lock, NULL);
+    pthread_cond_init(&e.task_cond, NULL);
     pthread_mutex_init(&e.log_lock, NULL);
     pthread_cond_init(&e.log_cond, NULL);
     vfr_tune_options o = {run_dir, 1, 1, 0, 0, 1, VFR_DEVICE_CPU, NULL, NULL};
