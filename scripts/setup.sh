@@ -49,6 +49,12 @@ PY_PKGS=(numpy:numpy h5py:h5py xgboost:xgboost-cpu lightgbm:lightgbm pandas:pand
 if [ "${VFR_SETUP_MLFLOW:-}" = 1 ] || { [ -n "${CI:-}" ] && [ "${VFR_SETUP_MLFLOW:-}" != 0 ]; }; then
   PY_PKGS+=(mlflow:mlflow)
 fi
+# the search benchmarks' peers (scripts/bench/tune.sh, pipeline.sh):
+# scikit-learn, and Optuna with its XGBoost pruning callback (optuna-integration).
+# Only where asked: VFR_SETUP_BENCH=1. vfr and its tests do not need them.
+if [ "${VFR_SETUP_BENCH:-}" = 1 ]; then
+  PY_PKGS+=(sklearn:scikit-learn optuna:optuna optuna_integration:optuna-integration)
+fi
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """test_tune.py: `vfr tune` as a preempted batch job sees it.
 
-- kill -9 in the middle of a search, then --resume: every trial x fold is in
-  trials.jsonl exactly once and the result equals an uninterrupted run's;
+- kill -9 in the first wave, once its first fits are logged, then --resume:
+  every trial x fold is in trials.jsonl exactly once and the result equals an
+  uninterrupted run's;
+- n_estimators in a grid costs one fit, and its scores equal separate fits';
 - SIGTERM stops cleanly with exit 3, and --resume finishes;
 - shards 0/3, 1/3, 2/3 merged equal the unsharded search;
-- successive halving stops a clearly dominated trial early;
-- vfr train with a search block trains the final model with the best params.
+- successive halving stops a clearly dominated trial early; it is
+  asynchronous (no barrier between rungs) and resumes after kill -9;
+- vfr train with a search block trains the final model with the best params;
+- the newest XGBoost library is the default, and VFR_XGBOOST_LIB pins one.
 """
 import json
 import os
@@ -59,9 +63,30 @@ def lines(path):
         return 0
 
 
+def xgb_info(env=None):
+    p = subprocess.run([VFR, "info", "--json"], capture_output=True, text=True,
+                       env=dict(os.environ, **(env or {})))
+    return json.loads(p.stdout)["libraries"]["xgboost"]
+
+
+def version(v):
+    return tuple(int(x) for x in v.split("."))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="vfr-tune-")
     try:
+        # the newest XGBoost library installed is the default; VFR_XGBOOST_LIB pins one
+        if "VFR_XGBOOST_LIB" not in os.environ:
+            default = xgb_info()
+            system = xgb_info({"VFR_XGBOOST_LIB": "libxgboost.so.0"})
+            check(default.get("version") and system.get("version") and
+                  version(default["version"]) >= version(system["version"]),
+                  f"default XGBoost {default} is at least the system's {system}")
+            check(system.get("path", "").endswith("libxgboost.so.0"), f"VFR_XGBOOST_LIB is obeyed: {system}")
+            bad = xgb_info({"VFR_XGBOOST_LIB": os.path.join(tmp, "none.so")})
+            check(bad.get("version") is None and "VFR_XGBOOST_LIB" in bad.get("error", ""),
+                  f"a VFR_XGBOOST_LIB that does not load is an error, not a fallback: {bad}")
         ds = os.path.join(tmp, "d.h5")
         rc, _, err = run("--quiet", "synth", "--symbols", "30", "--days", "500", "--features", "6",
                          "--seed", "11", "--out", ds)
@@ -80,7 +105,9 @@ def main():
               "grid: 12 trials x 3 folds, each once")
         check(ref_search["trialsEvaluated"] == 12, "trials evaluated")
 
-        # kill -9 mid-search, then resume
+        # kill -9 in the first wave, as soon as the first fits are logged: each
+        # fit is logged as it finishes (a wave used to be logged whole, and a
+        # kill before its end left the log empty), then resume
         kd = os.path.join(tmp, "killed")
         log = os.path.join(kd, "trials.jsonl")
         killed_at = None
@@ -90,15 +117,16 @@ def main():
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             t0 = time.time()
             while p.poll() is None and lines(log) == 0 and time.time() - t0 < 60:
-                time.sleep(0.005)
+                time.sleep(0.002)
             if p.poll() is None:
                 os.kill(p.pid, signal.SIGKILL)
                 p.wait()
                 killed_at = lines(log)
-                if killed_at < 36:
+                if 0 < killed_at < 12:
                     break
         print(f"test_tune: killed with {killed_at} of 36 lines logged", file=sys.stderr)
-        check(killed_at is not None and killed_at < 36, f"killed mid-search ({killed_at} lines)")
+        check(killed_at is not None and 0 < killed_at < 12,
+              f"killed in the first wave with its first fits kept ({killed_at} lines; 12 = one fold of the grid)")
         rc, _, err = run("--quiet", "tune", jp, "--out", kd, "--resume")
         check(rc == 0, f"resume: {err}")
         got = cells(log)
@@ -108,6 +136,38 @@ def main():
         rs = json.load(open(os.path.join(kd, "search.json")))
         check(rs["bestParams"] == ref_search["bestParams"] and rs["bestScore"] == ref_search["bestScore"],
               "resumed best equals the uninterrupted best")
+
+        # n_estimators in the grid costs one fit per (other parameters, fold):
+        # trained to the largest value, scored at each with iteration_range;
+        # each score equals a separate fit's (early stopping on and off)
+        for es in (10, 0):
+            ne = {"method": "grid_search", "nFolds": 3, "scoringMetric": "auc",
+                  "space": {"n_estimators": [8, 20, 40], "learning_rate": [0.1, 0.5]}}
+            tc = {"hyperparameters": {"nthread": 1}, "seed": 3, "earlyStoppingRounds": es}
+            rc, out, err = run("--quiet", "tune", write_job(os.path.join(tmp, "ne.json"), ds, ne, trainingConfig=tc),
+                               "--out", os.path.join(tmp, f"ne{es}"), "--json")
+            check(rc == 0, f"n_estimators grid: {err}")
+            if rc != 0:
+                continue
+            shared = json.loads(out)
+            check(shared.get("modelsTrained") == 2 * 3,
+                  f"6 models for 3 n_estimators x 2 learning rates x 3 folds (got {shared.get('modelsTrained')})")
+            got = {(r["params"]["n_estimators"], r["params"]["learning_rate"]): r for r in shared["allResults"]}
+            for n in (8, 20, 40):
+                one = dict(ne, space={"learning_rate": [0.1, 0.5]})
+                tcn = dict(tc, hyperparameters={"nthread": 1, "n_estimators": n})
+                rc, out, err = run("--quiet", "tune", write_job(os.path.join(tmp, "ne1.json"), ds, one, trainingConfig=tcn),
+                                   "--out", os.path.join(tmp, f"ne{es}-{n}"), "--json")
+                check(rc == 0, f"n_estimators {n} alone: {err}")
+                if rc != 0:
+                    continue
+                for r in json.loads(out)["allResults"]:
+                    g = got[(n, r["params"]["learning_rate"])]
+                    for fa, fb in zip(g["folds"], r["folds"]):
+                        check(abs(fa["score"] - fb["score"]) <= 1e-12 and fa["rounds"] == fb["rounds"]
+                              and fa["bestRound"] == fb["bestRound"],
+                              f"earlyStoppingRounds {es}, n_estimators {n}, lr {r['params']['learning_rate']}, "
+                              f"fold {fa['fold']}: shared fit {fa} = separate fit {fb}")
 
         # SIGTERM: clean stop, exit 3, then resume
         sd = os.path.join(tmp, "term")
@@ -155,6 +215,51 @@ def main():
             check(max(f["rounds"] for f in weak["folds"]) <= 5, "... after the first rung's 5 rounds")
             best = json.loads(out)["bestTrial"]
             check(best != 0 and max(f["rounds"] for f in res[best]["folds"]) > 5, "the best trial trained on")
+
+        # asynchronous successive halving: a trial is promoted as soon as its
+        # rung ranks it, with no barrier (a rung-1 fit is logged before the
+        # last rung-0 fit); kill -9 and --resume (one worker: deterministic)
+        # end with the uninterrupted run's winner, no fit logged twice
+        asha = write_job(os.path.join(tmp, "asha.json"), ds,
+                         {"method": "grid_search", "nFolds": 3, "scoringMetric": "auc",
+                          "pruning": "successive_halving", "minRounds": 4, "reductionFactor": 3,
+                          "space": {"learning_rate": [0.02, 0.1, 0.3], "max_depth": [2, 3, 4]}},
+                         trainingConfig={"hyperparameters": {"n_estimators": 36, "nthread": 1},
+                                         "earlyStoppingRounds": 0, "seed": 3})
+        ad = os.path.join(tmp, "asha")
+        rc, out, err = run("--quiet", "tune", asha, "--out", ad, "--json", "--jobs", "1")
+        check(rc == 0, f"asha: {err}")
+        if rc == 0:
+            res = json.loads(out)
+            recs = [json.loads(line) for line in open(os.path.join(ad, "trials.jsonl"))]
+            rung = [r["rung"] for r in recs]
+            check(1 in rung and rung.index(1) < max(i for i, r in enumerate(rung) if r == 0),
+                  f"a trial reaches rung 1 before rung 0 is done (order {rung})")
+            check(len(set((r["trial"], r["fold"], r["rung"]) for r in recs)) == len(recs), "no fit logged twice")
+            pruned = [r for r in res["allResults"] if r["pruned"]]
+            check(len(pruned) >= 6 and all(max(f["rounds"] for f in r["folds"]) <= 12 for r in pruned),
+                  "at least 6 of 9 trials stop by rung 1 (12 rounds)")
+            best = {r["trial"]: r for r in res["allResults"]}[res["bestTrial"]]
+            check(all(f["rounds"] == 36 for f in best["folds"]), "the winner trains to its own 36 rounds")
+            kd2 = os.path.join(tmp, "asha-killed")
+            alog = os.path.join(kd2, "trials.jsonl")
+            p = subprocess.Popen([VFR, "--quiet", "tune", asha, "--out", kd2, "--jobs", "1"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            t0 = time.time()
+            while p.poll() is None and lines(alog) < 8 and time.time() - t0 < 60:
+                time.sleep(0.002)
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+            rc, out2, err = run("--quiet", "tune", asha, "--out", kd2, "--json", "--jobs", "1", "--resume")
+            check(rc == 0, f"asha resume: {err}")
+            if rc == 0:
+                r2 = json.loads(out2)
+                recs2 = [json.loads(line) for line in open(alog)]
+                check(len(set((r["trial"], r["fold"], r["rung"]) for r in recs2)) == len(recs2),
+                      "asha resume: no fit logged twice")
+                check(r2["bestTrial"] == res["bestTrial"] and r2["bestScore"] == res["bestScore"],
+                      "asha resume ends with the uninterrupted winner")
 
         # vfr train with a search block
         tj = write_job(os.path.join(tmp, "train.json"), ds, grid, job_id="train-search")

@@ -104,6 +104,19 @@ vfr_status vfr_model_fit(vfr_model *m, vfr_dataview *train, vfr_dataview *val,
  * the predicted return. Thread-safe for a trained model. */
 vfr_status vfr_model_predict(vfr_model *m, vfr_dataview *v, float *out);
 
+/* Boosted models (XGBoost): the next fits keep every round trained (no slice
+ * to the best round), for vfr_model_predict_rounds, and write each round's
+ * training and validation loss to train_loss and val_loss [the fit's max
+ * rounds; NaN without a validation set], which stay the caller's. Errors:
+ * INVALID_ARG (the type has no rounds). */
+vfr_status vfr_model_record_rounds(vfr_model *m, double *train_loss, double *val_loss);
+
+/* As vfr_model_predict with the first `rounds` boosting rounds only (XGBoost's
+ * iteration_range [0, rounds)): the scores a model trained to `rounds` rounds
+ * gives, from one trained further (vfr_model_record_rounds). OUT out [n].
+ * Errors: INVALID_ARG (the type has no rounds, or rounds out of range). */
+vfr_status vfr_model_predict_rounds(vfr_model *m, vfr_dataview *v, int32_t rounds, float *out);
+
 /* As vfr_model_predict, in double precision where the library computes in
  * double (LightGBM); other types widen their float scores. OUT out [n]. */
 vfr_status vfr_model_predict_f64(vfr_model *m, vfr_dataview *v, double *out);

@@ -2,11 +2,12 @@
  *
  * Trials (grid, random or TPE points of the job's search.space) are crossed
  * with folds cut from the dates before the job's test period, with the job's
- * purge and embargo. Trials x folds train in parallel (--jobs), every fold's
- * matrix is built once and shared, and each wave of finished trial x folds is
- * scored in one batched metrics call (on the GPU when present). Every finished
- * trial x fold is appended to trials.jsonl at once, so a killed search resumes
- * (--resume) without losing or repeating one; --shard i/N takes a
+ * purge and embargo. Trials x folds train in parallel (--jobs), fold-major,
+ * every fold's matrix is built once and shared, trials that differ only in
+ * n_estimators share one fit, and successive halving is asynchronous. Every
+ * finished trial x fold is scored and appended to trials.jsonl as it
+ * finishes (fsynced within a second), so a killed search resumes (--resume)
+ * without losing or repeating one; --shard i/N takes a
  * deterministic slice of the trials for a job array, and vfr_tune_merge
  * combines the shards' logs. Details: docs/search.md. */
 #ifndef VFR_TUNE_H
@@ -27,7 +28,7 @@ typedef struct vfr_tune_options {
     int shard, n_shards;        /* shard i of N (n_shards <= 1: the whole search)    */
     vfr_device_kind device;     /* as asked                                           */
     const vfr_reporter *reporter;
-    volatile const int *stop;   /* set: finish the wave's writes, return INTERRUPTED  */
+    volatile const int *stop;   /* set: running fits stop; INTERRUPTED (all else logged) */
 } vfr_tune_options;
 
 typedef struct vfr_tune_result {

@@ -2,8 +2,10 @@
  *
  * vfr is not linked against libxgboost: a user can point it at another build
  * (a CUDA-enabled libxgboost.so from a Python wheel, say) with the environment
- * variable VFR_XGBOOST_LIB, without rebuilding vfr. Default: the system's
- * libxgboost.so (Debian: 1.7.4, CPU only). */
+ * variable VFR_XGBOOST_LIB, without rebuilding vfr. Default: the newest (by
+ * XGBoostVersion) of the libraries CMake found at configure time (the
+ * xgboost Python wheel's, which scripts/setup.sh installs) and the system's
+ * libxgboost.so (Debian: 1.7.4, CPU only). vfr never runs Python to look. */
 #ifndef VFR_XGBOOST_H
 #define VFR_XGBOOST_H
 

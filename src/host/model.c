@@ -154,6 +154,24 @@ vfr_status vfr_model_predict(vfr_model *m, vfr_dataview *v, float *out)
     return m->ops->predict(m->state, v, out);
 }
 
+vfr_status vfr_model_record_rounds(vfr_model *m, double *train_loss, double *val_loss)
+{
+    if (!m->ops->record_rounds)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "model fit: %s models have no boosting rounds to keep", m->ops->type);
+    m->ops->record_rounds(m->state, train_loss, val_loss);
+    return VFR_OK;
+}
+
+vfr_status vfr_model_predict_rounds(vfr_model *m, vfr_dataview *v, int32_t rounds, float *out)
+{
+    if (!m->ops->predict_rounds)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "model predict: %s models have no boosting rounds to select",
+                        m->ops->type);
+    if (v->n == 0)
+        return VFR_OK;
+    return m->ops->predict_rounds(m->state, v, rounds, out);
+}
+
 vfr_status vfr_model_predict_f64(vfr_model *m, vfr_dataview *v, double *out)
 {
     if (v->n == 0)

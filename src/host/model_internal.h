@@ -49,6 +49,10 @@ typedef struct vfr_model_ops {
     vfr_status (*fit)(void *state, vfr_dataview *train, vfr_dataview *val,
                       const vfr_fit_options *opt, vfr_fit_result *res);
     vfr_status (*predict)(void *state, vfr_dataview *v, float *out);
+    /* keep every round and log each round's losses in the next fits, and
+     * predict with rounds [0, rounds) only; NULL: not a boosted model */
+    void (*record_rounds)(void *state, double *train_loss, double *val_loss);
+    vfr_status (*predict_rounds)(void *state, vfr_dataview *v, int32_t rounds, float *out);
     /* scores in double where the library computes them so; NULL: predict, widened */
     vfr_status (*predict_f64)(void *state, vfr_dataview *v, double *out);
     vfr_status (*save)(void *state, const char *path);

@@ -96,6 +96,7 @@ typedef struct xgb_model {
     char *set_params;         /* JSON object of what was passed to XGBoost */
     uint64_t seed;
     cJSON *user;              /* the user's hyperparameters                */
+    double *train_log, *val_log; /* record_rounds: per-round losses (caller's) */
 } xgb_model;
 
 static vfr_status xgb_err(const vfr_xgb_api *api, const char *what)
@@ -488,6 +489,10 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
         last_train = eval_value(line, "train");
         double score = val ? eval_value(line, "valid") : last_train;
         last_score = score;
+        if (m->train_log)
+            m->train_log[it] = last_train;
+        if (m->val_log)
+            m->val_log[it] = val ? score : NAN;
         if (score < best) { /* logloss and rmse: lower is better */
             best = score;
             best_it = it;
@@ -503,7 +508,7 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
         best_train = last_train;
         best = last_score;
     }
-    if (best_it + 1 < it) {
+    if (best_it + 1 < it && !m->train_log) {
         xgb_booster sliced = NULL;
         if (api->BoosterSlice(b, 0, best_it + 1, 1, &sliced) != 0) {
             st = xgb_err(api, "slice to the best round");
@@ -531,9 +536,33 @@ fail:
     return st;
 }
 
+static vfr_status predict_range(xgb_model *m, vfr_dataview *v, int32_t rounds, float *out);
+
 static vfr_status predict(void *state, vfr_dataview *v, float *out)
 {
+    return predict_range(state, v, 0, out);
+}
+
+static void record_rounds(void *state, double *train_loss, double *val_loss)
+{
     xgb_model *m = state;
+    m->train_log = train_loss;
+    m->val_log = val_loss;
+}
+
+/* iteration_range [0, rounds) of the booster as trained (record_rounds) */
+static vfr_status predict_rounds(void *state, vfr_dataview *v, int32_t rounds, float *out)
+{
+    xgb_model *m = state;
+    if (rounds < 1 || rounds > m->trained)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "xgboost predict: %d rounds asked of a model with %d", rounds,
+                        m->trained);
+    return predict_range(m, v, rounds, out);
+}
+
+/* rounds 0: every round the booster holds */
+static vfr_status predict_range(xgb_model *m, vfr_dataview *v, int32_t rounds, float *out)
+{
     const vfr_xgb_api *api = m->api;
     if (!m->booster)
         return vfr_fail(VFR_ERR_INVALID_ARG, "xgboost predict: the model is not trained");
@@ -551,11 +580,12 @@ static vfr_status predict(void *state, vfr_dataview *v, float *out)
         const xgb_ulong *shape;
         xgb_ulong dim;
         const float *res;
-        if (api->BoosterPredictFromDense(m->booster, iface,
-                                         "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
-                                         "\"iteration_end\": 0, \"strict_shape\": true, "
-                                         "\"missing\": NaN, \"cache_id\": 0}",
-                                         NULL, &shape, &dim, &res) != 0)
+        char pc[192];
+        snprintf(pc, sizeof pc,
+                 "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": %d, "
+                 "\"strict_shape\": true, \"missing\": NaN, \"cache_id\": 0}",
+                 rounds);
+        if (api->BoosterPredictFromDense(m->booster, iface, pc, NULL, &shape, &dim, &res) != 0)
             return xgb_err(api, "predict");
         if (dim != 2 || shape[0] != (xgb_ulong)n || shape[1] != 1)
             return vfr_fail(VFR_ERR_XGBOOST, "XGBoost predict: unexpected output shape");
@@ -683,6 +713,8 @@ const vfr_model_ops vfr_model_xgboost_ops = {
     .create = create,
     .fit = fit,
     .predict = predict,
+    .record_rounds = record_rounds,
+    .predict_rounds = predict_rounds,
     .save = save,
     .load = load,
     .importance = importance,

@@ -487,6 +487,11 @@ static void sec_header(rr *r)
         vfr_svg_esc(b, jstr(man, "model.description.library"));
         vfr_svg_puts(b, " ");
         jstr_out(r, "span", F_MANIFEST, "model.description.libraryVersion");
+        if (jstr(man, "model.description.libraryPath")) {
+            vfr_svg_puts(b, " (");
+            jstr_out(r, "span", F_MANIFEST, "model.description.libraryPath");
+            vfr_svg_puts(b, ")");
+        }
         vfr_svg_puts(b, "</dd>");
     }
     if (isfinite(jnum(man, "model.description.roundsTrained"))) {

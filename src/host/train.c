@@ -998,6 +998,7 @@ static void manifest_libraries(train_run *r)
     if (vfr_xgboost_probe(&xi) == VFR_OK) {
         snprintf(v, sizeof v, "%d.%d.%d", xi.major, xi.minor, xi.patch);
         cJSON_AddStringToObject(lib, "xgboost", v);
+        cJSON_AddStringToObject(lib, "xgboostPath", xi.path);
         cJSON_AddBoolToObject(lib, "xgboostCuda", xi.has_cuda);
     }
     vfr_lightgbm_info li;

@@ -1,16 +1,18 @@
 /* tune.c: the search engine (tune.h).
  *
- * Work goes in waves: a wave is a set of trials (a slice of the grid or of
- * the random list, a TPE batch, or a successive-halving rung) crossed with
- * the folds. Worker threads take (trial, fold) tasks; each builds its model,
- * fits on the fold's shared training view (one DMatrix per fold) with early
- * stopping on the fold's validation view, and predicts the fold's test rows.
- * When the wave's fits are done, each fold's predictions are scored in one
- * batched metrics (or backtest) call, and the wave's results are appended to
- * the trial log, flushed and fsynced. A crash loses at most the unlogged part
- * of one wave; --resume recomputes exactly that. Everything that decides a
- * result (trial list, seeds, threads per model) is a function of the job and
- * the options, so a resumed or sharded search gives the same numbers. */
+ * Work goes in waves: a wave is a set of trials (the whole grid or random
+ * list, fold-major, or a slice of it when search.patience is set; a TPE
+ * batch; or a successive-halving rung) crossed with the folds. Worker
+ * threads take (trial, fold) tasks; each builds its model, fits on the fold's
+ * shared training view (one DMatrix per fold) with early stopping on the
+ * fold's validation view, and predicts the fold's test rows. Tasks that
+ * differ only in n_estimators share one fit, scored at each value through
+ * XGBoost's iteration_range. Each result is scored and appended to the trial
+ * log as its fit finishes (fsynced at most a second later, and at the end of
+ * each wave), so a crash loses only the fits in flight; --resume recomputes
+ * exactly those. Everything that decides a result (trial list, seeds,
+ * threads per model) is a function of the job and the options, so a resumed
+ * or sharded search gives the same numbers. */
 #include "vfr/tune.h"
 
 #include <cjson/cJSON.h>
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tune_internal.h"
@@ -51,6 +54,8 @@ typedef struct trial {
     int alive;       /* successive halving        */
     double mean, sd; /* over its folds            */
     double sharpe;   /* mean fold Sharpe (for DSR variance), NaN if not scored */
+    double *rs;      /* asha: fold scores per rung [R, K] (NaN: not done) */
+    int32_t top;     /* asha: the highest rung it was given (-1: none)    */
 } trial;
 
 /* A fold's test blocks (one, or a cpcv fold's several): per block the
@@ -83,11 +88,27 @@ typedef struct engine {
     int nthread_model;
     FILE *log;
     char log_path[4200];
+    pthread_mutex_t log_lock;   /* log writes, scoring, cells_done           */
+    pthread_cond_t log_cond;    /* wakes the flusher at the end of a wave    */
+    int log_dirty, wave_over;
+    int64_t fits;               /* models trained by this process            */
     vfr_reporter rep;
     /* the wave in flight */
     int64_t *task_trial;
     int32_t *task_fold;
     int32_t *task_rounds;       /* max rounds for the task (0: own)          */
+    int64_t *task_next;         /* the next task sharing this task's fit; -1 */
+    int *task_lead;             /* 1: the task trains (for itself and its next) */
+    int32_t *task_rung;         /* the rung a task trains for                */
+    int32_t *fold_left;         /* [K] fits of the fold not yet finished     */
+    /* asynchronous successive halving (run_asha): tasks are made as workers
+     * ask, from promotions and new trials; `lock` guards this state */
+    int asha;
+    int32_t R;                  /* rungs; the last trains to the trial's own rounds */
+    int64_t *queue, q_head, q_tail, in_flight, next_new, cap;
+    int64_t *order;             /* the order new trials start in (seeded)    */
+    pthread_cond_t task_cond;
+    int free_done_folds;        /* fold-major: drop a fold's views when done */
     float **task_pred;          /* [tasks] -> test predictions of the fold   */
     vfr_status *task_status;
     int64_t n_tasks, next_task;
@@ -105,46 +126,64 @@ static int metric_higher_better(const char *m) { return strcmp(m, "logloss") != 
 
 /* ---- the trial log --------------------------------------------------------- */
 
-static vfr_status log_cells(engine *e, const int64_t *tt, const int32_t *kk, int64_t n)
+/* A double that reads back as the same double: cJSON prints 15 digits when
+ * they come within an epsilon, which can lose the last bit, and a resumed or
+ * merged search must rank the trials on exactly the numbers of one run. */
+static void add_exact(cJSON *o, const char *key, double v)
 {
-    for (int64_t i = 0; i < n; i++) {
-        const trial *t = &e->t[tt[i]];
-        const cell *c = &t->c[kk[i]];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "trial", (double)tt[i]);
-        cJSON_AddNumberToObject(o, "fold", kk[i]);
-        cJSON *pj = cJSON_Parse(t->params);
-        cJSON_AddItemToObject(o, "params", pj ? pj : cJSON_CreateObject());
-        cJSON_AddStringToObject(o, "metric", e->job->search.metric);
-        if (isfinite(c->score))
-            cJSON_AddNumberToObject(o, "score", c->score);
-        else
-            cJSON_AddNullToObject(o, "score");
-        cJSON_AddNumberToObject(o, "rounds", c->rounds);
-        cJSON_AddNumberToObject(o, "bestRound", c->best_round);
-        if (isfinite(c->train_loss))
-            cJSON_AddNumberToObject(o, "trainLoss", c->train_loss);
-        if (isfinite(c->val_loss))
-            cJSON_AddNumberToObject(o, "validationLoss", c->val_loss);
-        if (isfinite(c->sharpe))
-            cJSON_AddNumberToObject(o, "sharpe", c->sharpe);
-        cJSON_AddNumberToObject(o, "rung", c->rung);
-        cJSON_AddNumberToObject(o, "seconds", c->seconds);
-        char *s = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        if (!s)
-            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
-        /* one write per line: a kill can cut only the last line short */
-        size_t len = strlen(s);
-        s[len] = '\n';
-        size_t w = fwrite(s, 1, len + 1, e->log);
-        s[len] = '\0';
-        free(s);
-        if (w != len + 1)
-            return vfr_fail(VFR_ERR_IO, "%s: write failed (disk full?)", e->log_path);
-    }
-    if (fflush(e->log) != 0 || fsync(fileno(e->log)) != 0)
-        return vfr_fail(VFR_ERR_IO, "%s: flush failed", e->log_path);
+    char b[32];
+    snprintf(b, sizeof b, "%.17g", v);
+    cJSON_AddRawToObject(o, key, b);
+}
+
+/* Appends one trial x fold record and hands it to the kernel (a kill -9
+ * loses nothing written); log_sync makes it durable. Called under log_lock. */
+static vfr_status log_cell(engine *e, int64_t ti, int32_t k)
+{
+    const trial *t = &e->t[ti];
+    const cell *c = &t->c[k];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "trial", (double)ti);
+    cJSON_AddNumberToObject(o, "fold", k);
+    cJSON *pj = cJSON_Parse(t->params);
+    cJSON_AddItemToObject(o, "params", pj ? pj : cJSON_CreateObject());
+    cJSON_AddStringToObject(o, "metric", e->job->search.metric);
+    if (isfinite(c->score))
+        add_exact(o, "score", c->score);
+    else
+        cJSON_AddNullToObject(o, "score");
+    cJSON_AddNumberToObject(o, "rounds", c->rounds);
+    cJSON_AddNumberToObject(o, "bestRound", c->best_round);
+    if (isfinite(c->train_loss))
+        add_exact(o, "trainLoss", c->train_loss);
+    if (isfinite(c->val_loss))
+        add_exact(o, "validationLoss", c->val_loss);
+    if (isfinite(c->sharpe))
+        add_exact(o, "sharpe", c->sharpe);
+    cJSON_AddNumberToObject(o, "rung", c->rung);
+    cJSON_AddNumberToObject(o, "seconds", c->seconds);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!s)
+        return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+    /* one write per line: a kill can cut only the last line short */
+    size_t len = strlen(s);
+    s[len] = '\n';
+    size_t w = fwrite(s, 1, len + 1, e->log);
+    s[len] = '\0';
+    free(s);
+    if (w != len + 1 || fflush(e->log) != 0)
+        return vfr_fail(VFR_ERR_IO, "%s: write failed (disk full?)", e->log_path);
+    e->log_dirty = 1;
+    return VFR_OK;
+}
+
+/* fsync of what log_cell wrote: every second while fits finish (the group
+ * commit of run_wave's flusher) and at the end of each wave. */
+static vfr_status log_sync(engine *e)
+{
+    if (fsync(fileno(e->log)) != 0)
+        return vfr_fail(VFR_ERR_IO, "%s: flush failed: %s", e->log_path, strerror(errno));
     return VFR_OK;
 }
 
@@ -210,6 +249,10 @@ static vfr_status replay_log(engine *e, const char *path, int must_exist)
         cell *c = &t->c[k];
         const cJSON *v;
         int rung = cJSON_IsNumber(v = cJSON_GetObjectItem(o, "rung")) ? v->valueint : 0;
+        if (t->rs && rung >= 0 && rung < e->R) {
+            const cJSON *sv = cJSON_GetObjectItem(o, "score");
+            t->rs[rung * e->K + k] = cJSON_IsNumber(sv) ? sv->valuedouble : NAN;
+        }
         if (!c->done || rung >= c->rung) {
             c->done = 1;
             c->rung = rung;
@@ -234,41 +277,297 @@ done:
 
 /* ---- workers --------------------------------------------------------------- */
 
+static vfr_status score_task(engine *e, int64_t i);
+
+/* The boosting rounds trial t asks for: its n_estimators (or
+ * num_boost_round); 0 when it names none. */
+static int32_t trial_rounds(const trial *t)
+{
+    cJSON *o = cJSON_Parse(t->params);
+    const cJSON *r = cJSON_GetObjectItem(o, "n_estimators");
+    if (!r)
+        r = cJSON_GetObjectItem(o, "num_boost_round");
+    int32_t n = cJSON_IsNumber(r) ? r->valueint : 0;
+    cJSON_Delete(o);
+    return n;
+}
+
+/* Trains task i's model (for i and every task sharing its fit: the same
+ * parameters but n_estimators, the same fold) and predicts the fold's test
+ * rows for each: a shared fit trains to the largest n_estimators and scores
+ * each smaller one with the first rounds (iteration_range), which are the
+ * trees a fit of its own would have grown. */
+static vfr_status fit_task(engine *e, int64_t i, int64_t *members, int32_t nm)
+{
+    const trial *t = &e->t[e->task_trial[i]];
+    const int32_t k = e->task_fold[i];
+    fold_data *fd = &e->f[k];
+    vfr_model_config mc = {e->job->model_type, t->params, e->job->objective, e->model_dev,
+                           e->job->training.seed, e->p->F,
+                           (const char *const *)e->p->feature_names, e->nthread_model, NULL};
+    vfr_model *m = NULL;
+    vfr_fit_result fr;
+    vfr_fit_options fo = {e->job->search.early_stopping_rounds, e->task_rounds[i], e->o->stop};
+    int32_t nmax = 0;
+    for (int32_t q = 0; q < nm; q++) {
+        int32_t r = trial_rounds(&e->t[e->task_trial[members[q]]]);
+        nmax = r > nmax ? r : nmax;
+    }
+    double *hist = NULL;
+    if (nm > 1) {
+        if (!(hist = malloc(sizeof *hist * 2 * (size_t)nmax)))
+            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        fo.max_rounds = nmax;
+    }
+    const double *tr_loss = hist, *va_loss = hist ? hist + nmax : NULL;
+    vfr_status st = vfr_model_create(&mc, &m);
+    if (st == VFR_OK && nm > 1)
+        st = vfr_model_record_rounds(m, hist, hist + nmax);
+    if (st == VFR_OK)
+        st = vfr_model_fit(m, fd->tr, fd->va, &fo, &fr);
+    for (int32_t q = 0; st == VFR_OK && q < nm; q++) {
+        int64_t j = members[q];
+        cell *c = &e->t[e->task_trial[j]].c[k];
+        int32_t rounds = fr.rounds, best = fr.best_round;
+        double tl = fr.train_loss, vl = fr.best_val_loss;
+        if (nm > 1) { /* what a fit to this member's n_estimators would have kept */
+            int32_t own = trial_rounds(&e->t[e->task_trial[j]]);
+            rounds = own < fr.rounds ? own : fr.rounds;
+            best = rounds - 1;
+            if (fd->va && fo.early_stopping_rounds > 0) {
+                double b = INFINITY;
+                for (int32_t r = 0; r < rounds; r++)
+                    if (va_loss[r] < b) {
+                        b = va_loss[r];
+                        best = r;
+                    }
+            }
+            tl = tr_loss[best];
+            vl = fd->va ? va_loss[best] : NAN;
+        }
+        for (int32_t v = 0; st == VFR_OK && v < fd->nte; v++)
+            st = nm > 1 ? vfr_model_predict_rounds(m, fd->te[v], best + 1, e->task_pred[j] + fd->te_at[v])
+                        : vfr_model_predict(m, fd->te[v], e->task_pred[j] + fd->te_at[v]);
+        c->rounds = rounds;
+        c->best_round = best;
+        c->train_loss = tl;
+        c->val_loss = vl;
+    }
+    vfr_model_destroy(m);
+    free(hist);
+    return st;
+}
+
+/* ---- asynchronous successive halving ---------------------------------------- */
+
+/* The rounds of rung r: minRounds * eta^r; the last rung, the trial's own (0). */
+static int32_t rung_rounds(const engine *e, int32_t r)
+{
+    if (r >= e->R - 1)
+        return 0;
+    int64_t n = e->job->search.min_rounds;
+    for (int32_t i = 0; i < r; i++)
+        n *= e->job->search.eta;
+    return (int32_t)n;
+}
+
+/* Trial t's mean fold score at rung r (higher is better); NaN unless every
+ * fold is done there. */
+static double rung_mean(const engine *e, const trial *t, int32_t r)
+{
+    double s = 0;
+    for (int32_t k = 0; k < e->K; k++) {
+        double v = t->rs[r * e->K + k];
+        if (isnan(v))
+            return NAN;
+        s += e->higher_better ? v : -v;
+    }
+    return s / e->K;
+}
+
+/* Queues trial ti's folds at rung r (those not already done there). */
+static void asha_push(engine *e, int64_t ti, int32_t r)
+{
+    trial *t = &e->t[ti];
+    t->top = r;
+    for (int32_t k = 0; k < e->K; k++) {
+        if (!isnan(t->rs[r * e->K + k]) || e->n_tasks >= e->cap)
+            continue;
+        int64_t i = e->n_tasks++;
+        e->task_trial[i] = ti;
+        e->task_fold[i] = k;
+        e->task_rung[i] = r;
+        e->task_rounds[i] = rung_rounds(e, r);
+        e->task_next[i] = -1;
+        e->task_lead[i] = 1;
+        e->task_status[i] = VFR_ERR_INTERRUPTED;
+        e->queue[e->q_tail++] = i;
+    }
+}
+
+/* A trial whose every fold stopped early before rung r's rounds has its final
+ * result: it goes to the last rung as it is, without training. */
+static int stopped_early(const engine *e, const trial *t, int32_t r)
+{
+    const int32_t cap = rung_rounds(e, r);
+    for (int32_t k = 0; k < e->K; k++)
+        if (cap == 0 || t->c[k].rounds >= cap)
+            return 0;
+    return 1;
+}
+
+/* Makes work (under lock): ASHA's rule (Li et al. 2020), highest rung first:
+ * a trial done at rung r and not yet promoted goes to r + 1 when it ranks in
+ * the top floor(n_r / eta) of the n_r trials done at r; otherwise the next
+ * new trial starts at rung 0. When nothing else is left, the best trial of the
+ * highest rung reached goes to the last rung, so that a winner trains to its
+ * own rounds. Returns 1 if it made work (or moved a trial). */
+static int asha_schedule(engine *e)
+{
+    const int32_t eta = e->job->search.eta;
+    for (int32_t r = e->R - 2; r >= 0; r--) {
+        int64_t n = 0, best = -1;
+        double bm = -INFINITY;
+        for (int64_t i = 0; i < e->P; i++) {
+            trial *t = &e->t[i];
+            if (!t->in_shard || t->top < r)
+                continue;
+            double m = rung_mean(e, t, r);
+            if (isnan(m))
+                continue;
+            n++;
+            if (t->top == r && (best < 0 || m > bm))
+                best = i, bm = m;
+        }
+        if (best < 0)
+            continue;
+        int64_t better = 0; /* trials done at r that beat it (earlier trial first on ties) */
+        for (int64_t i = 0; i < e->P; i++) {
+            double m = e->t[i].in_shard && e->t[i].top >= r ? rung_mean(e, &e->t[i], r) : NAN;
+            if (!isnan(m) && i != best && (m > bm || (m == bm && i < best)))
+                better++;
+        }
+        if (better < n / eta) {
+            trial *t = &e->t[best];
+            if (stopped_early(e, t, r)) {
+                for (int32_t k = 0; k < e->K; k++) {
+                    t->rs[(e->R - 1) * e->K + k] = t->rs[r * e->K + k];
+                    t->c[k].rung = e->R - 1;
+                    pthread_mutex_lock(&e->log_lock);
+                    log_cell(e, best, k); /* a failed write shows in the wave's sync */
+                    pthread_mutex_unlock(&e->log_lock);
+                }
+                t->top = e->R - 1;
+            } else {
+                asha_push(e, best, r + 1);
+            }
+            return 1;
+        }
+    }
+    while (e->next_new < e->P && (!e->t[e->order[e->next_new]].in_shard || e->t[e->order[e->next_new]].top >= 0))
+        e->next_new++;
+    if (e->next_new < e->P) {
+        asha_push(e, e->order[e->next_new++], 0);
+        return 1;
+    }
+    if (e->in_flight > 0)
+        return 0;
+    /* the end: nothing promotable and nothing running */
+    int64_t best = -1;
+    int32_t br = -1;
+    double bm = -INFINITY;
+    for (int64_t i = 0; i < e->P; i++) {
+        trial *t = &e->t[i];
+        if (!t->in_shard || t->top < 0)
+            continue;
+        if (t->top == e->R - 1 && !isnan(rung_mean(e, t, e->R - 1)))
+            return 0; /* a trial finished the last rung: done */
+        double m = rung_mean(e, t, t->top);
+        if (!isnan(m) && (t->top > br || (t->top == br && m > bm)))
+            best = i, br = t->top, bm = m;
+    }
+    if (best < 0)
+        return 0;
+    asha_push(e, best, e->R - 1);
+    return 1;
+}
+
+/* The next task for a worker (under lock), or -1: no more. */
+static int64_t take_task(engine *e)
+{
+    for (;;) {
+        if (e->err != VFR_OK || (e->o->stop && *e->o->stop))
+            return -1;
+        if (!e->asha) {
+            while (e->next_task < e->n_tasks && !e->task_lead[e->next_task])
+                e->next_task++;
+            return e->next_task < e->n_tasks ? e->next_task++ : -1;
+        }
+        if (e->q_head < e->q_tail) {
+            e->in_flight++;
+            return e->queue[e->q_head++];
+        }
+        if (asha_schedule(e))
+            continue;
+        if (e->in_flight == 0)
+            return -1;
+        pthread_cond_wait(&e->task_cond, &e->lock);
+    }
+}
+
 static void *worker(void *arg)
 {
     engine *e = arg;
+    int64_t *members = malloc(sizeof *members * (size_t)(e->n_tasks + 1));
     for (;;) {
         pthread_mutex_lock(&e->lock);
-        int64_t i = e->next_task++;
-        int stop = e->err != VFR_OK || (e->o->stop && *e->o->stop);
+        if (!members && e->err == VFR_OK) {
+            e->err = VFR_ERR_NOMEM;
+            snprintf(e->err_msg, sizeof e->err_msg, "tune: out of memory");
+        }
+        int64_t i = take_task(e);
         pthread_mutex_unlock(&e->lock);
-        if (i >= e->n_tasks || stop)
+        if (i < 0)
             break;
-        trial *t = &e->t[e->task_trial[i]];
-        int32_t k = e->task_fold[i];
-        fold_data *fd = &e->f[k];
+        int32_t nm = 0;
+        vfr_status st = VFR_OK;
+        for (int64_t j = i; j >= 0; j = e->task_next[j]) {
+            members[nm++] = j;
+            const int64_t np = e->f[e->task_fold[j]].te_rows;
+            if (!e->task_pred[j] && !(e->task_pred[j] = malloc(sizeof(float) * (size_t)(np ? np : 1))))
+                st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        }
+        const int32_t k = e->task_fold[i];
         double t0 = vfr_seconds();
-        vfr_model_config mc = {e->job->model_type, t->params, e->job->objective, e->model_dev,
-                               e->job->training.seed, e->p->F,
-                               (const char *const *)e->p->feature_names, e->nthread_model, NULL};
-        vfr_model *m = NULL;
-        vfr_fit_result fr;
-        vfr_fit_options fo = {e->job->search.early_stopping_rounds, e->task_rounds[i], e->o->stop};
-        vfr_status st = vfr_model_create(&mc, &m);
         if (st == VFR_OK)
-            st = vfr_model_fit(m, fd->tr, fd->va, &fo, &fr);
-        for (int32_t q = 0; st == VFR_OK && q < fd->nte; q++)
-            st = vfr_model_predict(m, fd->te[q], e->task_pred[i] + fd->te_at[q]);
-        vfr_model_destroy(m);
-        e->task_status[i] = st;
-        if (st == VFR_OK) {
-            cell *c = &t->c[k];
-            c->rounds = fr.rounds;
-            c->best_round = fr.best_round;
-            c->train_loss = fr.train_loss;
-            c->val_loss = fr.best_val_loss;
-            c->seconds = vfr_seconds() - t0;
-        } else if (st != VFR_ERR_INTERRUPTED) {
+            st = fit_task(e, i, members, nm);
+        double secs = (vfr_seconds() - t0) / nm;
+        /* score and log each result as it comes: a kill loses only the fits in flight */
+        pthread_mutex_lock(&e->log_lock);
+        e->fits++;
+        for (int32_t q = 0; q < nm; q++) {
+            int64_t j = members[q];
+            trial *t = &e->t[e->task_trial[j]];
+            t->c[k].seconds = secs;
+            if (st == VFR_OK) {
+                t->c[k].rung = e->task_rung[j];
+                if ((st = score_task(e, j)) == VFR_OK && (st = log_cell(e, e->task_trial[j], k)) == VFR_OK)
+                    e->cells_done++;
+            }
+            if (st == VFR_OK && t->rs)
+                t->rs[e->task_rung[j] * e->K + k] = t->c[k].score;
+            e->task_status[j] = st;
+            free(e->task_pred[j]); /* scored: the predictions are done with */
+            e->task_pred[j] = NULL;
+        }
+        pthread_mutex_unlock(&e->log_lock);
+        if (e->asha) {
+            pthread_mutex_lock(&e->lock);
+            e->in_flight -= nm;
+            pthread_cond_broadcast(&e->task_cond);
+            pthread_mutex_unlock(&e->lock);
+        }
+        if (st != VFR_OK && st != VFR_ERR_INTERRUPTED) {
             pthread_mutex_lock(&e->lock);
             if (e->err == VFR_OK) {
                 e->err = st;
@@ -277,18 +576,27 @@ static void *worker(void *arg)
             }
             pthread_mutex_unlock(&e->lock);
         }
+        if (e->free_done_folds) { /* fold-major: the fold's training matrices go with its last fit */
+            pthread_mutex_lock(&e->lock);
+            if ((e->fold_left[k] -= nm) == 0) {
+                vfr_dataview_destroy(e->f[k].tr);
+                vfr_dataview_destroy(e->f[k].va);
+                e->f[k].tr = e->f[k].va = NULL;
+            }
+            pthread_mutex_unlock(&e->lock);
+        }
     }
+    free(members);
     return NULL;
 }
 
-/* Scores the finished tasks of fold k in one batched call. */
-static vfr_status score_fold(engine *e, int32_t k)
+/* Scores task i's test predictions (metrics and backtest of its fold), as
+ * its fit finishes. Called under log_lock: the device's metric calls are not
+ * shared between threads. */
+static vfr_status score_task(engine *e, int64_t i)
 {
-    int64_t n = 0;
-    for (int64_t i = 0; i < e->n_tasks; i++)
-        n += e->task_fold[i] == k && e->task_status[i] == VFR_OK;
-    if (n == 0)
-        return VFR_OK;
+    const int32_t k = e->task_fold[i];
+    const int64_t n = 1;
     fold_data *fd = &e->f[k];
     const int64_t NT = fd->tv.panel.N;
     float *S = malloc(sizeof *S * (size_t)(n * (NT ? NT : 1)));
@@ -299,13 +607,9 @@ static vfr_status score_fold(engine *e, int32_t k)
         st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
         goto done;
     }
-    int64_t m = 0;
-    for (int64_t i = 0; i < e->n_tasks; i++)
-        if (e->task_fold[i] == k && e->task_status[i] == VFR_OK) {
-            for (int64_t j = 0; j < NT; j++)
-                S[m * NT + j] = e->task_pred[i][fd->pos[j]];
-            idx[m++] = i;
-        }
+    for (int64_t j = 0; j < NT; j++)
+        S[j] = e->task_pred[i][fd->pos[j]];
+    idx[0] = i;
     const char *metric = e->job->search.metric;
     int is_sharpe = strcmp(metric, "sharpe") == 0;
     int want_sharpe = 1; /* the Deflated Sharpe needs every trial's Sharpe (compare) */
@@ -369,69 +673,239 @@ done:
     return st;
 }
 
-/* Trains and scores a list of (trial, fold) tasks, then logs them. */
-static vfr_status run_wave(engine *e, const int64_t *tt, const int32_t *kk, const int32_t *rounds,
-                           int32_t rung, int64_t n)
+/* The group commit: fsyncs the trial log at most a second after a write,
+ * until the wave is over. */
+static void *flusher(void *arg)
 {
-    vfr_status st = VFR_OK;
-    e->task_trial = (int64_t *)tt;
-    e->task_fold = (int32_t *)kk;
-    e->task_rounds = (int32_t *)rounds;
-    e->n_tasks = n;
-    e->next_task = 0;
-    e->task_pred = calloc((size_t)n, sizeof *e->task_pred);
-    e->task_status = malloc(sizeof *e->task_status * (size_t)n);
-    int64_t *lt = malloc(sizeof *lt * (size_t)n);
-    int32_t *lk = malloc(sizeof *lk * (size_t)n);
-    if (!e->task_pred || !e->task_status || !lt || !lk) {
-        st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
-        goto done;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        e->task_status[i] = VFR_ERR_INTERRUPTED; /* not run */
-        e->t[tt[i]].c[kk[i]].rung = rung;
-        const int64_t np = e->f[kk[i]].te_rows;
-        if (!(e->task_pred[i] = malloc(sizeof(float) * (size_t)(np ? np : 1)))) {
-            st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
-            goto done;
+    engine *e = arg;
+    pthread_mutex_lock(&e->log_lock);
+    while (!e->wave_over) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&e->log_cond, &e->log_lock, &ts);
+        if (e->log_dirty) {
+            e->log_dirty = 0;
+            pthread_mutex_unlock(&e->log_lock);
+            log_sync(e); /* a failure shows in the wave's last sync */
+            pthread_mutex_lock(&e->log_lock);
         }
     }
-    int nw = e->o->jobs > 0 ? e->o->jobs : 1;
-    if (nw > n)
-        nw = (int)n;
-    pthread_t th[256];
-    int started = 0;
+    pthread_mutex_unlock(&e->log_lock);
+    return NULL;
+}
+
+/* Tasks that differ only in n_estimators, on the same fold, with no rung cap,
+ * share one fit (XGBoost: predict_rounds); links them through task_next. */
+static void link_shared_fits(engine *e, int64_t n)
+{
+    char **key = calloc((size_t)n, sizeof *key);
+    for (int64_t i = 0; i < n; i++) {
+        e->task_next[i] = -1;
+        e->task_lead[i] = 1;
+    }
+    if (!key || strcmp(e->job->model_type, "xgboost") != 0) {
+        free(key);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const trial *t = &e->t[e->task_trial[i]];
+        if (e->task_rounds[i] != 0 || trial_rounds(t) < 1)
+            continue;
+        cJSON *o = cJSON_Parse(t->params);
+        cJSON_DeleteItemFromObject(o, "n_estimators");
+        cJSON_DeleteItemFromObject(o, "num_boost_round");
+        key[i] = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (!key[i] || !e->task_lead[i])
+            continue;
+        int64_t last = i;
+        for (int64_t j = i + 1; j < n; j++)
+            if (key[j] && e->task_lead[j] && e->task_fold[j] == e->task_fold[i] && strcmp(key[i], key[j]) == 0) {
+                e->task_lead[j] = 0;
+                e->task_next[last] = j;
+                last = j;
+            }
+    }
+    for (int64_t i = 0; i < n; i++)
+        free(key[i]);
+    free(key);
+}
+
+/* Runs the workers (and the log's flusher) until no task is left, then
+ * makes the log durable; the tasks' outcome is in task_status. */
+static vfr_status run_workers(engine *e, int nw)
+{
+    e->wave_over = 0;
+    pthread_t th[256], fl;
+    int started = 0, flushing = pthread_create(&fl, NULL, flusher, e) == 0;
     for (int w = 1; w < nw && w < 256; w++)
         if (pthread_create(&th[started], NULL, worker, e) == 0)
             started++;
     worker(e);
     for (int w = 0; w < started; w++)
         pthread_join(th[w], NULL);
-    for (int32_t k = 0; k < e->K; k++)
-        if ((st = score_fold(e, k)) != VFR_OK)
-            goto done;
+    pthread_mutex_lock(&e->log_lock);
+    e->wave_over = 1;
+    pthread_cond_signal(&e->log_cond);
+    pthread_mutex_unlock(&e->log_lock);
+    if (flushing)
+        pthread_join(fl, NULL);
+    vfr_status st = log_sync(e);
+    if (st == VFR_OK && e->err != VFR_OK)
+        st = vfr_fail(e->err, "%s", e->err_msg);
+    return st;
+}
+
+/* The task arrays for up to n tasks. */
+static vfr_status alloc_tasks(engine *e, int64_t n)
+{
+    e->task_trial = malloc(sizeof *e->task_trial * (size_t)(n ? n : 1));
+    e->task_fold = malloc(sizeof *e->task_fold * (size_t)(n ? n : 1));
+    e->task_rounds = malloc(sizeof *e->task_rounds * (size_t)(n ? n : 1));
+    e->task_rung = malloc(sizeof *e->task_rung * (size_t)(n ? n : 1));
+    e->task_pred = calloc((size_t)(n ? n : 1), sizeof *e->task_pred);
+    e->task_status = malloc(sizeof *e->task_status * (size_t)(n ? n : 1));
+    e->task_next = malloc(sizeof *e->task_next * (size_t)(n ? n : 1));
+    e->task_lead = malloc(sizeof *e->task_lead * (size_t)(n ? n : 1));
+    if (!e->task_trial || !e->task_fold || !e->task_rounds || !e->task_rung || !e->task_pred || !e->task_status ||
+        !e->task_next || !e->task_lead)
+        return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+    return VFR_OK;
+}
+
+static void free_tasks(engine *e, int64_t n)
+{
+    for (int64_t i = 0; e->task_pred && i < n; i++)
+        free(e->task_pred[i]);
+    free(e->task_trial), free(e->task_fold), free(e->task_rounds), free(e->task_rung);
+    free(e->task_pred), free(e->task_status), free(e->task_next), free(e->task_lead);
+    e->task_trial = NULL, e->task_fold = NULL, e->task_rounds = NULL, e->task_rung = NULL;
+    e->task_pred = NULL, e->task_status = NULL, e->task_next = NULL, e->task_lead = NULL;
+}
+
+static int nworkers(const engine *e, int64_t n)
+{
+    int nw = e->o->jobs > 0 ? e->o->jobs : 1;
+    return nw > n ? (int)(n > 0 ? n : 1) : nw;
+}
+
+/* Trains and scores a list of (trial, fold) tasks; each is logged as its fit
+ * finishes. */
+static vfr_status run_wave(engine *e, const int64_t *tt, const int32_t *kk, const int32_t *rounds,
+                           int32_t rung, int64_t n)
+{
+    vfr_status st = alloc_tasks(e, n);
+    if (st != VFR_OK)
+        goto done;
+    memcpy(e->task_trial, tt, sizeof *tt * (size_t)n);
+    memcpy(e->task_fold, kk, sizeof *kk * (size_t)n);
+    memcpy(e->task_rounds, rounds, sizeof *rounds * (size_t)n);
+    e->n_tasks = n;
+    e->next_task = 0;
+    for (int64_t i = 0; i < n; i++) {
+        e->task_status[i] = VFR_ERR_INTERRUPTED; /* not run */
+        e->task_rung[i] = rung;
+    }
+    link_shared_fits(e, n);
+    if (e->free_done_folds)
+        for (int64_t i = 0; i < n; i++)
+            e->fold_left[kk[i]]++;
+    if ((st = run_workers(e, nworkers(e, n))) != VFR_OK)
+        goto done;
     int64_t nl = 0;
     for (int64_t i = 0; i < n; i++)
-        if (e->task_status[i] == VFR_OK) {
-            lt[nl] = tt[i];
-            lk[nl++] = kk[i];
-        }
-    if ((st = log_cells(e, lt, lk, nl)) != VFR_OK)
-        goto done;
-    e->cells_done += nl;
-    if (e->err != VFR_OK) {
-        st = vfr_fail(e->err, "%s", e->err_msg);
-        goto done;
-    }
+        nl += e->task_status[i] == VFR_OK;
     if (nl < n)
         st = vfr_fail(VFR_ERR_INTERRUPTED, "tune: stopped; %lld of %lld trial x folds of the wave were logged",
                       (long long)nl, (long long)n);
 done:
-    for (int64_t i = 0; e->task_pred && i < n; i++)
-        free(e->task_pred[i]);
-    free(e->task_pred), free(e->task_status), free(lt), free(lk);
-    e->task_pred = NULL;
-    e->task_status = NULL;
+    free_tasks(e, n);
+    return st;
+}
+
+/* The rungs (minRounds * eta^r below the largest n_estimators of the trials,
+ * then the trials' own rounds) and each trial's scores per rung. Grid and
+ * random searches only: their trials are known up front. */
+static vfr_status asha_setup(engine *e)
+{
+    const vfr_job *job = e->job;
+    if (job->search.method == VFR_SEARCH_TPE)
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "%s: search.pruning: successive halving ranks a known list of trials; use grid_search or "
+                        "random_search with it (TPE's own choice of trials does the pruning)",
+                        job->path);
+    int32_t own = 0;
+    for (int64_t i = 0; i < e->P; i++) {
+        int32_t r = trial_rounds(&e->t[i]);
+        own = r > own ? r : own;
+    }
+    if (own == 0)
+        own = 100000; /* no n_estimators: rungs up to the library's own cap */
+    e->R = 1;
+    for (int64_t r = job->search.min_rounds; r < own && e->R < 40; r *= job->search.eta)
+        e->R++;
+    for (int64_t i = 0; i < e->P; i++) {
+        if (!(e->t[i].rs = malloc(sizeof *e->t[i].rs * (size_t)(e->R * e->K))))
+            return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        for (int64_t j = 0; j < (int64_t)e->R * e->K; j++)
+            e->t[i].rs[j] = NAN;
+    }
+    return VFR_OK;
+}
+
+/* Successive halving over boosting rounds, asynchronous (ASHA): rung r trains
+ * to minRounds * eta^r rounds, the last rung to the trial's own; a trial is
+ * promoted as soon as its rung has enough results to rank it in the top
+ * 1/eta, with no barrier between rungs, so every worker stays busy. A
+ * promoted trial retrains from scratch to the next rung's rounds (the same
+ * trees as continuing). Trials never promoted are pruned. With more than one
+ * worker the promotions depend on which fits finish first, so a resumed or
+ * repeated search may promote other trials than the first run did. */
+static vfr_status run_asha(engine *e, int32_t *final_rung)
+{
+    for (int64_t i = 0; i < e->P; i++) {
+        trial *t = &e->t[i];
+        t->top = -1;
+        for (int32_t r = e->R - 1; r >= 0 && t->top < 0; r--)
+            for (int32_t k = 0; k < e->K; k++)
+                if (!isnan(t->rs[r * e->K + k]))
+                    t->top = r;
+    }
+    e->cap = e->P * e->K * (e->R + 1) + 1;
+    vfr_status st = alloc_tasks(e, e->cap);
+    if (st == VFR_OK && (!(e->queue = malloc(sizeof *e->queue * (size_t)e->cap)) ||
+                         !(e->order = malloc(sizeof *e->order * (size_t)(e->P + 1)))))
+        st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+    if (st != VFR_OK)
+        goto done;
+    /* new trials start in a seeded random order: ASHA ranks each against the
+     * trials done before it, and a grid's own order (say, learning rates
+     * rising) would promote nearly every trial that comes later */
+    uint64_t z = (uint64_t)e->job->search.seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+    for (int64_t i = 0; i < e->P; i++)
+        e->order[i] = i;
+    for (int64_t i = e->P - 1; i > 0; i--) {
+        z ^= z >> 31, z *= 0xBF58476D1CE4E5B9ull, z ^= z >> 27, z += 0x94D049BB133111EBull;
+        int64_t j = (int64_t)(z % (uint64_t)(i + 1)), x = e->order[i];
+        e->order[i] = e->order[j], e->order[j] = x;
+    }
+    e->asha = 1;
+    e->n_tasks = e->q_head = e->q_tail = e->in_flight = e->next_new = 0;
+    for (int64_t i = 0; i < e->P; i++) /* resumed: the folds a started rung still needs */
+        if (e->t[i].in_shard && e->t[i].top >= 0)
+            asha_push(e, i, e->t[i].top);
+    st = run_workers(e, nworkers(e, e->P * e->K));
+    if (st == VFR_OK && e->o->stop && *e->o->stop)
+        st = vfr_fail(VFR_ERR_INTERRUPTED, "tune: stopped; every finished fit is logged");
+    *final_rung = e->R - 1;
+done:
+    free_tasks(e, e->cap);
+    free(e->queue), free(e->order);
+    e->queue = NULL, e->order = NULL;
+    e->asha = 0;
     return st;
 }
 
@@ -612,6 +1086,8 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
     else
         cJSON_AddNullToObject(o, "trialSharpeVariance");
     cJSON_AddNumberToObject(o, "optimizationDuration", seconds);
+    /* models this process trained: trials x folds less the shared n_estimators fits */
+    cJSON_AddNumberToObject(o, "modelsTrained", (double)e->fits);
     res->trials_evaluated = evaluated;
     if (e->job->split.method == VFR_SPLIT_CPCV)
         cJSON_AddItemToObject(o, "pbo", pbo_json(e));
@@ -662,6 +1138,7 @@ static void engine_free(engine *e)
         for (int32_t k = 0; e->t[i].c && k < e->K; k++)
             free(e->t[i].c[k].daily);
         free(e->t[i].x);
+        free(e->t[i].rs);
         free(e->t[i].params);
         free(e->t[i].c);
     }
@@ -681,7 +1158,11 @@ static void engine_free(engine *e)
     vfr_space_free(e->space);
     if (e->log)
         fclose(e->log);
+    free(e->fold_left);
     pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->task_cond);
+    pthread_mutex_destroy(&e->log_lock);
+    pthread_cond_destroy(&e->log_cond);
 }
 
 /* Folds: the dates before the job's test period, cut as the job's split
@@ -847,6 +1328,9 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
     memset(res, 0, sizeof *res);
     res->best_trial = -1;
     pthread_mutex_init(&e.lock, NULL);
+    pthread_cond_init(&e.task_cond, NULL);
+    pthread_mutex_init(&e.log_lock, NULL);
+    pthread_cond_init(&e.log_cond, NULL);
     e.job = job;
     e.p = p;
     e.o = o;
@@ -883,6 +1367,9 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
     st = vfr_runfolder_shard_path(o->run_dir, VFR_RUNFILE_TRIALS, o->shard, nshards, e.log_path, sizeof e.log_path);
     if (st != VFR_OK)
         goto done;
+    int sh = job->search.pruning == VFR_PRUNING_SUCCESSIVE_HALVING;
+    if (sh && (st = asha_setup(&e)) != VFR_OK)
+        goto done;
     if (o->resume) {
         if ((st = replay_log(&e, e.log_path, 0)) != VFR_OK)
             goto done;
@@ -895,7 +1382,6 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
         st = vfr_fail(VFR_ERR_IO, "%s: %s", e.log_path, strerror(errno));
         goto done;
     }
-    int sh = job->search.pruning == VFR_PRUNING_SUCCESSIVE_HALVING;
     int64_t in_shard = 0;
     for (int64_t i = 0; i < e.P; i++)
         in_shard += e.t[i].in_shard;
@@ -921,6 +1407,18 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
     int32_t final_rung = 0;
     if (!sh) {
         int64_t wave = job->search.method == VFR_SEARCH_TPE ? job->search.batch : (jobs * 2 > 8 ? jobs * 2 : 8);
+        /* grid and random without patience: one wave, fold-major, so that one
+         * fold's training matrices are alive at a time (each fit is logged as
+         * it finishes, so a wave is no longer the unit of a resume) */
+        const int fold_major = job->search.method != VFR_SEARCH_TPE && job->search.patience <= 0;
+        if (fold_major) {
+            wave = e.P;
+            e.free_done_folds = 1;
+            if (!(e.fold_left = calloc((size_t)e.K, sizeof *e.fold_left))) {
+                st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+                wave = 1;
+            }
+        }
         double best_seen = -INFINITY;
         int64_t since_best = 0;
         for (int64_t w0 = 0; w0 < e.P && st == VFR_OK; w0 += wave) {
@@ -958,13 +1456,14 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
                     break;
             }
             int64_t n = 0;
-            for (int64_t i = w0; i < w1; i++)
-                for (int32_t k = 0; k < e.K; k++)
-                    if (e.t[i].in_shard && !e.t[i].c[k].done) {
-                        tt[n] = i;
-                        kk[n] = k;
-                        rr[n++] = 0;
-                    }
+            for (int32_t k0 = 0; k0 < (fold_major ? e.K : 1); k0++)
+                for (int64_t i = w0; i < w1; i++)
+                    for (int32_t k = fold_major ? k0 : 0; k < (fold_major ? k0 + 1 : e.K); k++)
+                        if (e.t[i].in_shard && !e.t[i].c[k].done) {
+                            tt[n] = i;
+                            kk[n] = k;
+                            rr[n++] = 0;
+                        }
             if (n)
                 st = run_wave(&e, tt, kk, rr, 0, n);
             if (st != VFR_OK)
@@ -986,62 +1485,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
             }
         }
     } else {
-        /* successive halving over boosting rounds: rungs r0, r0*eta, ...; the
-         * top 1/eta of each rung (mean fold score) go on; a trial is retrained
-         * from scratch to the next rung's rounds (the same trees as continuing) */
-        const int32_t eta = job->search.eta;
-        int32_t r = job->search.min_rounds, rung = 0;
-        int64_t alive = e.P;
-        for (;; rung++, r *= eta) {
-            int last = alive <= 1 || r * eta > 100000;
-            int64_t n = 0;
-            for (int64_t i = 0; i < e.P; i++)
-                for (int32_t k = 0; k < e.K; k++)
-                    if (e.t[i].alive && !(e.t[i].c[k].done && e.t[i].c[k].rung >= rung)) {
-                        tt[n] = i;
-                        kk[n] = k;
-                        rr[n++] = last ? 0 : r;
-                    }
-            if (n && (st = run_wave(&e, tt, kk, rr, rung, n)) != VFR_OK)
-                break;
-            /* a trial whose folds all stopped early before r is finished */
-            int all_done = 1;
-            for (int64_t i = 0; i < e.P; i++)
-                if (e.t[i].alive)
-                    for (int32_t k = 0; k < e.K; k++)
-                        if (e.t[i].c[k].rounds >= r)
-                            all_done = 0;
-            progress(&e);
-            if (last || all_done) {
-                final_rung = rung;
-                break;
-            }
-            /* rank the alive trials; keep ceil(alive / eta) */
-            int64_t keep = (alive + eta - 1) / eta;
-            for (int64_t i = 0; i < e.P; i++)
-                if (e.t[i].alive)
-                    aggregate(&e, &e.t[i]);
-            for (int64_t i = 0; i < e.P; i++) {
-                if (!e.t[i].alive)
-                    continue;
-                int64_t better = 0;
-                for (int64_t j = 0; j < e.P; j++)
-                    if (j != i && e.t[j].alive &&
-                        (e.t[j].mean > e.t[i].mean || (e.t[j].mean == e.t[i].mean && j < i) ||
-                         (!isfinite(e.t[i].mean) && isfinite(e.t[j].mean))))
-                        better++;
-                if (better >= keep)
-                    e.t[i].pruned = 1;
-            }
-            alive = 0;
-            for (int64_t i = 0; i < e.P; i++) {
-                if (e.t[i].pruned)
-                    e.t[i].alive = 0;
-                alive += e.t[i].alive;
-            }
-            vfr_report_log(&e.rep, VFR_LOG_INFO, "successive halving: rung %d (%d rounds) done, %lld trials go on",
-                           rung, r, (long long)alive);
-        }
+        st = run_asha(&e, &final_rung);
     }
     free(tt), free(kk), free(rr), free(ox), free(oy);
     if (st != VFR_OK)
@@ -1086,6 +1530,9 @@ vfr_status vfr_tune_merge(const vfr_job *job, const char *run_dir, int n_shards,
     memset(&e, 0, sizeof e);
     memset(res, 0, sizeof *res);
     pthread_mutex_init(&e.lock, NULL);
+    pthread_cond_init(&e.task_cond, NULL);
+    pthread_mutex_init(&e.log_lock, NULL);
+    pthread_cond_init(&e.log_cond, NULL);
     vfr_tune_options o = {run_dir, 1, 1, 0, 0, 1, VFR_DEVICE_CPU, NULL, NULL};
     e.job = job;
     e.o = &o;
@@ -1115,10 +1562,10 @@ vfr_status vfr_tune_merge(const vfr_job *job, const char *run_dir, int n_shards,
     }
     for (int64_t i = 0; i < e.P && st == VFR_OK; i++)
         for (int32_t k = 0; k < e.K && st == VFR_OK; k++)
-            if (e.t[i].c[k].done) {
-                int64_t ti = i;
-                st = log_cells(&e, &ti, &k, 1);
-            }
+            if (e.t[i].c[k].done)
+                st = log_cell(&e, i, k);
+    if (st == VFR_OK)
+        st = log_sync(&e);
     fclose(e.log);
     e.log = NULL;
     if (st != VFR_OK || rename(tmpp, e.log_path) != 0) {

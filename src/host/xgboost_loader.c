@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vfr_config.h"
 #include "xgboost_internal.h"
 
 typedef void (*version_fn)(int *, int *, int *);
@@ -21,27 +22,19 @@ static char load_error[1024];
 static vfr_xgb_api api;
 #define info api.info
 
-static void load(void)
+static int version_newer(const vfr_xgboost_info *a, const vfr_xgboost_info *b)
 {
-    const char *env = getenv("VFR_XGBOOST_LIB");
-    const char *cands[] = {env && *env ? env : NULL, "libxgboost.so", "libxgboost.so.0"};
-    void *h = NULL;
-    for (size_t i = 0; i < sizeof cands / sizeof cands[0] && !h; i++) {
-        if (!cands[i])
-            continue;
-        h = dlopen(cands[i], RTLD_NOW | RTLD_LOCAL);
-        if (!h && i == 0) { /* an explicit choice that fails is an error, not a fallback */
-            snprintf(load_error, sizeof load_error, "VFR_XGBOOST_LIB=%s: %s", env, dlerror());
-            load_status = VFR_ERR_NOT_FOUND;
-            return;
-        }
-    }
-    if (!h) {
-        snprintf(load_error, sizeof load_error,
-                 "libxgboost.so not found (install libxgboost-dev, or set VFR_XGBOOST_LIB)");
-        load_status = VFR_ERR_NOT_FOUND;
-        return;
-    }
+    if (a->major != b->major)
+        return a->major > b->major;
+    if (a->minor != b->minor)
+        return a->minor > b->minor;
+    return a->patch > b->patch;
+}
+
+/* Fills `api` from the library h; load_status says whether it is usable. */
+static void resolve(void *h)
+{
+    load_status = VFR_OK;
     struct link_map *lm = NULL;
     if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name)
         snprintf(info.path, sizeof info.path, "%s", lm->l_name);
@@ -96,6 +89,74 @@ static void load(void)
         info.has_openmp = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "USE_OPENMP"));
         cJSON_Delete(o);
     }
+}
+
+/* The newest library among the candidates wins (XGBoostVersion decides; on
+ * a tie the first, so CMake's order breaks it), unless VFR_XGBOOST_LIB names
+ * one. Candidates: the libraries CMake found at configure time (the xgboost
+ * wheel's, vfr_config.h), then the system's libxgboost.so. vfr never runs
+ * Python to look. */
+static void load(void)
+{
+    const char *env = getenv("VFR_XGBOOST_LIB");
+    if (env && *env) {
+        void *h = dlopen(env, RTLD_NOW | RTLD_LOCAL);
+        if (!h) { /* an explicit choice that fails is an error, not a fallback */
+            snprintf(load_error, sizeof load_error, "VFR_XGBOOST_LIB=%s: %s", env, dlerror());
+            load_status = VFR_ERR_NOT_FOUND;
+            return;
+        }
+        resolve(h);
+        return;
+    }
+    char list[sizeof VFR_XGBOOST_CANDIDATES + 64];
+    snprintf(list, sizeof list, "%s%slibxgboost.so:libxgboost.so.0", VFR_XGBOOST_CANDIDATES,
+             VFR_XGBOOST_CANDIDATES[0] ? ":" : "");
+    vfr_xgb_api best;
+    vfr_xgboost_info best_info;
+    void *best_h = NULL;
+    vfr_status first_status = VFR_ERR_NOT_FOUND;
+    char first_error[sizeof load_error] = "";
+    char *save = NULL;
+    for (char *c = strtok_r(list, ":", &save); c; c = strtok_r(NULL, ":", &save)) {
+        void *h = dlopen(c, RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+            continue;
+        if (h == best_h) { /* libxgboost.so and .so.0 are often one file */
+            dlclose(h);
+            continue;
+        }
+        memset(&api, 0, sizeof api);
+        resolve(h);
+        if (load_status != VFR_OK) { /* not usable: remember why, try the others */
+            if (!first_error[0]) {
+                first_status = load_status;
+                snprintf(first_error, sizeof first_error, "%s", load_error);
+            }
+            dlclose(h);
+            continue;
+        }
+        if (!best_h || version_newer(&info, &best_info)) {
+            if (best_h)
+                dlclose(best_h);
+            best = api;
+            best_info = info;
+            best_h = h;
+        } else {
+            dlclose(h);
+        }
+    }
+    if (!best_h) {
+        load_status = first_error[0] ? first_status : VFR_ERR_NOT_FOUND;
+        if (first_error[0])
+            snprintf(load_error, sizeof load_error, "%s", first_error);
+        else
+            snprintf(load_error, sizeof load_error,
+                     "libxgboost.so not found (install libxgboost-dev or run ./scripts/setup.sh and re-run "
+                     "cmake, or set VFR_XGBOOST_LIB)");
+        return;
+    }
+    api = best;
     load_status = VFR_OK;
 }
 
