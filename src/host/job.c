@@ -44,6 +44,7 @@ static const key_spec data_keys[] = {
     {"minDates", K_INT, 0, 2, 1e6, NULL, NULL},
     {"minSymbols", K_INT, 0, 1, 1e7, NULL, NULL},
     {"processors", K_ANYARR, 0, 0, 0, NULL, NULL}, /* checked by vfr_processors_parse */
+    {"memory", K_STR, 0, 0, 0, "auto|in_core|external", NULL},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -466,6 +467,11 @@ static vfr_status fill(const char *file, const cJSON *root, vfr_job *j)
     j->data.min_rows = (int64_t)num_or(dc, "minRows", 1000);
     j->data.min_dates = (int32_t)num_or(dc, "minDates", 100);
     j->data.min_symbols = (int32_t)num_or(dc, "minSymbols", 1);
+    const cJSON *mem = get(dc, "memory"); /* dataConfig.memory (issue 16) */
+    j->data.memory = !mem ? VFR_MEMORY_AUTO
+                     : strcmp(mem->valuestring, "in_core") == 0  ? VFR_MEMORY_IN_CORE
+                     : strcmp(mem->valuestring, "external") == 0 ? VFR_MEMORY_EXTERNAL
+                                                                 : VFR_MEMORY_AUTO;
     const cJSON *procs = get(dc, "processors");
     if (procs && cJSON_GetArraySize(procs) > 0) {
         vfr_processors *chk = NULL;
@@ -711,6 +717,8 @@ char *vfr_job_to_json(const vfr_job *j)
     cJSON_AddStringToObject(dc, "flatPolicy", j->data.flat == VFR_FLAT_DROP ? "drop" : "down");
     if (j->data.processors_json)
         cJSON_AddItemToObject(dc, "processors", cJSON_Parse(j->data.processors_json));
+    static const char *const mem_names[] = {"auto", "in_core", "external"};
+    cJSON_AddStringToObject(dc, "memory", mem_names[j->data.memory]);
     cJSON_AddNumberToObject(dc, "minRows", (double)j->data.min_rows);
     cJSON_AddNumberToObject(dc, "minDates", j->data.min_dates);
     cJSON_AddNumberToObject(dc, "minSymbols", j->data.min_symbols);

@@ -178,13 +178,16 @@ static vfr_status write_probe(const char *dir, const vfr_prepared *p, vfr_model 
     if (lo == te_hi)
         lo = te_hi - 1;
     int64_t r0 = p->date_row[lo], n = p->date_row[te_hi] - r0;
-    vfr_probe pr = {n, p->F, p->X + r0 * p->F, malloc(sizeof(int64_t) * (size_t)n), p->date + r0,
+    float *X = malloc(sizeof *X * (size_t)(n ? n : 1) * (size_t)(p->F ? p->F : 1)); /* a streamed panel's too */
+    vfr_probe pr = {n, p->F, X, malloc(sizeof(int64_t) * (size_t)n), p->date + r0,
                     p->symbol + r0, malloc(sizeof(float) * (size_t)n)};
     vfr_status st = VFR_OK;
-    if (!pr.prev_row || !pr.score) {
+    if (!X || !pr.prev_row || !pr.score) {
         st = vfr_fail(VFR_ERR_NOMEM, "train: out of memory");
         goto done;
     }
+    if ((st = vfr_prepared_read_features(p, r0, r0 + n, X)) != VFR_OK)
+        goto done;
     for (int64_t i = 0; i < n; i++)
         pr.prev_row[i] = p->prev_row[r0 + i] >= r0 && p->prev_row[r0 + i] < r0 + i ? p->prev_row[r0 + i] - r0 : -1;
     if ((st = vfr_probe_predict(m, &pr, pr.score)) == VFR_OK) {
@@ -193,6 +196,7 @@ static vfr_status write_probe(const char *dir, const vfr_prepared *p, vfr_model 
         st = vfr_probe_write(path, &pr);
     }
 done:
+    free(X);
     free(pr.prev_row);
     free(pr.score);
     return st;
@@ -209,10 +213,9 @@ static vfr_status predict_dates(vfr_model *m, const vfr_prepared *p, int32_t lo,
         if (b <= a)
             continue;
         vfr_dataview *v = NULL;
-        vfr_status st = vfr_dataview_create(p->X + a * p->F, NULL, b - a, p->F, &v);
+        vfr_status st = vfr_prepared_view(p, a, b, 0, &v);
         if (st != VFR_OK)
             return st;
-        vfr_dataview_set_history(v, p->X, a, p->prev_row);
         st = vfr_model_predict(m, v, score_row + a);
         vfr_dataview_destroy(v);
         if (st != VFR_OK)
@@ -265,8 +268,7 @@ static vfr_status cpcv_paths(const vfr_job *job, const vfr_prepared *p, const vf
         const vfr_fold *f = &cs->folds[s];
         vfr_range r = vfr_range_longest(f->train, f->n_train);
         int64_t a = p->date_row[r.lo], b = p->date_row[r.hi];
-        VFR_TRY(vfr_dataview_create(p->X + a * p->F, p->y + a, b - a, p->F, &tr));
-        vfr_dataview_set_history(tr, p->X, a, p->prev_row);
+        VFR_TRY(vfr_prepared_view(p, a, b, 1, &tr));
         vfr_fit_options fo = {0, rounds, stop};
         vfr_fit_result fr;
         VFR_TRY(vfr_model_create(mc, &m));
@@ -490,6 +492,7 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
         snprintf(dst, sizeof dst, "%s", o->out_dir);
     else
         snprintf(dst, sizeof dst, "%s/%s", o->runs_dir ? o->runs_dir : "runs", job->job_id);
+    VFR_TRY(vfr_prepared_set_cache_root(p, dst)); /* external memory's cache files, if any */
 
     /* a search block: tune first (its trial log lives in the run folder, so
      * an interrupted search resumes), then fit with the best parameters */
@@ -581,13 +584,9 @@ vfr_status vfr_train_run(const vfr_job *job, const vfr_train_options *o, vfr_tra
         int64_t a = p->date_row[f->train[0].lo], b = p->date_row[f->train[0].hi];
         if (refit)
             b = p->date_row[f->val[0].hi];
-        VFR_TRY(vfr_dataview_create(p->X + a * p->F, p->y + a, b - a, p->F, &tr));
-        vfr_dataview_set_history(tr, p->X, a, p->prev_row);
-        if (f->n_val && !refit) {
-            int64_t c = p->date_row[f->val[0].lo], d = p->date_row[f->val[0].hi];
-            VFR_TRY(vfr_dataview_create(p->X + c * p->F, p->y + c, d - c, p->F, &va));
-            vfr_dataview_set_history(va, p->X, c, p->prev_row);
-        }
+        VFR_TRY(vfr_prepared_view(p, a, b, 1, &tr));
+        if (f->n_val && !refit)
+            VFR_TRY(vfr_prepared_view(p, p->date_row[f->val[0].lo], p->date_row[f->val[0].hi], 1, &va));
         if (k > 0) {
             vfr_model_destroy(model);
             model = NULL;
