@@ -323,6 +323,13 @@ static double memory_available(void)
     return avail;
 }
 
+static const char *xgb_version(const vfr_xgboost_info *xi)
+{
+    static _Thread_local char v[600];
+    snprintf(v, sizeof v, "%s (%d.%d.%d)", xi->path, xi->major, xi->minor, xi->patch);
+    return v;
+}
+
 /* Bytes per value of an XGBoost quantile matrix on the CPU (bin index and
  * column index, max_bin <= 256), as measured on 1M x 100 with 3.2.0. */
 #define QUANT_BYTES 2.5
@@ -340,7 +347,7 @@ static vfr_status memory_plan(const vfr_dataset *ds, const vfr_job *job, int64_t
     const vfr_dataset_meta *m = vfr_dataset_meta_get(ds);
     const double GB = 1e9, rows = (double)n, F = m->F;
     const int xgb = strcmp(job->model_type, "xgboost") == 0, procs = job->data.processors_json != NULL;
-    vfr_xgboost_info xi;
+    vfr_xgboost_info xi = {0};
     const int extmem = xgb && vfr_xgboost_probe(&xi) == VFR_OK && xi.has_extmem;
     vfr_error_clear();
     const double chunk = (double)vfr_dataview_chunk_rows(m->F) * F * 4.0 * 3.0;
@@ -360,6 +367,11 @@ static vfr_status memory_plan(const vfr_dataset *ds, const vfr_job *job, int64_t
                             job->path, job->model_type, procs ? ", with processors" : "");
         *stream = 1;
         *external = job->data.memory == VFR_MEMORY_EXTERNAL || need_stream > avail;
+        if (*external && !extmem && job->data.memory == VFR_MEMORY_EXTERNAL)
+            return vfr_fail(VFR_ERR_INVALID_ARG,
+                            "%s: dataConfig.memory: external needs XGBoost 3.0 or newer, and the library loaded is "
+                            "%s (set VFR_XGBOOST_LIB to a newer libxgboost.so, e.g. the xgboost Python wheel's)",
+                            job->path, xgb_version(&xi));
         if (*external && !extmem)
             return vfr_fail(VFR_ERR_INVALID_ARG,
                             "%s: dataConfig.memory: %s: %lld rows x %d features need about %.2f GB in memory "
