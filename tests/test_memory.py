@@ -12,7 +12,7 @@
   estimate in the message (memory available pinned by VFR_MEMORY_AVAILABLE).
 - Memory bound: `vfr train` on a 1,000,000-row x 50-feature synthetic panel
   (200 MB of float32 features) peaks (getrusage ru_maxrss of the child) below
-  half the float panel plus 160 bytes a row: the panel's features are never
+  half the float panel plus 200 bytes a row (measured: 251 MB with 1.7.4; an in-core panel adds its 200 MB): the panel's features are never
   held. Labelled `slow`: not rerun under ASan, which inflates RSS.
 Needs numpy and h5py.
 """
@@ -168,7 +168,7 @@ def main():
             check(rc == 0, f"vfr train on 1M rows failed ({rc}): {err[-400:]}")
             rows = S * T
             floats = rows * F * 4
-            bound = floats / 2 + 160 * rows
+            bound = floats / 2 + 200 * rows
             print(f"1M-row panel: peak RSS {peak / 1e6:.0f} MB (float panel {floats / 1e6:.0f} MB, "
                   f"bound {bound / 1e6:.0f} MB)")
             check(peak <= bound, f"vfr train peaked at {peak / 1e6:.0f} MB, above the bound {bound / 1e6:.0f} MB")
