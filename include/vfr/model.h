@@ -4,8 +4,9 @@
  * describe. vfr train, tune and the registry only talk to this interface.
  *
  * Data reach a model as a vfr_dataview: a borrowed row-major float32 block
- * (a zero-copy row range of the prepared panel) plus per-model caches built on
- * first use (XGBoost's DMatrix with its histogram cuts), so that a fold's
+ * (a zero-copy row range of the prepared panel), or rows read chunk by chunk
+ * from a reader (a streamed panel), plus per-model caches built on first use
+ * (XGBoost's quantile matrix with its histogram cuts), so that a fold's
  * matrix is built once and reused by every trial. */
 #ifndef VFR_MODEL_H
 #define VFR_MODEL_H
