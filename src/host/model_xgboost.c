@@ -450,6 +450,8 @@ static vfr_status make_dmatrix(xgb_model *m, vfr_dataview *v, xgb_dmatrix ref, x
     h->it.api = api;
     h->it.v = v;
     h->it.chunk = vfr_dataview_chunk_rows(v->F);
+    if (h->it.chunk > v->n && v->n > 0) /* a small view: a buffer of its size */
+        h->it.chunk = v->n;
     if (api->ProxyDMatrixCreate(&h->it.proxy) != 0) {
         st = xgb_err(api, "proxy DMatrix");
         goto fail;
@@ -666,7 +668,9 @@ static vfr_status predict(void *state, vfr_dataview *v, float *out)
     quiet(api);
     /* in chunks: XGBoost's output buffer is per thread and per booster, and
      * a streamed view's rows are read one chunk at a time */
-    const int64_t block = v->X ? 1 << 20 : vfr_dataview_chunk_rows(v->F);
+    int64_t block = v->X ? 1 << 20 : vfr_dataview_chunk_rows(v->F);
+    if (!v->X && block > v->n)
+        block = v->n;
     float *buf = v->X ? NULL : malloc(sizeof *buf * (size_t)block * (size_t)(v->F ? v->F : 1));
     if (!v->X && !buf)
         return vfr_fail(VFR_ERR_NOMEM, "xgboost predict: out of memory for a chunk of %lld rows", (long long)block);

@@ -107,7 +107,11 @@ vfr_status vfr_prepared_read_features(const vfr_prepared *p, int64_t r0, int64_t
         memcpy(out, p->X + r0 * p->F, sizeof *out * (size_t)(r1 - r0) * (size_t)p->F);
         return VFR_OK;
     }
-    const int64_t cap = vfr_dataview_chunk_rows(p->F);
+    int64_t cap = vfr_dataview_chunk_rows(p->F);
+    if (r1 > r0 && cap > p->src_row[r1 - 1] - p->src_row[r0] + 1) /* never more than the file rows spanned */
+        cap = p->src_row[r1 - 1] - p->src_row[r0] + 1;
+    if (cap < 1)
+        cap = 1;
     float *scratch = malloc(sizeof *scratch * (size_t)cap * (size_t)(p->F ? p->F : 1));
     if (!scratch)
         return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory for a chunk of %lld rows", (long long)cap);
