@@ -96,6 +96,14 @@ int main(void)
         planted_dates += t % 50 >= 7 && t % 50 <= 10;
     CHECK(p->T == NDAYS - 5 - planted_dates);
     CHECK(p->date_row[0] == 0 && p->date_row[p->T] == p->n);
+    /* an XGBoost job streams its features by default (dataConfig.memory auto):
+     * the panel holds none, and reads them from the file by prepared row */
+    CHECK(p->X == NULL && p->src_row != NULL);
+    float *X = malloc(sizeof *X * (size_t)p->n_all * NFEAT);
+    CHECK(X != NULL);
+    if (!X)
+        return test_done("test_prepare");
+    CHECK_OK(vfr_prepared_read_features(p, 0, p->n_all, X));
     for (int64_t i = 0; i < p->n; i++) {
         int64_t pr = p->prev_row[i]; /* the same symbol's previous kept row */
         CHECK(pr < i && (pr < 0 || (p->symbol[pr] == p->symbol[i] && p->date[pr] < p->date[i])));
@@ -105,13 +113,56 @@ int main(void)
         CHECK(p->y[i] == (p->fwd[i] > 0 ? 1.0f : 0.0f));
         CHECK(p->fwd[i] != 0.0f);
         int t = p->date[i] - 18000;
-        CHECK(p->X[i * NFEAT + 2] == (float)((t * 7 + p->symbol[i] * 3 + 2) % 11) - 5.0f);
+        CHECK(X[i * NFEAT + 2] == (float)((t * 7 + p->symbol[i] * 3 + 2) % 11) - 5.0f);
         CHECK(isfinite(p->fwd1[i]));
     }
+    /* dataConfig.memory in_core: the same panel, features held */
+    snprintf(json, sizeof json,
+             "{\"jobId\": \"p\", \"modelName\": \"m\", \"predictionHorizon\": 5,"
+             " \"dataConfig\": {\"dataset\": \"%s\", \"minRows\": 100, \"minDates\": 50, \"memory\": \"in_core\"}}",
+             path);
+    vfr_job *jc;
+    CHECK_OK(vfr_job_parse("job.json", json, &jc));
+    vfr_prepared *pc = NULL;
+    CHECK_OK(vfr_prepare(ds, jc, VFR_DEVICE_CPU, NULL, &pc, NULL));
+    CHECK(pc && pc->X && pc->n == p->n && pc->n_all == p->n_all);
+    if (pc && pc->X && pc->n_all == p->n_all) {
+        CHECK(memcmp(pc->X, X, sizeof *X * (size_t)p->n_all * NFEAT) == 0);
+        CHECK(memcmp(pc->src_row, p->src_row, sizeof *p->src_row * (size_t)p->n_all) == 0);
+        CHECK(memcmp(pc->y, p->y, sizeof *p->y * (size_t)p->n) == 0);
+        CHECK(memcmp(pc->date, p->date, sizeof *p->date * (size_t)p->n_all) == 0);
+        float part[3 * NFEAT]; /* a range across the trainable / tradable boundary */
+        if (p->n_all > p->n) {
+            CHECK_OK(vfr_prepared_read_features(p, p->n - 1, p->n + 1, part));
+            CHECK(memcmp(part, pc->X + (p->n - 1) * NFEAT, sizeof *part * 2 * NFEAT) == 0);
+        }
+    }
+    vfr_prepared_free(pc);
+    vfr_job_free(jc);
+    free(X);
     cJSON_Delete(o);
     free(rep);
     vfr_prepared_free(p);
     vfr_job_free(job);
+
+    /* a job that will not fit is refused before any feature is read, with
+     * the estimate in the message (the memory available is pinned) */
+    setenv("VFR_MEMORY_AVAILABLE", "20000", 1);
+    snprintf(json, sizeof json,
+             "{\"jobId\": \"p\", \"modelName\": \"m\", \"predictionHorizon\": 5,"
+             " \"dataConfig\": {\"dataset\": \"%s\", \"memory\": \"in_core\"}}", path);
+    CHECK_OK(vfr_job_parse("job.json", json, &job));
+    CHECK_FAIL(vfr_prepare(ds, job, VFR_DEVICE_CPU, NULL, &p, NULL), VFR_ERR_INVALID_ARG,
+               "dataConfig.memory: in_core");
+    vfr_job_free(job);
+    snprintf(json, sizeof json,
+             "{\"jobId\": \"p\", \"modelName\": \"m\", \"predictionHorizon\": 5, \"modelType\": \"linear\","
+             " \"dataConfig\": {\"dataset\": \"%s\", \"memory\": \"external\"}}", path);
+    CHECK_OK(vfr_job_parse("job.json", json, &job));
+    CHECK_FAIL(vfr_prepare(ds, job, VFR_DEVICE_CPU, NULL, &p, NULL), VFR_ERR_INVALID_ARG,
+               "external needs modelType xgboost");
+    vfr_job_free(job);
+    unsetenv("VFR_MEMORY_AVAILABLE");
 
     /* keepAsMissing keeps the single-NaN rows; flatPolicy down labels flat as 0 */
     snprintf(json, sizeof json,
@@ -184,7 +235,7 @@ int main(void)
                 at = i;
         CHECK(at >= 0 && at < q->n); /* CCC trains on day 10 either way */
         if (at >= 0)
-            memcpy(cc[k], q->X + at * q->F, sizeof cc[k]);
+            CHECK_OK(vfr_prepared_read_features(q, at, at + 1, cc[k]));
         vfr_prepared_free(q);
         vfr_job_free(job);
     }

@@ -29,6 +29,10 @@ vfr_test(test_lstm_golden)
 vfr_test(test_metrics_cli)
 vfr_script_test(test_train python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_train.py)
 vfr_script_test(test_lookahead python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_lookahead.py)
+# bounded memory (issue 16): same scores in core / streamed / external, and a
+# peak-RSS bound on a 1M-row panel. `slow`: RSS means little under ASan.
+vfr_script_test(test_memory python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_memory.py)
+set_tests_properties(test_memory PROPERTIES LABELS "slow")
 vfr_test(test_search)
 vfr_script_test(test_tune python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_tune.py)
 vfr_script_test(test_tune_tpe python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_tune_tpe.py)

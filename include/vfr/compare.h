@@ -60,7 +60,9 @@ void vfr_compare_decide(const vfr_job *job, const vfr_decision_inputs *in, vfr_d
  * `champion` baseline. Provided by the registry; NULL: champion skipped. */
 typedef struct vfr_champion_source {
     /* OUT *score [n] malloc'ed; return NOT_FOUND (with a message) when there
-     * is no champion yet; *version_out names it. */
+     * is no champion yet; *version_out names it. X NULL: only looks the
+     * champion up (OK, *score NULL), so that the rows' features are read
+     * only when there is one to score them. */
     vfr_status (*score)(void *user, const char *model_name, const float *X, const int64_t *prev_row,
                         int64_t n, int32_t F, float **score, char version_out[64]);
     void *user;

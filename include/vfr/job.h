@@ -32,6 +32,13 @@ typedef enum vfr_flat_policy {
     VFR_FLAT_DOWN,     /* ... count as 0 (not up)                   */
 } vfr_flat_policy;
 
+/* dataConfig.memory: where the training data live (docs/job-config.md, "Memory") */
+typedef enum vfr_memory_mode {
+    VFR_MEMORY_AUTO = 0, /* decided from the estimated size and the memory available */
+    VFR_MEMORY_IN_CORE,  /* the float panel in RAM                                 */
+    VFR_MEMORY_EXTERNAL, /* features streamed from HDF5, XGBoost's external memory  */
+} vfr_memory_mode;
+
 /* How dates are divided into train / validation / test. Counts are in
  * trading dates (distinct dates of the prepared panel). */
 typedef struct vfr_split_spec {
@@ -96,6 +103,7 @@ typedef struct vfr_job {
         int64_t min_rows;
         int32_t min_dates, min_symbols;
         char *processors_json; /* dataConfig.processors as JSON text; NULL: none */
+        vfr_memory_mode memory; /* dataConfig.memory                       */
     } data;
     struct {
         char *hyperparameters_json; /* the object as JSON text ("{}" default) */

@@ -4,8 +4,9 @@
  * describe. vfr train, tune and the registry only talk to this interface.
  *
  * Data reach a model as a vfr_dataview: a borrowed row-major float32 block
- * (a zero-copy row range of the prepared panel) plus per-model caches built on
- * first use (XGBoost's DMatrix with its histogram cuts), so that a fold's
+ * (a zero-copy row range of the prepared panel), or rows read chunk by chunk
+ * from a reader (a streamed panel), plus per-model caches built on first use
+ * (XGBoost's quantile matrix with its histogram cuts), so that a fold's
  * matrix is built once and reused by every trial. */
 #ifndef VFR_MODEL_H
 #define VFR_MODEL_H
@@ -32,6 +33,33 @@ typedef struct vfr_dataview vfr_dataview;
 vfr_status vfr_dataview_create(const float *X, const float *y, int64_t n, int32_t F,
                                vfr_dataview **out);
 void vfr_dataview_destroy(vfr_dataview *v); /* NULL is a no-op */
+
+/* A view whose features are not in memory: `read` fills rows [row0, row1) of
+ * the view (view row i is the reader's row first_row + i) into out
+ * [(row1-row0), F]; it is called from any thread, one call at a time per
+ * view (the reader serialises across views itself if it must). y [n] as in
+ * vfr_dataview_create. XGBoost builds its matrices from such a view chunk by
+ * chunk and predicts chunk by chunk; the other model types read the view's
+ * rows into a block of their own on first use (its size, not the panel's).
+ * ctx is borrowed. Errors: INVALID_ARG, NOMEM. */
+typedef vfr_status (*vfr_rows_reader)(void *ctx, int64_t row0, int64_t row1, float *out);
+vfr_status vfr_dataview_create_streamed(vfr_rows_reader read, void *ctx, int64_t first_row,
+                                        const float *y, int64_t n, int32_t F, vfr_dataview **out);
+
+/* Rows [i0, i1) of the view: *rows points into the view's own block (in
+ * memory) or into buf [(i1-i0), F], filled by the reader. Errors: the reader's. */
+vfr_status vfr_dataview_read(vfr_dataview *v, int64_t i0, int64_t i1, float *buf, const float **rows);
+
+/* The rows of one chunk, the unit in which streamed features are read and fed
+ * to XGBoost (about 32 MB of float32 features; the same for every view of F
+ * features, so that in-memory and streamed views give identical matrices). */
+int64_t vfr_dataview_chunk_rows(int32_t F);
+
+/* External memory: XGBoost matrices of this view are built with the
+ * library's external-memory quantile matrix, cached in files under the
+ * folder `cache_dir` (borrowed; the caller creates and removes it). NULL:
+ * in memory. Only XGBoost 3.0 and newer can (vfr_xgboost_info.has_extmem). */
+void vfr_dataview_set_external(vfr_dataview *v, const char *cache_dir);
 
 /* Gives sequence models (LSTM) each row's history. panel_X [panel_n, F] is the
  * whole prepared panel; the view's row i is panel row first_row + i (views are

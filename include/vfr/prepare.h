@@ -7,8 +7,12 @@
  * missing, quality < minQuality, completeness < minCompleteness, a feature is
  * non-finite (policy dropRow), or the move is exactly flat (flatPolicy drop,
  * direction targets); then symbols with fewer than minSamplesPerSymbol rows.
- * The panel holds one copy of the surviving rows' features; splits and folds
- * are index ranges over it.
+ * Splits and folds are index ranges over the panel. Where the features live
+ * follows dataConfig.memory (docs/job-config.md, "Memory"): an in-core panel
+ * holds one copy of the surviving rows' features (X); a streamed panel holds
+ * only indices, labels, forward returns and dates, and reads the features
+ * from the dataset file by chunks when a model needs them (X is NULL). The
+ * dataset must then stay open as long as the panel is used.
  *
  * The gate decides which rows TRAIN (and count in the classification
  * metrics), never which names are TRADED: rows it drops that are still
@@ -26,6 +30,7 @@
 #include "vfr/device.h"
 #include "vfr/job.h"
 #include "vfr/metrics.h"
+#include "vfr/model.h"
 #include "vfr/report.h"
 #include "vfr/status.h"
 
@@ -35,7 +40,12 @@ typedef struct vfr_prepared {
                                sorted by (date, symbol); every per-row array
                                below has n_all entries                          */
     int32_t F, S, T;        /* features, symbols (of the dataset), dates         */
-    float *X;               /* [n, F] features, NaN = missing (keepAsMissing)    */
+    float *X;               /* [n_all, F] features, NaN = missing (keepAsMissing);
+                               NULL for a streamed panel (vfr_prepared_read_features) */
+    int64_t *src_row;       /* [n_all] the dataset row of each prepared row      */
+    struct vfr_prepared_source *src; /* streamed panels: the dataset and its lock */
+    int external;           /* XGBoost matrices in external memory (cache_dir)  */
+    char *cache_dir;        /* external memory's cache folder, made on first use */
     float *y;               /* [n] label: 0/1 (direction) or the return; NaN past n */
     float *fwd;             /* [n] forward return at the job's horizon           */
     float *fwd1;            /* [n] 1-day forward return; NaN where not stored    */
@@ -68,6 +78,25 @@ vfr_status vfr_prepare_open_dataset(const vfr_job *job, vfr_dataset **out);
 vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
                        const vfr_reporter *rep, vfr_prepared **panel, char **report_json);
 void vfr_prepared_free(vfr_prepared *p);
+
+/* Reads the features of prepared rows [r0, r1) into out [(r1-r0), F]: from
+ * X, or for a streamed panel from the dataset, by chunks, rows the gate
+ * dropped skipped. Thread-safe (reads of one panel are serialised).
+ * Errors: INVALID_ARG (range), IO, NOMEM. */
+vfr_status vfr_prepared_read_features(const vfr_prepared *p, int64_t r0, int64_t r1, float *out);
+
+/* A model's view of prepared rows [r0, r1) (model.h): labels y when `labels`,
+ * the rows' history for sequence models; zero-copy over X for an in-core
+ * panel, streamed from the dataset otherwise, with the external-memory cache
+ * folder when the panel uses one. Thread-safe. OUT out: destroy with
+ * vfr_dataview_destroy before the panel. Errors: NOMEM. */
+vfr_status vfr_prepared_view(const vfr_prepared *p, int64_t r0, int64_t r1, int labels, vfr_dataview **out);
+
+/* Moves an external-memory panel's cache folder (.xgbcache-<pid>, first made
+ * under $TMPDIR or /tmp; removed by vfr_prepared_free) under the run folder
+ * run_dir, made if needed; call it before the first view. No-op for other
+ * panels. Errors: IO. */
+vfr_status vfr_prepared_set_cache_root(vfr_prepared *p, const char *run_dir);
 
 /* Rows [*r0, *r1) of the date-index range [lo, hi). */
 void vfr_prepared_rows(const vfr_prepared *p, int32_t lo, int32_t hi, int64_t *r0, int64_t *r1);

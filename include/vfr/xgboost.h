@@ -16,6 +16,7 @@ typedef struct vfr_xgboost_info {
     int major, minor, patch;
     int has_cuda;     /* XGBuildInfo()'s USE_CUDA                        */
     int has_openmp;
+    int has_extmem;   /* XGExtMemQuantileDMatrixCreateFromCallback (3.0+) */
 } vfr_xgboost_info;
 
 /* Loads the library (once per process; thread-safe) and describes it.

@@ -133,8 +133,9 @@ static cJSON *improvement(double a, double b)
  * matched to the predictions' test rows. */
 typedef struct window {
     int64_t n;          /* dataset rows read                      */
+    int64_t r0;         /* the first one                          */
     int32_t F;
-    float *close, *X;   /* [n], [n, F]                            */
+    float *close, *X;   /* [n], [n, F]: X read only for a champion (window_features) */
     int64_t *prev;      /* [n] previous row of the symbol, or -1  */
     int32_t *date, *sym;
     int64_t *match;     /* [pred N] window row of each test row   */
@@ -159,21 +160,20 @@ static vfr_status read_window(const vfr_job *job, const vfr_predictions *pr, int
     int64_t r0, r1;
     vfr_dataset_row_range(ds, d0, d1, &r0, &r1);
     w->n = r1 - r0;
+    w->r0 = r0;
     w->F = m->F;
     size_t n = (size_t)(w->n ? w->n : 1);
-    w->X = malloc(sizeof *w->X * n * (size_t)(m->F ? m->F : 1));
     w->close = m->has_close ? malloc(sizeof *w->close * n) : NULL;
     w->prev = malloc(sizeof *w->prev * n);
     w->date = malloc(sizeof *w->date * n);
     w->sym = malloc(sizeof *w->sym * n);
     w->match = malloc(sizeof *w->match * (size_t)(pr->N ? pr->N : 1));
     int64_t *last = malloc(sizeof *last * (size_t)(m->S ? m->S : 1));
-    if (!w->X || (m->has_close && !w->close) || !w->prev || !w->date || !w->sym || !w->match || !last) {
+    if ((m->has_close && !w->close) || !w->prev || !w->date || !w->sym || !w->match || !last) {
         st = vfr_fail(VFR_ERR_NOMEM, "compare: out of memory");
         goto done;
     }
-    if ((st = vfr_dataset_read_features(ds, r0, r1, w->X)) != VFR_OK ||
-        (w->close && (st = vfr_dataset_read_close(ds, r0, r1, w->close)) != VFR_OK))
+    if (w->close && (st = vfr_dataset_read_close(ds, r0, r1, w->close)) != VFR_OK)
         goto done;
     for (int32_t s = 0; s < m->S; s++)
         last[s] = -1;
@@ -197,6 +197,22 @@ static vfr_status read_window(const vfr_job *job, const vfr_predictions *pr, int
     }
 done:
     free(last);
+    vfr_dataset_close(ds);
+    return st;
+}
+
+/* The window's features, for the champion only (a copy of the test period's
+ * rows, which nothing else needs). */
+static vfr_status window_features(const vfr_job *job, window *w)
+{
+    vfr_dataset *ds = NULL;
+    vfr_status st = vfr_prepare_open_dataset(job, &ds);
+    if (st != VFR_OK)
+        return st;
+    if (!(w->X = malloc(sizeof *w->X * (size_t)(w->n ? w->n : 1) * (size_t)(w->F ? w->F : 1))))
+        st = vfr_fail(VFR_ERR_NOMEM, "compare: out of memory for the champion's %lld rows", (long long)w->n);
+    else
+        st = vfr_dataset_read_features(ds, w->r0, w->r0 + w->n, w->X);
     vfr_dataset_close(ds);
     return st;
 }
@@ -507,7 +523,13 @@ static void champion_scores(compare_ctx *c, cJSON *e, float *sc, const char **no
         *note = "no registry given: the champion baseline is skipped";
         return;
     }
-    if (ch->score(ch->user, c->job->model_name, c->w.X, c->w.prev, c->w.n, c->w.F, &cs, version) != VFR_OK) {
+    /* is there a champion (no rows), then its scores on the window's features */
+    vfr_status cst = ch->score(ch->user, c->job->model_name, NULL, NULL, 0, c->w.F, &cs, version);
+    if (cst == VFR_OK && !c->w.X)
+        cst = window_features(c->job, &c->w);
+    if (cst == VFR_OK)
+        cst = ch->score(ch->user, c->job->model_name, c->w.X, c->w.prev, c->w.n, c->w.F, &cs, version);
+    if (cst != VFR_OK) {
         snprintf(notebuf, cap, "skipped: %s", vfr_last_error());
         *note = notebuf;
         return;

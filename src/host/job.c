@@ -82,6 +82,7 @@ static const char *const model_names[] = {"xgboost", "linear", "lstm", "lightgbm
 static const char *const objective_names[] = {"direction", "return", NULL};
 static const char *const deploy_names[] = {"champion", "challenger", NULL};
 static const char *const priority_names[] = {"low", "normal", "high", NULL};
+static const char *const memory_names[] = {"auto", "in_core", "external", NULL};
 
 static void put_symbols(cJSON *o, const key_spec *k, const vfr_job *j);
 static void put_time_limit(cJSON *o, const key_spec *k, const vfr_job *j);
@@ -98,6 +99,7 @@ static const key_spec data_keys[] = {
     ENUM("flatPolicy", flat_names, data.flat, VFR_FLAT_DROP),
     /* checked by vfr_processors_parse */
     {.name = "processors", .type = K_ANYARR, .st = S_JSON, .at = AT(data.processors_json), .how = D_HAND},
+    ENUM("memory", memory_names, data.memory, VFR_MEMORY_AUTO), /* issue 16: where the training data live */
     INT("minRows", 1, 1e12, S_I64, data.min_rows, 1000),
     INT("minDates", 2, 1e6, S_I32, data.min_dates, 100),
     INT("minSymbols", 1, 1e7, S_I32, data.min_symbols, 1),

@@ -144,6 +144,14 @@ vfr_status vfr_model_fit(vfr_model *m, vfr_dataview *train, vfr_dataview *val,
         return vfr_fail(VFR_ERR_INVALID_ARG, "model fit: the training set is empty or unlabelled");
     if (val && (val->n < 1 || !val->y))
         val = NULL;
+    const float *X;
+    if (m->ops != &vfr_model_xgboost_ops) { /* XGBoost reads streamed views by chunks */
+        vfr_status st = vfr_dataview_block(train, &X);
+        if (st == VFR_OK && val)
+            st = vfr_dataview_block(val, &X);
+        if (st != VFR_OK)
+            return st;
+    }
     return m->ops->fit(m->state, train, val, opt ? opt : &none, res);
 }
 
@@ -151,6 +159,10 @@ vfr_status vfr_model_predict(vfr_model *m, vfr_dataview *v, float *out)
 {
     if (v->n == 0)
         return VFR_OK;
+    const float *X;
+    vfr_status st = m->ops != &vfr_model_xgboost_ops ? vfr_dataview_block(v, &X) : VFR_OK;
+    if (st != VFR_OK)
+        return st;
     return m->ops->predict(m->state, v, out);
 }
 
@@ -176,12 +188,16 @@ vfr_status vfr_model_predict_f64(vfr_model *m, vfr_dataview *v, double *out)
 {
     if (v->n == 0)
         return VFR_OK;
+    const float *X;
+    vfr_status st = m->ops != &vfr_model_xgboost_ops ? vfr_dataview_block(v, &X) : VFR_OK;
+    if (st != VFR_OK)
+        return st;
     if (m->ops->predict_f64)
         return m->ops->predict_f64(m->state, v, out);
     float *f = malloc(sizeof *f * (size_t)v->n);
     if (!f)
         return vfr_fail(VFR_ERR_NOMEM, "model predict: out of memory");
-    vfr_status st = m->ops->predict(m->state, v, f);
+    st = m->ops->predict(m->state, v, f);
     for (int64_t i = 0; st == VFR_OK && i < v->n; i++)
         out[i] = f[i];
     free(f);
@@ -214,10 +230,76 @@ vfr_status vfr_dataview_create(const float *X, const float *y, int64_t n, int32_
     return VFR_OK;
 }
 
+vfr_status vfr_dataview_create_streamed(vfr_rows_reader read, void *ctx, int64_t first_row,
+                                        const float *y, int64_t n, int32_t F, vfr_dataview **out)
+{
+    *out = NULL;
+    if (!read)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "dataview: a streamed view needs a reader");
+    /* an empty in-memory view, then its reader (n > 0 with no X is legal here) */
+    vfr_status st = vfr_dataview_create(NULL, y, 0, F, out);
+    if (st != VFR_OK)
+        return st;
+    if (n < 0) {
+        vfr_dataview_destroy(*out);
+        *out = NULL;
+        return vfr_fail(VFR_ERR_INVALID_ARG, "dataview: bad shape (%lld x %d)", (long long)n, F);
+    }
+    (*out)->n = n;
+    (*out)->read = read;
+    (*out)->read_ctx = ctx;
+    (*out)->first_row = first_row;
+    return VFR_OK;
+}
+
+int64_t vfr_dataview_chunk_rows(int32_t F)
+{
+    int64_t r = ((int64_t)32 << 20) / ((int64_t)(F > 0 ? F : 1) * (int64_t)sizeof(float));
+    return r < 1024 ? 1024 : r;
+}
+
+vfr_status vfr_dataview_read(vfr_dataview *v, int64_t i0, int64_t i1, float *buf, const float **rows)
+{
+    *rows = NULL;
+    if (i0 < 0 || i1 > v->n || i0 > i1)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "dataview: rows [%lld, %lld) outside [0, %lld)", (long long)i0,
+                        (long long)i1, (long long)v->n);
+    if (v->X) {
+        *rows = v->X + i0 * v->F;
+        return VFR_OK;
+    }
+    vfr_status st = v->read(v->read_ctx, v->first_row + i0, v->first_row + i1, buf);
+    if (st == VFR_OK)
+        *rows = buf;
+    return st;
+}
+
+void vfr_dataview_set_external(vfr_dataview *v, const char *cache_dir) { v->cache_dir = cache_dir; }
+
+vfr_status vfr_dataview_block(vfr_dataview *v, const float **X)
+{
+    vfr_status st = VFR_OK;
+    pthread_mutex_lock(&v->lock);
+    if (!v->X) {
+        float *b = malloc(sizeof *b * (size_t)(v->n ? v->n : 1) * (size_t)(v->F ? v->F : 1));
+        if (!b)
+            st = vfr_fail(VFR_ERR_NOMEM, "dataview: out of memory for %lld rows x %d features", (long long)v->n,
+                          v->F);
+        else if (v->n && (st = v->read(v->read_ctx, v->first_row, v->first_row + v->n, b)) != VFR_OK)
+            free(b);
+        else
+            v->X = v->owned_X = b;
+    }
+    *X = v->X;
+    pthread_mutex_unlock(&v->lock);
+    return st;
+}
+
 void vfr_dataview_destroy(vfr_dataview *v)
 {
     if (!v)
         return;
+    free(v->owned_X);
     for (int i = 0; i < v->n_xgb; i++) {
         if (v->xgb[i].dmatrix && v->xgb_free)
             v->xgb_free(v->xgb[i].dmatrix);

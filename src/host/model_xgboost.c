@@ -14,6 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <stdint.h>
+
 #include "model_internal.h"
 #include "util.h"
 #include "xgboost_internal.h"
@@ -98,6 +101,13 @@ typedef struct xgb_model {
     cJSON *user;              /* the user's hyperparameters                */
     double *train_log, *val_log; /* record_rounds: per-round losses (caller's) */
 } xgb_model;
+
+#define VFR_TRY_LOCAL(expr)              \
+    do {                                 \
+        vfr_status st_ = (expr);         \
+        if (st_ != VFR_OK)               \
+            return st_;                  \
+    } while (0)
 
 static vfr_status xgb_err(const vfr_xgb_api *api, const char *what)
 {
@@ -337,72 +347,186 @@ done:
     return st;
 }
 
-static void free_dmatrix(void *d)
-{
+/* A quantile matrix built from a view chunk by chunk through XGBoost's
+ * callback API (XGQuantileDMatrixCreateFromCallback): XGBoost walks the
+ * iterator several times (shape, sketch, bin index), and each `next` puts one
+ * chunk and its labels on the proxy; a streamed view's chunk is read into
+ * `buf`, an in-memory view's is a pointer into its block (no copy). The
+ * iterator and its proxy live as long as the matrix (`holder`). */
+typedef struct xgb_iter {
     const vfr_xgb_api *api;
-    if (vfr_xgb_api_get(&api) == VFR_OK)
-        api->DMatrixFree(d);
+    vfr_dataview *v;
+    xgb_dmatrix proxy;
+    int64_t pos, chunk;
+    float *buf;               /* [chunk, F], streamed views only, freed after the build */
+    char iface[256];
+    vfr_status st;            /* the first read or proxy error                */
+} xgb_iter;
+
+typedef struct xgb_holder {
+    xgb_dmatrix dmatrix;
+    xgb_iter it;
+} xgb_holder;
+
+static void it_reset(void *h) { ((xgb_iter *)h)->pos = 0; }
+
+static int it_next(void *h)
+{
+    xgb_iter *it = h;
+    vfr_dataview *v = it->v;
+    if (it->st != VFR_OK || it->pos >= v->n)
+        return 0;
+    int64_t n = v->n - it->pos < it->chunk ? v->n - it->pos : it->chunk;
+    if (!v->X && !it->buf &&
+        !(it->buf = malloc(sizeof *it->buf * (size_t)it->chunk * (size_t)(v->F ? v->F : 1)))) {
+        it->st = vfr_fail(VFR_ERR_NOMEM, "xgboost: out of memory for a chunk of %lld rows", (long long)it->chunk);
+        return 0;
+    }
+    const float *rows;
+    if ((it->st = vfr_dataview_read(v, it->pos, it->pos + n, it->buf, &rows)) != VFR_OK)
+        return 0;
+    snprintf(it->iface, sizeof it->iface,
+             "{\"data\": [%llu, true], \"shape\": [%lld, %d], \"typestr\": \"<f4\", \"version\": 3}",
+             (unsigned long long)(uintptr_t)rows, (long long)n, v->F);
+    if (it->api->ProxyDMatrixSetDataDense(it->proxy, it->iface) != 0 ||
+        (v->y && it->api->DMatrixSetFloatInfo(it->proxy, "label", v->y + it->pos, (xgb_ulong)n) != 0)) {
+        it->st = xgb_err(it->api, "streamed batch");
+        return 0;
+    }
+    it->pos += n;
+    return 1;
+}
+
+static void free_holder(void *d)
+{
+    xgb_holder *h = d;
+    if (!h)
+        return;
+    if (h->dmatrix)
+        h->it.api->DMatrixFree(h->dmatrix);
+    if (h->it.proxy)
+        h->it.api->DMatrixFree(h->it.proxy);
+    free(h->it.buf);
+    free(h);
+}
+
+static int max_bin_of(const xgb_model *m)
+{
+    const cJSON *mb = cJSON_GetObjectItem(m->user, "max_bin");
+    return mb && cJSON_IsNumber(mb) ? mb->valueint : 256;
 }
 
 /* The quantization parameters a booster of m asks of its training matrix. */
 static void dmatrix_key(const xgb_model *m, char *key, size_t n)
 {
-    const cJSON *mb = cJSON_GetObjectItem(m->user, "max_bin");
-    snprintf(key, n, "max_bin=%d device=%s", mb && cJSON_IsNumber(mb) ? mb->valueint : 256,
-             vfr_device_kind_str(m->device));
+    snprintf(key, n, "max_bin=%d device=%s", max_bin_of(m), vfr_device_kind_str(m->device));
 }
 
-static vfr_status make_dmatrix(xgb_model *m, const vfr_dataview *v, xgb_dmatrix *out)
+/* One external-memory cache prefix per matrix in the view's cache folder. */
+static void cache_prefix(const char *dir, char *out, size_t n)
 {
-    char iface[256], cfg[96];
-    xgb_dmatrix d = NULL;
-    *out = NULL;
-    snprintf(iface, sizeof iface,
-             "{\"data\": [%llu, true], \"shape\": [%lld, %d], \"typestr\": \"<f4\", \"version\": 3}",
-             (unsigned long long)(uintptr_t)v->X, (long long)v->n, v->F);
-    snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d}", m->nthread);
-    if (m->api->DMatrixCreateFromDense(iface, cfg, &d) != 0)
-        return xgb_err(m->api, "DMatrix");
-    if (v->y && m->api->DMatrixSetFloatInfo(d, "label", v->y, (xgb_ulong)v->n) != 0) {
-        vfr_status st = xgb_err(m->api, "labels");
-        m->api->DMatrixFree(d);
-        return st;
-    }
-    if (m->api->DMatrixSetStrFeatureInfo(d, "feature_name", (const char **)m->feature_names,
-                                         (xgb_ulong)m->F) != 0) {
-        vfr_status st = xgb_err(m->api, "feature names");
-        m->api->DMatrixFree(d);
-        return st;
-    }
-    *out = d;
-    return VFR_OK;
+    static unsigned long counter;
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&lock);
+    unsigned long k = counter++;
+    pthread_mutex_unlock(&lock);
+    snprintf(out, n, "%s/m%lu", dir, k);
 }
 
-/* The view's DMatrix for m's quantization parameters, built on first use
- * under the view's lock, so that concurrent trials with the same parameters
- * share one. *slot: its cache slot; NULL when the view already holds
- * VFR_DATAVIEW_XGB_SLOTS other keys: then *out is m's own (the caller frees
- * it), which nobody else can rebuild. */
-static vfr_status view_dmatrix(xgb_model *m, vfr_dataview *v, xgb_dmatrix *out, vfr_xgb_slot **slot)
+/* Builds the quantile matrix of view v; ref: the training matrix whose cuts a
+ * validation matrix shares (NULL for a training matrix). */
+static vfr_status make_dmatrix(xgb_model *m, vfr_dataview *v, xgb_dmatrix ref, xgb_holder **out)
+{
+    const vfr_xgb_api *api = m->api;
+    vfr_status st = VFR_OK;
+    *out = NULL;
+    if (v->cache_dir && !api->ExtMemQuantileDMatrixCreateFromCallback)
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "dataConfig.memory: external memory needs XGBoost 3.0 or newer; %s is %d.%d.%d "
+                        "(set VFR_XGBOOST_LIB to a newer libxgboost.so)",
+                        api->info.path, api->info.major, api->info.minor, api->info.patch);
+    xgb_holder *h = calloc(1, sizeof *h);
+    if (!h)
+        return vfr_fail(VFR_ERR_NOMEM, "xgboost: out of memory");
+    h->it.api = api;
+    h->it.v = v;
+    h->it.chunk = vfr_dataview_chunk_rows(v->F);
+    if (h->it.chunk > v->n && v->n > 0) /* a small view: a buffer of its size */
+        h->it.chunk = v->n;
+    if (api->ProxyDMatrixCreate(&h->it.proxy) != 0) {
+        st = xgb_err(api, "proxy DMatrix");
+        goto fail;
+    }
+    char cfg[4400];
+    int rc;
+    if (v->cache_dir) {
+        char prefix[4200];
+        cache_prefix(v->cache_dir, prefix, sizeof prefix);
+        snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d, \"max_bin\": %d, \"cache_prefix\": \"%s\"}",
+                 m->nthread, max_bin_of(m), prefix);
+        rc = api->ExtMemQuantileDMatrixCreateFromCallback(&h->it, h->it.proxy, ref, it_reset, it_next, cfg,
+                                                          &h->dmatrix);
+    } else {
+        snprintf(cfg, sizeof cfg, "{\"missing\": NaN, \"nthread\": %d, \"max_bin\": %d}", m->nthread,
+                 max_bin_of(m));
+        rc = api->QuantileDMatrixCreateFromCallback(&h->it, h->it.proxy, ref, it_reset, it_next, cfg,
+                                                    &h->dmatrix);
+    }
+    free(h->it.buf); /* read again only if XGBoost walks the iterator later */
+    h->it.buf = NULL;
+    if (h->it.st != VFR_OK) {
+        st = h->it.st;
+        goto fail;
+    }
+    if (rc != 0) {
+        st = xgb_err(api, v->cache_dir ? "external-memory quantile DMatrix" : "quantile DMatrix");
+        goto fail;
+    }
+    if (api->DMatrixSetStrFeatureInfo(h->dmatrix, "feature_name", (const char **)m->feature_names,
+                                      (xgb_ulong)m->F) != 0) {
+        st = xgb_err(api, "feature names");
+        goto fail;
+    }
+    *out = h;
+    return VFR_OK;
+fail:
+    free_holder(h);
+    return st;
+}
+
+/* The view's quantile matrix for m's quantization parameters, built on
+ * first use under the view's lock, so that concurrent trials with the same
+ * parameters share one; ref as make_dmatrix. *slot: its cache slot; NULL when
+ * the view already holds VFR_DATAVIEW_XGB_SLOTS other keys, or when ref is a
+ * matrix of the caller's own: then *own is m's own (the caller frees it with
+ * free_holder), which nobody else can rebuild. */
+static vfr_status view_dmatrix(xgb_model *m, vfr_dataview *v, xgb_dmatrix ref, int ref_shared, xgb_dmatrix *out,
+                               vfr_xgb_slot **slot, xgb_holder **own)
 {
     vfr_status st = VFR_OK;
     char key[64];
     dmatrix_key(m, key, sizeof key);
     *out = NULL;
     *slot = NULL;
+    *own = NULL;
+    if (ref && !ref_shared) { /* cuts of a private training matrix: private too */
+        VFR_TRY_LOCAL(make_dmatrix(m, v, ref, own));
+        *out = (*own)->dmatrix;
+        return VFR_OK;
+    }
     pthread_mutex_lock(&v->lock);
     for (int i = 0; i < v->n_xgb && !*slot; i++)
         if (strcmp(v->xgb[i].key, key) == 0)
             *slot = &v->xgb[i];
     if (!*slot && v->n_xgb < VFR_DATAVIEW_XGB_SLOTS) {
-        xgb_dmatrix d = NULL;
-        if ((st = make_dmatrix(m, v, &d)) == VFR_OK) {
+        xgb_holder *h = NULL;
+        if ((st = make_dmatrix(m, v, ref, &h)) == VFR_OK) {
             vfr_xgb_slot *s = &v->xgb[v->n_xgb++];
             snprintf(s->key, sizeof s->key, "%s", key);
-            s->dmatrix = d;
+            s->dmatrix = h;
             s->quantized = 0;
             pthread_mutex_init(&s->first, NULL);
-            v->xgb_free = free_dmatrix;
+            v->xgb_free = free_holder;
             *slot = s;
         }
     }
@@ -410,10 +534,12 @@ static vfr_status view_dmatrix(xgb_model *m, vfr_dataview *v, xgb_dmatrix *out, 
     if (st != VFR_OK)
         return st;
     if (*slot) {
-        *out = (*slot)->dmatrix;
+        *out = ((xgb_holder *)(*slot)->dmatrix)->dmatrix;
         return VFR_OK;
     }
-    return make_dmatrix(m, v, out);
+    VFR_TRY_LOCAL(make_dmatrix(m, v, ref, own));
+    *out = (*own)->dmatrix;
+    return VFR_OK;
 }
 
 /* The first round on a shared matrix builds its quantized page: one booster
@@ -455,13 +581,14 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
     vfr_status st = VFR_OK;
     xgb_dmatrix dm[2] = {NULL, NULL};
     vfr_xgb_slot *slot[2] = {NULL, NULL};
+    xgb_holder *own[2] = {NULL, NULL};
     xgb_booster b = NULL;
     quiet(api);
     if (train->F != m->F || (val && val->F != m->F))
         return vfr_fail(VFR_ERR_INVALID_ARG, "xgboost fit: %d features, the model has %d", train->F, m->F);
-    VFR_TRY(view_dmatrix(m, train, &dm[0], &slot[0]));
-    if (val)
-        VFR_TRY(view_dmatrix(m, val, &dm[1], &slot[1]));
+    VFR_TRY(view_dmatrix(m, train, NULL, 0, &dm[0], &slot[0], &own[0]));
+    if (val) /* binned with the training matrix's cuts */
+        VFR_TRY(view_dmatrix(m, val, dm[0], slot[0] != NULL, &dm[1], &slot[1], &own[1]));
     if (api->BoosterCreate(dm, val ? 2 : 1, &b) != 0) {
         st = xgb_err(api, "booster");
         goto fail;
@@ -530,9 +657,8 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
 fail:
     if (b)
         api->BoosterFree(b);
-    for (int i = 0; i < 2; i++) /* a matrix of its own (the view's slots were full) */
-        if (dm[i] && !slot[i])
-            api->DMatrixFree(dm[i]);
+    for (int i = 1; i >= 0; i--) /* matrices of its own (the view's slots were full) */
+        free_holder(own[i]);
     return st;
 }
 
@@ -569,14 +695,24 @@ static vfr_status predict_range(xgb_model *m, vfr_dataview *v, int32_t rounds, f
     if (v->F != m->F)
         return vfr_fail(VFR_ERR_INVALID_ARG, "xgboost predict: %d features, the model has %d", v->F, m->F);
     quiet(api);
-    /* in blocks: XGBoost's output buffer is per thread and per booster */
-    const int64_t block = 1 << 20;
-    for (int64_t r0 = 0; r0 < v->n; r0 += block) {
+    /* in chunks: XGBoost's output buffer is per thread and per booster, and
+     * a streamed view's rows are read one chunk at a time */
+    int64_t block = v->X ? 1 << 20 : vfr_dataview_chunk_rows(v->F);
+    if (!v->X && block > v->n)
+        block = v->n;
+    float *buf = v->X ? NULL : malloc(sizeof *buf * (size_t)block * (size_t)(v->F ? v->F : 1));
+    if (!v->X && !buf)
+        return vfr_fail(VFR_ERR_NOMEM, "xgboost predict: out of memory for a chunk of %lld rows", (long long)block);
+    vfr_status st = VFR_OK;
+    for (int64_t r0 = 0; r0 < v->n && st == VFR_OK; r0 += block) {
         int64_t n = v->n - r0 < block ? v->n - r0 : block;
+        const float *rows;
+        if ((st = vfr_dataview_read(v, r0, r0 + n, buf, &rows)) != VFR_OK)
+            break;
         char iface[256];
         snprintf(iface, sizeof iface,
                  "{\"data\": [%llu, true], \"shape\": [%lld, %d], \"typestr\": \"<f4\", \"version\": 3}",
-                 (unsigned long long)(uintptr_t)(v->X + r0 * v->F), (long long)n, v->F);
+                 (unsigned long long)(uintptr_t)rows, (long long)n, v->F);
         const xgb_ulong *shape;
         xgb_ulong dim;
         const float *res;
@@ -586,12 +722,14 @@ static vfr_status predict_range(xgb_model *m, vfr_dataview *v, int32_t rounds, f
                  "\"strict_shape\": true, \"missing\": NaN, \"cache_id\": 0}",
                  rounds);
         if (api->BoosterPredictFromDense(m->booster, iface, pc, NULL, &shape, &dim, &res) != 0)
-            return xgb_err(api, "predict");
-        if (dim != 2 || shape[0] != (xgb_ulong)n || shape[1] != 1)
-            return vfr_fail(VFR_ERR_XGBOOST, "XGBoost predict: unexpected output shape");
-        memcpy(out + r0, res, sizeof *out * (size_t)n);
+            st = xgb_err(api, "predict");
+        else if (dim != 2 || shape[0] != (xgb_ulong)n || shape[1] != 1)
+            st = vfr_fail(VFR_ERR_XGBOOST, "XGBoost predict: unexpected output shape");
+        else
+            memcpy(out + r0, res, sizeof *out * (size_t)n);
     }
-    return VFR_OK;
+    free(buf);
+    return st;
 }
 
 static vfr_status save(void *state, const char *path)

@@ -85,6 +85,11 @@ vfr_status vfr_registry_champion_score(vfr_registry *reg, vfr_model_cache *cache
     vfr_status st = vfr_registry_get(reg, ref, &v);
     if (st != VFR_OK)
         return st;
+    if (!X) { /* only asked whether there is one */
+        snprintf(version_out, 64, "%s", v->version);
+        vfr_registry_version_free(v);
+        return VFR_OK;
+    }
     if (v->F > 0 && v->F != F) {
         st = vfr_fail(VFR_ERR_INVALID_ARG, "champion %s:%s has %d features, the rows %d", v->name, v->version, v->F,
                       F);

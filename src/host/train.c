@@ -172,10 +172,9 @@ static vfr_status predict_dates(vfr_model *m, const vfr_prepared *p, int32_t lo,
         if (b <= a)
             continue;
         vfr_dataview *v = NULL;
-        vfr_status st = vfr_dataview_create(p->X + a * p->F, NULL, b - a, p->F, &v);
+        vfr_status st = vfr_prepared_view(p, a, b, 0, &v);
         if (st != VFR_OK)
             return st;
-        vfr_dataview_set_history(v, p->X, a, p->prev_row);
         st = vfr_model_predict(m, v, score_row + a);
         vfr_dataview_destroy(v);
         if (st != VFR_OK)
@@ -189,10 +188,7 @@ static vfr_status predict_dates(vfr_model *m, const vfr_prepared *p, int32_t lo,
 static vfr_status date_view(const vfr_prepared *p, int32_t lo, int32_t hi, int labelled, vfr_dataview **out)
 {
     int64_t a = p->date_row[lo], b = p->date_row[hi];
-    vfr_status st = vfr_dataview_create(p->X + a * p->F, labelled ? p->y + a : NULL, b - a, p->F, out);
-    if (st == VFR_OK)
-        vfr_dataview_set_history(*out, p->X, a, p->prev_row);
-    return st;
+    return vfr_prepared_view(p, a, b, labelled, out); /* a streamed panel's too */
 }
 
 /* Share of positive labels among the trainable rows of dates [lo, hi): a
@@ -489,14 +485,18 @@ static vfr_status step_search(train_run *r)
 static vfr_status run_destination(train_run *r)
 {
     const vfr_train_options *o = r->o;
-    if (!o->out_dir)
-        return vfr_runfolder_dir(o->runs_dir, r->job->job_id, r->dst, sizeof r->dst);
-    int n = snprintf(r->dst, sizeof r->dst, "%s", o->out_dir);
-    if (n < 0 || (size_t)n >= sizeof r->dst) {
-        r->dst[0] = '\0';
-        return vfr_fail(VFR_ERR_INVALID_ARG, "--out: path too long (over %zu bytes)", sizeof r->dst - 1);
+    if (!o->out_dir) {
+        vfr_status st = vfr_runfolder_dir(o->runs_dir, r->job->job_id, r->dst, sizeof r->dst);
+        if (st != VFR_OK)
+            return st;
+    } else {
+        int n = snprintf(r->dst, sizeof r->dst, "%s", o->out_dir);
+        if (n < 0 || (size_t)n >= sizeof r->dst) {
+            r->dst[0] = '\0';
+            return vfr_fail(VFR_ERR_INVALID_ARG, "--out: path too long (over %zu bytes)", sizeof r->dst - 1);
+        }
     }
-    return VFR_OK;
+    return vfr_prepared_set_cache_root(r->p, r->dst); /* external memory's cache files, if any */
 }
 
 /* The run folder, under a temporary name (leftovers of killed runs of this
@@ -654,13 +654,16 @@ static vfr_status write_probe(const char *dir, const vfr_prepared *p, vfr_model 
     if (lo == te_hi)
         lo = te_hi - 1;
     int64_t r0 = p->date_row[lo], n = p->date_row[te_hi] - r0;
-    vfr_probe pr = {n, p->F, p->X + r0 * p->F, malloc(sizeof(int64_t) * (size_t)n), p->date + r0,
+    float *X = malloc(sizeof *X * (size_t)(n ? n : 1) * (size_t)(p->F ? p->F : 1)); /* a streamed panel's too */
+    vfr_probe pr = {n, p->F, X, malloc(sizeof(int64_t) * (size_t)n), p->date + r0,
                     p->symbol + r0, malloc(sizeof(float) * (size_t)n)};
     vfr_status st = VFR_OK;
-    if (!pr.prev_row || !pr.score) {
+    if (!X || !pr.prev_row || !pr.score) {
         st = oom();
         goto done;
     }
+    if ((st = vfr_prepared_read_features(p, r0, r0 + n, X)) != VFR_OK)
+        goto done;
     for (int64_t i = 0; i < n; i++)
         pr.prev_row[i] = p->prev_row[r0 + i] >= r0 && p->prev_row[r0 + i] < r0 + i ? p->prev_row[r0 + i] - r0 : -1;
     char path[8400];
@@ -668,6 +671,7 @@ static vfr_status write_probe(const char *dir, const vfr_prepared *p, vfr_model 
         (st = vfr_runfolder_path(dir, VFR_RUNFILE_PROBE, path, sizeof path)) == VFR_OK)
         st = vfr_probe_write(path, &pr);
 done:
+    free(X);
     free(pr.prev_row);
     free(pr.score);
     return st;

@@ -1202,15 +1202,11 @@ static vfr_status setup(engine *e)
          * contiguous); every test block is scored */
         vfr_range tr = vfr_range_longest(f->train, f->n_train);
         int64_t a = p->date_row[tr.lo], b = p->date_row[tr.hi];
-        if ((st = vfr_dataview_create(p->X + a * p->F, p->y + a, b - a, p->F, &fd->tr)) != VFR_OK)
+        if ((st = vfr_prepared_view(p, a, b, 1, &fd->tr)) != VFR_OK)
             return st;
-        vfr_dataview_set_history(fd->tr, p->X, a, p->prev_row);
-        if (f->n_val) {
-            int64_t c = p->date_row[f->val[0].lo], d = p->date_row[f->val[0].hi];
-            if ((st = vfr_dataview_create(p->X + c * p->F, p->y + c, d - c, p->F, &fd->va)) != VFR_OK)
-                return st;
-            vfr_dataview_set_history(fd->va, p->X, c, p->prev_row);
-        }
+        if (f->n_val &&
+            (st = vfr_prepared_view(p, p->date_row[f->val[0].lo], p->date_row[f->val[0].hi], 1, &fd->va)) != VFR_OK)
+            return st;
         int32_t tlo[VFR_SPLIT_MAX_RANGES], thi[VFR_SPLIT_MAX_RANGES];
         fd->te_rows = 0;
         for (int32_t q = 0; q < f->n_test; q++) {
@@ -1222,9 +1218,8 @@ static vfr_status setup(engine *e)
                 if (d <= c)
                     continue;
                 int32_t v = fd->nte++;
-                if ((st = vfr_dataview_create(p->X + c * p->F, NULL, d - c, p->F, &fd->te[v])) != VFR_OK)
+                if ((st = vfr_prepared_view(p, c, d, 0, &fd->te[v])) != VFR_OK)
                     return st;
-                vfr_dataview_set_history(fd->te[v], p->X, c, p->prev_row);
                 fd->te_first[v] = c;
                 fd->te_at[v] = fd->te_rows;
                 fd->te_rows += d - c;
@@ -1514,6 +1509,9 @@ vfr_status vfr_tune_run(const vfr_job *job, const vfr_tune_options *o, vfr_tune_
         (st = vfr_job_check_model(job, model_dev)) != VFR_OK ||
         (st = vfr_prepare_open_dataset(job, &ds)) != VFR_OK ||
         (st = vfr_prepare(ds, job, dev, o->reporter, &p, &quality)) != VFR_OK)
+        goto done;
+    /* external memory's cache files, if any, in the run folder */
+    if ((st = vfr_prepared_set_cache_root(p, o->run_dir)) != VFR_OK)
         goto done;
     st = vfr_tune_prepared(job, p, dev, model_dev, o, res);
 done:

@@ -11,6 +11,9 @@
 typedef uint64_t xgb_ulong;
 typedef void *xgb_dmatrix;
 typedef void *xgb_booster;
+/* the data-iterator callbacks of XGQuantileDMatrixCreateFromCallback */
+typedef void xgb_iter_reset(void *iter);
+typedef int xgb_iter_next(void *iter);
 
 typedef struct vfr_xgb_api {
     vfr_xgboost_info info;
@@ -20,6 +23,16 @@ typedef struct vfr_xgb_api {
     int (*DMatrixSetFloatInfo)(xgb_dmatrix h, const char *field, const float *a, xgb_ulong len);
     int (*DMatrixSetStrFeatureInfo)(xgb_dmatrix h, const char *field, const char **f, xgb_ulong n);
     int (*DMatrixFree)(xgb_dmatrix h);
+    /* streaming construction (1.7+): a proxy fed batch by batch by `next` */
+    int (*ProxyDMatrixCreate)(xgb_dmatrix *out);
+    int (*ProxyDMatrixSetDataDense)(xgb_dmatrix proxy, const char *array_interface);
+    int (*QuantileDMatrixCreateFromCallback)(void *iter, xgb_dmatrix proxy, void *ref,
+                                             xgb_iter_reset *reset, xgb_iter_next *next,
+                                             const char *config, xgb_dmatrix *out);
+    /* external memory (3.0+); NULL when the library lacks it */
+    int (*ExtMemQuantileDMatrixCreateFromCallback)(void *iter, xgb_dmatrix proxy, void *ref,
+                                                   xgb_iter_reset *reset, xgb_iter_next *next,
+                                                   const char *config, xgb_dmatrix *out);
     int (*BoosterCreate)(const xgb_dmatrix dmats[], xgb_ulong len, xgb_booster *out);
     int (*BoosterFree)(xgb_booster h);
     int (*BoosterSetParam)(xgb_booster h, const char *name, const char *value);

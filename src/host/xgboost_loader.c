@@ -60,6 +60,9 @@ static void resolve(void *h)
         {"XGDMatrixSetFloatInfo", (void **)&api.DMatrixSetFloatInfo},
         {"XGDMatrixSetStrFeatureInfo", (void **)&api.DMatrixSetStrFeatureInfo},
         {"XGDMatrixFree", (void **)&api.DMatrixFree},
+        {"XGProxyDMatrixCreate", (void **)&api.ProxyDMatrixCreate},
+        {"XGProxyDMatrixSetDataDense", (void **)&api.ProxyDMatrixSetDataDense},
+        {"XGQuantileDMatrixCreateFromCallback", (void **)&api.QuantileDMatrixCreateFromCallback},
         {"XGBoosterCreate", (void **)&api.BoosterCreate},
         {"XGBoosterFree", (void **)&api.BoosterFree},
         {"XGBoosterSetParam", (void **)&api.BoosterSetParam},
@@ -82,6 +85,9 @@ static void resolve(void *h)
             return;
         }
     }
+    /* optional: external memory, 3.0 and newer */
+    *(void **)&api.ExtMemQuantileDMatrixCreateFromCallback = dlsym(h, "XGExtMemQuantileDMatrixCreateFromCallback");
+    info.has_extmem = api.ExtMemQuantileDMatrixCreateFromCallback != NULL;
     const char *js = NULL;
     if (bi(&js) == 0 && js) {
         cJSON *o = cJSON_Parse(js);
