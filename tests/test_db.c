@@ -146,7 +146,7 @@ int main(void)
     redaction();
     sqlite_backend(dir);
     no_server();
-    vfr_remove_tree(dir);
+    vfri_remove_tree(dir);
     if (test_failures) {
         fprintf(stderr, "test_db: %d check(s) failed\n", test_failures);
         return 1;

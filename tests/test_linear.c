@@ -32,7 +32,7 @@ int main(void)
     char path[1024], *buf;
     size_t len;
     snprintf(path, sizeof path, "%s/tests/fixtures/linear_golden.json", getenv("VFR_SOURCE_DIR"));
-    if (vfr_read_file(path, &buf, &len) != 0) {
+    if (vfri_read_file(path, &buf, &len) != 0) {
         fprintf(stderr, "cannot read %s\n", path);
         return 1;
     }

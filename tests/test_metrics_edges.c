@@ -1,6 +1,6 @@
 /* test_metrics_edges.c: the edges where the CPU twins and the CUDA launchers
  * must decide alike: constant segments (IC, rank IC, R²; the relative
- * threshold of vfr_metrics_is_constant), and the CUDA launchers' model chunks
+ * threshold of vfri_metrics_is_constant), and the CUDA launchers' model chunks
  * forced small with VFR_CUDA_CHUNK_MODELS (real sizes fit one chunk on a big
  * card, so the chunk loop is otherwise never run). The CPU checks always run;
  * the CUDA ones where a device is found (in CI: the emulated one, as
@@ -20,15 +20,15 @@ static int same(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
 static void threshold(void)
 {
     /* exactly constant, and constant up to double summation noise */
-    CHECK(vfr_metrics_is_constant(0.0, 10, 0.1));
-    CHECK(vfr_metrics_is_constant(0.0, 10, 0.0));
-    CHECK(vfr_metrics_is_constant(1e-30, 10, 0.1));
-    CHECK(vfr_metrics_is_constant(NAN, 10, 0.1));
+    CHECK(vfri_metrics_is_constant(0.0, 10, 0.1));
+    CHECK(vfri_metrics_is_constant(0.0, 10, 0.0));
+    CHECK(vfri_metrics_is_constant(1e-30, 10, 0.1));
+    CHECK(vfri_metrics_is_constant(NAN, 10, 0.1));
     /* values a float32 ulp apart are not constant; neither is any spread
      * around a zero mean */
     const double ulp = 0.1 * 6e-8;
-    CHECK(!vfr_metrics_is_constant(ulp * ulp, 2, 0.1));
-    CHECK(!vfr_metrics_is_constant(1e-300, 2, 0.0));
+    CHECK(!vfri_metrics_is_constant(ulp * ulp, 2, 0.1));
+    CHECK(!vfri_metrics_is_constant(1e-300, 2, 0.0));
     /* order-dependent summation: n copies of 0.1 (a double) summed in two
      * orders leave different tiny spreads; both count as constant */
     enum { n = 1000 };
@@ -39,7 +39,7 @@ static void threshold(void)
         s1 += v[i], s2 += v[n - 1 - i];
     for (int i = 0; i < n; i++)
         q1 += (v[i] - s1 / n) * (v[i] - s1 / n), q2 += (v[i] - s2 / n) * (v[i] - s2 / n);
-    CHECK(vfr_metrics_is_constant(q1, n, s1 / n) && vfr_metrics_is_constant(q2, n, s2 / n));
+    CHECK(vfri_metrics_is_constant(q1, n, s1 / n) && vfri_metrics_is_constant(q2, n, s2 / n));
 }
 
 /* A panel of T dates x S symbols: date 0 has a constant target (0.1f), date
@@ -162,9 +162,9 @@ static void forced_chunks(void)
     unsetenv("VFR_CUDA_CHUNK_MODELS");
     /* and the chunk size stays a cap, never a floor */
     setenv("VFR_CUDA_CHUNK_MODELS", "1000", 1);
-    CHECK(vfr_metrics_cuda_chunk(5) == 5);
+    CHECK(vfri_metrics_cuda_chunk(5) == 5);
     setenv("VFR_CUDA_CHUNK_MODELS", "2", 1);
-    CHECK(vfr_metrics_cuda_chunk(5) == 2);
+    CHECK(vfri_metrics_cuda_chunk(5) == 2);
     unsetenv("VFR_CUDA_CHUNK_MODELS");
 }
 

@@ -12,8 +12,8 @@
  *   not fit is an error, never cut short; shard names; JSON files read
  *   required or optional, refused when broken; a finished run is told
  *   from a folder without manifest.json.
- * - vfr_find_duplicate, used for symbol and feature names, reports the
- *   earliest repeat; vfr_json_nul_line finds raw and escaped NULs. */
+ * - vfri_find_duplicate, used for symbol and feature names, reports the
+ *   earliest repeat; vfri_json_nul_line finds raw and escaped NULs. */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -66,7 +66,7 @@ static void names_and_paths(const char *root)
     CHECK(strcmp(p, "runs/a/search.json") == 0);
     /* 18 bytes do not fit in 18: an error and an empty path, not "runs/a/search.jso" */
     CHECK(vfr_runfolder_path("runs/a", VFR_RUNFILE_SEARCH, p, 18) == VFR_ERR_INVALID_ARG && p[0] == '\0');
-    CHECK(vfr_runfolder_path_named("runs/a", "../x", p, sizeof p) == VFR_ERR_INVALID_ARG);
+    CHECK(vfri_runfolder_path_named("runs/a", "../x", p, sizeof p) == VFR_ERR_INVALID_ARG);
     CHECK_OK(vfr_runfolder_dir(NULL, "job1", p, sizeof p));
     CHECK(strcmp(p, "runs/job1") == 0);
     CHECK_OK(vfr_runfolder_shard_name(VFR_RUNFILE_TRIALS, 2, 4, p, sizeof p));
@@ -78,19 +78,19 @@ static void names_and_paths(const char *root)
     CHECK(vfr_runfolder_shard_name(VFR_RUNFILE_METRICS, 0, 2, p, sizeof p) == VFR_ERR_INVALID_ARG);
 
     snprintf(dir, sizeof dir, "%s/folder", root);
-    CHECK(vfr_mkdirs(dir) == 0);
+    CHECK(vfri_mkdirs(dir) == 0);
     cJSON *o = NULL;
-    CHECK_OK(vfr_runfolder_read_json(dir, VFR_RUNFILE_SEARCH, 0, &o)); /* optional and absent */
+    CHECK_OK(vfri_runfolder_read_json(dir, VFR_RUNFILE_SEARCH, 0, &o)); /* optional and absent */
     CHECK(o == NULL);
-    CHECK(vfr_runfolder_read_json(dir, VFR_RUNFILE_METRICS, 1, &o) == VFR_ERR_NOT_FOUND && o == NULL);
+    CHECK(vfri_runfolder_read_json(dir, VFR_RUNFILE_METRICS, 1, &o) == VFR_ERR_NOT_FOUND && o == NULL);
     CHECK(strstr(vfr_last_error(), "metrics.json") != NULL);
     put(dir, "comparison.json", "{\"a\": ");
-    CHECK(vfr_runfolder_read_json(dir, VFR_RUNFILE_COMPARISON, 0, &o) == VFR_ERR_FORMAT && o == NULL);
+    CHECK(vfri_runfolder_read_json(dir, VFR_RUNFILE_COMPARISON, 0, &o) == VFR_ERR_FORMAT && o == NULL);
     cJSON *m = cJSON_CreateObject();
     cJSON_AddNumberToObject(m, "x", 0.1);
-    CHECK_OK(vfr_runfolder_write_json(dir, VFR_RUNFILE_METRICS, m));
+    CHECK_OK(vfri_runfolder_write_json(dir, VFR_RUNFILE_METRICS, m));
     cJSON_Delete(m);
-    CHECK_OK(vfr_runfolder_read_json(dir, VFR_RUNFILE_METRICS, 1, &o));
+    CHECK_OK(vfri_runfolder_read_json(dir, VFR_RUNFILE_METRICS, 1, &o));
     CHECK(o && cJSON_GetObjectItem(o, "x") && cJSON_GetObjectItem(o, "x")->valuedouble == 0.1);
     cJSON_Delete(o);
     char *text = NULL;
@@ -100,7 +100,7 @@ static void names_and_paths(const char *root)
     CHECK(strstr(vfr_last_error(), "manifest.json") != NULL);
     put(dir, "manifest.json", "{}");
     CHECK_OK(vfr_runfolder_check_finished(dir));
-    vfr_remove_tree(dir);
+    vfri_remove_tree(dir);
 }
 
 int main(void)
@@ -110,11 +110,11 @@ int main(void)
     snprintf(dst, sizeof dst, "%s/runs/job1", root);
 
     /* first publish: no previous run */
-    CHECK_OK(vfr_run_tmp_create(dst, tmp, sizeof tmp));
+    CHECK_OK(vfri_run_tmp_create(dst, tmp, sizeof tmp));
     CHECK(exists(tmp, ".owner"));
     put(tmp, "marker", "0");
     put(tmp, "manifest.json", "{}");
-    CHECK_OK(vfr_run_publish(tmp, dst));
+    CHECK_OK(vfri_run_publish(tmp, dst));
     CHECK(exists(dst, "marker") && exists(dst, "manifest.json"));
     CHECK(!exists(dst, ".owner"));
     CHECK(access(tmp, F_OK) != 0);
@@ -138,7 +138,7 @@ int main(void)
         }
     }
     for (int i = 1; i <= 600; i++) {
-        if (vfr_run_tmp_create(dst, tmp, sizeof tmp) != VFR_OK) {
+        if (vfri_run_tmp_create(dst, tmp, sizeof tmp) != VFR_OK) {
             CHECK(0);
             break;
         }
@@ -146,7 +146,7 @@ int main(void)
         snprintf(text, sizeof text, "%d", i);
         put(tmp, "marker", text);
         put(tmp, "manifest.json", "{}");
-        if (vfr_run_publish(tmp, dst) != VFR_OK) {
+        if (vfri_run_publish(tmp, dst) != VFR_OK) {
             fprintf(stderr, "publish %d: %s\n", i, vfr_last_error());
             CHECK(0);
             break;
@@ -175,11 +175,11 @@ int main(void)
     snprintf(d_dead, sizeof d_dead, "%s/runs/.job1.tmp.%ld", root, dead);
     snprintf(d_live, sizeof d_live, "%s/runs/.job1.tmp.%ld", root, (long)getppid());
     snprintf(d_other, sizeof d_other, "%s/runs/.job1.tmp.%ld", root, dead_pid());
-    CHECK(vfr_mkdirs(d_dead) == 0 && vfr_mkdirs(d_live) == 0 && vfr_mkdirs(d_other) == 0);
+    CHECK(vfri_mkdirs(d_dead) == 0 && vfri_mkdirs(d_live) == 0 && vfri_mkdirs(d_other) == 0);
     put(d_dead, "half.h5", "x");
     snprintf(owner, sizeof owner, "no-such-host.invalid %ld\n", dead);
     put(d_other, ".owner", owner);
-    CHECK(vfr_run_clean_stale(dst) == 1);
+    CHECK(vfri_run_clean_stale(dst) == 1);
     CHECK(access(d_dead, F_OK) != 0);
     CHECK(access(d_live, F_OK) == 0);
     CHECK(access(d_other, F_OK) == 0);
@@ -187,33 +187,33 @@ int main(void)
     /* a previous run moved aside by a killed two-step publish comes back */
     snprintf(d_old, sizeof d_old, "%s.old.%ld", dst, dead_pid());
     CHECK(rename(dst, d_old) == 0);
-    CHECK(vfr_run_clean_stale(dst) == 1);
+    CHECK(vfri_run_clean_stale(dst) == 1);
     CHECK(exists(dst, "marker") && access(d_old, F_OK) != 0);
     /* the next run's folder creation cleans too */
     snprintf(d_dead, sizeof d_dead, "%s/runs/.job1.tmp.%ld", root, dead_pid());
-    CHECK(vfr_mkdirs(d_dead) == 0);
-    CHECK_OK(vfr_run_tmp_create(dst, tmp, sizeof tmp));
+    CHECK(vfri_mkdirs(d_dead) == 0);
+    CHECK_OK(vfri_run_tmp_create(dst, tmp, sizeof tmp));
     CHECK(access(d_dead, F_OK) != 0);
-    vfr_remove_tree(tmp);
+    vfri_remove_tree(tmp);
 
     /* duplicates: the earliest repeat, in O(n log n) */
     const char *names[] = {"b", "a", "c", "a", "b", "a"};
     int64_t i = -2, j = -2;
-    CHECK(vfr_find_duplicate(names, 6, &i, &j) == 1 && i == 1 && j == 3);
-    CHECK(vfr_find_duplicate(names, 3, &i, &j) == 0 && i == -1 && j == -1);
-    CHECK(vfr_find_duplicate(names, 0, &i, &j) == 0);
+    CHECK(vfri_find_duplicate(names, 6, &i, &j) == 1 && i == 1 && j == 3);
+    CHECK(vfri_find_duplicate(names, 3, &i, &j) == 0 && i == -1 && j == -1);
+    CHECK(vfri_find_duplicate(names, 0, &i, &j) == 0);
 
     /* NULs in JSON: raw, escaped inside a string; an escaped backslash is not one */
     const char raw[] = "{\"a\":\n\"x\0y\"}";
-    CHECK(vfr_json_nul_line(raw, sizeof raw - 1) == 2);
-    CHECK(vfr_json_nul_line("{\"a\": \"x\\u0000y\"}", 17) == 1);
-    CHECK(vfr_json_nul_line("{\"a\": \"x\\\\u0000y\"}", 18) == 0);
-    CHECK(vfr_json_nul_line("{\"a\": \"\\\"\\u0000\"}", 17) == 1);
+    CHECK(vfri_json_nul_line(raw, sizeof raw - 1) == 2);
+    CHECK(vfri_json_nul_line("{\"a\": \"x\\u0000y\"}", 17) == 1);
+    CHECK(vfri_json_nul_line("{\"a\": \"x\\\\u0000y\"}", 18) == 0);
+    CHECK(vfri_json_nul_line("{\"a\": \"\\\"\\u0000\"}", 17) == 1);
 
     names_and_paths(root);
 
-    vfr_remove_tree(d_live);
-    vfr_remove_tree(d_other);
-    vfr_remove_tree(root);
+    vfri_remove_tree(d_live);
+    vfri_remove_tree(d_other);
+    vfri_remove_tree(root);
     return test_done("test_runfolder");
 }

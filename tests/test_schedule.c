@@ -312,7 +312,7 @@ static void ticks(void)
     /* a schedule whose dataset is gone fails alone; the others go on */
     char json2[1024], gone[600];
     snprintf(gone, sizeof gone, "%s/gone.h5", dir);
-    CHECK(vfr_write_file_atomic(gone, "x", 1) == VFR_OK);
+    CHECK(vfri_write_file_atomic(gone, "x", 1) == VFR_OK);
     snprintf(json2, sizeof json2,
              "{\"jobId\": \"g\", \"modelName\": \"m\", \"targetVariable\": \"price_direction_1d\","
              " \"dataConfig\": {\"dataset\": \"%s\"}}",
@@ -326,7 +326,7 @@ static void ticks(void)
 
     vfr_queue_close(q);
     vfr_job_free(job);
-    vfr_remove_tree(dir);
+    vfri_remove_tree(dir);
 }
 
 int main(void)

@@ -33,7 +33,7 @@ static vfr_status read_versions(const char *path, int64_t N, int32_t **vidx, cha
     *vidx = NULL;
     *versions = NULL;
     *V = 0;
-    vfr_h5_quiet();
+    vfri_h5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return vfr_fail(VFR_ERR_IO, "%s: cannot open", path);
@@ -54,7 +54,7 @@ static vfr_status read_versions(const char *path, int64_t N, int32_t **vidx, cha
     int64_t nv = H5Sget_simple_extent_npoints(sp);
     H5Sclose(sp), H5Dclose(d);
     sp = d = -1;
-    if (nv < 1 || nv > 64 || vfr_h5_read_strings(f, "versions", nv, versions) < 0) {
+    if (nv < 1 || nv > 64 || vfri_h5_read_strings(f, "versions", nv, versions) < 0) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: /versions: want 1 to 64 strings", path);
         goto done;
     }
@@ -79,7 +79,7 @@ static vfr_status read_versions(const char *path, int64_t N, int32_t **vidx, cha
                           (long long)i, (*vidx)[i], (long long)nv);
             goto done;
         }
-    if (vfr_h5_read_string_attr(f, "model", model, model_cap) < 0)
+    if (vfri_h5_read_string_attr(f, "model", model, model_cap) < 0)
         model[0] = '\0';
 done:
     if (sp >= 0)
@@ -90,7 +90,7 @@ done:
     if (st != VFR_OK) {
         free(*vidx);
         *vidx = NULL;
-        vfr_h5_free_strings(*versions, *V);
+        vfri_h5_free_strings(*versions, *V);
         *versions = NULL;
         *V = 0;
     }
@@ -256,7 +256,7 @@ vfr_status vfr_ab_evaluate(const char *path, int set, vfr_device_kind dev, const
     else
         snprintf(r->why_not, sizeof r->why_not, "one served version: nothing to compare");
 fail:
-    vfr_h5_free_strings(versions, versions ? r->V : 0);
+    vfri_h5_free_strings(versions, versions ? r->V : 0);
     if (st != VFR_OK)
         vfr_ab_result_free(r);
     free(vidx);

@@ -47,7 +47,7 @@ const char *vfr_features_alpha158_name(int32_t f)
     return rolling_names[f - A158_KBAR - A158_PRICE];
 }
 
-vfr_status vfr_features_alpha158_check(const vfr_ohlcv_series *x, int64_t ld)
+vfr_status vfri_features_alpha158_check(const vfr_ohlcv_series *x, int64_t ld)
 {
     if (!x || x->S < 0 || !x->offset)
         return vfr_fail(VFR_ERR_INVALID_ARG, "alpha158: no series given");
@@ -124,7 +124,7 @@ static void run_symbols(const job *j)
         int64_t b = x->offset[s], n = x->offset[s + 1] - b;
         double *lv = j->work, *rr = lv + n, *lvr = rr + n, *arv = lvr + n;
         for (int64_t i = 0; i < n; i++)
-            vfr_a158_derive(x->close + b, x->volume + b, i, &lv[i], &rr[i], &lvr[i], &arv[i]);
+            vfri_a158_derive(x->close + b, x->volume + b, i, &lv[i], &rr[i], &lvr[i], &arv[i]);
         a158_series a = {x->open + b, x->high + b,  x->low + b, x->close + b,
                          x->volume + b, x->vwap ? x->vwap + b : NULL, lv, rr, lvr, arv};
         int len[A158_NWIN] = {0};
@@ -133,7 +133,7 @@ static void run_symbols(const job *j)
             for (int k = 0; k < A158_NWIN; k++)
                 len[k] = sorted_replace(sbuf[k], len[k], t >= win[k] ? c[t - win[k]] : 0.0,
                                         t >= win[k], c[t]);
-            vfr_a158_row(&a, t, sorted, j->out + (b + t) * j->ld);
+            vfri_a158_row(&a, t, sorted, j->out + (b + t) * j->ld);
         }
     }
 }
@@ -147,7 +147,7 @@ static void *run_job(void *arg)
 vfr_status vfr_features_alpha158_cpu(const vfr_ohlcv_series *x, int threads, float *out,
                                      int64_t ld)
 {
-    vfr_status st = vfr_features_alpha158_check(x, ld);
+    vfr_status st = vfri_features_alpha158_check(x, ld);
     if (st != VFR_OK)
         return st;
     const int64_t N = x->offset[x->S];

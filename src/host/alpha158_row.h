@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 #include "vfr/features.h"
-vfr_status vfr_features_alpha158_check(const vfr_ohlcv_series *x, int64_t ld);
+vfr_status vfri_features_alpha158_check(const vfr_ohlcv_series *x, int64_t ld);
 #ifdef __cplusplus
 }
 #endif
@@ -67,7 +67,7 @@ A158_HD static inline double a158_pos(double x)
  * once per window that holds it: lv = log(v+1); for i >= 1, rr = c/c[-1],
  * lvr = log(v/v[-1] + 1), arv = |c/c[-1] - 1| * v (NaN at a symbol's row 0).
  * IN c, v: the symbol's series; i its row. */
-A158_HD static inline void vfr_a158_derive(const double *c, const double *v, int64_t i,
+A158_HD static inline void vfri_a158_derive(const double *c, const double *v, int64_t i,
                                            double *lv, double *rr, double *lvr, double *arv)
 {
     *lv = log(v[i] + 1.0);
@@ -82,7 +82,7 @@ A158_HD static inline void vfr_a158_derive(const double *c, const double *v, int
 
 /* One symbol's series, each pointer at its row 0: adjusted open, high, low,
  * close (finite, > 0), volume (NaN = unknown), vwap (NULL when absent), and
- * the derived series of vfr_a158_derive. */
+ * the derived series of vfri_a158_derive. */
 typedef struct a158_series {
     const double *o, *h, *l, *c, *v, *w;
     const double *lv, *rr, *lvr, *arv;
@@ -92,7 +92,7 @@ typedef struct a158_series {
  * undefined (docs/features.md). IN sorted: NULL, or for each window k whose
  * rows exist the closes of rows t-d_k+1..t in ascending order (the CPU keeps
  * these up to date from row to row; the GPU sorts here, per thread). */
-A158_HD static inline void vfr_a158_row(const a158_series *x, int64_t t,
+A158_HD static inline void vfri_a158_row(const a158_series *x, int64_t t,
                                         const double *const *sorted, float *out)
 {
     const double *o = x->o, *h = x->h, *l = x->l, *c = x->c, *v = x->v;
@@ -244,7 +244,7 @@ A158_HD static inline void vfr_a158_row(const a158_series *x, int64_t t,
 extern "C" {
 #endif
 #include "vfr/features.h"
-vfr_status vfr_features_alpha158_check(const vfr_ohlcv_series *x, int64_t ld);
+vfr_status vfri_features_alpha158_check(const vfr_ohlcv_series *x, int64_t ld);
 #ifdef __cplusplus
 }
 #endif

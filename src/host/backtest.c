@@ -98,7 +98,7 @@ vfr_status vfr_backtest_options_check(const vfr_backtest_options *o)
     return VFR_OK;
 }
 
-vfr_status vfr_backtest_check_args(const vfr_panel *p, const float *score, int32_t M,
+vfr_status vfri_backtest_check_args(const vfr_panel *p, const float *score, int32_t M,
                                    const vfr_backtest_options *o, const double *metrics)
 {
     vfr_status st;
@@ -125,7 +125,7 @@ static double ppy_of(const vfr_backtest_options *o)
  * (the formula the CUDA kernel shares: backtest_formula.h). */
 static void return_stats(const double *r, int32_t T, const vfr_backtest_options *o, double *row)
 {
-    vfr_backtest_return_stats(r, T, ppy_of(o), o->risk_free, row);
+    vfri_backtest_return_stats(r, T, ppy_of(o), o->risk_free, row);
 }
 
 void vfr_backtest_equity(const double *daily, int32_t T, double *equity)
@@ -165,7 +165,7 @@ vfr_status vfr_backtest_stats_cpu(const double *daily, int32_t M, int32_t T,
     if (st != VFR_OK)
         return st;
     sctx c = {daily, M, T, o, metrics};
-    return vfr_metrics_parallel(vfr_metrics_threads(o->threads, M), stats_worker, &c);
+    return vfri_metrics_parallel(vfri_metrics_threads(o->threads, M), stats_worker, &c);
 }
 
 /* ---- positions -------------------------------------------------------------- */
@@ -225,10 +225,10 @@ static void form_cohort(const bctx *c, const float *sc, int32_t t, bwork *wk, do
         int64_t nv = 0;
         for (int64_t i = r0; i < r1; i++)
             if (isfinite(sc[i]))
-                wk->keys[nv++] = (uint64_t)vfr_metrics_float_key(sc[i]) << 32 | (uint64_t)(i - r0);
+                wk->keys[nv++] = (uint64_t)vfri_metrics_float_key(sc[i]) << 32 | (uint64_t)(i - r0);
         if (nv < 2)
             return;
-        vfr_metrics_sort_keys(wk->keys, wk->tmp, nv);
+        vfri_metrics_sort_keys(wk->keys, wk->tmp, nv);
         const double a = sc[r0 + (int64_t)(wk->keys[(nv - 1) / 2] & 0xffffffffu)];
         const double b = sc[r0 + (int64_t)(wk->keys[nv / 2] & 0xffffffffu)];
         const double med = nv & 1 ? b : 0.5 * (a + b);
@@ -266,7 +266,7 @@ static void form_cohort(const bctx *c, const float *sc, int32_t t, bwork *wk, do
                 nv++;
                 if (f >= lo_cut && f < hi_cut)
                     continue;
-                uint64_t v = (uint64_t)vfr_metrics_float_key(f) << 32 | (uint64_t)(i - r0);
+                uint64_t v = (uint64_t)vfri_metrics_float_key(f) << 32 | (uint64_t)(i - r0);
                 if (v < wk->lo[kk - 1]) {
                     uint64_t x = v;
                     for (int64_t j = 0; j < kk; j++) {
@@ -292,8 +292,8 @@ static void form_cohort(const bctx *c, const float *sc, int32_t t, bwork *wk, do
             for (int64_t i = r0; i < r1; i++)
                 if (isfinite(sc[i]))
                     wk->keys[nv++] =
-                        (uint64_t)vfr_metrics_float_key(sc[i]) << 32 | (uint64_t)(i - r0);
-            vfr_metrics_sort_keys(wk->keys, wk->tmp, nv);
+                        (uint64_t)vfri_metrics_float_key(sc[i]) << 32 | (uint64_t)(i - r0);
+            vfri_metrics_sort_keys(wk->keys, wk->tmp, nv);
         }
         int64_t keff = kk < nv / 2 ? kk : nv / 2;
         double w = keff ? 0.5 / (double)keff : 0.0;
@@ -439,7 +439,7 @@ static vfr_status backtest_worker(void *arg, int tid, int nthreads)
 vfr_status vfr_backtest_cpu(const vfr_panel *p, const float *score, int32_t M,
                             const vfr_backtest_options *o, double *metrics, double *daily)
 {
-    vfr_status st = vfr_backtest_check_args(p, score, M, o, metrics);
+    vfr_status st = vfri_backtest_check_args(p, score, M, o, metrics);
     if (st != VFR_OK)
         return st;
     int64_t maxrows = 0;
@@ -458,7 +458,7 @@ vfr_status vfr_backtest_cpu(const vfr_panel *p, const float *score, int32_t M,
             if (isfinite(p->fwd1[i]))
                 r1[(size_t)t * (size_t)p->S + (size_t)p->symbol[i]] = p->fwd1[i];
     bctx c = {p, score, M, o, metrics, daily, r1, maxrows};
-    st = vfr_metrics_parallel(vfr_metrics_threads(o->threads, M), backtest_worker, &c);
+    st = vfri_metrics_parallel(vfri_metrics_threads(o->threads, M), backtest_worker, &c);
     if (st == VFR_ERR_NOMEM)
         st = vfr_fail(VFR_ERR_NOMEM, "backtest: out of memory");
     free(r1);

@@ -15,7 +15,7 @@
  * TURNOVER and the exposures, which the caller sets (row starts all NaN).
  * IN r: [T] daily returns, a NaN day counts as 0; ppy: periods per year;
  * rfa: annual risk-free rate. */
-static inline VFR_HOST_DEVICE void vfr_backtest_return_stats(const double *r, int32_t T, double ppy,
+static inline VFR_HOST_DEVICE void vfri_backtest_return_stats(const double *r, int32_t T, double ppy,
                                                              double rfa, double *row)
 {
     const double rf = rfa / ppy;

@@ -23,7 +23,7 @@ vfr_status vfr_backtest_write(const char *path, const vfr_backtest_options *o, i
     double *equity = NULL;
     int32_t *dates = NULL;
     char **dflt = NULL;
-    vfr_h5_quiet();
+    vfri_h5_quiet();
     if (!o || M < 1 || T < 0 || (!daily && T > 0))
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: need options, M >= 1 and daily returns", path);
     equity = malloc(sizeof *equity * (size_t)M * (size_t)(T ? T : 1));
@@ -40,12 +40,12 @@ vfr_status vfr_backtest_write(const char *path, const vfr_backtest_options *o, i
     for (int32_t m = 0; !names && m < M; m++) {
         char buf[32];
         snprintf(buf, sizeof buf, "strategy_%d", m);
-        if (!(dflt[m] = vfr_strdup(buf))) {
+        if (!(dflt[m] = vfri_strdup(buf))) {
             st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
             goto done;
         }
     }
-    if ((file = vfr_h5_create_tmp(path, &tmp)) < 0) {
+    if ((file = vfri_h5_create_tmp(path, &tmp)) < 0) {
         st = vfr_fail(VFR_ERR_IO,
                       "%s: cannot create a temporary file beside it (does the folder exist and "
                       "is it writable?)",
@@ -55,33 +55,33 @@ vfr_status vfr_backtest_write(const char *path, const vfr_backtest_options *o, i
     const uint64_t n1[1] = {(uint64_t)T}, mt[2] = {(uint64_t)M, (uint64_t)T};
     const int ppy = o->periods_per_year > 0 ? o->periods_per_year : 252;
     const char *const *nm = names ? names : (const char *const *)dflt;
-    if (vfr_h5_write_string_attr(file, "format", "vfr-backtest") < 0 ||
-        vfr_h5_write_int_attr(file, "format_version", 1) < 0 ||
-        vfr_h5_write_string_attr(file, "created_by", "vfr " VFR_VERSION) < 0 ||
-        vfr_h5_write_string_attr(file, "strategy",
+    if (vfri_h5_write_string_attr(file, "format", "vfr-backtest") < 0 ||
+        vfri_h5_write_int_attr(file, "format_version", 1) < 0 ||
+        vfri_h5_write_string_attr(file, "created_by", "vfr " VFR_VERSION) < 0 ||
+        vfri_h5_write_string_attr(file, "strategy",
                                              vfr_backtest_strategy_name(o->strategy)) < 0 ||
-        vfr_h5_write_int_attr(file, "k", o->k) < 0 ||
-        vfr_h5_write_double_attr(file, "threshold", o->threshold) < 0 ||
-        vfr_h5_write_int_attr(file, "horizon", o->horizon) < 0 ||
-        vfr_h5_write_double_attr(file, "cost_bps", o->cost_bps) < 0 ||
-        vfr_h5_write_double_attr(file, "risk_free", o->risk_free) < 0 ||
-        vfr_h5_write_int_attr(file, "periods_per_year", ppy) < 0 ||
-        vfr_h5_write_strings(file, "names", nm, M) < 0 ||
-        vfr_h5_write_array(file, "date", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, n1,
+        vfri_h5_write_int_attr(file, "k", o->k) < 0 ||
+        vfri_h5_write_double_attr(file, "threshold", o->threshold) < 0 ||
+        vfri_h5_write_int_attr(file, "horizon", o->horizon) < 0 ||
+        vfri_h5_write_double_attr(file, "cost_bps", o->cost_bps) < 0 ||
+        vfri_h5_write_double_attr(file, "risk_free", o->risk_free) < 0 ||
+        vfri_h5_write_int_attr(file, "periods_per_year", ppy) < 0 ||
+        vfri_h5_write_strings(file, "names", nm, M) < 0 ||
+        vfri_h5_write_array(file, "date", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, n1,
                                        dates, 0) < 0 ||
-        vfr_h5_write_array(file, "daily_return", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
+        vfri_h5_write_array(file, "daily_return", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
                                        mt, daily, 0) < 0 ||
-        vfr_h5_write_array(file, "equity", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, mt,
+        vfri_h5_write_array(file, "equity", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, mt,
                                        equity, 0) < 0) {
         st = vfr_fail(VFR_ERR_IO, "%s: writing '%s' failed (disk full?)", path, tmp);
-        vfr_h5_abort(file, tmp);
+        vfri_h5_abort(file, tmp);
         goto done;
     }
-    st = vfr_h5_commit(file, tmp, path);
+    st = vfri_h5_commit(file, tmp, path);
 done:
     free(equity);
     free(dates);
-    vfr_h5_free_strings(dflt, M);
+    vfri_h5_free_strings(dflt, M);
     return st;
 }
 
@@ -94,7 +94,7 @@ vfr_status vfr_backtest_read_returns(const char *path, int32_t *M, int32_t *T, d
     *M = *T = 0;
     *daily = NULL;
     *names = NULL;
-    vfr_h5_quiet();
+    vfri_h5_quiet();
     struct stat sb;
     if (stat(path, &sb) != 0)
         return vfr_fail(VFR_ERR_NOT_FOUND, "%s: %s", path, strerror(errno));
@@ -119,7 +119,7 @@ vfr_status vfr_backtest_read_returns(const char *path, int32_t *M, int32_t *T, d
     if (rank == 1)
         d[1] = d[0], d[0] = 1;
     if (d[0] < 1 || d[0] > INT32_MAX || d[1] > INT32_MAX ||
-        !vfr_h5_stored_plausibly(id, d[0] * d[1])) {
+        !vfri_h5_stored_plausibly(id, d[0] * d[1])) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: field 'daily_return' is [%llu, %llu] (or stores fewer bytes than it declares)", path,
                       (unsigned long long)d[0], (unsigned long long)d[1]);
         goto done;
@@ -136,7 +136,7 @@ vfr_status vfr_backtest_read_returns(const char *path, int32_t *M, int32_t *T, d
     *M = (int32_t)d[0];
     *T = (int32_t)d[1];
     if (H5Lexists(file, "names", H5P_DEFAULT) > 0 &&
-        vfr_h5_read_strings(file, "names", *M, names) != 0) {
+        vfri_h5_read_strings(file, "names", *M, names) != 0) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: field 'names' must hold %d strings", path, *M);
         goto done;
     }
@@ -159,5 +159,5 @@ done:
 void vfr_backtest_free_returns(double *daily, char **names, int32_t M)
 {
     free(daily);
-    vfr_h5_free_strings(names, M);
+    vfri_h5_free_strings(names, M);
 }

@@ -9,20 +9,20 @@
 #include "util.h"
 #include "vfr/stats.h"
 
-cJSON *vfr_backtest_fin_json(const double *m)
+cJSON *vfri_backtest_fin_json(const double *m)
 {
     cJSON *o = cJSON_CreateObject();
     for (int k = 0; k < VFR_FIN_COUNT; k++)
-        vfr_json_num(o, vfr_backtest_metric_name((vfr_fin)k), m[k]);
+        vfri_json_num(o, vfr_backtest_metric_name((vfr_fin)k), m[k]);
     return o;
 }
 
-cJSON *vfr_backtest_exposure_json(const double *fin, const double *daily, const double *market, int32_t T,
+cJSON *vfri_backtest_exposure_json(const double *fin, const double *daily, const double *market, int32_t T,
                                   int32_t horizon)
 {
     cJSON *o = cJSON_CreateObject();
-    vfr_json_num(o, "net", fin[VFR_FIN_NET_EXPOSURE]);
-    vfr_json_num(o, "gross", fin[VFR_FIN_EXPOSURE]);
+    vfri_json_num(o, "net", fin[VFR_FIN_NET_EXPOSURE]);
+    vfri_json_num(o, "gross", fin[VFR_FIN_EXPOSURE]);
     vfr_stats_alpha_beta ab;
     double *y = malloc(sizeof *y * (size_t)(T > 0 ? T : 1)), *x = malloc(sizeof *x * (size_t)(T > 0 ? T : 1));
     int ok = 0;
@@ -35,8 +35,8 @@ cJSON *vfr_backtest_exposure_json(const double *fin, const double *daily, const 
     }
     free(y), free(x);
     vfr_error_clear();
-    vfr_json_num(o, "beta", ok ? ab.beta : NAN);
-    vfr_json_num(o, "alpha", ok ? ab.alpha * 252.0 : NAN);
-    vfr_json_num(o, "alphaT", ok ? ab.alpha_t : NAN);
+    vfri_json_num(o, "beta", ok ? ab.beta : NAN);
+    vfri_json_num(o, "alpha", ok ? ab.alpha * 252.0 : NAN);
+    vfri_json_num(o, "alphaT", ok ? ab.alpha_t : NAN);
     return o;
 }

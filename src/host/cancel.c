@@ -17,7 +17,7 @@ vfr_status vfr_queue_cancel(vfr_queue *q, const char *id, vfr_queue_state *now)
                       vfr_queue_state_name(j->state));
     else if (!j->slurm)
         st = q_cancel_local(q, id, now);
-    else if ((st = vfr_slurm_cancel(j)) == VFR_OK &&
+    else if ((st = vfri_slurm_cancel(j)) == VFR_OK &&
              (st = q_set_final(q, id, VFR_QUEUE_CANCELLED, "cancelled (scancel)", NULL)) == VFR_OK)
         *now = VFR_QUEUE_CANCELLED;
     vfr_queue_job_free(j);

@@ -124,8 +124,8 @@ void vfr_compare_decide(const vfr_job *job, const vfr_decision_inputs *in, vfr_d
 static cJSON *improvement(double a, double b)
 {
     cJSON *o = cJSON_CreateObject();
-    vfr_json_num(o, "absolute", a - b);
-    vfr_json_num(o, "relative", rel(a, b));
+    vfri_json_num(o, "absolute", a - b);
+    vfri_json_num(o, "relative", rel(a, b));
     return o;
 }
 
@@ -405,8 +405,8 @@ static void header_json(compare_ctx *c)
     }
     cJSON_AddNumberToObject(c->out, "trialsEvaluated", c->trials);
     cpcv_json(c);
-    vfr_json_num(c->out, "trialSharpeVariance", c->sr_var_ann);
-    cJSON *mp = vfr_backtest_fin_json(c->fin);
+    vfri_json_num(c->out, "trialSharpeVariance", c->sr_var_ann);
+    cJSON *mp = vfri_backtest_fin_json(c->fin);
     cJSON_AddNumberToObject(mp, "prediction_accuracy", c->model_acc);
     cJSON_AddItemToObject(c->out, "modelPerformance", mp);
     cJSON_AddStringToObject(c->out, "strategy", vfr_backtest_strategy_name(c->bo.strategy));
@@ -430,7 +430,7 @@ static vfr_status market(compare_ctx *c)
     free(ones);
     if (st == VFR_OK)
         cJSON_AddItemToObject(c->out, "modelExposure",
-                              vfr_backtest_exposure_json(c->fin, c->daily, c->mkt, c->T, c->job->horizon));
+                              vfri_backtest_exposure_json(c->fin, c->daily, c->mkt, c->T, c->job->horizon));
     return st;
 }
 
@@ -448,9 +448,9 @@ static void sharpe_tests(compare_ctx *c)
             dsr = NAN;
     }
     vfr_error_clear();
-    vfr_json_num(c->out, "psr", psr);
-    vfr_json_num(c->out, "dsr", dsr);
-    vfr_json_num(c->out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(c->bo.periods_per_year) : NAN);
+    vfri_json_num(c->out, "psr", psr);
+    vfri_json_num(c->out, "dsr", dsr);
+    vfri_json_num(c->out, "dsrBenchmarkSharpe", isfinite(sr0) ? sr0 * sqrt(c->bo.periods_per_year) : NAN);
     c->dsr = dsr;
 }
 
@@ -550,11 +550,11 @@ static vfr_stats_ttest significance_json(const compare_ctx *c, cJSON *e, const d
     int32_t lag = job->horizon > 1 ? vfr_stats_nw_lag(c->T, job->horizon) : 0;
     cJSON *sig = cJSON_AddObjectToObject(e, "statisticalSignificance");
     if (vfr_stats_ttest_newey_west(c->daily, bd, c->T, lag, job->baseline.level, &tt) == VFR_OK) {
-        vfr_json_num(sig, "pValue", tt.p);
+        vfri_json_num(sig, "pValue", tt.p);
         cJSON *ci = cJSON_AddArrayToObject(sig, "confidenceInterval");
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_lo));
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(tt.ci_hi));
-        vfr_json_num(sig, "meanDifference", tt.mean);
+        vfri_json_num(sig, "meanDifference", tt.mean);
     } else {
         cJSON_AddNullToObject(sig, "pValue");
         cJSON_AddStringToObject(sig, "error", vfr_last_error());
@@ -578,7 +578,7 @@ static void bootstrap_json(const compare_ctx *c, cJSON *e, const double *bd)
     if (vfr_stats_bootstrap_sharpe_diff(c->daily, bd, c->T, 0.0, job->baseline.resamples, job->baseline.level,
                                         job->training.seed, &bs) == VFR_OK) {
         double a = sqrt(c->bo.periods_per_year); /* per-day Sharpe -> annualised */
-        vfr_json_num(bj, "sharpeDifference", bs.diff * a);
+        vfri_json_num(bj, "sharpeDifference", bs.diff * a);
         cJSON *ci = cJSON_AddArrayToObject(bj, "confidenceInterval");
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_lo * a));
         cJSON_AddItemToArray(ci, cJSON_CreateNumber(bs.ci_hi * a));
@@ -596,8 +596,8 @@ static void hit_rate_json(const compare_ctx *c, cJSON *e, double p0)
 {
     cJSON *bn = cJSON_AddObjectToObject(e, "hitRate");
     const int32_t n = c->n_hit_days;
-    vfr_json_num(bn, "accuracy", c->model_acc);
-    vfr_json_num(bn, "baselineRate", p0);
+    vfri_json_num(bn, "accuracy", c->model_acc);
+    vfri_json_num(bn, "baselineRate", p0);
     cJSON_AddNumberToObject(bn, "dates", n);
     vfr_stats_ttest ht;
     double *dd = isfinite(p0) && n > 2 ? malloc(sizeof *dd * (size_t)n) : NULL;
@@ -605,9 +605,9 @@ static void hit_rate_json(const compare_ctx *c, cJSON *e, double p0)
         dd[t] = c->hit_day[t] - p0;
     int32_t hlag = c->job->horizon > 1 ? vfr_stats_nw_lag(n, c->job->horizon) : 0;
     if (dd && vfr_stats_ttest_newey_west(dd, NULL, n, hlag, c->job->baseline.level, &ht) == VFR_OK) {
-        vfr_json_num(bn, "meanDailyHitRate", ht.mean + p0);
-        vfr_json_num(bn, "pValue", ht.p);
-        vfr_json_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
+        vfri_json_num(bn, "meanDailyHitRate", ht.mean + p0);
+        vfri_json_num(bn, "pValue", ht.p);
+        vfri_json_num(bn, "pValueGreater", ht.t > 0 ? ht.p / 2 : 1 - ht.p / 2);
     } else {
         cJSON_AddNullToObject(bn, "pValue");
     }
@@ -634,8 +634,8 @@ static vfr_status baseline_stats(compare_ctx *c, int b, cJSON *e, const float *s
             return st;
     }
     c->names[c->M++] = (char *)all_baselines[b];
-    cJSON_AddItemToObject(e, "performance", vfr_backtest_fin_json(bf));
-    cJSON_AddItemToObject(e, "exposure", vfr_backtest_exposure_json(bf, bd, c->mkt, c->T, c->job->horizon));
+    cJSON_AddItemToObject(e, "performance", vfri_backtest_fin_json(bf));
+    cJSON_AddItemToObject(e, "exposure", vfri_backtest_exposure_json(bf, bd, c->mkt, c->T, c->job->horizon));
     cJSON *im = cJSON_AddObjectToObject(e, "improvement");
     cJSON_AddItemToObject(im, "sharpe", improvement(fin[VFR_FIN_SHARPE], bf[VFR_FIN_SHARPE]));
     cJSON_AddItemToObject(im, "directional_accuracy", improvement(c->model_acc, bf[VFR_FIN_DIRECTIONAL_ACCURACY]));
@@ -711,7 +711,7 @@ static void decision_json(compare_ctx *c)
     for (int k = 0; k < VFR_DECISION_CHECKS; k++) {
         cJSON *ck = cJSON_CreateObject();
         cJSON_AddStringToObject(ck, "name", dec.checks[k].name);
-        vfr_json_num(ck, "value", dec.checks[k].value);
+        vfri_json_num(ck, "value", dec.checks[k].value);
         cJSON_AddNumberToObject(ck, "threshold", dec.checks[k].threshold);
         cJSON_AddBoolToObject(ck, "passed", dec.checks[k].passed);
         cJSON_AddItemToArray(checks, ck);
@@ -722,7 +722,7 @@ static void decision_json(compare_ctx *c)
 static vfr_status compare_write(const char *run_dir, const compare_ctx *c)
 {
     char path[8400];
-    vfr_status st = vfr_runfolder_write_json(run_dir, VFR_RUNFILE_COMPARISON, c->out);
+    vfr_status st = vfri_runfolder_write_json(run_dir, VFR_RUNFILE_COMPARISON, c->out);
     if (st == VFR_OK)
         st = vfr_runfolder_path(run_dir, VFR_RUNFILE_BACKTEST, path, sizeof path);
     if (st != VFR_OK)
@@ -736,7 +736,7 @@ static vfr_status compare_write(const char *run_dir, const compare_ctx *c)
     return st;
 }
 
-vfr_status vfr_compare_core(const char *run_dir, const vfr_compare_input *in, const vfr_compare_options *o,
+vfr_status vfri_compare_core(const char *run_dir, const vfr_compare_input *in, const vfr_compare_options *o,
                             cJSON **out)
 {
     compare_ctx c = {.job = in->job, .in = in, .o = o, .pr = in->pr, .N = in->pr->N, .T = in->pr->T};
@@ -781,12 +781,12 @@ vfr_status vfr_compare_run(const char *run_dir, const vfr_compare_options *o, ch
         return st;
     VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_JOB, path, sizeof path));
     VFR_TRY(vfr_job_load(path, &job));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_METRICS, 1, &metrics));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_SEARCH, 0, &search));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_METRICS, 1, &metrics));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_SEARCH, 0, &search));
     VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_PREDICTIONS, path, sizeof path));
     VFR_TRY(vfr_predictions_read(path, VFR_SET_TEST, &pr));
     vfr_compare_input in = {job, metrics, search, pr};
-    VFR_TRY(vfr_compare_core(run_dir, &in, o, &out));
+    VFR_TRY(vfri_compare_core(run_dir, &in, o, &out));
     if (json_out && !(*json_out = cJSON_Print(out)))
         st = oom();
 fail:

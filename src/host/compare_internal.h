@@ -21,7 +21,7 @@ typedef struct vfr_compare_input {
 /* Compares the run, then writes comparison.json and backtest.h5 (every
  * available baseline) into run_dir. OUT *out: comparison.json's document
  * (cJSON_Delete), NULL on failure. Errors: as vfr_compare_run. */
-vfr_status vfr_compare_core(const char *run_dir, const vfr_compare_input *in, const vfr_compare_options *o,
+vfr_status vfri_compare_core(const char *run_dir, const vfr_compare_input *in, const vfr_compare_options *o,
                             cJSON **out);
 
 #endif

@@ -203,7 +203,7 @@ static hid_t open_checked(vfr_dataset *ds, const char *name, H5T_class_t cls, in
         H5Dclose(id);
         return -1;
     }
-    if (!vfr_h5_stored_plausibly(id, dims[0] * (rank == 2 ? dims[1] : 1))) {
+    if (!vfri_h5_stored_plausibly(id, dims[0] * (rank == 2 ? dims[1] : 1))) {
         vfr_fail(VFR_ERR_FORMAT, "%s: field '%s' declares %llu values but the file stores far fewer bytes (truncated or forged file)",
                  ds->path, name, (unsigned long long)(dims[0] * (rank == 2 ? dims[1] : 1)));
         H5Dclose(id);
@@ -227,7 +227,7 @@ static vfr_status read_strings(vfr_dataset *ds, const char *name, int64_t *n_out
         return VFR_ERR_FORMAT;
     H5Dclose(id);
     int64_t n = (int64_t)d[0];
-    if (vfr_h5_read_strings(ds->file, name, n, &v) != 0)
+    if (vfri_h5_read_strings(ds->file, name, n, &v) != 0)
         return vfr_fail(VFR_ERR_FORMAT, "%s: cannot read '%s' (strings wider than %d bytes, or a corrupt file?)",
                         ds->path, name, VFR_H5_MAX_STRING);
     for (int64_t i = 0; i < n; i++)
@@ -269,7 +269,7 @@ done:
 static vfr_status check_names_unique(const vfr_dataset *ds, const char *field, char **v, int64_t n)
 {
     int64_t i, j;
-    int dup = vfr_find_duplicate((const char *const *)v, n, &i, &j);
+    int dup = vfri_find_duplicate((const char *const *)v, n, &i, &j);
     if (dup < 0)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory checking '%s'", ds->path, field);
     if (dup)
@@ -321,14 +321,14 @@ vfr_status vfr_dataset_open(const char *path, vfr_dataset **out)
     int32_t version = 0;
     vfr_dataset *ds = NULL;
     *out = NULL;
-    vfr_h5_quiet();
+    vfri_h5_quiet();
     struct stat sb;
     if (stat(path, &sb) != 0)
         return vfr_fail(VFR_ERR_NOT_FOUND, "%s: %s", path, strerror(errno));
     if (!S_ISREG(sb.st_mode))
         return vfr_fail(VFR_ERR_FORMAT, "%s: not a regular file", path);
     ds = calloc(1, sizeof *ds);
-    if (!ds || !(ds->path = vfr_strdup(path))) {
+    if (!ds || !(ds->path = vfri_strdup(path))) {
         st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
@@ -341,14 +341,14 @@ vfr_status vfr_dataset_open(const char *path, vfr_dataset **out)
         st = vfr_fail(VFR_ERR_FORMAT, "%s: HDF5 cannot open it (truncated or corrupt file?)", path);
         goto fail;
     }
-    if (vfr_h5_read_string_attr(ds->file, "format", buf, sizeof buf) != 0 ||
+    if (vfri_h5_read_string_attr(ds->file, "format", buf, sizeof buf) != 0 ||
         strcmp(buf, VFR_DATASET_FORMAT) != 0) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: not a vfr dataset (root attribute 'format' is %s%s%s, want '%s')",
                       path, buf[0] ? "'" : "", buf[0] ? buf : "missing", buf[0] ? "'" : "",
                       VFR_DATASET_FORMAT);
         goto fail;
     }
-    if (vfr_h5_read_int_attr(ds->file, "format_version", &version) != 0) {
+    if (vfri_h5_read_int_attr(ds->file, "format_version", &version) != 0) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: root attribute 'format_version' is missing or not an integer", path);
         goto fail;
     }
@@ -401,7 +401,7 @@ vfr_status vfr_dataset_open(const char *path, vfr_dataset **out)
             st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
             goto fail;
         }
-        if (vfr_h5_read_int_attrs(ds->d_fwd, "horizons", ds->horizons, ds->meta.H) != 0) {
+        if (vfri_h5_read_int_attrs(ds->d_fwd, "horizons", ds->horizons, ds->meta.H) != 0) {
             st = vfr_fail(VFR_ERR_FORMAT, "%s: attribute 'forward_return/horizons' is missing or does not have %d entries",
                           path, ds->meta.H);
             goto fail;
@@ -487,7 +487,7 @@ static vfr_status read_rows(vfr_dataset *ds, hid_t id, const char *name, int64_t
                         (long long)r0, (long long)r1, (long long)ds->meta.N);
     if (r1 == r0 || width == 0)
         return VFR_OK;
-    vfr_status st = vfr_dataset_fastread(id, rank, r0, r1, width, out);
+    vfr_status st = vfri_dataset_fastread(id, rank, r0, r1, width, out);
     if (st == VFR_OK)
         return VFR_OK;
     /* A chunk that does not decode is damage in the input file (bad input,
@@ -625,7 +625,7 @@ static vfr_status check_spec_names(const char *path, const char *what, const cha
         if (!v[i] || !v[i][0])
             return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s %d is empty", path, what, i);
     int64_t i, j;
-    int dup = vfr_find_duplicate(v, n, &i, &j);
+    int dup = vfri_find_duplicate(v, n, &i, &j);
     if (dup < 0)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
     if (dup)
@@ -640,7 +640,7 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     vfr_dataset_writer *w = NULL;
     hid_t fcpl = -1;
     *out = NULL;
-    vfr_h5_quiet();
+    vfri_h5_quiet();
     if (spec->F > VFR_DATASET_MAX_COLUMNS || spec->H > VFR_DATASET_MAX_HORIZONS)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %d features and %d forward-return horizons; the limits are %d and %d",
                         path, spec->F, spec->H, VFR_DATASET_MAX_COLUMNS, VFR_DATASET_MAX_HORIZONS);
@@ -663,7 +663,7 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     w->last_date = INT32_MIN;
     w->last_symbol = -1;
     size_t n = strlen(path) + 32;
-    w->path = vfr_strdup(path);
+    w->path = vfri_strdup(path);
     w->tmp = malloc(n);
     w->symbols = calloc(spec->S ? (size_t)spec->S : 1, sizeof *w->symbols);
     if (!w->path || !w->tmp || !w->symbols) {
@@ -672,7 +672,7 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     }
     w->S = spec->S;
     for (int32_t s = 0; s < spec->S; s++)
-        if (!(w->symbols[s] = vfr_strdup(spec->symbols[s]))) {
+        if (!(w->symbols[s] = vfri_strdup(spec->symbols[s]))) {
             st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
             goto fail;
         }
@@ -692,11 +692,11 @@ vfr_status vfr_dataset_writer_open(const char *path, const vfr_dataset_spec *spe
     hsize_t chunk = spec->chunk_rows > 0 ? (hsize_t)spec->chunk_rows
                                          : (hsize_t)(spec->F > 0 ? (262144 / spec->F > 1024 ? 262144 / spec->F : 1024) : 65536);
     hsize_t chunk1 = chunk * (spec->F > 16 ? 16 : 1); /* 1-d columns: larger chunks */
-    if (vfr_h5_write_string_attr(w->file, "format", VFR_DATASET_FORMAT) < 0 ||
+    if (vfri_h5_write_string_attr(w->file, "format", VFR_DATASET_FORMAT) < 0 ||
         write_int_attr(w->file, "format_version", &version, 1, 1) < 0 ||
-        vfr_h5_write_string_attr(w->file, "created_by", "vfr " VFR_VERSION) < 0 ||
-        vfr_h5_write_strings(w->file, "feature_names", spec->feature_names, spec->F) < 0 ||
-        vfr_h5_write_strings(w->file, "symbols", spec->symbols, spec->S) < 0 ||
+        vfri_h5_write_string_attr(w->file, "created_by", "vfr " VFR_VERSION) < 0 ||
+        vfri_h5_write_strings(w->file, "feature_names", spec->feature_names, spec->F) < 0 ||
+        vfri_h5_write_strings(w->file, "symbols", spec->symbols, spec->S) < 0 ||
         (w->d_features = create_extendible(w->file, "features", H5T_IEEE_F32LE, 2,
                                            (hsize_t)spec->F, chunk, spec->compression)) < 0 ||
         (w->d_date = create_extendible(w->file, "date", H5T_STD_I32LE, 1, 0, chunk1,

@@ -93,7 +93,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-vfr_status vfr_dataset_fastread(hid_t id, int rank, int64_t r0, int64_t r1, int64_t width,
+vfr_status vfri_dataset_fastread(hid_t id, int rank, int64_t r0, int64_t r1, int64_t width,
                                 float *out)
 {
     hid_t dcpl = H5Dget_create_plist(id), type = H5Dget_type(id);

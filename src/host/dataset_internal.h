@@ -11,7 +11,7 @@
  * columns into out, decompressing chunks in parallel. Returns NOT_FOUND when
  * the dataset's layout or filters are not ones it handles (use H5Dread), IO
  * when a chunk cannot be read or inflated. Sets no error detail. */
-vfr_status vfr_dataset_fastread(hid_t id, int rank, int64_t r0, int64_t r1, int64_t width,
+vfr_status vfri_dataset_fastread(hid_t id, int rank, int64_t r0, int64_t r1, int64_t width,
                                 float *out);
 
 #endif

@@ -163,7 +163,7 @@ int db_is_null(db_stmt *s, int col) { return s->d->ops->is_null(s, col); }
 char *db_text_dup(db_stmt *s, int col)
 {
     const char *t = db_text(s, col);
-    return t ? vfr_strdup(t) : NULL;
+    return t ? vfri_strdup(t) : NULL;
 }
 
 /* Runs a prepared statement to its end: *first gets the first row's first

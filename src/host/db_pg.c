@@ -116,11 +116,11 @@ static vfr_status pg_prepare(db *d, db_stmt *s, const char *sql, const db_value 
         if (v[i].null)
             continue;
         if (v[i].type == 's')
-            s->params[i] = vfr_strdup(v[i].s);
+            s->params[i] = vfri_strdup(v[i].s);
         else if (v[i].type == 'i')
-            snprintf(buf, sizeof buf, "%" PRId64, v[i].i), s->params[i] = vfr_strdup(buf);
+            snprintf(buf, sizeof buf, "%" PRId64, v[i].i), s->params[i] = vfri_strdup(buf);
         else
-            snprintf(buf, sizeof buf, "%.17g", v[i].d), s->params[i] = vfr_strdup(buf);
+            snprintf(buf, sizeof buf, "%.17g", v[i].d), s->params[i] = vfri_strdup(buf);
         if (!s->params[i])
             return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", d->label);
     }

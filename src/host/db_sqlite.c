@@ -67,14 +67,14 @@ static vfr_status lite_begin(db *d)
 {
     /* The busy handler already waits up to busy_ms; this loop also covers the
      * cases SQLite reports as busy without calling it (WAL recovery). */
-    double deadline = vfr_seconds() + d->busy_ms / 1000.0;
+    double deadline = vfri_seconds() + d->busy_ms / 1000.0;
     for (;;) {
         int rc = sqlite3_exec(d->lite, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc == SQLITE_OK)
             return VFR_OK;
         if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
             return db_fail(d, "starting a transaction");
-        if (vfr_seconds() > deadline)
+        if (vfri_seconds() > deadline)
             return vfr_fail(VFR_ERR_IO, "%s: another process kept it busy for %d ms; try again (%s sets the wait)",
                             d->label, d->busy_ms, d->busy_env);
         sleep_ms(5 + (int)(getpid() % 20)); /* processes wake at different times */
@@ -89,12 +89,12 @@ static void lite_rollback(db *d)
 
 static vfr_status lite_commit(db *d)
 {
-    double deadline = vfr_seconds() + d->busy_ms / 1000.0;
+    double deadline = vfri_seconds() + d->busy_ms / 1000.0;
     for (;;) {
         int rc = sqlite3_exec(d->lite, "COMMIT", NULL, NULL, NULL);
         if (rc == SQLITE_OK)
             return VFR_OK;
-        if ((rc & 0xff) != SQLITE_BUSY || vfr_seconds() > deadline) {
+        if ((rc & 0xff) != SQLITE_BUSY || vfri_seconds() > deadline) {
             vfr_status st = db_fail(d, "committing");
             lite_rollback(d);
             return st;
@@ -144,7 +144,7 @@ vfr_status db_sqlite_wal(db *d)
 {
     /* The mode is stored in the file, so this is a no-op after the first
      * open; another process's switch can hold the lock for a moment. */
-    double deadline = vfr_seconds() + d->busy_ms / 1000.0;
+    double deadline = vfri_seconds() + d->busy_ms / 1000.0;
     for (;;) {
         sqlite3_stmt *s;
         int rc = sqlite3_prepare_v2(d->lite, "PRAGMA journal_mode = WAL", -1, &s, NULL);
@@ -154,7 +154,7 @@ vfr_status db_sqlite_wal(db *d)
         }
         if (rc == SQLITE_ROW || rc == SQLITE_DONE)
             return VFR_OK;
-        if (rc != SQLITE_BUSY || vfr_seconds() > deadline)
+        if (rc != SQLITE_BUSY || vfri_seconds() > deadline)
             return db_fail(d, "switching to WAL");
         sleep_ms(10);
     }

@@ -27,7 +27,7 @@ void vfr_digest_sha256(const void *data, size_t len, char hex[65])
 
 vfr_status vfr_digest_sha256_file(const char *path, char hex[65])
 {
-    FILE *f = vfr_fopen_regular(path);
+    FILE *f = vfri_fopen_regular(path);
     if (!f)
         return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : errno == EINVAL ? VFR_ERR_INVALID_ARG : VFR_ERR_IO,
                         "%s: %s", path, errno == EINVAL ? "not a regular file" : strerror(errno));

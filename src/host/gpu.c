@@ -65,7 +65,7 @@ void vfr_gpu_work_destroy(vfr_gpu_work *w)
 
 int64_t vfr_gpu_work_allocations(const vfr_gpu_work *w) { return w ? w->allocations : 0; }
 
-vfr_status vfr_gpu_scratch(vfr_gpu_work *w, vfr_gpu_slot slot, size_t bytes, void **p)
+vfr_status vfri_gpu_scratch(vfr_gpu_work *w, vfr_gpu_slot slot, size_t bytes, void **p)
 {
     *p = NULL;
     if (bytes == 0)
@@ -87,7 +87,7 @@ vfr_status vfr_gpu_scratch(vfr_gpu_work *w, vfr_gpu_slot slot, size_t bytes, voi
     return VFR_OK;
 }
 
-vfr_status vfr_gpu_pinned(vfr_gpu_work *w, size_t bytes, void **p)
+vfr_status vfri_gpu_pinned(vfr_gpu_work *w, size_t bytes, void **p)
 {
     *p = NULL;
     if (bytes == 0)
@@ -107,7 +107,7 @@ vfr_status vfr_gpu_pinned(vfr_gpu_work *w, size_t bytes, void **p)
     return VFR_OK;
 }
 
-int vfr_gpu_is_device(const void *p)
+int vfri_gpu_is_device(const void *p)
 {
     struct cudaPointerAttributes a;
     if (!p || cudaPointerGetAttributes(&a, p) != cudaSuccess) {
@@ -124,7 +124,7 @@ static vfr_status upload(vfr_gpu_work *w, void *dst, const void *src, size_t n)
     vfr_status st;
     if (n == 0)
         return VFR_OK;
-    if ((st = vfr_gpu_pinned(w, n, &pin)) != VFR_OK)
+    if ((st = vfri_gpu_pinned(w, n, &pin)) != VFR_OK)
         return st;
     cudaError_t e = cudaStreamSynchronize(w->stream); /* the buffer may be in flight */
     if (e != cudaSuccess)
@@ -156,17 +156,17 @@ vfr_status vfr_gpu_panel_create(vfr_gpu_work *w, const vfr_panel *p, const float
     /* one allocation, carved */
     size_t at = 0, o_X = 0, o_label, o_fwd = 0, o_r1 = 0, o_off = 0, o_sym = 0, o_rd = 0, o_pos = 0, o_ra = 0;
     if (X)
-        o_X = at, at += vfr_gpu_align(sizeof(float) * N * (size_t)F);
-    o_label = at, at += vfr_gpu_align(sizeof(float) * N);
+        o_X = at, at += vfri_gpu_align(sizeof(float) * N * (size_t)F);
+    o_label = at, at += vfri_gpu_align(sizeof(float) * N);
     if (p->fwd)
-        o_fwd = at, at += vfr_gpu_align(sizeof(float) * N);
+        o_fwd = at, at += vfri_gpu_align(sizeof(float) * N);
     if (dated) {
-        o_r1 = at, at += vfr_gpu_align(sizeof(float) * TS);
-        o_off = at, at += vfr_gpu_align(sizeof(long long) * (T + 1));
-        o_sym = at, at += vfr_gpu_align(sizeof(int) * N);
-        o_rd = at, at += vfr_gpu_align(sizeof(int) * N);
-        o_pos = at, at += vfr_gpu_align(sizeof(int) * N);
-        o_ra = at, at += vfr_gpu_align(sizeof(int) * TS);
+        o_r1 = at, at += vfri_gpu_align(sizeof(float) * TS);
+        o_off = at, at += vfri_gpu_align(sizeof(long long) * (T + 1));
+        o_sym = at, at += vfri_gpu_align(sizeof(int) * N);
+        o_rd = at, at += vfri_gpu_align(sizeof(int) * N);
+        o_pos = at, at += vfri_gpu_align(sizeof(int) * N);
+        o_ra = at, at += vfri_gpu_align(sizeof(int) * TS);
     }
     cudaError_t e = cudaMalloc(&g->block, at ? at : 1);
     if (e != cudaSuccess) {
@@ -196,7 +196,7 @@ vfr_status vfr_gpu_panel_create(vfr_gpu_work *w, const vfr_panel *p, const float
         const size_t hb = sizeof(float) * TS + sizeof(long long) * (T + 1) + 3 * sizeof(int) * N +
                           sizeof(int) * TS;
         void *pin;
-        if ((st = vfr_gpu_pinned(w, hb, &pin)) != VFR_OK)
+        if ((st = vfri_gpu_pinned(w, hb, &pin)) != VFR_OK)
             goto fail;
         if ((e = cudaStreamSynchronize(w->stream)) != cudaSuccess) {
             st = cuda_fail(e, "cudaStreamSynchronize");
@@ -255,7 +255,7 @@ void vfr_gpu_panel_destroy(vfr_gpu_panel *g)
 
 const vfr_panel *vfr_gpu_panel_host(const vfr_gpu_panel *g) { return g ? &g->host : NULL; }
 
-vfr_status vfr_gpu_stage(const vfr_panel *p, const float *X, int32_t F, vfr_gpu_work **w,
+vfr_status vfri_gpu_stage(const vfr_panel *p, const float *X, int32_t F, vfr_gpu_work **w,
                          vfr_gpu_panel **g)
 {
     *g = NULL;
@@ -267,7 +267,7 @@ vfr_status vfr_gpu_stage(const vfr_panel *p, const float *X, int32_t F, vfr_gpu_
     return st;
 }
 
-void vfr_gpu_unstage(vfr_gpu_work *w, vfr_gpu_panel *g)
+void vfri_gpu_unstage(vfr_gpu_work *w, vfr_gpu_panel *g)
 {
     vfr_gpu_panel_destroy(g);
     vfr_gpu_work_destroy(w);

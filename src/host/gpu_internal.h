@@ -52,22 +52,22 @@ struct vfr_gpu_panel {
 
 /* At least `bytes` of device scratch in `slot` (contents not kept when it
  * grows). Errors: NOMEM, CUDA. */
-vfr_status vfr_gpu_scratch(vfr_gpu_work *w, vfr_gpu_slot slot, size_t bytes, void **p);
+vfr_status vfri_gpu_scratch(vfr_gpu_work *w, vfr_gpu_slot slot, size_t bytes, void **p);
 
 /* At least `bytes` of pinned host scratch (contents not kept when it grows). */
-vfr_status vfr_gpu_pinned(vfr_gpu_work *w, size_t bytes, void **p);
+vfr_status vfri_gpu_pinned(vfr_gpu_work *w, size_t bytes, void **p);
 
 /* 1 when p is device memory (read in place by a launcher), 0 for host. */
-int vfr_gpu_is_device(const void *p);
+int vfri_gpu_is_device(const void *p);
 
 /* A one-shot call's work and staged panel (vfr_gpu_panel_create's
- * arguments); both NULL on failure. Release with vfr_gpu_unstage. */
-vfr_status vfr_gpu_stage(const vfr_panel *p, const float *X, int32_t F, vfr_gpu_work **w,
+ * arguments); both NULL on failure. Release with vfri_gpu_unstage. */
+vfr_status vfri_gpu_stage(const vfr_panel *p, const float *X, int32_t F, vfr_gpu_work **w,
                          vfr_gpu_panel **g);
-void vfr_gpu_unstage(vfr_gpu_work *w, vfr_gpu_panel *g);
+void vfri_gpu_unstage(vfr_gpu_work *w, vfr_gpu_panel *g);
 
 /* Bytes rounded up so that carved buffers stay 256-byte aligned. */
-static inline size_t vfr_gpu_align(size_t b) { return (b + 255) & ~(size_t)255; }
+static inline size_t vfri_gpu_align(size_t b) { return (b + 255) & ~(size_t)255; }
 
 #ifdef __cplusplus
 }

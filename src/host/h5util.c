@@ -22,9 +22,9 @@
  * nothing to do: it is switched off before HDF5 initialises, at load time. */
 __attribute__((constructor)) static void h5_no_atexit(void) { H5dont_atexit(); }
 
-void vfr_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+void vfri_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
-void vfr_h5_free_strings(char **v, int64_t n)
+void vfri_h5_free_strings(char **v, int64_t n)
 {
     if (!v)
         return;
@@ -33,7 +33,7 @@ void vfr_h5_free_strings(char **v, int64_t n)
     free(v);
 }
 
-int vfr_h5_write_string_attr(int64_t obj, const char *name, const char *value)
+int vfri_h5_write_string_attr(int64_t obj, const char *name, const char *value)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, strlen(value) + 1);
@@ -59,12 +59,12 @@ static int write_num_attr(int64_t obj, const char *name, hid_t ftype, hid_t mtyp
     return rc;
 }
 
-int vfr_h5_write_int_attr(int64_t obj, const char *name, int32_t value)
+int vfri_h5_write_int_attr(int64_t obj, const char *name, int32_t value)
 {
     return write_num_attr(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &value);
 }
 
-int vfr_h5_write_double_attr(int64_t obj, const char *name, double value)
+int vfri_h5_write_double_attr(int64_t obj, const char *name, double value)
 {
     return write_num_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
@@ -83,7 +83,7 @@ static int attr_single(hid_t a)
     return ok;
 }
 
-int vfr_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap)
+int vfri_h5_read_string_attr(int64_t obj, const char *name, char *buf, size_t cap)
 {
     int rc = -1;
     hid_t a = -1, t = -1, mt = -1;
@@ -124,7 +124,7 @@ done:
     return rc;
 }
 
-int vfr_h5_read_int_attrs(int64_t obj, const char *name, int32_t *v, int64_t n)
+int vfri_h5_read_int_attrs(int64_t obj, const char *name, int32_t *v, int64_t n)
 {
     hid_t a = -1, s = -1, t = -1;
     int rc = -1;
@@ -168,17 +168,17 @@ static int read_num_attr(int64_t obj, const char *name, hid_t mt, void *value)
     return rc;
 }
 
-int vfr_h5_read_int_attr(int64_t obj, const char *name, int32_t *value)
+int vfri_h5_read_int_attr(int64_t obj, const char *name, int32_t *value)
 {
     return read_num_attr(obj, name, H5T_NATIVE_INT32, value);
 }
 
-int vfr_h5_read_double_attr(int64_t obj, const char *name, double *value)
+int vfri_h5_read_double_attr(int64_t obj, const char *name, double *value)
 {
     return read_num_attr(obj, name, H5T_NATIVE_DOUBLE, value);
 }
 
-int vfr_h5_stored_plausibly(int64_t id, uint64_t npoints)
+int vfri_h5_stored_plausibly(int64_t id, uint64_t npoints)
 {
     hid_t t = H5Dget_type(id), dcpl = H5Dget_create_plist(id);
     size_t elem = t >= 0 ? H5Tget_size(t) : 0;
@@ -201,7 +201,7 @@ int vfr_h5_stored_plausibly(int64_t id, uint64_t npoints)
 }
 
 /* Fixed-length UTF-8 strings, as wide as the longest (as the dataset file). */
-int vfr_h5_write_strings(int64_t file, const char *name, const char *const *v,
+int vfri_h5_write_strings(int64_t file, const char *name, const char *const *v,
                                      int64_t n)
 {
     size_t w = 1;
@@ -234,7 +234,7 @@ int vfr_h5_write_strings(int64_t file, const char *name, const char *const *v,
     return rc;
 }
 
-int vfr_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out)
+int vfri_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out)
 {
     int rc = -1;
     char **v = NULL, *fixed = NULL;
@@ -250,7 +250,7 @@ int vfr_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out)
     H5Tset_cset(mt, H5Tget_cset(t));
     if (H5Tis_variable_str(t) > 0) {
         H5Tset_size(mt, H5T_VARIABLE);
-        if (!vfr_h5_stored_plausibly(id, (uint64_t)n) ||
+        if (!vfri_h5_stored_plausibly(id, (uint64_t)n) ||
             (n && H5Dread(id, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)) {
             memset(v, 0, sizeof *v * (size_t)n);
             goto done;
@@ -258,7 +258,7 @@ int vfr_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out)
         int bad = 0;
         for (int64_t i = 0; i < n; i++) { /* own copies; HDF5's memory reclaimed */
             char *s = v[i];
-            v[i] = vfr_strdup(s ? s : "");
+            v[i] = vfri_strdup(s ? s : "");
             bad |= !v[i];
             H5free_memory(s);
         }
@@ -266,7 +266,7 @@ int vfr_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out)
             goto done;
     } else {
         size_t w = H5Tget_size(t);
-        if (w == 0 || w > VFR_H5_MAX_STRING || !vfr_h5_stored_plausibly(id, (uint64_t)n))
+        if (w == 0 || w > VFR_H5_MAX_STRING || !vfri_h5_stored_plausibly(id, (uint64_t)n))
             goto done;
         H5Tset_size(mt, w);
         H5Tset_strpad(mt, H5T_STR_NULLPAD);
@@ -283,7 +283,7 @@ int vfr_h5_read_strings(int64_t file, const char *name, int64_t n, char ***out)
     v = NULL;
     rc = 0;
 done:
-    vfr_h5_free_strings(v, n);
+    vfri_h5_free_strings(v, n);
     free(fixed);
     if (mt > 0)
         H5Tclose(mt);
@@ -296,7 +296,7 @@ done:
     return rc;
 }
 
-int vfr_h5_write_array(int64_t file, const char *name, int64_t filetype,
+int vfri_h5_write_array(int64_t file, const char *name, int64_t filetype,
                                    int64_t memtype, int rank, const uint64_t *dims,
                                    const void *buf, int compression)
 {
@@ -330,7 +330,7 @@ int vfr_h5_write_array(int64_t file, const char *name, int64_t filetype,
     return rc;
 }
 
-int64_t vfr_h5_create_tmp(const char *path, char **tmp)
+int64_t vfri_h5_create_tmp(const char *path, char **tmp)
 {
     size_t n = strlen(path) + 32;
     *tmp = malloc(n);
@@ -348,7 +348,7 @@ int64_t vfr_h5_create_tmp(const char *path, char **tmp)
     return f;
 }
 
-vfr_status vfr_h5_commit(int64_t file, char *tmp, const char *path)
+vfr_status vfri_h5_commit(int64_t file, char *tmp, const char *path)
 {
     vfr_status st = VFR_OK;
     if (H5Fclose(file) < 0) {
@@ -374,7 +374,7 @@ fail:
     return st;
 }
 
-void vfr_h5_abort(int64_t file, char *tmp)
+void vfri_h5_abort(int64_t file, char *tmp)
 {
     if (file > 0)
         H5Fclose(file);

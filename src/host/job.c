@@ -277,7 +277,7 @@ static vfr_status validate(const char *file, const cJSON *obj, const key_spec *s
             size_t nn = 0;
             for (const key_spec *c = spec; c->name && nn < 64; c++)
                 names[nn++] = c->name;
-            const char *best = vfr_closest(it->string, names, nn);
+            const char *best = vfri_closest(it->string, names, nn);
             if (best)
                 return vfr_fail(VFR_ERR_INVALID_ARG, "%s: %s: unknown key; did you mean %s?", file,
                                 path, best);
@@ -427,12 +427,12 @@ static vfr_status store_value(const char *file, const key_spec *k, const cJSON *
     case S_STR: {
         const char *d = k->how == D_METRIC ? (j->objective == VFR_OBJECTIVE_DIRECTION ? "auc" : "ic") : k->dflt_s;
         const char *s = v ? v->valuestring : d;
-        if (s && !(*(char **)p = vfr_strdup(s)))
+        if (s && !(*(char **)p = vfri_strdup(s)))
             return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
         return VFR_OK;
     }
     case S_JSON:
-        if (v ? !(*(char **)p = cJSON_PrintUnformatted(v)) : k->dflt_s && !(*(char **)p = vfr_strdup(k->dflt_s)))
+        if (v ? !(*(char **)p = cJSON_PrintUnformatted(v)) : k->dflt_s && !(*(char **)p = vfri_strdup(k->dflt_s)))
             return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
         return VFR_OK;
     case S_I32: *(int32_t *)p = (int32_t)x; return VFR_OK;
@@ -499,7 +499,7 @@ static vfr_status check_names(const char *file, const vfr_job *j)
     /* the registry's own rule (no leading zeros, at most 6 digits a part),
      * so that a version it would refuse fails now, not after the run */
     int32_t sv[3];
-    if (j->model_version[0] && vfr_semver_parse(j->model_version, VFR_REGISTRY_MAX_VERSION_PART, sv) != VFR_OK)
+    if (j->model_version[0] && vfri_semver_parse(j->model_version, VFR_REGISTRY_MAX_VERSION_PART, sv) != VFR_OK)
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: modelVersion: '%s' is not MAJOR.MINOR.PATCH (numbers of 1-6 digits, no leading zeros)",
                         file, j->model_version);
@@ -541,7 +541,7 @@ static vfr_status fill_target(const char *file, const cJSON *root, vfr_job *j)
     snprintf(tgt, sizeof tgt, "%s_%dd", obj == VFR_OBJECTIVE_DIRECTION ? "price_direction" : "return", h);
     if (tv) /* keeps the cross-sectional kind (rank_return_<h>d, ...) */
         snprintf(tgt, sizeof tgt, "%s", tv->valuestring);
-    if (!(j->target = vfr_strdup(tgt)))
+    if (!(j->target = vfri_strdup(tgt)))
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
     return VFR_OK;
 }
@@ -577,7 +577,7 @@ static vfr_status fill_data(const char *file, const cJSON *dc, vfr_job *j)
                 if (strcmp(j->data.symbols[k], e->valuestring) == 0)
                     return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.symbols[%d]: '%s' is listed twice",
                                     file, j->data.n_symbols, e->valuestring);
-            if (!(j->data.symbols[j->data.n_symbols++] = vfr_strdup(e->valuestring)))
+            if (!(j->data.symbols[j->data.n_symbols++] = vfri_strdup(e->valuestring)))
                 return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", file);
         }
     }
@@ -659,7 +659,7 @@ vfr_status vfr_job_parse(const char *name, const char *json, vfr_job **out)
     vfr_status st = VFR_OK;
     *out = NULL;
     const char *err_at = NULL;
-    int nul = vfr_json_nul_line(json, strlen(json));
+    int nul = vfri_json_nul_line(json, strlen(json));
     if (nul)
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: line %d: a string holds a NUL character (\\u0000)", name, nul);
     cJSON *root = cJSON_ParseWithOpts(json, &err_at, 1);
@@ -676,7 +676,7 @@ vfr_status vfr_job_parse(const char *name, const char *json, vfr_job **out)
     }
     VFR_TRY(validate(name, root, job_keys, ""));
     j = calloc(1, sizeof *j);
-    if (!j || !(j->path = vfr_strdup(name))) {
+    if (!j || !(j->path = vfri_strdup(name))) {
         st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", name);
         goto fail;
     }
@@ -695,8 +695,8 @@ vfr_status vfr_job_load(const char *path, vfr_job **out)
     *out = NULL;
     char *buf;
     size_t len;
-    if (vfr_read_file(path, &buf, &len) != 0)
-        return vfr_fail_open(path);
+    if (vfri_read_file(path, &buf, &len) != 0)
+        return vfri_fail_open(path);
     if (memchr(buf, '\0', len)) {
         int line = 1;
         for (const char *p = buf; *p; p++)

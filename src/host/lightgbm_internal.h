@@ -53,6 +53,6 @@ typedef struct vfr_lgb_api {
 } vfr_lgb_api;
 
 /* The loaded API (once per process). Errors as vfr_lightgbm_probe. */
-vfr_status vfr_lgb_api_get(const vfr_lgb_api **out);
+vfr_status vfri_lgb_api_get(const vfr_lgb_api **out);
 
 #endif

@@ -128,7 +128,7 @@ vfr_status vfr_lightgbm_probe(vfr_lightgbm_info *out)
     return VFR_OK;
 }
 
-vfr_status vfr_lgb_api_get(const vfr_lgb_api **out)
+vfr_status vfri_lgb_api_get(const vfr_lgb_api **out)
 {
     pthread_once(&once, load);
     *out = NULL;
@@ -160,7 +160,7 @@ vfr_status vfr_lightgbm_cuda(int *ok)
 {
     const vfr_lgb_api *a;
     *ok = 0;
-    vfr_status st = vfr_lgb_api_get(&a);
+    vfr_status st = vfri_lgb_api_get(&a);
     if (st != VFR_OK)
         return st;
     pthread_once(&cuda_once, cuda_probe);

@@ -75,7 +75,7 @@ int64_t vfr_lstm_param_count(const vfr_lstm_spec *s)
 
 void vfr_lstm_init(const vfr_lstm_spec *s, uint64_t seed, float *w)
 {
-    uint64_t state = vfr_lstm_mix64(seed ^ 0x4c53544d494e4954ull); /* "LSTMINIT" */
+    uint64_t state = vfri_lstm_mix64(seed ^ 0x4c53544d494e4954ull); /* "LSTMINIT" */
     int64_t off = 0;
     for (int k = 0; k <= s->layers; k++) {
         int64_t n;
@@ -90,7 +90,7 @@ void vfr_lstm_init(const vfr_lstm_spec *s, uint64_t seed, float *w)
         }
         for (int64_t i = 0; i < n; i++) {
             state += 0x9E3779B97F4A7C15ull;
-            double u = (double)(vfr_lstm_mix64(state) >> 11) * (1.0 / 9007199254740992.0);
+            double u = (double)(vfri_lstm_mix64(state) >> 11) * (1.0 / 9007199254740992.0);
             w[off + i] = (float)((2 * u - 1) * bound);
         }
         off += n;
@@ -99,7 +99,7 @@ void vfr_lstm_init(const vfr_lstm_spec *s, uint64_t seed, float *w)
 
 int vfr_lstm_dropout_keep(uint64_t key, int32_t layer, int64_t idx, float p)
 {
-    return vfr_lstm_keep(vfr_lstm_layer_key(key, layer), idx, p);
+    return vfri_lstm_keep(vfri_lstm_layer_key(key, layer), idx, p);
 }
 
 /* ---- float activations -------------------------------------------------------

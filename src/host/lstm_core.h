@@ -114,7 +114,7 @@ CLONES static void LC_FN(bias_rows)(REAL *restrict G, const REAL *restrict bih, 
 static void LC_FN(drop_mask)(REAL *restrict mask, int64_t n, uint64_t lk, float p, REAL scale)
 {
     for (int64_t i = 0; i < n; i++)
-        mask[i] = (REAL)vfr_lstm_keep(lk, i, p) * scale; /* no branch to mispredict */
+        mask[i] = (REAL)vfri_lstm_keep(lk, i, p) * scale; /* no branch to mispredict */
 }
 
 /* out = in * mask (a multiply, not a select, so that it vectorises; a dropped
@@ -174,7 +174,7 @@ void LC_FN(vfr_lstm_cpu_forward)(struct LC_WS *w, const REAL *wt, const REAL *x,
                    *bhh = bih + G4;
         off += (int64_t)G4 * (I + H + 2);
         if (k > 0 && p_drop > 0) {
-            LC_FN(drop_mask)(w->mask[k], (int64_t)LB * I, vfr_lstm_layer_key(key, k), p_drop,
+            LC_FN(drop_mask)(w->mask[k], (int64_t)LB * I, vfri_lstm_layer_key(key, k), p_drop,
                              (REAL)1 / ((REAL)1 - (REAL)p_drop));
             LC_FN(drop_apply)(w->drop[k], in, w->mask[k], (int64_t)LB * I);
             in = w->drop[k];

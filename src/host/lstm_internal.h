@@ -13,7 +13,7 @@
 #endif
 
 /* splitmix64's finaliser: a bijective 64-bit mix. */
-VFR_LSTM_HD uint64_t vfr_lstm_mix64(uint64_t z)
+VFR_LSTM_HD uint64_t vfri_lstm_mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -21,15 +21,15 @@ VFR_LSTM_HD uint64_t vfr_lstm_mix64(uint64_t z)
 }
 
 /* The key of layer k's dropout for a batch key. */
-VFR_LSTM_HD uint64_t vfr_lstm_layer_key(uint64_t key, int32_t layer)
+VFR_LSTM_HD uint64_t vfri_lstm_layer_key(uint64_t key, int32_t layer)
 {
-    return vfr_lstm_mix64(key + 0x9E3779B97F4A7C15ull * (uint64_t)(layer + 1));
+    return vfri_lstm_mix64(key + 0x9E3779B97F4A7C15ull * (uint64_t)(layer + 1));
 }
 
 /* 1 keeps element idx: its uniform in [0, 1) (24 bits, exact in float) >= p. */
-VFR_LSTM_HD int vfr_lstm_keep(uint64_t layer_key, int64_t idx, float p)
+VFR_LSTM_HD int vfri_lstm_keep(uint64_t layer_key, int64_t idx, float p)
 {
-    uint64_t h = vfr_lstm_mix64(layer_key + 0x9E3779B97F4A7C15ull * (uint64_t)idx);
+    uint64_t h = vfri_lstm_mix64(layer_key + 0x9E3779B97F4A7C15ull * (uint64_t)idx);
     float u = (float)(h >> 40) * (1.0f / 16777216.0f);
     return u >= p;
 }

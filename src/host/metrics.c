@@ -118,7 +118,7 @@ vfr_status vfr_metrics_panel_check(const vfr_panel *p)
     return VFR_OK;
 }
 
-vfr_status vfr_metrics_check_labels(const vfr_panel *p)
+vfr_status vfri_metrics_check_labels(const vfr_panel *p)
 {
     for (int64_t i = 0; i < p->N; i++) {
         float l = p->label[i];
@@ -130,7 +130,7 @@ vfr_status vfr_metrics_check_labels(const vfr_panel *p)
     return VFR_OK;
 }
 
-vfr_status vfr_metrics_check_args(const vfr_panel *p, const float *score, int32_t M,
+vfr_status vfri_metrics_check_args(const vfr_panel *p, const float *score, int32_t M,
                                   const vfr_metrics_options *o, const double *out)
 {
     vfr_status st;
@@ -144,13 +144,13 @@ vfr_status vfr_metrics_check_args(const vfr_panel *p, const float *score, int32_
     if ((st = vfr_metrics_panel_check(p)) != VFR_OK)
         return st;
     if (o->task == VFR_TASK_CLASSIFICATION)
-        return vfr_metrics_check_labels(p);
+        return vfri_metrics_check_labels(p);
     return VFR_OK;
 }
 
 /* ---- threads ------------------------------------------------------------ */
 
-int vfr_metrics_threads(int asked, int64_t n)
+int vfri_metrics_threads(int asked, int64_t n)
 {
     long cores = asked > 0 ? asked : sysconf(_SC_NPROCESSORS_ONLN);
     if (cores < 1)
@@ -176,7 +176,7 @@ static void *par_main(void *arg)
     return NULL;
 }
 
-vfr_status vfr_metrics_parallel(int nthreads, vfr_status (*fn)(void *ctx, int tid, int nthreads),
+vfr_status vfri_metrics_parallel(int nthreads, vfr_status (*fn)(void *ctx, int tid, int nthreads),
                                 void *ctx)
 {
     if (nthreads <= 1)
@@ -214,7 +214,7 @@ vfr_status vfr_metrics_parallel(int nthreads, vfr_status (*fn)(void *ctx, int ti
 
 /* ---- sorting ------------------------------------------------------------ */
 
-void vfr_metrics_sort_keys(uint64_t *a, uint64_t *tmp, int64_t n)
+void vfri_metrics_sort_keys(uint64_t *a, uint64_t *tmp, int64_t n)
 {
     if (n <= 48) {
         for (int64_t i = 1; i < n; i++) {
@@ -258,7 +258,7 @@ void vfr_metrics_sort_keys(uint64_t *a, uint64_t *tmp, int64_t n)
  * values whose keys are in a[] (key << 32 | position), written to rank[position]. */
 static void average_ranks(uint64_t *a, uint64_t *tmp, int64_t n, double *rank)
 {
-    vfr_metrics_sort_keys(a, tmp, n);
+    vfri_metrics_sort_keys(a, tmp, n);
     for (int64_t i = 0; i < n;) {
         int64_t j = i + 1;
         while (j < n && (a[j] >> 32) == (a[i] >> 32))
@@ -271,7 +271,7 @@ static void average_ranks(uint64_t *a, uint64_t *tmp, int64_t n, double *rank)
 }
 
 /* Pearson correlation, two passes; NaN when n < 2 or either side is
- * constant (vfr_metrics_is_constant, as the CUDA kernel decides). */
+ * constant (vfri_metrics_is_constant, as the CUDA kernel decides). */
 static double pearson(const double *x, const double *y, int64_t n)
 {
     if (n < 2)
@@ -285,7 +285,7 @@ static double pearson(const double *x, const double *y, int64_t n)
         double dx = x[i] - mx, dy = y[i] - my;
         sxy += dx * dy, sxx += dx * dx, syy += dy * dy;
     }
-    if (vfr_metrics_is_constant(sxx, (double)n, mx) || vfr_metrics_is_constant(syy, (double)n, my))
+    if (vfri_metrics_is_constant(sxx, (double)n, mx) || vfri_metrics_is_constant(syy, (double)n, my))
         return NAN;
     return sxy / sqrt(sxx * syy);
 }
@@ -342,7 +342,7 @@ static void classification(const mctx *c, const float *sc, uint64_t *keys, uint6
             pred ? fp++ : tn++;
         double q = s < eps ? eps : s > 1 - eps ? 1 - eps : (double)s;
         ll -= pos ? log(q) : log(1 - q);
-        keys[n++] = (uint64_t)vfr_metrics_float_key(s) << 32 | (uint64_t)pos;
+        keys[n++] = (uint64_t)vfri_metrics_float_key(s) << 32 | (uint64_t)pos;
     }
     row[VFR_METRIC_N] = (double)n;
     row[VFR_METRIC_TP] = (double)tp, row[VFR_METRIC_FP] = (double)fp;
@@ -359,7 +359,7 @@ static void classification(const mctx *c, const float *sc, uint64_t *keys, uint6
         return;
     /* Mann-Whitney with ties counted one half, as the trapezoidal ROC area of
      * scikit-learn: twice the count, so that it stays an exact integer. */
-    vfr_metrics_sort_keys(keys, tmp, n);
+    vfri_metrics_sort_keys(keys, tmp, n);
     uint64_t twice = 0;
     int64_t below = 0;
     for (int64_t i = 0; i < n;) {
@@ -398,9 +398,9 @@ static void regression(const mctx *c, const float *sc, double *row)
     row[VFR_METRIC_RMSE] = sqrt(sse / (double)n);
     row[VFR_METRIC_MAE] = sae / (double)n;
     /* scikit-learn: undefined under two rows; a constant target (within
-     * vfr_metrics_is_constant) scores 1 when predicted exactly, else 0 */
+     * vfri_metrics_is_constant) scores 1 when predicted exactly, else 0 */
     row[VFR_METRIC_R2] = n < 2                                           ? NAN
-                         : !vfr_metrics_is_constant(sst, (double)n, my) ? 1.0 - sse / sst
+                         : !vfri_metrics_is_constant(sst, (double)n, my) ? 1.0 - sse / sst
                          : sse == 0                                     ? 1.0
                                                                         : 0.0;
     row[VFR_METRIC_MAPE] = nape ? ape / (double)nape : NAN;
@@ -421,7 +421,7 @@ static void signal(const mctx *c, const float *sc, sig_scratch *w, double *row)
             if (isfinite(sc[i]) && isfinite(c->y[i])) {
                 w->x[n] = sc[i], w->yv[n] = c->y[i];
                 w->ry[n] = c->yrank[i];
-                w->keys[n] = (uint64_t)vfr_metrics_float_key(sc[i]) << 32 | (uint64_t)n;
+                w->keys[n] = (uint64_t)vfri_metrics_float_key(sc[i]) << 32 | (uint64_t)n;
                 n++;
             }
         w->ic[t] = pearson(w->x, w->yv, n);
@@ -434,7 +434,7 @@ static void signal(const mctx *c, const float *sc, sig_scratch *w, double *row)
          * that leaves some of them out needs its own. */
         if (n != c->ny[t]) {
             for (int64_t q = 0; q < n; q++)
-                w->keys[q] = (uint64_t)vfr_metrics_float_key((float)w->yv[q]) << 32 | (uint64_t)q;
+                w->keys[q] = (uint64_t)vfri_metrics_float_key((float)w->yv[q]) << 32 | (uint64_t)q;
             average_ranks(w->keys, w->tmp, n, w->ry);
         }
         w->ric[t] = pearson(w->rx, w->ry, n);
@@ -484,7 +484,7 @@ done:
 vfr_status vfr_metrics_batch_cpu(const vfr_panel *p, const float *score, int32_t M,
                                  const vfr_metrics_options *o, double *out)
 {
-    vfr_status st = vfr_metrics_check_args(p, score, M, o, out);
+    vfr_status st = vfri_metrics_check_args(p, score, M, o, out);
     if (st != VFR_OK)
         return st;
     size_t nr = (size_t)(p->N > 0 ? p->N : 1);
@@ -508,7 +508,7 @@ vfr_status vfr_metrics_batch_cpu(const vfr_panel *p, const float *score, int32_t
         for (int64_t i = r0; i < p->date_offset[t + 1]; i++) {
             yrank[i] = NAN;
             if (isfinite(y[i]))
-                keys[n++] = (uint64_t)vfr_metrics_float_key(y[i]) << 32 | (uint64_t)(i - r0);
+                keys[n++] = (uint64_t)vfri_metrics_float_key(y[i]) << 32 | (uint64_t)(i - r0);
         }
         ny[t] = n;
         average_ranks(keys, tmp, n, yrank + r0);
@@ -516,7 +516,7 @@ vfr_status vfr_metrics_batch_cpu(const vfr_panel *p, const float *score, int32_t
          * because their positions were not among the keys */
     }
     mctx c = {p, score, M, o, out, y, yrank, ny, maxrows};
-    st = vfr_metrics_parallel(vfr_metrics_threads(o->threads, M), metrics_worker, &c);
+    st = vfri_metrics_parallel(vfri_metrics_threads(o->threads, M), metrics_worker, &c);
     if (st == VFR_ERR_NOMEM)
         st = vfr_fail(VFR_ERR_NOMEM, "metrics: out of memory (%d models x %lld rows)", M,
                       (long long)p->N);
@@ -525,7 +525,7 @@ done:
     return st;
 }
 
-int64_t vfr_metrics_cuda_chunk(int64_t fit)
+int64_t vfri_metrics_cuda_chunk(int64_t fit)
 {
     const char *s = getenv("VFR_CUDA_CHUNK_MODELS");
     long long v = s ? atoll(s) : 0;

@@ -19,17 +19,17 @@ extern "C" {
 #endif
 
 /* Threads to use for n independent items: asked (0 = online cores), at most n. */
-int vfr_metrics_threads(int asked, int64_t n);
+int vfri_metrics_threads(int asked, int64_t n);
 
 /* Runs fn(ctx, tid, nthreads) on nthreads threads (the caller's thread is one
  * of them) and returns the first non-OK status. Each fn takes items
  * tid, tid + nthreads, ... so that the split does not depend on timing. */
-vfr_status vfr_metrics_parallel(int nthreads, vfr_status (*fn)(void *ctx, int tid, int nthreads),
+vfr_status vfri_metrics_parallel(int nthreads, vfr_status (*fn)(void *ctx, int tid, int nthreads),
                          void *ctx);
 
 /* Order-preserving unsigned key of a finite float; -0 and +0 map alike.
  * The CPU sorts and the CUDA AUC sort both key with it. */
-static inline VFR_HOST_DEVICE uint32_t vfr_metrics_float_key(float f)
+static inline VFR_HOST_DEVICE uint32_t vfri_metrics_float_key(float f)
 {
     union {
         float f;
@@ -48,7 +48,7 @@ static inline VFR_HOST_DEVICE uint32_t vfr_metrics_float_key(float f)
  * constant segment NaN on one device and an arbitrary number on the other.
  * The CPU twins and the CUDA kernels both decide with this function. */
 #define VFR_METRICS_CONSTANT_RTOL 1e-9
-static inline VFR_HOST_DEVICE int vfr_metrics_is_constant(double ss, double n, double m)
+static inline VFR_HOST_DEVICE int vfri_metrics_is_constant(double ss, double n, double m)
 {
     const double t = VFR_METRICS_CONSTANT_RTOL * m;
     return !(ss > n * t * t);
@@ -57,20 +57,20 @@ static inline VFR_HOST_DEVICE int vfr_metrics_is_constant(double ss, double n, d
 /* Most models a CUDA launcher stages at once: VFR_CUDA_CHUNK_MODELS when set
  * to a positive number (to exercise the chunking, which real sizes rarely
  * need), else `fit` (what device memory allows). */
-int64_t vfr_metrics_cuda_chunk(int64_t fit);
+int64_t vfri_metrics_cuda_chunk(int64_t fit);
 
-/* Sorts a[0..n) by the high 32 bits (a vfr_metrics_float_key) ascending,
+/* Sorts a[0..n) by the high 32 bits (a vfri_metrics_float_key) ascending,
  * stably: equal keys keep their order, so the low 32 bits can carry a row
  * number or a label. tmp: [n] scratch. LSD radix; insertion for small n. */
-void vfr_metrics_sort_keys(uint64_t *a, uint64_t *tmp, int64_t n);
+void vfri_metrics_sort_keys(uint64_t *a, uint64_t *tmp, int64_t n);
 
 /* Classification labels must be 0 or 1 where finite. INVALID_ARG names the row. */
-vfr_status vfr_metrics_check_labels(const vfr_panel *p);
+vfr_status vfri_metrics_check_labels(const vfr_panel *p);
 
 /* Shared argument checks of the batch entry points (CPU and CUDA alike). */
-vfr_status vfr_metrics_check_args(const vfr_panel *p, const float *score, int32_t M,
+vfr_status vfri_metrics_check_args(const vfr_panel *p, const float *score, int32_t M,
                                   const vfr_metrics_options *o, const double *out);
-vfr_status vfr_backtest_check_args(const vfr_panel *p, const float *score, int32_t M,
+vfr_status vfri_backtest_check_args(const vfr_panel *p, const float *score, int32_t M,
                                    const vfr_backtest_options *o, const double *metrics);
 
 

@@ -424,7 +424,7 @@ static void collect_search(logs *L, const cJSON *s, const char *trials_path)
     }
     char *text = NULL;
     size_t len = 0;
-    if (!trials_path || vfr_read_file(trials_path, &text, &len) != 0)
+    if (!trials_path || vfri_read_file(trials_path, &text, &len) != 0)
         return;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         cJSON *r = cJSON_Parse(line);
@@ -653,9 +653,9 @@ static vfr_status put_run_folder(mlf *m, const char *root, const char *dir, vfr_
             continue;
         char p[8400];
         struct stat sb;
-        if (vfr_runfolder_path_named(dir, e->d_name, p, sizeof p) == VFR_OK && stat(p, &sb) == 0 &&
+        if (vfri_runfolder_path_named(dir, e->d_name, p, sizeof p) == VFR_OK && stat(p, &sb) == 0 &&
             S_ISREG(sb.st_mode))
-            names[n++] = vfr_strdup(e->d_name);
+            names[n++] = vfri_strdup(e->d_name);
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof names[0], cmp_str);
@@ -663,7 +663,7 @@ static vfr_status put_run_folder(mlf *m, const char *root, const char *dir, vfr_
     for (int i = 0; i < n; i++) {
         if (st == VFR_OK && names[i]) {
             char p[8400];
-            st = vfr_runfolder_path_named(dir, names[i], p, sizeof p);
+            st = vfri_runfolder_path_named(dir, names[i], p, sizeof p);
             if (st == VFR_OK)
                 st = put_file(m, root, names[i], p);
             if (st == VFR_OK)
@@ -737,7 +737,7 @@ static vfr_status put_mlflow_model(mlf *m, const char *root, const char *run_id,
         return vfr_fail(VFR_ERR_NOMEM, "mlflow: out of memory");
     char uuid[33], now[32];
     uuid_hex(uuid);
-    vfr_utc_now(now);
+    vfri_utc_now(now);
     buf y = {0};
     bprintf(&y, "artifact_path: model\nflavors:\n  python_function:\n    data: model.json\n"
                 "    loader_module: mlflow.xgboost\n  xgboost:\n    code: null\n    data: model.json\n"
@@ -784,7 +784,7 @@ static vfr_status feature_names(const char *run_dir, const cJSON *metrics, char 
         return vfr_fail(VFR_ERR_NOMEM, "mlflow: out of memory");
     for (int i = 0; i < n; i++) {
         const char *f = jstr(cJSON_GetArrayItem(fi, i), "feature");
-        out[i] = vfr_strdup(f ? f : "");
+        out[i] = vfri_strdup(f ? f : "");
     }
     *names = out;
     *F = n;
@@ -831,16 +831,16 @@ vfr_status vfr_mlflow_export_run(const char *run_dir, const vfr_mlflow_options *
     char **features = NULL;
     int F = 0, run_open = 0;
 
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_METRICS, 1, &metrics));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_JOB, 1, &job));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_MANIFEST, 1, &manifest));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_COMPARISON, 0, &comparison));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_SEARCH, 0, &search));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_METRICS, 1, &metrics));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_JOB, 1, &job));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_MANIFEST, 1, &manifest));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_COMPARISON, 0, &comparison));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_SEARCH, 0, &search));
     const char *model_type = jstr(jobj(manifest, "model"), "type");
     const char *artifact = jstr(jobj(manifest, "model"), "artifact");
     char model_path[8400] = "";
     if (model_type && strcmp(model_type, "xgboost") == 0 && artifact) {
-        VFR_TRY(vfr_runfolder_path_named(run_dir, artifact, model_path, sizeof model_path));
+        VFR_TRY(vfri_runfolder_path_named(run_dir, artifact, model_path, sizeof model_path));
         VFR_TRY(feature_names(run_dir, metrics, &features, &F));
     }
 

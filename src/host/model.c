@@ -146,9 +146,9 @@ vfr_status vfr_model_fit(vfr_model *m, vfr_dataview *train, vfr_dataview *val,
         val = NULL;
     const float *X;
     if (m->ops != &vfr_model_xgboost_ops) { /* XGBoost reads streamed views by chunks */
-        vfr_status st = vfr_dataview_block(train, &X);
+        vfr_status st = vfri_dataview_block(train, &X);
         if (st == VFR_OK && val)
-            st = vfr_dataview_block(val, &X);
+            st = vfri_dataview_block(val, &X);
         if (st != VFR_OK)
             return st;
     }
@@ -160,7 +160,7 @@ vfr_status vfr_model_predict(vfr_model *m, vfr_dataview *v, float *out)
     if (v->n == 0)
         return VFR_OK;
     const float *X;
-    vfr_status st = m->ops != &vfr_model_xgboost_ops ? vfr_dataview_block(v, &X) : VFR_OK;
+    vfr_status st = m->ops != &vfr_model_xgboost_ops ? vfri_dataview_block(v, &X) : VFR_OK;
     if (st != VFR_OK)
         return st;
     return m->ops->predict(m->state, v, out);
@@ -189,7 +189,7 @@ vfr_status vfr_model_predict_f64(vfr_model *m, vfr_dataview *v, double *out)
     if (v->n == 0)
         return VFR_OK;
     const float *X;
-    vfr_status st = m->ops != &vfr_model_xgboost_ops ? vfr_dataview_block(v, &X) : VFR_OK;
+    vfr_status st = m->ops != &vfr_model_xgboost_ops ? vfri_dataview_block(v, &X) : VFR_OK;
     if (st != VFR_OK)
         return st;
     if (m->ops->predict_f64)
@@ -276,7 +276,7 @@ vfr_status vfr_dataview_read(vfr_dataview *v, int64_t i0, int64_t i1, float *buf
 
 void vfr_dataview_set_external(vfr_dataview *v, const char *cache_dir) { v->cache_dir = cache_dir; }
 
-vfr_status vfr_dataview_block(vfr_dataview *v, const float **X)
+vfr_status vfri_dataview_block(vfr_dataview *v, const float **X)
 {
     vfr_status st = VFR_OK;
     pthread_mutex_lock(&v->lock);

@@ -146,7 +146,7 @@ vfr_status vfr_model_cache_acquire(vfr_model_cache *c, const char *key, size_t c
     if (st != VFR_OK)
         return st;
     entry *n = calloc(1, sizeof *n);
-    if (!n || !(n->key = vfr_strdup(key))) {
+    if (!n || !(n->key = vfri_strdup(key))) {
         free(n);
         vfr_model_destroy(m);
         return vfr_fail(VFR_ERR_NOMEM, "model cache: out of memory");

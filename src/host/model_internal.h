@@ -35,7 +35,7 @@ struct vfr_dataview {
     vfr_rows_reader read;     /* streamed views: features come from here   */
     void *read_ctx;
     float *owned_X;           /* a streamed view's rows, read once for model
-                                 types that need a block (vfr_dataview_block) */
+                                 types that need a block (vfri_dataview_block) */
     const char *cache_dir;    /* external memory (vfr_dataview_set_external) */
     const float *panel_X;     /* sequence history (vfr_dataview_set_history) */
     int64_t first_row;
@@ -45,7 +45,7 @@ struct vfr_dataview {
 /* The view's rows as one block in memory: X itself, or, for a streamed view,
  * all its rows read once (under the view's lock) and kept with the view.
  * Errors: NOMEM, the reader's. */
-vfr_status vfr_dataview_block(vfr_dataview *v, const float **X);
+vfr_status vfri_dataview_block(vfr_dataview *v, const float **X);
 
 typedef struct vfr_model_ops {
     const char *type;

@@ -194,7 +194,7 @@ static vfr_status check_params(const cJSON *hp)
                 if (strcmp(elsewhere[i].key, it->string) == 0)
                     return vfr_fail(VFR_ERR_INVALID_ARG, "%s.%s: vfr sets this for LightGBM from %s", HP,
                                     it->string, elsewhere[i].where);
-            const char *best = vfr_closest(it->string, names, NPARAMS);
+            const char *best = vfri_closest(it->string, names, NPARAMS);
             return vfr_fail(VFR_ERR_INVALID_ARG, "%s.%s: not a LightGBM parameter vfr knows%s%s%s", HP,
                             it->string, best ? "; did you mean " : "", best ? best : "", best ? "?" : "");
         }
@@ -341,7 +341,7 @@ static vfr_status build_params(lgb_model *m)
 /* LightGBM refuses JSON's special characters and spaces in feature names. */
 static char *safe_name(const char *s)
 {
-    char *c = vfr_strdup(s);
+    char *c = vfri_strdup(s);
     for (char *p = c; p && *p; p++)
         if (strchr("[]{}\":, \t\n", *p))
             *p = '_';
@@ -369,7 +369,7 @@ static vfr_status create(const vfr_model_config *cfg, void **state)
 {
     const vfr_lgb_api *api;
     *state = NULL;
-    vfr_status st = vfr_lgb_api_get(&api);
+    vfr_status st = vfri_lgb_api_get(&api);
     if (st != VFR_OK)
         return st;
     if ((st = check_device(api, cfg->device)) != VFR_OK)
@@ -434,7 +434,7 @@ static atomic_uint_fast64_t next_id = 1;
 static void free_cache(void *c)
 {
     const vfr_lgb_api *api;
-    int have = vfr_lgb_api_get(&api) == VFR_OK;
+    int have = vfri_lgb_api_get(&api) == VFR_OK;
     for (lgb_cached *e = c, *n; e; e = n) {
         n = e->next;
         if (have && e->ds)
@@ -786,7 +786,7 @@ static vfr_status save(void *state, const char *path)
     vfr_status st = to_text(m->api, m->booster, -1, &s, &len);
     if (st != VFR_OK)
         return st;
-    st = vfr_write_file_atomic(path, s, (size_t)len);
+    st = vfri_write_file_atomic(path, s, (size_t)len);
     free(s);
     return st;
 }
@@ -801,7 +801,7 @@ static vfr_status load(const vfr_model_config *cfg, const char *path, void **sta
     lgb_model *m = *state;
     char *buf = NULL;
     size_t len;
-    if (vfr_read_file(path, &buf, &len) != 0) {
+    if (vfri_read_file(path, &buf, &len) != 0) {
         st = vfr_fail(VFR_ERR_NOT_FOUND, "%s: cannot read the model", path);
         goto fail;
     }
@@ -853,7 +853,7 @@ static char *describe(void *state)
     cJSON_AddItemToObject(o, "hyperparameters", cJSON_Duplicate(m->user, 1));
     /* what LightGBM was given, as one Python can pass to lightgbm.train */
     cJSON *set = cJSON_CreateObject();
-    char *copy = vfr_strdup(m->train_params ? m->train_params : "");
+    char *copy = vfri_strdup(m->train_params ? m->train_params : "");
     for (char *tok = copy ? strtok(copy, " ") : NULL; tok; tok = strtok(NULL, " ")) {
         char *eq = strchr(tok, '=');
         if (!eq)
@@ -871,7 +871,7 @@ static char *describe(void *state)
 static vfr_status check(const char *params_json)
 {
     const vfr_lgb_api *api;
-    vfr_status st = vfr_lgb_api_get(&api); /* a LightGBM job needs the library: say so at load */
+    vfr_status st = vfri_lgb_api_get(&api); /* a LightGBM job needs the library: say so at load */
     if (st != VFR_OK)
         return st;
     cJSON *hp = cJSON_Parse(params_json ? params_json : "{}");
@@ -883,7 +883,7 @@ static vfr_status check(const char *params_json)
 static vfr_status preload(void)
 {
     const vfr_lgb_api *api;
-    return vfr_lgb_api_get(&api);
+    return vfri_lgb_api_get(&api);
 }
 
 const vfr_model_ops vfr_model_lightgbm_ops = {

@@ -54,7 +54,7 @@ static vfr_status alloc_model(int32_t F, const char *const *names, lin_model **o
     for (int32_t f = 0; f < F; f++) {
         char buf[32];
         snprintf(buf, sizeof buf, "f%d", f);
-        if (!(m->names[f] = vfr_strdup(names ? names[f] : buf))) {
+        if (!(m->names[f] = vfri_strdup(names ? names[f] : buf))) {
             destroy(m);
             return vfr_fail(VFR_ERR_NOMEM, "linear: out of memory");
         }
@@ -80,7 +80,7 @@ static vfr_status create(const vfr_model_config *cfg, void **state)
         while (k < 4 && strcmp(known[k], it->string) != 0)
             k++;
         if (k == 4) {
-            const char *best = vfr_closest(it->string, known, 4);
+            const char *best = vfri_closest(it->string, known, 4);
             st = vfr_fail(VFR_ERR_INVALID_ARG,
                           "trainingConfig.hyperparameters.%s: not a linear-model parameter (l2, C, max_iter, tol)%s%s%s",
                           it->string, best ? "; did you mean " : "", best ? best : "", best ? "?" : "");
@@ -232,7 +232,7 @@ static vfr_status save(void *state, const char *path)
     cJSON_Delete(o);
     if (!s)
         return vfr_fail(VFR_ERR_NOMEM, "linear: out of memory");
-    vfr_status st = vfr_write_file_atomic(path, s, strlen(s));
+    vfr_status st = vfri_write_file_atomic(path, s, strlen(s));
     free(s);
     return st;
 }
@@ -255,7 +255,7 @@ static vfr_status load(const vfr_model_config *cfg, const char *path, void **sta
     char *buf;
     size_t len;
     *state = NULL;
-    if (vfr_read_file(path, &buf, &len) != 0)
+    if (vfri_read_file(path, &buf, &len) != 0)
         return vfr_fail(VFR_ERR_NOT_FOUND, "%s: cannot read the model", path);
     cJSON *o = cJSON_Parse(buf);
     free(buf);

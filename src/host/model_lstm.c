@@ -87,7 +87,7 @@ static vfr_status parse_params(const char *json, lstm_params *p)
         while (i < NPARAMS && strcmp(param_names[i], k) != 0)
             i++;
         if (i == NPARAMS) {
-            const char *best = vfr_closest(k, param_names, NPARAMS);
+            const char *best = vfri_closest(k, param_names, NPARAMS);
             st = vfr_fail(VFR_ERR_INVALID_ARG,
                           "trainingConfig.hyperparameters.%s: not an LSTM parameter (lookback, units, dropout, "
                           "learning_rate, batch_size, epochs, patience, clip_norm, math)%s%s%s",
@@ -252,7 +252,7 @@ static vfr_status alloc_model(const lstm_params *p, vfr_objective obj, int32_t F
     for (int32_t f = 0; !bad && f < F; f++) {
         char buf[32];
         snprintf(buf, sizeof buf, "f%d", f);
-        bad = !(m->names[f] = vfr_strdup(names && names[f] ? names[f] : buf));
+        bad = !(m->names[f] = vfri_strdup(names && names[f] ? names[f] : buf));
     }
     if (bad) {
         destroy(m);
@@ -440,18 +440,18 @@ typedef struct loop {
 
 static uint64_t batch_key(uint64_t seed, int64_t step)
 {
-    return vfr_lstm_mix64(seed ^ 0x44524f504f555400ull) + (uint64_t)step; /* "DROPOUT" */
+    return vfri_lstm_mix64(seed ^ 0x44524f504f555400ull) + (uint64_t)step; /* "DROPOUT" */
 }
 
 /* Fisher-Yates over [0, n) with a generator seeded by (seed, epoch). */
 static void shuffle(int64_t *order, int64_t n, uint64_t seed, int32_t epoch)
 {
-    uint64_t s = vfr_lstm_mix64(seed ^ 0x53485546464c4500ull) + 0x9E3779B97F4A7C15ull * (uint64_t)(epoch + 1);
+    uint64_t s = vfri_lstm_mix64(seed ^ 0x53485546464c4500ull) + 0x9E3779B97F4A7C15ull * (uint64_t)(epoch + 1);
     for (int64_t i = 0; i < n; i++)
         order[i] = i;
     for (int64_t i = n - 1; i > 0; i--) {
         s += 0x9E3779B97F4A7C15ull;
-        int64_t j = (int64_t)(vfr_lstm_mix64(s) % (uint64_t)(i + 1));
+        int64_t j = (int64_t)(vfri_lstm_mix64(s) % (uint64_t)(i + 1));
         int64_t t = order[i];
         order[i] = order[j];
         order[j] = t;

@@ -152,7 +152,7 @@ static vfr_status check_params(const cJSON *hp)
             if (strcmp(params[i].name, it->string) == 0)
                 p = &params[i];
         if (!p) {
-            const char *best = vfr_closest(it->string, names, NPARAMS);
+            const char *best = vfri_closest(it->string, names, NPARAMS);
             return vfr_fail(VFR_ERR_INVALID_ARG,
                             "trainingConfig.hyperparameters.%s: not an XGBoost parameter vfr knows%s%s%s",
                             it->string, best ? "; did you mean " : "", best ? best : "", best ? "?" : "");
@@ -192,7 +192,7 @@ static vfr_status configure(xgb_model *m, xgb_booster b);
 static vfr_status create(const vfr_model_config *cfg, void **state)
 {
     const vfr_xgb_api *api;
-    vfr_status st = vfr_xgb_api_get(&api);
+    vfr_status st = vfri_xgb_api_get(&api);
     *state = NULL;
     if (st != VFR_OK)
         return st;
@@ -235,7 +235,7 @@ static vfr_status create(const vfr_model_config *cfg, void **state)
     for (int32_t f = 0; f < cfg->F; f++) {
         char buf[32];
         snprintf(buf, sizeof buf, "f%d", f);
-        m->feature_names[f] = vfr_strdup(cfg->feature_names ? cfg->feature_names[f] : buf);
+        m->feature_names[f] = vfri_strdup(cfg->feature_names ? cfg->feature_names[f] : buf);
         if (!m->feature_names[f]) {
             destroy(m);
             return vfr_fail(VFR_ERR_NOMEM, "xgboost: out of memory");
@@ -741,7 +741,7 @@ static vfr_status save(void *state, const char *path)
         return vfr_fail(VFR_ERR_INVALID_ARG, "xgboost save: the model is not trained");
     if (m->api->BoosterSaveModelToBuffer(m->booster, "{\"format\": \"json\"}", &len, &buf) != 0)
         return xgb_err(m->api, "save");
-    return vfr_write_file_atomic(path, buf, (size_t)len);
+    return vfri_write_file_atomic(path, buf, (size_t)len);
 }
 
 static vfr_status load(const vfr_model_config *cfg, const char *path, void **state)
@@ -752,7 +752,7 @@ static vfr_status load(const vfr_model_config *cfg, const char *path, void **sta
     xgb_model *m = *state;
     char *buf;
     size_t len;
-    if (vfr_read_file(path, &buf, &len) != 0) {
+    if (vfri_read_file(path, &buf, &len) != 0) {
         st = vfr_fail(VFR_ERR_NOT_FOUND, "%s: cannot read the model", path);
         goto fail;
     }

@@ -79,7 +79,7 @@ vfr_status csv_read(const char *path, csv *f)
     memset(f, 0, sizeof *f);
     f->path = path;
     vfr_status st = VFR_OK;
-    FILE *fp = vfr_fopen_regular(path);
+    FILE *fp = vfri_fopen_regular(path);
     if (!fp) {
         if (errno == ENOENT)
             return vfr_fail(VFR_ERR_NOT_FOUND, "%s: no such file", path);

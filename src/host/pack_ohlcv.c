@@ -72,7 +72,7 @@ static vfr_status colmap_parse(const char *spec, colmap *m)
     memset(m, 0, sizeof *m);
     if (!spec || !*spec)
         return VFR_OK;
-    if (!(m->buf = vfr_strdup(spec)))
+    if (!(m->buf = vfri_strdup(spec)))
         return vfr_fail(VFR_ERR_NOMEM, "pack: out of memory");
     for (char *tok = m->buf, *next; tok; tok = next) {
         next = strchr(tok, ',');
@@ -602,7 +602,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     if (sets & FEAT_ALPHA158)
         VFR_TRY(vfr_device_resolve(opt ? opt->device : VFR_DEVICE_AUTO, &dev));
     progress(&o, 0.0);
-    double t0 = vfr_seconds(), c0 = cpu_seconds();
+    double t0 = vfri_seconds(), c0 = cpu_seconds();
 
     for (int32_t k = 0; k < nfiles; k++) {
         int32_t fixed = -1;
@@ -643,7 +643,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     }
     int have_vwap = gather_series(&b, keys, so, sh, sl, sc, sv, sw);
     progress(&o, 45.0);
-    double t1 = vfr_seconds(), c1 = cpu_seconds();
+    double t1 = vfri_seconds(), c1 = cpu_seconds();
     vfr_report_log(o.rep, VFR_LOG_INFO, "read and checked %lld bars of %d symbols in %.2f s (%.2f s CPU)",
                    (long long)N, (int)S, t1 - t0, c1 - c0);
 
@@ -662,7 +662,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     }
     vfr_ohlcv_series x = {S, offset, so, sh, sl, sc, sv, have_vwap ? sw : NULL};
     VFR_TRY(series_features(&x, dev, opt ? opt->threads : 0, FA, FP, &o, feat, fwd, fc, fnames));
-    double t2 = vfr_seconds(), c2 = cpu_seconds();
+    double t2 = vfri_seconds(), c2 = cpu_seconds();
     vfr_report_log(o.rep, VFR_LOG_INFO, "computed %d features%s%s and %d horizons in %.2f s (%.2f s CPU)",
                    (int)F, FA ? " (Alpha158 on " : "", FA ? (dev == VFR_DEVICE_CUDA ? "cuda)" : "cpu)") : "",
                    (int)H, t2 - t1, c2 - c1);
@@ -687,7 +687,7 @@ static vfr_status pack_files(const char *const *files, const char *const *fixed_
     st = write_rows(out_path, &spec, &r, &o, 60.0);
     if (st == VFR_OK)
         vfr_report_log(o.rep, VFR_LOG_INFO, "wrote the dataset in %.2f s (%.2f s CPU)",
-                       vfr_seconds() - t2, cpu_seconds() - c2);
+                       vfri_seconds() - t2, cpu_seconds() - c2);
 
 fail:
     for (int32_t k = 0; k < nfiles; k++)

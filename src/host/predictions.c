@@ -49,8 +49,8 @@ void vfr_predictions_free(vfr_predictions *p)
 {
     if (!p)
         return;
-    vfr_h5_free_strings(p->symbols, p->S);
-    vfr_h5_free_strings(p->score_names, p->M);
+    vfri_h5_free_strings(p->symbols, p->S);
+    vfri_h5_free_strings(p->score_names, p->M);
     free(p->date), free(p->symbol), free(p->date_offset), free(p->score), free(p->label);
     free(p->fwd), free(p->fwd1), free(p->set), free(p->bt_store);
     free(p);
@@ -90,7 +90,7 @@ static hid_t open_field(hid_t file, const char *path, const char *name, H5T_clas
     }
     /* declared sizes checked before anything is allocated for them */
     if (d[0] > VFR_DATASET_MAX_ROWS || d[1] > VFR_DATASET_MAX_ROWS ||
-        !vfr_h5_stored_plausibly(id, d[0] * (r == 2 ? d[1] : 1))) {
+        !vfri_h5_stored_plausibly(id, d[0] * (r == 2 ? d[1] : 1))) {
         vfr_fail(VFR_ERR_FORMAT, "%s: field '%s' declares [%llu, %llu]: over the row limit, or more than the file stores (truncated or forged file)",
                  path, name, (unsigned long long)d[0], (unsigned long long)d[1]);
         H5Dclose(id);
@@ -233,7 +233,7 @@ static vfr_status check_names(const char *path, const char *field, char *const *
             return vfr_fail(VFR_ERR_FORMAT, "%s: field '%s', entry %lld is empty", path, field,
                             (long long)i);
     int64_t i, j;
-    int dup = vfr_find_duplicate((const char *const *)v, n, &i, &j);
+    int dup = vfri_find_duplicate((const char *const *)v, n, &i, &j);
     if (dup < 0)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
     if (dup)
@@ -272,7 +272,7 @@ static vfr_status default_names(const char *path, vfr_predictions *p)
             snprintf(buf, sizeof buf, "score");
         else
             snprintf(buf, sizeof buf, "score_%d", m);
-        if (!(p->score_names[m] = vfr_strdup(buf)))
+        if (!(p->score_names[m] = vfri_strdup(buf)))
             return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
     }
     return VFR_OK;
@@ -287,7 +287,7 @@ vfr_status vfr_predictions_read(const char *path, int set, vfr_predictions **out
     int32_t version = 0;
     hsize_t d[2];
     *out = NULL;
-    vfr_h5_quiet();
+    vfri_h5_quiet();
     struct stat sb;
     if (stat(path, &sb) != 0)
         return vfr_fail(VFR_ERR_NOT_FOUND, "%s: %s", path, strerror(errno));
@@ -301,30 +301,30 @@ vfr_status vfr_predictions_read(const char *path, int set, vfr_predictions **out
         st = vfr_fail(VFR_ERR_FORMAT, "%s: cannot open (corrupt or truncated HDF5 file?)", path);
         goto fail;
     }
-    if (vfr_h5_read_string_attr(file, "format", buf, sizeof buf) != 0 ||
+    if (vfri_h5_read_string_attr(file, "format", buf, sizeof buf) != 0 ||
         strcmp(buf, VFR_PREDICTIONS_FORMAT) != 0) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: not a vfr predictions file (root attribute 'format' is '%s', want '%s')",
                       path, buf, VFR_PREDICTIONS_FORMAT);
         goto fail;
     }
-    if (vfr_h5_read_int_attr(file, "format_version", &version) != 0 ||
+    if (vfri_h5_read_int_attr(file, "format_version", &version) != 0 ||
         version != VFR_PREDICTIONS_FORMAT_VERSION) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: format_version %d; this vfr reads version %d", path,
                       version, VFR_PREDICTIONS_FORMAT_VERSION);
         goto fail;
     }
-    if (vfr_h5_read_int_attr(file, "horizon", &p->horizon) != 0 || p->horizon < 1) {
+    if (vfri_h5_read_int_attr(file, "horizon", &p->horizon) != 0 || p->horizon < 1) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: root attribute 'horizon' is missing or not >= 1", path);
         goto fail;
     }
-    if (vfr_h5_read_string_attr(file, "task", buf, sizeof buf) != 0 ||
+    if (vfri_h5_read_string_attr(file, "task", buf, sizeof buf) != 0 ||
         vfr_metrics_task_parse(buf, &p->task) != VFR_OK) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: root attribute 'task' is '%s'; want classification or regression",
                       path, buf);
         goto fail;
     }
     /* the run's backtest, when the writer recorded one */
-    if (vfr_h5_read_string_attr(file, "backtest_strategy", buf, sizeof buf) == 0) {
+    if (vfri_h5_read_string_attr(file, "backtest_strategy", buf, sizeof buf) == 0) {
         vfr_backtest_options *bo = p->bt_store = malloc(sizeof *bo);
         if (!bo) {
             st = vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
@@ -332,10 +332,10 @@ vfr_status vfr_predictions_read(const char *path, int set, vfr_predictions **out
         }
         vfr_backtest_options_default(bo);
         if (vfr_backtest_strategy_parse(buf, &bo->strategy) != VFR_OK ||
-            vfr_h5_read_int_attr(file, "backtest_k", &bo->k) != 0 ||
-            vfr_h5_read_int_attr(file, "backtest_horizon", &bo->horizon) != 0 ||
-            vfr_h5_read_double_attr(file, "backtest_threshold", &bo->threshold) != 0 ||
-            vfr_h5_read_double_attr(file, "backtest_cost_bps", &bo->cost_bps) != 0 ||
+            vfri_h5_read_int_attr(file, "backtest_k", &bo->k) != 0 ||
+            vfri_h5_read_int_attr(file, "backtest_horizon", &bo->horizon) != 0 ||
+            vfri_h5_read_double_attr(file, "backtest_threshold", &bo->threshold) != 0 ||
+            vfri_h5_read_double_attr(file, "backtest_cost_bps", &bo->cost_bps) != 0 ||
             vfr_backtest_options_check(bo) != VFR_OK) {
             st = vfr_fail(VFR_ERR_FORMAT, "%s: root attributes backtest_*: strategy '%s' with a missing or bad "
                                           "k, horizon, threshold or cost_bps", path, buf);
@@ -349,7 +349,7 @@ vfr_status vfr_predictions_read(const char *path, int set, vfr_predictions **out
         goto fail;
     }
     H5Dclose(id);
-    if (d[0] > INT32_MAX || vfr_h5_read_strings(file, "symbols", (int64_t)d[0], &p->symbols) != 0) {
+    if (d[0] > INT32_MAX || vfri_h5_read_strings(file, "symbols", (int64_t)d[0], &p->symbols) != 0) {
         st = vfr_fail(VFR_ERR_FORMAT, "%s: cannot read 'symbols'", path);
         goto fail;
     }
@@ -395,7 +395,7 @@ vfr_status vfr_predictions_read(const char *path, int set, vfr_predictions **out
     VFR_TRY(read_scores(file, path, p, N0, keep, kept));
     p->N = kept;
     if (H5Lexists(file, "score_names", H5P_DEFAULT) > 0) {
-        if (vfr_h5_read_strings(file, "score_names", p->M, &p->score_names) != 0) {
+        if (vfri_h5_read_strings(file, "score_names", p->M, &p->score_names) != 0) {
             st = vfr_fail(VFR_ERR_FORMAT, "%s: field 'score_names' must hold %d strings", path, p->M);
             goto fail;
         }
@@ -436,7 +436,7 @@ vfr_status vfr_predictions_write(const char *path, const vfr_predictions *p, int
     char *tmp = NULL;
     hid_t file = -1;
     char **names = NULL;
-    vfr_h5_quiet();
+    vfri_h5_quiet();
     if (!p || p->N < 0 || p->M < 1 || p->S < 0 || p->horizon < 1 || compression < 0 ||
         compression > 9 || (p->N > 0 && (!p->date || !p->symbol || !p->score || !p->label)) ||
         (p->S > 0 && !p->symbols))
@@ -456,12 +456,12 @@ vfr_status vfr_predictions_write(const char *path, const vfr_predictions *p, int
         vfr_predictions q = *p;
         q.score_names = NULL;
         if ((st = default_names(path, &q)) != VFR_OK) {
-            vfr_h5_free_strings(q.score_names, p->M);
+            vfri_h5_free_strings(q.score_names, p->M);
             return st;
         }
         names = q.score_names;
     }
-    if ((file = vfr_h5_create_tmp(path, &tmp)) < 0)
+    if ((file = vfri_h5_create_tmp(path, &tmp)) < 0)
         return vfr_fail(VFR_ERR_IO,
                         "%s: cannot create a temporary file beside it (does the folder exist "
                         "and is it writable?)",
@@ -483,33 +483,33 @@ vfr_status vfr_predictions_write(const char *path, const vfr_predictions *p, int
         {"set", H5T_STD_I8LE, H5T_NATIVE_INT8, 1, n1, p->set},
     };
     const char *const *score_names = (const char *const *)(names ? names : p->score_names);
-    int bad = vfr_h5_write_string_attr(file, "format", VFR_PREDICTIONS_FORMAT) < 0 ||
-              vfr_h5_write_int_attr(file, "format_version",
+    int bad = vfri_h5_write_string_attr(file, "format", VFR_PREDICTIONS_FORMAT) < 0 ||
+              vfri_h5_write_int_attr(file, "format_version",
                                                 VFR_PREDICTIONS_FORMAT_VERSION) < 0 ||
-              vfr_h5_write_string_attr(file, "created_by", "vfr " VFR_VERSION) < 0 ||
-              vfr_h5_write_string_attr(file, "task", vfr_metrics_task_name(p->task)) < 0 ||
-              vfr_h5_write_int_attr(file, "horizon", p->horizon) < 0 ||
-              vfr_h5_write_strings(file, "symbols", (const char *const *)p->symbols,
+              vfri_h5_write_string_attr(file, "created_by", "vfr " VFR_VERSION) < 0 ||
+              vfri_h5_write_string_attr(file, "task", vfr_metrics_task_name(p->task)) < 0 ||
+              vfri_h5_write_int_attr(file, "horizon", p->horizon) < 0 ||
+              vfri_h5_write_strings(file, "symbols", (const char *const *)p->symbols,
                                                p->S) < 0 ||
-              vfr_h5_write_strings(file, "score_names", score_names, p->M) < 0;
+              vfri_h5_write_strings(file, "score_names", score_names, p->M) < 0;
     if (!bad && p->backtest) /* vfr backtest and vfr evaluate default to the run's own */
-        bad = vfr_h5_write_string_attr(file, "backtest_strategy", vfr_backtest_strategy_name(p->backtest->strategy)) < 0 ||
-              vfr_h5_write_int_attr(file, "backtest_k", p->backtest->k) < 0 ||
-              vfr_h5_write_int_attr(file, "backtest_horizon", p->backtest->horizon) < 0 ||
-              vfr_h5_write_double_attr(file, "backtest_threshold", p->backtest->threshold) < 0 ||
-              vfr_h5_write_double_attr(file, "backtest_cost_bps", p->backtest->cost_bps) < 0;
+        bad = vfri_h5_write_string_attr(file, "backtest_strategy", vfr_backtest_strategy_name(p->backtest->strategy)) < 0 ||
+              vfri_h5_write_int_attr(file, "backtest_k", p->backtest->k) < 0 ||
+              vfri_h5_write_int_attr(file, "backtest_horizon", p->backtest->horizon) < 0 ||
+              vfri_h5_write_double_attr(file, "backtest_threshold", p->backtest->threshold) < 0 ||
+              vfri_h5_write_double_attr(file, "backtest_cost_bps", p->backtest->cost_bps) < 0;
     for (size_t i = 0; !bad && i < sizeof cols / sizeof cols[0]; i++)
         if (i < 4 || cols[i].buf) /* the first four are required */
-            bad = vfr_h5_write_array(file, cols[i].name, cols[i].ftype,
+            bad = vfri_h5_write_array(file, cols[i].name, cols[i].ftype,
                                                  cols[i].mtype, cols[i].rank, cols[i].dims,
                                                  cols[i].buf, compression) < 0;
     if (bad) {
         st = vfr_fail(VFR_ERR_IO, "%s: writing '%s' failed (disk full?)", path, tmp);
-        vfr_h5_abort(file, tmp);
+        vfri_h5_abort(file, tmp);
         goto done;
     }
-    st = vfr_h5_commit(file, tmp, path);
+    st = vfri_h5_commit(file, tmp, path);
 done:
-    vfr_h5_free_strings(names, p->M);
+    vfri_h5_free_strings(names, p->M);
     return st;
 }

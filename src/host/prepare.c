@@ -46,7 +46,7 @@ void vfr_prepared_free(vfr_prepared *p)
         free(p->src);
     }
     if (p->cache_dir) { /* XGBoost's external-memory files; the matrices are gone */
-        vfr_remove_tree(p->cache_dir);
+        vfri_remove_tree(p->cache_dir);
         free(p->cache_dir);
     }
     free(p->src_row);
@@ -144,14 +144,14 @@ static vfr_status make_cache_dir(vfr_prepared *p, const char *root)
         root = tmpdir && *tmpdir ? tmpdir : "/tmp";
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/.xgbcache-%ld", root, (long)getpid());
-    if (vfr_mkdirs(dir) != 0)
+    if (vfri_mkdirs(dir) != 0)
         return vfr_fail(VFR_ERR_IO, "dataConfig.memory: cannot make the external-memory cache folder %s: %s", dir,
                         strerror(errno));
     if (p->cache_dir) {
         rmdir(p->cache_dir);
         free(p->cache_dir);
     }
-    if (!(p->cache_dir = vfr_strdup(dir)))
+    if (!(p->cache_dir = vfri_strdup(dir)))
         return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
     return VFR_OK;
 }

@@ -161,7 +161,7 @@ static vfr_status open_folder(vfr_queue *q, const char *dir, int create, int64_t
     snprintf(path, sizeof path, "%s/queue.db", dir);
     if (!create && access(path, F_OK) != 0)
         return vfr_fail(VFR_ERR_NOT_FOUND, "no queue at '%s' (--queue or VFR_QUEUE; `vfr submit` creates one)", dir);
-    if (vfr_mkdirs(dir) != 0)
+    if (vfri_mkdirs(dir) != 0)
         return vfr_fail(VFR_ERR_IO, "queue: cannot create '%s': %s", dir, strerror(errno));
     snprintf(q->files, sizeof q->files, "%s", dir);
     char label[4200];
@@ -835,7 +835,7 @@ fail:
 static cJSON *read_json_file(const char *dir, vfr_runfile f)
 {
     cJSON *o = NULL;
-    if (vfr_runfolder_read_json(dir, f, 0, &o) != VFR_OK)
+    if (vfri_runfolder_read_json(dir, f, 0, &o) != VFR_OK)
         vfr_error_clear();
     return o;
 }

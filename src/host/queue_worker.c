@@ -157,10 +157,10 @@ static vfr_status write_job_file(worker *w, const vfr_queue_job *j, char *path, 
 {
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/jobs", w->q->files);
-    if (vfr_mkdirs(dir) != 0)
+    if (vfri_mkdirs(dir) != 0)
         return vfr_fail(VFR_ERR_IO, "worker: cannot create '%s': %s", dir, strerror(errno));
     snprintf(path, cap, "%s/%s.json", dir, j->id);
-    return vfr_write_file_atomic(path, j->job_json, strlen(j->job_json));
+    return vfri_write_file_atomic(path, j->job_json, strlen(j->job_json));
 }
 
 static vfr_status spawn(worker *w, const vfr_queue_job *j, child **out)
@@ -175,7 +175,7 @@ static vfr_status spawn(worker *w, const vfr_queue_job *j, child **out)
         return vfr_fail(VFR_ERR_NOMEM, "worker: out of memory");
     c->fd = c->log_fd = -1;
     c->progress = -1;
-    c->started = vfr_seconds();
+    c->started = vfri_seconds();
     /* the job's timeLimitMinutes, capped by the worker's own limit */
     c->limit_s = w->o->job_time_limit_s > 0 ? w->o->job_time_limit_s : 0;
     cJSON *jj = cJSON_Parse(j->job_json);
@@ -186,7 +186,7 @@ static vfr_status spawn(worker *w, const vfr_queue_job *j, child **out)
     snprintf(c->id, sizeof c->id, "%s", j->id);
     snprintf(c->run_dir, sizeof c->run_dir, "%s", j->run_dir);
     snprintf(logdir, sizeof logdir, "%s/logs", w->q->files);
-    if (vfr_mkdirs(logdir) != 0) {
+    if (vfri_mkdirs(logdir) != 0) {
         child_free(c);
         return vfr_fail(VFR_ERR_IO, "worker: cannot create '%s': %s", logdir, strerror(errno));
     }
@@ -194,7 +194,7 @@ static vfr_status spawn(worker *w, const vfr_queue_job *j, child **out)
     c->log_fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (c->log_fd >= 0) {
         char head[600], now[32];
-        vfr_utc_now(now);
+        vfri_utc_now(now);
         int n = snprintf(head, sizeof head, "== %s attempt %d on worker %s\n", now, (int)j->attempts, w->name);
         ssize_t wr = write(c->log_fd, head, (size_t)n);
         (void)wr;
@@ -279,7 +279,7 @@ static int finish_child(worker *w, child *c)
         st = vfr_queue_result_from_run(c->run_dir, &result);
         if (st == VFR_OK) {
             st = vfr_queue_finish(w->q, c->id, w->name, VFR_QUEUE_COMPLETED, NULL, result);
-            snprintf(why, sizeof why, "in %.1f s, %s", vfr_seconds() - c->started, c->run_dir);
+            snprintf(why, sizeof why, "in %.1f s, %s", vfri_seconds() - c->started, c->run_dir);
             wlog(w, VFR_LOG_INFO, "job %s: completed %s", c->id, why);
         } else {
             snprintf(why, sizeof why, "vfr train exited 0 but %s", vfr_last_error());
@@ -323,7 +323,7 @@ static int db_trouble(worker *w, const char *what)
 {
     if (!db_lost(w->q->db))
         return 0;
-    double now = vfr_seconds();
+    double now = vfri_seconds();
     w->backoff = w->db_down ? (w->backoff * 2 > 30 ? 30 : w->backoff * 2) : 1;
     w->db_down = 1;
     w->retry_at = now + w->backoff;
@@ -351,7 +351,7 @@ static void heartbeat_all(worker *w)
             c->cancelled = cancel;
             c->lost = lost;
             c->term_sent = 1;
-            c->term_at = vfr_seconds();
+            c->term_at = vfri_seconds();
             kill(c->pid, SIGTERM);
             wlog(w, VFR_LOG_INFO, "job %s: %s", c->id,
                  cancel ? "cancel asked: stopping the run (SIGTERM)" : "no longer ours: stopping the run (SIGTERM)");
@@ -387,14 +387,14 @@ static void watch_children(worker *w, double hb)
             drain(c);
         if (!c->exited && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
             c->exited = 1;
-        if (!c->exited && !c->term_sent && c->limit_s > 0 && vfr_seconds() - c->started > c->limit_s) {
+        if (!c->exited && !c->term_sent && c->limit_s > 0 && vfri_seconds() - c->started > c->limit_s) {
             c->timed_out = c->term_sent = 1;
-            c->term_at = vfr_seconds();
+            c->term_at = vfri_seconds();
             kill(c->pid, SIGTERM);
             wlog(w, VFR_LOG_WARN, "job %s: %s", c->id, "time limit reached: stopping the run (SIGTERM)");
         }
         if (!c->exited && c->term_sent &&
-            vfr_seconds() - c->term_at > (c->timed_out ? LIMIT_KILL_WAIT_S : KILL_WAIT_S))
+            vfri_seconds() - c->term_at > (c->timed_out ? LIMIT_KILL_WAIT_S : KILL_WAIT_S))
             kill(c->pid, SIGKILL);
     }
 }
@@ -425,7 +425,7 @@ vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o)
     vfr_report_log(o->reporter, VFR_LOG_INFO, "worker %s: queue %s, runs %s, %d at once%s", w.name,
                    vfr_queue_dir(q), w.runs, o->max_concurrent, o->once ? ", until the queue is empty" : "");
     for (;;) {
-        double now = vfr_seconds();
+        double now = vfri_seconds();
         if (o->stop && *o->stop && !w.stopping) {
             w.stopping = 1;
             vfr_report_log(o->reporter, VFR_LOG_INFO, "worker %s: stopping: %d running job(s) get SIGTERM", w.name, w.n);
@@ -506,7 +506,7 @@ vfr_status vfr_worker_run(vfr_queue *q, const vfr_worker_options *o)
             continue;
         }
         watch_children(&w, hb);
-        now = vfr_seconds();
+        now = vfri_seconds();
         if (!w.db_down && now - last_beat >= hb) {
             heartbeat_all(&w);
             last_beat = now;

@@ -163,7 +163,7 @@ vfr_status vfr_registry_check_name(const char *name)
 
 vfr_status vfr_registry_parse_semver(const char *s, int32_t v[3])
 {
-    return vfr_semver_parse(s, VFR_REGISTRY_MAX_VERSION_PART, v);
+    return vfri_semver_parse(s, VFR_REGISTRY_MAX_VERSION_PART, v);
 }
 
 vfr_status vfr_registry_alias_parse(const char *s, vfr_registry_alias *out)
@@ -374,7 +374,7 @@ static vfr_status open_folder(vfr_registry *reg, const char *dir, int create)
             return vfr_fail(VFR_ERR_NOT_FOUND,
                             "no registry at '%s' (set --registry or VFR_REGISTRY; `vfr models register` creates one)",
                             dir);
-        if (vfr_mkdirs(dir) != 0)
+        if (vfri_mkdirs(dir) != 0)
             return vfr_fail(VFR_ERR_IO, "registry: cannot create '%s': %s", dir, strerror(errno));
     } else if (!S_ISDIR(sb.st_mode)) {
         return vfr_fail(VFR_ERR_FORMAT, "'%s' is not a vfr registry: it is a file, not a folder", dir);
@@ -484,7 +484,7 @@ void vfr_registry_version_free(vfr_registry_version *v)
     free(v);
 }
 
-static char *dup_or_null(const char *s) { return s ? vfr_strdup(s) : NULL; }
+static char *dup_or_null(const char *s) { return s ? vfri_strdup(s) : NULL; }
 
 static vfr_status row_to_version(db_stmt *s, vfr_registry_version **out)
 {
@@ -509,7 +509,7 @@ static vfr_status row_to_version(db_stmt *s, vfr_registry_version **out)
         cJSON_ArrayForEach(e, names)
         {
             if (v->feature_names)
-                v->feature_names[i] = vfr_strdup(cJSON_IsString(e) ? e->valuestring : "");
+                v->feature_names[i] = vfri_strdup(cJSON_IsString(e) ? e->valuestring : "");
             i++;
         }
     }
@@ -727,8 +727,8 @@ vfr_status reg_store_object(vfr_registry *reg, const char *src, char sha[65], in
         return reg_pg_store_object(reg, src, sha, bytes);
     char *buf;
     size_t len;
-    if (vfr_read_file(src, &buf, &len) != 0)
-        return vfr_fail_open(src);
+    if (vfri_read_file(src, &buf, &len) != 0)
+        return vfri_fail_open(src);
     vfr_digest_sha256(buf, len, sha);
     *bytes = (int64_t)len;
     vfr_status st = VFR_OK;
@@ -812,12 +812,12 @@ static vfr_status read_run(const char *run_dir, const vfr_registry_register_opti
     vfr_predictions *pred = NULL;
     if (!realpath(run_dir, r->run_dir))
         return vfr_fail(VFR_ERR_NOT_FOUND, "run folder '%s': %s", run_dir, strerror(errno));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_JOB, 1, &r->job));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_MANIFEST, 1, &r->manifest));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_METRICS, 1, &r->metrics));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_COMPARISON, 0, &r->comparison));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_SEARCH, 0, &r->search));
-    VFR_TRY(vfr_runfolder_read_json(run_dir, VFR_RUNFILE_PROCESSORS, 0, &r->processors));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_JOB, 1, &r->job));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_MANIFEST, 1, &r->manifest));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_METRICS, 1, &r->metrics));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_COMPARISON, 0, &r->comparison));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_SEARCH, 0, &r->search));
+    VFR_TRY(vfri_runfolder_read_json(run_dir, VFR_RUNFILE_PROCESSORS, 0, &r->processors));
 
     const char *name = o && o->name ? o->name : jstr(r->job, "modelName");
     if (!name) {
@@ -992,7 +992,7 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
     if (r.version[0])
         VFR_TRY(check_free(reg, r.name, r.version));
 
-    VFR_TRY(vfr_runfolder_path_named(run_dir, r.artifact, path, sizeof path));
+    VFR_TRY(vfri_runfolder_path_named(run_dir, r.artifact, path, sizeof path));
     VFR_TRY(reg_store_object(reg, path, art_sha, &art_bytes));
     VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_PROBE, path, sizeof path));
     if (access(path, F_OK) == 0)
@@ -1000,7 +1000,7 @@ vfr_status vfr_registry_register_run(vfr_registry *reg, const char *run_dir,
     reg_fault("register", "after_artifact");
 
     VFR_TRY(db_begin(reg->db));
-    vfr_utc_now(now);
+    vfri_utc_now(now);
     db_stmt *s = NULL;
     VFR_TRY(db_prepare(reg->db, &s, "SELECT id FROM models WHERE name = ?", "s", r.name));
     if (db_step(s) == 1)

@@ -223,9 +223,9 @@ static vfr_status run_validation(vfr_registry *reg, const vfr_registry_version *
     for (int k = 0; k < 3 && st == VFR_OK; k++) {
         vfr_model_destroy(m);
         m = NULL;
-        double t0 = vfr_seconds();
+        double t0 = vfri_seconds();
         st = vfr_model_load(&cfg, path, &m);
-        double t = (vfr_seconds() - t0) * 1e3;
+        double t = (vfri_seconds() - t0) * 1e3;
         ms = t < ms ? t : ms;
     }
     if (st != VFR_OK) {
@@ -467,7 +467,7 @@ vfr_status vfr_registry_deploy(vfr_registry *reg, const char *name, const char *
     VFR_TRY(gate(reg, v, o, val));
 
     VFR_TRY(db_begin(reg->db));
-    vfr_utc_now(now);
+    vfri_utc_now(now);
     VFR_TRY(reg_alias_get(reg, mid, "champion", &champ, NULL));
     VFR_TRY(reg_alias_get(reg, mid, alias, &cur, &cur_traffic));
     if (o->as == VFR_REGISTRY_CHAMPION) {
@@ -533,7 +533,7 @@ vfr_status vfr_registry_promote(vfr_registry *reg, const char *name, const vfr_r
     VFR_TRY(reg_version_by_id(reg, chal, &v));
     VFR_TRY(gate(reg, v, o, val));
     VFR_TRY(db_begin(reg->db));
-    vfr_utc_now(now);
+    vfri_utc_now(now);
     VFR_TRY(reg_alias_get(reg, mid, "challenger", &again, NULL));
     if (again != chal) {
         st = vfr_fail(VFR_ERR_INVALID_ARG, "model '%s': the challenger changed meanwhile; promote again", name);
@@ -608,7 +608,7 @@ vfr_status vfr_registry_rollback(vfr_registry *reg, const char *name, const vfr_
     VFR_TRY(reg_version_by_id(reg, prev, &v));
     VFR_TRY(gate(reg, v, o, val));
     VFR_TRY(db_begin(reg->db));
-    vfr_utc_now(now);
+    vfri_utc_now(now);
     VFR_TRY(reg_alias_get(reg, mid, "champion", &again, NULL));
     if (again != champ) {
         st = vfr_fail(VFR_ERR_INVALID_ARG, "model '%s': the champion changed meanwhile; roll back again", name);
@@ -644,7 +644,7 @@ vfr_status vfr_registry_ab_stop(vfr_registry *reg, const char *name, const char 
     if (st != VFR_OK)
         return st;
     VFR_TRY(db_begin(reg->db));
-    vfr_utc_now(now);
+    vfri_utc_now(now);
     VFR_TRY(reg_alias_get(reg, mid, "challenger", &chal, NULL));
     if (!chal) {
         st = vfr_fail(VFR_ERR_NOT_FOUND, "model '%s' has no A/B test running", name);

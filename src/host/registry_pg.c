@@ -164,7 +164,7 @@ vfr_status reg_pg_store_object(vfr_registry *reg, const char *src, char sha[65],
 {
     char *buf;
     size_t len;
-    if (vfr_read_file(src, &buf, &len) != 0)
+    if (vfri_read_file(src, &buf, &len) != 0)
         return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", src, strerror(errno));
     vfr_digest_sha256(buf, len, sha);
     *bytes = (int64_t)len;
@@ -178,7 +178,7 @@ vfr_status reg_pg_store_object(vfr_registry *reg, const char *src, char sha[65],
     /* Its own committed transaction, before the row that points at it: a
      * committed PostgreSQL transaction is on disk (WAL, fsync). A damaged
      * copy is replaced. */
-    vfr_utc_now(now);
+    vfri_utc_now(now);
     db_stmt *s = NULL;
     if (st == VFR_OK)
         st = db_prepare(reg->db, &s,
@@ -242,11 +242,11 @@ vfr_status reg_pg_verify_object(const vfr_registry *reg, const char *sha256, con
         st = vfr_fail(VFR_ERR_INTEGRITY,
                       "the stored %s %s in registry %s is corrupt: its SHA-256 is %s, the registry recorded %s", what,
                       sha256, reg->dir, got, sha256);
-    else if (vfr_mkdirs(reg->objects) != 0)
+    else if (vfri_mkdirs(reg->objects) != 0)
         st = vfr_fail(VFR_ERR_IO, "registry: cannot create the local copy folder %s: %s", reg->objects,
                       strerror(errno));
     else
-        st = vfr_write_file_atomic(path, data, len);
+        st = vfri_write_file_atomic(path, data, len);
     free(data);
     return st;
 }

@@ -187,18 +187,18 @@ static vfr_status map_features(const vfr_registry_version *v, const vfr_dataset_
 static vfr_status add_versions(const char *tmp, const char *out, const char *name, const char *ref,
                                const int32_t *vidx, int64_t n, char versions[2][32], int nv, double traffic)
 {
-    vfr_h5_quiet();
+    vfri_h5_quiet();
     hid_t f = H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT);
     if (f < 0)
         return vfr_fail(VFR_ERR_IO, "%s: cannot reopen to add the version columns", tmp);
     const char *vs[2] = {versions[0], versions[1]};
     uint64_t dims[1] = {(uint64_t)n};
-    int bad = vfr_h5_write_array(f, "version_index", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dims, vidx,
+    int bad = vfri_h5_write_array(f, "version_index", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dims, vidx,
                                              n > 0 ? 4 : 0) < 0 ||
-              vfr_h5_write_strings(f, "versions", vs, nv) < 0 ||
-              vfr_h5_write_string_attr(f, "model", name) < 0 ||
-              vfr_h5_write_string_attr(f, "model_ref", ref) < 0 ||
-              vfr_h5_write_double_attr(f, "challenger_traffic", traffic) < 0;
+              vfri_h5_write_strings(f, "versions", vs, nv) < 0 ||
+              vfri_h5_write_string_attr(f, "model", name) < 0 ||
+              vfri_h5_write_string_attr(f, "model_ref", ref) < 0 ||
+              vfri_h5_write_double_attr(f, "challenger_traffic", traffic) < 0;
     if (H5Fclose(f) < 0 || bad)
         return vfr_fail(VFR_ERR_IO, "%s: writing the version columns failed (disk full?)", tmp);
     FILE *fp = fopen(tmp, "rb");

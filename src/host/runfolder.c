@@ -55,7 +55,7 @@ const char *vfr_runfolder_file_name(vfr_runfile f)
     return (int)f >= 0 && f < VFR_RUNFILE_COUNT ? file_names[f] : NULL;
 }
 
-vfr_status vfr_runfolder_path_named(const char *dir, const char *name, char *out, size_t cap)
+vfr_status vfri_runfolder_path_named(const char *dir, const char *name, char *out, size_t cap)
 {
     if (cap)
         out[0] = '\0';
@@ -72,7 +72,7 @@ vfr_status vfr_runfolder_path_named(const char *dir, const char *name, char *out
 
 vfr_status vfr_runfolder_dir(const char *runs, const char *job_id, char *out, size_t cap)
 {
-    return vfr_runfolder_path_named(runs ? runs : "runs", job_id, out, cap);
+    return vfri_runfolder_path_named(runs ? runs : "runs", job_id, out, cap);
 }
 
 vfr_status vfr_runfolder_path(const char *dir, vfr_runfile f, char *out, size_t cap)
@@ -80,7 +80,7 @@ vfr_status vfr_runfolder_path(const char *dir, vfr_runfile f, char *out, size_t 
     const char *name = vfr_runfolder_file_name(f);
     if (!name)
         return vfr_fail(VFR_ERR_INVALID_ARG, "run folder: no file %d", (int)f);
-    return vfr_runfolder_path_named(dir, name, out, cap);
+    return vfri_runfolder_path_named(dir, name, out, cap);
 }
 
 vfr_status vfr_runfolder_shard_name(vfr_runfile f, int i, int n, char *out, size_t cap)
@@ -99,7 +99,7 @@ vfr_status vfr_runfolder_shard_path(const char *dir, vfr_runfile f, int i, int n
 {
     char name[128];
     vfr_status st = vfr_runfolder_shard_name(f, i, n, name, sizeof name);
-    return st == VFR_OK ? vfr_runfolder_path_named(dir, name, out, cap) : st;
+    return st == VFR_OK ? vfri_runfolder_path_named(dir, name, out, cap) : st;
 }
 
 /* ---- reading and writing ---------------------------------------------------- */
@@ -114,9 +114,9 @@ vfr_status vfr_runfolder_read(const char *dir, vfr_runfile f, char **text, size_
         errno = ENAMETOOLONG;
         return st;
     }
-    if (vfr_read_file(path, text, &n) != 0) {
+    if (vfri_read_file(path, text, &n) != 0) {
         int e = errno;
-        vfr_status st = e == ENOMEM ? vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path) : vfr_fail_open(path);
+        vfr_status st = e == ENOMEM ? vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path) : vfri_fail_open(path);
         errno = e;
         return st;
     }
@@ -138,23 +138,23 @@ vfr_status vfr_runfolder_check_finished(const char *dir)
     return VFR_OK;
 }
 
-vfr_status vfr_runfolder_read_json(const char *dir, vfr_runfile f, int required, cJSON **out)
+vfr_status vfri_runfolder_read_json(const char *dir, vfr_runfile f, int required, cJSON **out)
 {
     char path[8400], *buf;
     size_t len;
     *out = NULL;
     RETURN_IF_FAILED(vfr_runfolder_path(dir, f, path, sizeof path));
-    if (vfr_read_file(path, &buf, &len) != 0) {
+    if (vfri_read_file(path, &buf, &len) != 0) {
         if (errno == ENOENT && !required)
             return VFR_OK;
         if (errno == EINVAL)
-            return vfr_fail_open(path);
+            return vfri_fail_open(path);
         if (errno == ENOMEM)
             return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory", path);
         return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s%s", path, strerror(errno),
                         errno == ENOENT ? " (is this a finished `vfr train` run folder?)" : "");
     }
-    int nul = vfr_json_nul_line(buf, len);
+    int nul = vfri_json_nul_line(buf, len);
     if (nul) {
         free(buf);
         return vfr_fail(VFR_ERR_FORMAT, "%s: line %d: a string holds a NUL character", path, nul);
@@ -166,24 +166,24 @@ vfr_status vfr_runfolder_read_json(const char *dir, vfr_runfile f, int required,
     return VFR_OK;
 }
 
-vfr_status vfr_runfolder_write_text(const char *dir, vfr_runfile f, const char *text)
+vfr_status vfri_runfolder_write_text(const char *dir, vfr_runfile f, const char *text)
 {
     char path[8400];
     RETURN_IF_FAILED(vfr_runfolder_path(dir, f, path, sizeof path));
-    return vfr_write_file_atomic(path, text, strlen(text));
+    return vfri_write_file_atomic(path, text, strlen(text));
 }
 
-vfr_status vfr_runfolder_write_json(const char *dir, vfr_runfile f, const cJSON *o)
+vfr_status vfri_runfolder_write_json(const char *dir, vfr_runfile f, const cJSON *o)
 {
     char *s = cJSON_Print(o);
     if (!s)
         return vfr_fail(VFR_ERR_NOMEM, "%s: out of memory writing %s", dir, vfr_runfolder_file_name(f));
-    vfr_status st = vfr_runfolder_write_text(dir, f, s);
+    vfr_status st = vfri_runfolder_write_text(dir, f, s);
     free(s);
     return st;
 }
 
-vfr_status vfr_runfolder_move_search(const char *from, const char *to)
+vfr_status vfri_runfolder_move_search(const char *from, const char *to)
 {
     static const vfr_runfile keep[] = {VFR_RUNFILE_TRIALS, VFR_RUNFILE_SEARCH};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
@@ -305,7 +305,7 @@ static long pid_suffix(const char *name, const char *prefix)
     return pid;
 }
 
-int vfr_run_clean_stale(const char *dst)
+int vfri_run_clean_stale(const char *dst)
 {
     char parent[4200], tmp_prefix[600], old_prefix[600];
     const char *base;
@@ -335,27 +335,27 @@ int vfr_run_clean_stale(const char *dst)
             done++;
             continue;
         }
-        if (vfr_remove_tree(path) == 0)
+        if (vfri_remove_tree(path) == 0)
             done++;
     }
     closedir(d);
     return done;
 }
 
-vfr_status vfr_run_tmp_create(const char *dst, char *tmp, size_t cap)
+vfr_status vfri_run_tmp_create(const char *dst, char *tmp, size_t cap)
 {
     char parent[4200], host[256], owner[4400], text[300];
     const char *base;
     split_path(dst, parent, sizeof parent, &base);
-    if (vfr_mkdirs(parent) != 0)
+    if (vfri_mkdirs(parent) != 0)
         return vfr_fail(VFR_ERR_IO, "%s: cannot create the folder: %s", parent, strerror(errno));
-    vfr_run_clean_stale(dst);
+    vfri_run_clean_stale(dst);
     int len = snprintf(tmp, cap, "%s/.%s.tmp.%ld", parent, base, (long)getpid());
     if (len < 0 || (size_t)len >= cap) {
         tmp[0] = '\0';
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: path too long for the run folder's temporary name", dst);
     }
-    if (vfr_mkdirs(tmp) != 0) {
+    if (vfri_mkdirs(tmp) != 0) {
         vfr_status st = vfr_fail(VFR_ERR_IO, "%s: cannot create the run folder: %s", tmp, strerror(errno));
         rmdir(tmp);
         return st;
@@ -369,13 +369,13 @@ vfr_status vfr_run_tmp_create(const char *dst, char *tmp, size_t cap)
         close(fd);
     if (!ok) {
         vfr_status st = vfr_fail(VFR_ERR_IO, "%s: cannot write: %s", owner, strerror(errno));
-        vfr_remove_tree(tmp);
+        vfri_remove_tree(tmp);
         return st;
     }
     return VFR_OK;
 }
 
-vfr_status vfr_run_publish(const char *tmp, const char *dst)
+vfr_status vfri_run_publish(const char *tmp, const char *dst)
 {
     char owner[4400];
     snprintf(owner, sizeof owner, "%s/" OWNER_FILE, tmp);
@@ -383,7 +383,7 @@ vfr_status vfr_run_publish(const char *tmp, const char *dst)
     if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_EXCHANGE) == 0) {
         /* tmp now holds the previous run; a kill before it is removed
          * leaves a stale tmp folder for the next run to clean */
-        vfr_remove_tree(tmp);
+        vfri_remove_tree(tmp);
         return VFR_OK;
     }
     int e = errno;
@@ -400,7 +400,7 @@ vfr_status vfr_run_publish(const char *tmp, const char *dst)
             return vfr_fail(VFR_ERR_IO, "%s: cannot move the previous run aside: %s", dst, strerror(errno));
         if (rename(tmp, dst) == 0) {
             if (had_old)
-                vfr_remove_tree(old);
+                vfri_remove_tree(old);
             return VFR_OK;
         }
         e = errno;

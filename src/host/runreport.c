@@ -180,23 +180,23 @@ static void put_key(vfr_svg_buf *b, int file, const char *path)
 {
     if (file < 0 || !path)
         return;
-    vfr_svg_printf(b, " data-key=\"%.*s:", key_len(file), file_name(file));
-    vfr_svg_esc(b, path);
-    vfr_svg_puts(b, "\"");
+    vfri_svg_printf(b, " data-key=\"%.*s:", key_len(file), file_name(file));
+    vfri_svg_esc(b, path);
+    vfri_svg_puts(b, "\"");
 }
 
 /* <tag class="num" data-key="file:path">v</tag>; NaN prints a dash, unkeyed. */
 static void num(vfr_svg_buf *b, const char *tag, double v, int decimals, int file, const char *path)
 {
     if (!isfinite(v)) {
-        vfr_svg_printf(b, "<%s class=\"num na\">&#8212;</%s>", tag, tag);
+        vfri_svg_printf(b, "<%s class=\"num na\">&#8212;</%s>", tag, tag);
         return;
     }
     char s[48];
     fmt_num(v, decimals, s);
-    vfr_svg_printf(b, "<%s class=\"num\"", tag);
+    vfri_svg_printf(b, "<%s class=\"num\"", tag);
     put_key(b, file, path);
-    vfr_svg_printf(b, ">%s</%s>", s, tag);
+    vfri_svg_printf(b, ">%s</%s>", s, tag);
 }
 
 /* The number at path of file j, keyed. */
@@ -214,9 +214,9 @@ static void jnum_out_1based(rr *r, const char *tag, int file, const char *path)
         num(r->b, tag, v, -1, -1, NULL);
         return;
     }
-    vfr_svg_printf(r->b, "<%s class=\"num\"", tag);
+    vfri_svg_printf(r->b, "<%s class=\"num\"", tag);
     put_key(r->b, file, path);
-    vfr_svg_printf(r->b, " data-offset=\"1\">%.0f</%s>", v + 1, tag);
+    vfri_svg_printf(r->b, " data-offset=\"1\">%.0f</%s>", v + 1, tag);
 }
 
 /* The string at path of file j, escaped and keyed; a dash when absent. */
@@ -225,21 +225,21 @@ static void jstr_out(rr *r, const char *tag, int file, const char *path)
     const char *s = jstr(r->j[file], path);
     vfr_svg_buf *b = r->b;
     if (!s) {
-        vfr_svg_printf(b, "<%s class=\"na\">&#8212;</%s>", tag, tag);
+        vfri_svg_printf(b, "<%s class=\"na\">&#8212;</%s>", tag, tag);
         return;
     }
-    vfr_svg_printf(b, "<%s", tag);
+    vfri_svg_printf(b, "<%s", tag);
     put_key(b, file, path);
-    vfr_svg_puts(b, ">");
-    vfr_svg_esc(b, s);
-    vfr_svg_printf(b, "</%s>", tag);
+    vfri_svg_puts(b, ">");
+    vfri_svg_esc(b, s);
+    vfri_svg_printf(b, "</%s>", tag);
 }
 
 /* Any JSON value as short text: strings as they are, the rest as JSON. */
 static void json_text(vfr_svg_buf *b, const cJSON *v)
 {
     if (cJSON_IsString(v)) {
-        vfr_svg_esc(b, v->valuestring);
+        vfri_svg_esc(b, v->valuestring);
         return;
     }
     char *s = cJSON_PrintUnformatted(v);
@@ -247,7 +247,7 @@ static void json_text(vfr_svg_buf *b, const cJSON *v)
         b->oom = 1;
         return;
     }
-    vfr_svg_esc(b, s);
+    vfri_svg_esc(b, s);
     free(s);
 }
 
@@ -255,52 +255,52 @@ static void json_text(vfr_svg_buf *b, const cJSON *v)
 static void kv_list(vfr_svg_buf *b, const cJSON *o)
 {
     if (!cJSON_IsObject(o) || !o->child) {
-        vfr_svg_puts(b, "<span class=\"na\">&#8212;</span>");
+        vfri_svg_puts(b, "<span class=\"na\">&#8212;</span>");
         return;
     }
-    vfr_svg_puts(b, "<span class=\"params\">");
+    vfri_svg_puts(b, "<span class=\"params\">");
     for (const cJSON *c = o->child; c; c = c->next) {
-        vfr_svg_puts(b, "<span class=\"param\"><b>");
-        vfr_svg_esc(b, c->string);
-        vfr_svg_puts(b, "</b>&#8239;=&#8239;");
+        vfri_svg_puts(b, "<span class=\"param\"><b>");
+        vfri_svg_esc(b, c->string);
+        vfri_svg_puts(b, "</b>&#8239;=&#8239;");
         json_text(b, c);
-        vfr_svg_puts(b, c->next ? "</span>, " : "</span>");
+        vfri_svg_puts(b, c->next ? "</span>, " : "</span>");
     }
-    vfr_svg_puts(b, "</span>");
+    vfri_svg_puts(b, "</span>");
 }
 
 static void dt(vfr_svg_buf *b, const char *name)
 {
-    vfr_svg_puts(b, "<dt>");
-    vfr_svg_esc(b, name);
-    vfr_svg_puts(b, "</dt>");
+    vfri_svg_puts(b, "<dt>");
+    vfri_svg_esc(b, name);
+    vfri_svg_puts(b, "</dt>");
 }
 
 static void note(vfr_svg_buf *b, const char *id, const char *text, const char *detail)
 {
-    vfr_svg_puts(b, "<p class=\"note\"");
+    vfri_svg_puts(b, "<p class=\"note\"");
     if (id)
-        vfr_svg_printf(b, " id=\"%s\"", id);
-    vfr_svg_puts(b, ">");
-    vfr_svg_esc(b, text);
+        vfri_svg_printf(b, " id=\"%s\"", id);
+    vfri_svg_puts(b, ">");
+    vfri_svg_esc(b, text);
     if (detail) {
-        vfr_svg_puts(b, " (");
-        vfr_svg_esc(b, detail);
-        vfr_svg_puts(b, ")");
+        vfri_svg_puts(b, " (");
+        vfri_svg_esc(b, detail);
+        vfri_svg_puts(b, ")");
     }
-    vfr_svg_puts(b, "</p>\n");
+    vfri_svg_puts(b, "</p>\n");
 }
 
 static void figure_begin(vfr_svg_buf *b, const char *cls)
 {
-    vfr_svg_printf(b, "<figure class=\"%s\">", cls ? cls : "wide");
+    vfri_svg_printf(b, "<figure class=\"%s\">", cls ? cls : "wide");
 }
 
 static void figure_end(vfr_svg_buf *b, const char *caption)
 {
-    vfr_svg_puts(b, "<figcaption>");
-    vfr_svg_esc(b, caption);
-    vfr_svg_puts(b, "</figcaption></figure>\n");
+    vfri_svg_puts(b, "<figcaption>");
+    vfri_svg_esc(b, caption);
+    vfri_svg_puts(b, "</figcaption></figure>\n");
 }
 
 /* ---- computations ------------------------------------------------------------ */
@@ -358,38 +358,38 @@ static void hdr_environment(rr *r)
 {
     vfr_svg_buf *b = r->b;
     const cJSON *man = r->j[F_MANIFEST];
-    vfr_svg_puts(b, "<section id=\"environment\"><h3>Build, device and wall time</h3><dl class=\"kv\">");
+    vfri_svg_puts(b, "<section id=\"environment\"><h3>Build, device and wall time</h3><dl class=\"kv\">");
     dt(b, "vfr version");
     jstr_out(r, "dd", F_MANIFEST, "vfrVersion");
     dt(b, "device");
-    vfr_svg_puts(b, "<dd>");
+    vfri_svg_puts(b, "<dd>");
     jstr_out(r, "span", F_MANIFEST, "device.used");
-    vfr_svg_puts(b, " (asked ");
+    vfri_svg_puts(b, " (asked ");
     jstr_out(r, "span", F_MANIFEST, "device.asked");
-    vfr_svg_puts(b, ", model on ");
+    vfri_svg_puts(b, ", model on ");
     jstr_out(r, "span", F_MANIFEST, "device.model");
-    vfr_svg_puts(b, ")");
+    vfri_svg_puts(b, ")");
     if (jstr(man, "device.name")) {
-        vfr_svg_puts(b, " ");
+        vfri_svg_puts(b, " ");
         jstr_out(r, "span", F_MANIFEST, "device.name");
     }
-    vfr_svg_puts(b, "</dd>");
+    vfri_svg_puts(b, "</dd>");
     const cJSON *libs = jget(man, "libraries");
     if (cJSON_IsObject(libs)) {
         dt(b, "libraries");
-        vfr_svg_puts(b, "<dd>");
+        vfri_svg_puts(b, "<dd>");
         kv_list(b, libs);
-        vfr_svg_puts(b, "</dd>");
+        vfri_svg_puts(b, "</dd>");
     }
     /* one row of step names over one row of seconds: short enough for the header */
-    vfr_svg_puts(b, "</dl>\n<h3>Wall time of each step (seconds)</h3><div class=\"scroll\"><table id=\"table-steps\"><tr>");
+    vfri_svg_puts(b, "</dl>\n<h3>Wall time of each step (seconds)</h3><div class=\"scroll\"><table id=\"table-steps\"><tr>");
     const cJSON *steps = jget(man, "stepSeconds");
     for (const cJSON *s = steps ? steps->child : NULL; s; s = s->next) {
-        vfr_svg_puts(b, "<th class=\"num\">");
-        vfr_svg_esc(b, s->string);
-        vfr_svg_puts(b, "</th>");
+        vfri_svg_puts(b, "<th class=\"num\">");
+        vfri_svg_esc(b, s->string);
+        vfri_svg_puts(b, "</th>");
     }
-    vfr_svg_puts(b, "<th class=\"num\">total</th></tr><tr>");
+    vfri_svg_puts(b, "<th class=\"num\">total</th></tr><tr>");
     double total = 0;
     for (const cJSON *s = steps ? steps->child : NULL; s; s = s->next) {
         char path[300];
@@ -398,12 +398,12 @@ static void hdr_environment(rr *r)
         if (cJSON_IsNumber(s))
             total += s->valuedouble;
     }
-    vfr_svg_puts(b, "<td class=\"num total\">");
+    vfri_svg_puts(b, "<td class=\"num total\">");
     char ts[48];
     fmt_num(total, 2, ts);
-    vfr_svg_puts(b, ts);
-    vfr_svg_puts(b, "</td>");
-    vfr_svg_puts(b, "</tr></table></div></section>\n");
+    vfri_svg_puts(b, ts);
+    vfri_svg_puts(b, "</td>");
+    vfri_svg_puts(b, "</tr></table></div></section>\n");
 }
 
 static void sec_header(rr *r)
@@ -411,25 +411,25 @@ static void sec_header(rr *r)
     vfr_svg_buf *b = r->b;
     const cJSON *man = r->j[F_MANIFEST], *job = r->j[F_JOB];
     const char *job_id = jstr(man, "jobId") ? jstr(man, "jobId") : jstr(job, "jobId");
-    vfr_svg_puts(b, "<header id=\"header\">\n<h1>Run report: ");
+    vfri_svg_puts(b, "<header id=\"header\">\n<h1>Run report: ");
     if (jstr(man, "jobId"))
         jstr_out(r, "span", F_MANIFEST, "jobId");
     else
-        vfr_svg_esc(b, job_id ? job_id : "(no job id)");
-    vfr_svg_puts(b, "</h1>\n<p class=\"sub\">");
-    vfr_svg_esc(b, jstr(job, "modelName"));
-    vfr_svg_puts(b, " &#183; ");
-    vfr_svg_esc(b, jstr(job, "modelType"));
-    vfr_svg_puts(b, " &#183; target ");
-    vfr_svg_esc(b, jstr(job, "targetVariable"));
-    vfr_svg_puts(b, " &#183; ");
-    vfr_svg_esc(b, jstr(r->j[F_METRICS], "task"));
-    vfr_svg_puts(b, " &#183; created ");
-    vfr_svg_esc(b, jstr(man, "createdAt"));
-    vfr_svg_puts(b, "</p>\n<div class=\"grid2\">\n");
+        vfri_svg_esc(b, job_id ? job_id : "(no job id)");
+    vfri_svg_puts(b, "</h1>\n<p class=\"sub\">");
+    vfri_svg_esc(b, jstr(job, "modelName"));
+    vfri_svg_puts(b, " &#183; ");
+    vfri_svg_esc(b, jstr(job, "modelType"));
+    vfri_svg_puts(b, " &#183; target ");
+    vfri_svg_esc(b, jstr(job, "targetVariable"));
+    vfri_svg_puts(b, " &#183; ");
+    vfri_svg_esc(b, jstr(r->j[F_METRICS], "task"));
+    vfri_svg_puts(b, " &#183; created ");
+    vfri_svg_esc(b, jstr(man, "createdAt"));
+    vfri_svg_puts(b, "</p>\n<div class=\"grid2\">\n");
 
     /* the job */
-    vfr_svg_puts(b, "<section id=\"job\"><h3>Job</h3><dl class=\"kv\">");
+    vfri_svg_puts(b, "<section id=\"job\"><h3>Job</h3><dl class=\"kv\">");
     static const char *const job_keys[][2] = {
         {"jobId", "job"}, {"modelName", "model name"}, {"modelVersion", "model version"},
         {"modelType", "model type"}, {"objective", "objective"}, {"targetVariable", "target"},
@@ -445,79 +445,79 @@ static void sec_header(rr *r)
     jnum_out(r, "dd", F_MANIFEST, "seed", -1);
     if (!job)
         note(b, NULL, file_name(F_JOB), r->why[F_JOB]);
-    vfr_svg_puts(b, "</dl></section>\n");
+    vfri_svg_puts(b, "</dl></section>\n");
 
     /* the dataset */
-    vfr_svg_puts(b, "<section id=\"dataset\"><h3>Dataset</h3><dl class=\"kv\">");
+    vfri_svg_puts(b, "<section id=\"dataset\"><h3>Dataset</h3><dl class=\"kv\">");
     dt(b, "file");
     jstr_out(r, "dd", F_MANIFEST, "dataset.path");
     dt(b, "SHA-256");
     jstr_out(r, "dd", F_MANIFEST, "dataset.sha256");
     dt(b, "dates used");
-    vfr_svg_puts(b, "<dd>");
+    vfri_svg_puts(b, "<dd>");
     jstr_out(r, "span", F_MANIFEST, "dataset.dateFirst");
-    vfr_svg_puts(b, " to ");
+    vfri_svg_puts(b, " to ");
     jstr_out(r, "span", F_MANIFEST, "dataset.dateLast");
-    vfr_svg_puts(b, "</dd>");
+    vfri_svg_puts(b, "</dd>");
     dt(b, "rows used");
     jnum_out(r, "dd", F_MANIFEST, "dataset.rows", -1);
     const cJSON *syms = jget(man, "dataset.symbols");
     dt(b, "symbols");
-    vfr_svg_printf(b, "<dd id=\"symbols\"><span class=\"count\">%d</span>: ", cJSON_GetArraySize(syms));
+    vfri_svg_printf(b, "<dd id=\"symbols\"><span class=\"count\">%d</span>: ", cJSON_GetArraySize(syms));
     int i = 0;
     for (const cJSON *s = syms ? syms->child : NULL; s; s = s->next, i++) {
         char path[64];
         snprintf(path, sizeof path, "dataset.symbols.%d", i);
         jstr_out(r, "span", F_MANIFEST, path);
         if (s->next)
-            vfr_svg_puts(b, ", ");
+            vfri_svg_puts(b, ", ");
     }
-    vfr_svg_puts(b, "</dd>");
+    vfri_svg_puts(b, "</dd>");
     if (!man)
         note(b, NULL, file_name(F_MANIFEST), r->why[F_MANIFEST]);
-    vfr_svg_puts(b, "</dl></section>\n");
+    vfri_svg_puts(b, "</dl></section>\n");
 
     /* the model */
-    vfr_svg_puts(b, "<section id=\"model\"><h3>Model</h3><dl class=\"kv\">");
+    vfri_svg_puts(b, "<section id=\"model\"><h3>Model</h3><dl class=\"kv\">");
     dt(b, "type");
     jstr_out(r, "dd", F_MANIFEST, "model.type");
     if (jstr(man, "model.description.libraryVersion")) {
         dt(b, "library");
-        vfr_svg_puts(b, "<dd>");
-        vfr_svg_esc(b, jstr(man, "model.description.library"));
-        vfr_svg_puts(b, " ");
+        vfri_svg_puts(b, "<dd>");
+        vfri_svg_esc(b, jstr(man, "model.description.library"));
+        vfri_svg_puts(b, " ");
         jstr_out(r, "span", F_MANIFEST, "model.description.libraryVersion");
         if (jstr(man, "model.description.libraryPath")) {
-            vfr_svg_puts(b, " (");
+            vfri_svg_puts(b, " (");
             jstr_out(r, "span", F_MANIFEST, "model.description.libraryPath");
-            vfr_svg_puts(b, ")");
+            vfri_svg_puts(b, ")");
         }
-        vfr_svg_puts(b, "</dd>");
+        vfri_svg_puts(b, "</dd>");
     }
     if (isfinite(jnum(man, "model.description.roundsTrained"))) {
         dt(b, "best round");
-        vfr_svg_puts(b, "<dd>round ");
+        vfri_svg_puts(b, "<dd>round ");
         jnum_out_1based(r, "span", F_MANIFEST, "model.description.bestRound");
-        vfr_svg_puts(b, " of ");
+        vfri_svg_puts(b, " of ");
         jnum_out(r, "span", F_MANIFEST, "model.description.roundsTrained", -1);
-        vfr_svg_puts(b, " trained</dd>");
+        vfri_svg_puts(b, " trained</dd>");
     }
     dt(b, "parameters");
-    vfr_svg_puts(b, "<dd>");
+    vfri_svg_puts(b, "<dd>");
     kv_list(b, jget(man, "model.description.hyperparameters") ? jget(man, "model.description.hyperparameters")
                                                                : jget(job, "trainingConfig.hyperparameters"));
-    vfr_svg_puts(b, "</dd>");
+    vfri_svg_puts(b, "</dd>");
     const cJSON *best = jget(man, "bestParams") ? jget(man, "bestParams") : jget(r->j[F_METRICS], "search.bestParams");
     if (best) {
         dt(b, "best parameters (search)");
-        vfr_svg_puts(b, "<dd id=\"best-params\">");
+        vfri_svg_puts(b, "<dd id=\"best-params\">");
         kv_list(b, best);
-        vfr_svg_puts(b, "</dd>");
+        vfri_svg_puts(b, "</dd>");
     }
-    vfr_svg_puts(b, "</dl></section>\n");
+    vfri_svg_puts(b, "</dl></section>\n");
 
     hdr_environment(r);
-    vfr_svg_puts(b, "</div>\n</header>\n");
+    vfri_svg_puts(b, "</div>\n</header>\n");
 }
 
 /* ---- decision ---------------------------------------------------------------- */
@@ -526,26 +526,26 @@ static void registry_line(rr *r)
 {
     vfr_svg_buf *b = r->b;
     const cJSON *reg = r->j[F_REGISTRY];
-    vfr_svg_puts(b, "<div id=\"registry\"><h3>Registry</h3>");
+    vfri_svg_puts(b, "<div id=\"registry\"><h3>Registry</h3>");
     if (!reg) {
         note(b, NULL, "Not registered: registry.json", r->why[F_REGISTRY]);
-        vfr_svg_puts(b, "</div>\n");
+        vfri_svg_puts(b, "</div>\n");
         return;
     }
     /* the format belongs to the registry: show the version and alias where
      * they are named so, and every other top-level value as it is */
     static const char *const version_keys[] = {"version", "modelVersion"};
     static const char *const alias_keys[] = {"alias", "aliases", "stage"};
-    vfr_svg_puts(b, "<dl class=\"kv\">");
+    vfri_svg_puts(b, "<dl class=\"kv\">");
     for (size_t i = 0; i < 2; i++)
         if (jget(reg, version_keys[i])) {
             dt(b, "version");
             if (cJSON_IsString(jget(reg, version_keys[i])))
                 jstr_out(r, "dd", F_REGISTRY, version_keys[i]);
             else {
-                vfr_svg_puts(b, "<dd>");
+                vfri_svg_puts(b, "<dd>");
                 json_text(b, jget(reg, version_keys[i]));
-                vfr_svg_puts(b, "</dd>");
+                vfri_svg_puts(b, "</dd>");
             }
             break;
         }
@@ -555,9 +555,9 @@ static void registry_line(rr *r)
             if (cJSON_IsString(jget(reg, alias_keys[i])))
                 jstr_out(r, "dd", F_REGISTRY, alias_keys[i]);
             else {
-                vfr_svg_puts(b, "<dd>");
+                vfri_svg_puts(b, "<dd>");
                 json_text(b, jget(reg, alias_keys[i]));
-                vfr_svg_puts(b, "</dd>");
+                vfri_svg_puts(b, "</dd>");
             }
             break;
         }
@@ -571,12 +571,12 @@ static void registry_line(rr *r)
         else if (cJSON_IsNumber(c))
             jnum_out(r, "dd", F_REGISTRY, c->string, -1);
         else {
-            vfr_svg_puts(b, "<dd>");
+            vfri_svg_puts(b, "<dd>");
             json_text(b, c);
-            vfr_svg_puts(b, "</dd>");
+            vfri_svg_puts(b, "</dd>");
         }
     }
-    vfr_svg_puts(b, "</dl></div>\n");
+    vfri_svg_puts(b, "</dl></div>\n");
 }
 
 static void sec_decision(rr *r)
@@ -585,23 +585,23 @@ static void sec_decision(rr *r)
     const cJSON *cmp = r->j[F_COMPARISON];
     const cJSON *dep = jget(cmp, "decision.shouldDeploy");
     const char *cls = !cJSON_IsBool(dep) ? "undecided" : cJSON_IsTrue(dep) ? "deploy" : "nodeploy";
-    vfr_svg_printf(b, "<section id=\"decision\" class=\"decision %s\">\n<h2>Decision</h2>\n", cls);
+    vfri_svg_printf(b, "<section id=\"decision\" class=\"decision %s\">\n<h2>Decision</h2>\n", cls);
     if (!cmp) {
-        vfr_svg_puts(b, "<div class=\"verdict\">Not compared</div>");
+        vfri_svg_puts(b, "<div class=\"verdict\">Not compared</div>");
         note(b, NULL,
              "No deploy decision, p-values, PSR or DSR yet: comparison.json (written by vfr compare RUN_DIR)",
              r->why[F_COMPARISON]);
     } else {
         if (cJSON_IsBool(dep))
-            vfr_svg_printf(b, "<div class=\"verdict\" data-key=\"comparison:decision.shouldDeploy\" data-value=\"%s\">%s</div>\n",
+            vfri_svg_printf(b, "<div class=\"verdict\" data-key=\"comparison:decision.shouldDeploy\" data-value=\"%s\">%s</div>\n",
                            cJSON_IsTrue(dep) ? "true" : "false", cJSON_IsTrue(dep) ? "Deploy" : "Do not deploy");
         else
-            vfr_svg_puts(b, "<div class=\"verdict\">No decision</div>\n");
-        vfr_svg_puts(b, "<p class=\"reason\">");
+            vfri_svg_puts(b, "<div class=\"verdict\">No decision</div>\n");
+        vfri_svg_puts(b, "<p class=\"reason\">");
         jstr_out(r, "span", F_COMPARISON, "decision.reason");
-        vfr_svg_puts(b, "</p>\n");
+        vfri_svg_puts(b, "</p>\n");
     }
-    vfr_svg_puts(b, "<div class=\"grid2\">\n<div><dl class=\"kv\">");
+    vfri_svg_puts(b, "<div class=\"grid2\">\n<div><dl class=\"kv\">");
     if (cmp) {
         dt(b, "compared with");
         jstr_out(r, "dd", F_COMPARISON, "decision.against");
@@ -613,47 +613,47 @@ static void sec_decision(rr *r)
         jnum_out(r, "dd", F_COMPARISON, "trialsEvaluated", -1);
         if (cJSON_IsObject(jget(cmp, "cpcv"))) { /* split.method cpcv (docs/comparison.md) */
             dt(b, "CPCV backtest paths: Sharpe mean (min, max)");
-            vfr_svg_puts(b, "<dd>");
+            vfri_svg_puts(b, "<dd>");
             jnum_out(r, "span", F_COMPARISON, "cpcv.paths", -1);
-            vfr_svg_puts(b, " paths, ");
+            vfri_svg_puts(b, " paths, ");
             jnum_out(r, "span", F_COMPARISON, "cpcv.sharpe.mean", -1);
-            vfr_svg_puts(b, " (");
+            vfri_svg_puts(b, " (");
             jnum_out(r, "span", F_COMPARISON, "cpcv.sharpe.min", -1);
-            vfr_svg_puts(b, ", ");
+            vfri_svg_puts(b, ", ");
             jnum_out(r, "span", F_COMPARISON, "cpcv.sharpe.max", -1);
-            vfr_svg_puts(b, ")</dd>");
+            vfri_svg_puts(b, ")</dd>");
             dt(b, "Probability of Backtest Overfitting (CSCV)");
-            vfr_svg_puts(b, "<dd>");
+            vfri_svg_puts(b, "<dd>");
             jnum_out(r, "span", F_COMPARISON, "cpcv.pbo.pbo", -1);
-            vfr_svg_puts(b, " over ");
+            vfri_svg_puts(b, " over ");
             jnum_out(r, "span", F_COMPARISON, "cpcv.pbo.trials", -1);
-            vfr_svg_puts(b, " trials</dd>");
+            vfri_svg_puts(b, " trials</dd>");
         }
     }
     dt(b, "test period");
-    vfr_svg_puts(b, "<dd>");
+    vfri_svg_puts(b, "<dd>");
     jstr_out(r, "span", F_METRICS, "testPeriod.start");
-    vfr_svg_puts(b, " to ");
+    vfri_svg_puts(b, " to ");
     jstr_out(r, "span", F_METRICS, "testPeriod.end");
-    vfr_svg_puts(b, " (");
+    vfri_svg_puts(b, " (");
     jnum_out(r, "span", F_METRICS, "testPeriod.dates", -1);
-    vfr_svg_puts(b, " dates)</dd>");
+    vfri_svg_puts(b, " dates)</dd>");
     dt(b, "test Sharpe: model / buy-and-hold");
-    vfr_svg_puts(b, "<dd>");
+    vfri_svg_puts(b, "<dd>");
     jnum_out(r, "span", F_METRICS, "backtest.model.sharpe", -1);
-    vfr_svg_puts(b, " / ");
+    vfri_svg_puts(b, " / ");
     jnum_out(r, "span", F_METRICS, "backtest.buyAndHold.sharpe", -1);
-    vfr_svg_puts(b, "</dd></dl>\n");
+    vfri_svg_puts(b, "</dd></dl>\n");
     registry_line(r);
-    vfr_svg_puts(b, "</div>\n<div>");
+    vfri_svg_puts(b, "</div>\n<div>");
     const cJSON *checks = jget(cmp, "decision.checks");
     if (cJSON_IsArray(checks)) {
-        vfr_svg_puts(b, "<table id=\"table-decision-checks\"><tr><th>check</th><th class=\"num\">value</th>"
+        vfri_svg_puts(b, "<table id=\"table-decision-checks\"><tr><th>check</th><th class=\"num\">value</th>"
                         "<th class=\"num\">threshold</th><th>passed</th></tr>");
         int i = 0;
         for (const cJSON *c = checks->child; c; c = c->next, i++) {
             char p[96];
-            vfr_svg_puts(b, "<tr>");
+            vfri_svg_puts(b, "<tr>");
             snprintf(p, sizeof p, "decision.checks.%d.name", i);
             jstr_out(r, "td", F_COMPARISON, p);
             snprintf(p, sizeof p, "decision.checks.%d.value", i);
@@ -661,11 +661,11 @@ static void sec_decision(rr *r)
             snprintf(p, sizeof p, "decision.checks.%d.threshold", i);
             jnum_out(r, "td", F_COMPARISON, p, -1);
             int ok = cJSON_IsTrue(jget(c, "passed"));
-            vfr_svg_printf(b, "<td class=\"%s\">%s</td></tr>", ok ? "pass" : "fail", ok ? "yes" : "no");
+            vfri_svg_printf(b, "<td class=\"%s\">%s</td></tr>", ok ? "pass" : "fail", ok ? "yes" : "no");
         }
-        vfr_svg_puts(b, "</table>");
+        vfri_svg_puts(b, "</table>");
     }
-    vfr_svg_puts(b, "</div>\n</div>\n");
+    vfri_svg_puts(b, "</div>\n</div>\n");
 
     const cJSON *bl = jget(cmp, "baselines");
     if (cJSON_IsArray(bl)) {
@@ -674,7 +674,7 @@ static void sec_decision(rr *r)
         int hit = 0;
         for (const cJSON *c = bl->child; c; c = c->next)
             hit |= cJSON_IsObject(jget(c, "hitRate"));
-        vfr_svg_printf(b, "<h3>Against each baseline</h3><table id=\"table-baselines\"><tr><th>baseline</th>"
+        vfri_svg_printf(b, "<h3>Against each baseline</h3><table id=\"table-baselines\"><tr><th>baseline</th>"
                         "<th class=\"num\">Sharpe gain</th><th class=\"num\">p-value (paired, HAC)</th>"
                         "<th class=\"num\">mean daily difference, CI</th><th class=\"num\">bootstrap Sharpe difference, CI</th>"
                         "<th class=\"num\">%s</th><th>note</th></tr>",
@@ -682,45 +682,45 @@ static void sec_decision(rr *r)
         int i = 0;
         for (const cJSON *c = bl->child; c; c = c->next, i++) {
             char p[128];
-            vfr_svg_puts(b, "<tr>");
+            vfri_svg_puts(b, "<tr>");
             snprintf(p, sizeof p, "baselines.%d.name", i);
             jstr_out(r, "td", F_COMPARISON, p);
             snprintf(p, sizeof p, "baselines.%d.improvement.sharpe.absolute", i);
             jnum_out(r, "td", F_COMPARISON, p, -1);
             snprintf(p, sizeof p, "baselines.%d.statisticalSignificance.pValue", i);
             jnum_out(r, "td", F_COMPARISON, p, -1);
-            vfr_svg_puts(b, "<td class=\"num\">");
+            vfri_svg_puts(b, "<td class=\"num\">");
             for (int k = 0; k < 2; k++) {
                 snprintf(p, sizeof p, "baselines.%d.statisticalSignificance.confidenceInterval.%d", i, k);
                 jnum_out(r, "span", F_COMPARISON, p, -1);
-                vfr_svg_puts(b, k ? "" : " to ");
+                vfri_svg_puts(b, k ? "" : " to ");
             }
-            vfr_svg_puts(b, "</td><td class=\"num\">");
+            vfri_svg_puts(b, "</td><td class=\"num\">");
             snprintf(p, sizeof p, "baselines.%d.bootstrap.sharpeDifference", i);
             jnum_out(r, "span", F_COMPARISON, p, -1);
-            vfr_svg_puts(b, " [");
+            vfri_svg_puts(b, " [");
             for (int k = 0; k < 2; k++) {
                 snprintf(p, sizeof p, "baselines.%d.bootstrap.confidenceInterval.%d", i, k);
                 jnum_out(r, "span", F_COMPARISON, p, -1);
-                vfr_svg_puts(b, k ? "]" : ", ");
+                vfri_svg_puts(b, k ? "]" : ", ");
             }
-            vfr_svg_puts(b, "</td>");
+            vfri_svg_puts(b, "</td>");
             snprintf(p, sizeof p, hit ? "baselines.%d.hitRate.pValue" : "baselines.%d.binomial.pValue", i);
             jnum_out(r, "td", F_COMPARISON, p, -1);
-            vfr_svg_puts(b, "<td>");
+            vfri_svg_puts(b, "<td>");
             if (cJSON_IsFalse(jget(c, "available")))
-                vfr_svg_puts(b, "<i>not available</i> ");
-            vfr_svg_esc(b, jstr(c, "note"));
-            vfr_svg_puts(b, "</td></tr>");
+                vfri_svg_puts(b, "<i>not available</i> ");
+            vfri_svg_esc(b, jstr(c, "note"));
+            vfri_svg_puts(b, "</td></tr>");
         }
-        vfr_svg_puts(b, "</table>\n");
+        vfri_svg_puts(b, "</table>\n");
         if (hit) {
-            vfr_svg_puts(b, "<p class=\"sub\">Hit-rate p: ");
+            vfri_svg_puts(b, "<p class=\"sub\">Hit-rate p: ");
             jstr_out(r, "span", F_COMPARISON, "baselines.0.hitRate.method");
-            vfr_svg_puts(b, " (docs/stats.md).</p>\n");
+            vfri_svg_puts(b, " (docs/stats.md).</p>\n");
         }
     }
-    vfr_svg_puts(b, "</section>\n");
+    vfri_svg_puts(b, "</section>\n");
 }
 
 /* ---- performance: equity, drawdown, rolling Sharpe ----------------------------- */
@@ -737,10 +737,10 @@ static vfr_status sec_performance(rr *r)
 {
     vfr_svg_buf *b = r->b;
     vfr_status st = VFR_OK;
-    vfr_svg_puts(b, "<section id=\"performance\">\n<h2>Performance on the test dates</h2>\n");
+    vfri_svg_puts(b, "<section id=\"performance\">\n<h2>Performance on the test dates</h2>\n");
     if (!r->daily || r->T < 1) {
         note(b, "note-backtest", "No equity curves: backtest.h5", r->bt_why);
-        vfr_svg_puts(b, "</section>\n");
+        vfri_svg_puts(b, "</section>\n");
         return VFR_OK;
     }
     const int32_t M = r->M, T = r->T;
@@ -777,9 +777,9 @@ static vfr_status sec_performance(rr *r)
                 s[t] = sd > 0 ? mean / sd * sqrt(252.0) : NAN;
             }
         }
-        vfr_svg_extend(e, T, &elo, &ehi);
-        vfr_svg_extend(w, T, &dlo, &dhi);
-        vfr_svg_extend(s, T, &rlo, &rhi);
+        vfri_svg_extend(e, T, &elo, &ehi);
+        vfri_svg_extend(w, T, &dlo, &dhi);
+        vfri_svg_extend(s, T, &rlo, &rhi);
         names[m] = series_name(r, m, nb[m]);
         colors[m] = palette[m % NPAL];
         /* the model and buy-and-hold solid, every other baseline its own dash
@@ -798,9 +798,9 @@ static vfr_status sec_performance(rr *r)
     /* drawing order: the solid baselines, then the dashed ones over them, the model on top */
     for (int32_t m = 1, k = 0; m <= M; m++)
         order[k++] = m % M;
-    vfr_svg_pad(&elo, &ehi, 0.04);
-    vfr_svg_pad(&dlo, &dhi, 0.04);
-    vfr_svg_pad(&rlo, &rhi, 0.05);
+    vfri_svg_pad(&elo, &ehi, 0.04);
+    vfri_svg_pad(&dlo, &dhi, 0.04);
+    vfri_svg_pad(&rlo, &rhi, 0.05);
 
     char d0[11] = "", d1[11] = "", cap[1024];
     if (r->dates) {
@@ -810,30 +810,30 @@ static vfr_status sec_performance(rr *r)
     const double L = 72, PW = WIDE - L - 24;
     /* equity and, underneath on the same dates, drawdown */
     figure_begin(b, "wide");
-    vfr_svg_begin(b, "chart-equity", NULL, WIDE, 452, "Equity curves of the model and the baselines, with drawdown");
-    vfr_svg_legend_lines(b, L, 16, names, colors, dash, M);
+    vfri_svg_begin(b, "chart-equity", NULL, WIDE, 452, "Equity curves of the model and the baselines, with drawdown");
+    vfri_svg_legend_lines(b, L, 16, names, colors, dash, M);
     vfr_svg_plot pe, pd;
-    vfr_svg_plot_init(&pe, b, L, 28, PW, 270, 0, T - 1, elo, ehi);
+    vfri_svg_plot_init(&pe, b, L, 28, PW, 270, 0, T - 1, elo, ehi);
     pe.dates = r->dates, pe.ndates = r->dates ? T : 0;
-    vfr_svg_puts(b, "<g id=\"equity-panel\">");
-    vfr_svg_axes(&pe, NULL, "equity (start = 1)", VFR_SVG_X_NONE);
-    vfr_svg_hline(&pe, 1.0, "#999", 1, NULL);
+    vfri_svg_puts(b, "<g id=\"equity-panel\">");
+    vfri_svg_axes(&pe, NULL, "equity (start = 1)", VFR_SVG_X_NONE);
+    vfri_svg_hline(&pe, 1.0, "#999", 1, NULL);
     for (int32_t k = 0; k < M; k++) {
         int32_t m = order[k];
-        vfr_svg_line(&pe, NULL, eq + (size_t)m * T, T, colors[m], m == 0 ? 2.0 : under[m] ? 3.0 : 1.5, dash[m], "series",
+        vfri_svg_line(&pe, NULL, eq + (size_t)m * T, T, colors[m], m == 0 ? 2.0 : under[m] ? 3.0 : 1.5, dash[m], "series",
                      names[m]);
     }
-    vfr_svg_puts(b, "</g>\n<g id=\"drawdown-panel\">");
-    vfr_svg_plot_init(&pd, b, L, 318, PW, 96, 0, T - 1, dlo, dhi > 0 ? dhi : 0);
+    vfri_svg_puts(b, "</g>\n<g id=\"drawdown-panel\">");
+    vfri_svg_plot_init(&pd, b, L, 318, PW, 96, 0, T - 1, dlo, dhi > 0 ? dhi : 0);
     pd.dates = pe.dates, pd.ndates = pe.ndates;
-    vfr_svg_axes(&pd, NULL, "drawdown", VFR_SVG_Y_PERCENT);
+    vfri_svg_axes(&pd, NULL, "drawdown", VFR_SVG_Y_PERCENT);
     for (int32_t k = 0; k < M; k++) {
         int32_t m = order[k];
-        vfr_svg_line(&pd, NULL, dd + (size_t)m * T, T, colors[m], m == 0 ? 1.6 : under[m] ? 2.6 : 1.2, dash[m], "series",
+        vfri_svg_line(&pd, NULL, dd + (size_t)m * T, T, colors[m], m == 0 ? 1.6 : under[m] ? 2.6 : 1.2, dash[m], "series",
                      names[m]);
     }
-    vfr_svg_puts(b, "</g>\n");
-    vfr_svg_end(b);
+    vfri_svg_puts(b, "</g>\n");
+    vfri_svg_end(b);
     int n = snprintf(cap, sizeof cap,
                      "Equity of 1 invested on the first test date (%s to %s, %d dates): daily net returns after "
                      "costs from backtest.h5. Below: drawdown from the running peak.", d0, d1, (int)T);
@@ -850,27 +850,27 @@ static vfr_status sec_performance(rr *r)
     /* rolling Sharpe */
     figure_begin(b, "wide");
     if (T >= ROLL) {
-        vfr_svg_begin(b, "chart-rolling-sharpe", NULL, WIDE, 262, "Rolling 63-day Sharpe ratio");
-        vfr_svg_legend_lines(b, L, 16, names, colors, dash, M);
+        vfri_svg_begin(b, "chart-rolling-sharpe", NULL, WIDE, 262, "Rolling 63-day Sharpe ratio");
+        vfri_svg_legend_lines(b, L, 16, names, colors, dash, M);
         vfr_svg_plot ps;
-        vfr_svg_plot_init(&ps, b, L, 28, PW, 200, 0, T - 1, rlo, rhi);
+        vfri_svg_plot_init(&ps, b, L, 28, PW, 200, 0, T - 1, rlo, rhi);
         ps.dates = pe.dates, ps.ndates = pe.ndates;
-        vfr_svg_axes(&ps, NULL, "Sharpe (annualised)", 0);
-        vfr_svg_hline(&ps, 0.0, "#999", 1, NULL);
+        vfri_svg_axes(&ps, NULL, "Sharpe (annualised)", 0);
+        vfri_svg_hline(&ps, 0.0, "#999", 1, NULL);
         for (int32_t k = 0; k < M; k++) {
             int32_t m = order[k];
-            vfr_svg_line(&ps, NULL, rs + (size_t)m * T, T, colors[m], m == 0 ? 1.8 : under[m] ? 2.6 : 1.2, dash[m],
+            vfri_svg_line(&ps, NULL, rs + (size_t)m * T, T, colors[m], m == 0 ? 1.8 : under[m] ? 2.6 : 1.2, dash[m],
                          "series", names[m]);
         }
-        vfr_svg_end(b);
+        vfri_svg_end(b);
         figure_end(b, "Sharpe ratio over the last 63 trading days (mean / std of daily returns x sqrt(252), "
                       "risk-free rate 0), from the 63rd test date on.");
     } else {
-        vfr_svg_puts(b, "<p class=\"note\" id=\"chart-rolling-sharpe\">");
-        vfr_svg_printf(b, "No rolling 63-day Sharpe: the test period has only %d dates.</p></figure>\n", (int)T);
+        vfri_svg_puts(b, "<p class=\"note\" id=\"chart-rolling-sharpe\">");
+        vfri_svg_printf(b, "No rolling 63-day Sharpe: the test period has only %d dates.</p></figure>\n", (int)T);
     }
 done:
-    vfr_svg_puts(b, "</section>\n");
+    vfri_svg_puts(b, "</section>\n");
     free(eq), free(dd), free(rs), free(names), free(colors), free(nb), free(dash), free(order), free(under);
     return st;
 }
@@ -883,14 +883,14 @@ static vfr_status sec_classifier(rr *r)
     vfr_status st = VFR_OK;
     scored *v = NULL;
     double *fx = NULL, *fy = NULL;
-    vfr_svg_puts(b, "<section id=\"classifier\">\n<h2>Classifier</h2>\n");
+    vfri_svg_puts(b, "<section id=\"classifier\">\n<h2>Classifier</h2>\n");
     if (!r->classification) {
         note(b, "note-regression",
              "Regression run: the ROC curve, calibration plot and confusion matrix apply to direction "
              "(classification) runs and are left out; the regression metrics are in the tables below.", NULL);
         goto done;
     }
-    vfr_svg_puts(b, "<div class=\"row\">\n");
+    vfri_svg_puts(b, "<div class=\"row\">\n");
     const vfr_predictions *p = r->pred;
     int64_t n = 0, P = 0;
     if (p) {
@@ -939,19 +939,19 @@ static vfr_status sec_classifier(rr *r)
         }
         double auc = (double)twice / (2.0 * (double)P * (double)Nn);
         figure_begin(b, "third");
-        vfr_svg_begin(b, "chart-roc", NULL, 350, 340, "ROC curve of the test rows");
+        vfri_svg_begin(b, "chart-roc", NULL, 350, 340, "ROC curve of the test rows");
         vfr_svg_plot pr;
-        vfr_svg_plot_init(&pr, b, 56, 14, 278, 278, 0, 1, 0, 1);
-        vfr_svg_axes(&pr, "false positive rate", "true positive rate", 0);
+        vfri_svg_plot_init(&pr, b, 56, 14, 278, 278, 0, 1, 0, 1);
+        vfri_svg_axes(&pr, "false positive rate", "true positive rate", 0);
         double diag[2] = {0, 1};
-        vfr_svg_line(&pr, diag, diag, 2, "#999", 1, 1, "diagonal", NULL);
-        vfr_svg_line(&pr, fx, fy, g + 1, palette[0], 2, 0, "series", "roc");
+        vfri_svg_line(&pr, diag, diag, 2, "#999", 1, 1, "diagonal", NULL);
+        vfri_svg_line(&pr, fx, fy, g + 1, palette[0], 2, 0, "series", "roc");
         char a[48];
         fmt_num(auc, -1, a);
-        vfr_svg_printf(b, "<text id=\"roc-auc\" class=\"big\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">AUC "
+        vfri_svg_printf(b, "<text id=\"roc-auc\" class=\"big\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">AUC "
                           "<tspan data-key=\"metrics:test.roc_auc\">%s</tspan></text>",
                        56 + 278 - 8.0, 14 + 278 - 12.0, a);
-        vfr_svg_end(b);
+        vfri_svg_end(b);
         char cap[256];
         snprintf(cap, sizeof cap, "ROC of the %lld scored test rows (%lld up, %lld down), one point per distinct score.",
                  (long long)n, (long long)P, (long long)Nn);
@@ -968,19 +968,19 @@ static vfr_status sec_classifier(rr *r)
             cx[k] = ss / (double)(a1 - a0);
             cy[k] = sp / (double)(a1 - a0);
         }
-        vfr_svg_extend(cx, nb, &lo, &hi);
-        vfr_svg_extend(cy, nb, &lo, &hi);
-        vfr_svg_pad(&lo, &hi, 0.08);
+        vfri_svg_extend(cx, nb, &lo, &hi);
+        vfri_svg_extend(cy, nb, &lo, &hi);
+        vfri_svg_pad(&lo, &hi, 0.08);
         figure_begin(b, "third");
-        vfr_svg_begin(b, "chart-calibration", NULL, 350, 340, "Calibration: predicted probability against realised frequency");
+        vfri_svg_begin(b, "chart-calibration", NULL, 350, 340, "Calibration: predicted probability against realised frequency");
         vfr_svg_plot pc;
-        vfr_svg_plot_init(&pc, b, 56, 14, 278, 278, lo, hi, lo, hi);
-        vfr_svg_axes(&pc, "mean predicted probability", "share of up moves", 0);
+        vfri_svg_plot_init(&pc, b, 56, 14, 278, 278, lo, hi, lo, hi);
+        vfri_svg_axes(&pc, "mean predicted probability", "share of up moves", 0);
         double dg[2] = {pc.x0, pc.x1};
-        vfr_svg_line(&pc, dg, dg, 2, "#999", 1, 1, "diagonal", NULL);
-        vfr_svg_line(&pc, cx, cy, nb, palette[0], 1.6, 0, "series", "calibration");
-        vfr_svg_points(&pc, cx, cy, nb, palette[0], 3.5, 0, "bins");
-        vfr_svg_end(b);
+        vfri_svg_line(&pc, dg, dg, 2, "#999", 1, 1, "diagonal", NULL);
+        vfri_svg_line(&pc, cx, cy, nb, palette[0], 1.6, 0, "series", "calibration");
+        vfri_svg_points(&pc, cx, cy, nb, palette[0], 3.5, 0, "bins");
+        vfri_svg_end(b);
         figure_end(b, "Test rows in 10 bins of equal count by predicted probability: the mean prediction "
                       "against the share that went up. On the dashed line the probabilities are calibrated.");
     }
@@ -999,27 +999,27 @@ static vfr_status sec_classifier(rr *r)
     static const char *const rl[2] = {"actual down (0)", "actual up (1)"};
     static const char *const cl[2] = {"predicted down", "predicted up"};
     figure_begin(b, "third");
-    vfr_svg_begin(b, "chart-confusion", NULL, 350, 340, "Confusion matrix of the test rows");
-    vfr_svg_heatmap(b, 112, 40, 112, 92, 2, 2, cm, texts, keys, rl, cl);
-    vfr_svg_puts(b, "<text x=\"112\" y=\"270\" class=\"note\">accuracy <tspan data-key=\"metrics:test.accuracy\">");
+    vfri_svg_begin(b, "chart-confusion", NULL, 350, 340, "Confusion matrix of the test rows");
+    vfri_svg_heatmap(b, 112, 40, 112, 92, 2, 2, cm, texts, keys, rl, cl);
+    vfri_svg_puts(b, "<text x=\"112\" y=\"270\" class=\"note\">accuracy <tspan data-key=\"metrics:test.accuracy\">");
     char s[48];
     fmt_num(jnum(m, "test.accuracy"), -1, s);
-    vfr_svg_puts(b, s);
-    vfr_svg_puts(b, "</tspan>, precision <tspan data-key=\"metrics:test.precision\">");
+    vfri_svg_puts(b, s);
+    vfri_svg_puts(b, "</tspan>, precision <tspan data-key=\"metrics:test.precision\">");
     fmt_num(jnum(m, "test.precision"), -1, s);
-    vfr_svg_puts(b, s);
-    vfr_svg_puts(b, "</tspan></text><text x=\"112\" y=\"288\" class=\"note\">recall <tspan data-key=\"metrics:test.recall\">");
+    vfri_svg_puts(b, s);
+    vfri_svg_puts(b, "</tspan></text><text x=\"112\" y=\"288\" class=\"note\">recall <tspan data-key=\"metrics:test.recall\">");
     fmt_num(jnum(m, "test.recall"), -1, s);
-    vfr_svg_puts(b, s);
-    vfr_svg_puts(b, "</tspan>, F1 <tspan data-key=\"metrics:test.f1\">");
+    vfri_svg_puts(b, s);
+    vfri_svg_puts(b, "</tspan>, F1 <tspan data-key=\"metrics:test.f1\">");
     fmt_num(jnum(m, "test.f1"), -1, s);
-    vfr_svg_puts(b, s);
-    vfr_svg_puts(b, "</tspan></text>");
-    vfr_svg_end(b);
+    vfri_svg_puts(b, s);
+    vfri_svg_puts(b, "</tspan></text>");
+    vfri_svg_end(b);
     figure_end(b, "Rows by actual and predicted direction (up when the probability is above 0.5), from metrics.json.");
-    vfr_svg_puts(b, "</div>\n");
+    vfri_svg_puts(b, "</div>\n");
 done:
-    vfr_svg_puts(b, "</section>\n");
+    vfri_svg_puts(b, "</section>\n");
     free(v), free(fx), free(fy);
     return st;
 }
@@ -1031,20 +1031,20 @@ static void ic_panel(rr *r, double top, const double *v, int32_t T, const int32_
 {
     vfr_svg_buf *b = r->b;
     vfr_svg_plot p;
-    vfr_svg_plot_init(&p, b, 72, top, WIDE - 96, 150, -0.5, T - 0.5, lo, hi);
+    vfri_svg_plot_init(&p, b, 72, top, WIDE - 96, 150, -0.5, T - 0.5, lo, hi);
     p.dates = dates, p.ndates = dates ? T : 0;
-    vfr_svg_axes(&p, NULL, what, last ? 0 : VFR_SVG_X_NONE);
-    vfr_svg_bars(&p, NULL, v, T, 0.8, color, "bars");
+    vfri_svg_axes(&p, NULL, what, last ? 0 : VFR_SVG_X_NONE);
+    vfri_svg_bars(&p, NULL, v, T, 0.8, color, "bars");
     double mean = 0;
     int32_t c = 0;
     for (int32_t t = 0; t < T; t++)
         if (isfinite(v[t]))
             mean += v[t], c++;
     mean = c ? mean / c : NAN;
-    vfr_svg_hline(&p, mean, "#d62728", 0, NULL);
+    vfri_svg_hline(&p, mean, "#d62728", 0, NULL);
     char s[48];
     fmt_num(mean, -1, s);
-    vfr_svg_printf(b, "<text class=\"big\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">mean %s <tspan data-key=\"metrics:%s\">%s</tspan></text>\n",
+    vfri_svg_printf(b, "<text class=\"big\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">mean %s <tspan data-key=\"metrics:%s\">%s</tspan></text>\n",
                    p.left + p.width, top - 6, what, key, isfinite(mean) ? s : "-");
 }
 
@@ -1055,7 +1055,7 @@ static vfr_status sec_signal(rr *r)
     const vfr_predictions *p = r->pred;
     double *ic = NULL, *ric = NULL;
     int32_t *dates = NULL;
-    vfr_svg_puts(b, "<section id=\"signal\">\n<h2>Signal: daily IC and rank IC</h2>\n");
+    vfri_svg_puts(b, "<section id=\"signal\">\n<h2>Signal: daily IC and rank IC</h2>\n");
     if (!p || p->T < 1) {
         note(b, "note-ic", "No daily IC: predictions.h5", p ? "no test rows" : r->pred_why);
         goto done;
@@ -1090,23 +1090,23 @@ static vfr_status sec_signal(rr *r)
                  few == T ? "every test date has fewer than 2 names (this run has %d symbol%s)"
                           : "no test date has 2 names with distinct scores and returns (%d symbol%s)",
                  (int)p->S, p->S == 1 ? "" : "s");
-        vfr_svg_puts(b, "<p class=\"note\" id=\"chart-ic\">No daily IC or rank IC: they are correlations across "
+        vfri_svg_puts(b, "<p class=\"note\" id=\"chart-ic\">No daily IC or rank IC: they are correlations across "
                         "the names of one date and need at least 2 names a date; ");
-        vfr_svg_esc(b, why);
-        vfr_svg_puts(b, ". The model metrics and the backtest above do not depend on them.</p>\n");
+        vfri_svg_esc(b, why);
+        vfri_svg_puts(b, ". The model metrics and the backtest above do not depend on them.</p>\n");
         goto done;
     }
-    vfr_svg_extend(ic, T, &lo, &hi);
-    vfr_svg_extend(ric, T, &lo, &hi);
-    vfr_svg_pad(&lo, &hi, 0.05);
+    vfri_svg_extend(ic, T, &lo, &hi);
+    vfri_svg_extend(ric, T, &lo, &hi);
+    vfri_svg_pad(&lo, &hi, 0.05);
     figure_begin(b, "wide");
-    vfr_svg_begin(b, "chart-ic", NULL, WIDE, 396, "Daily IC and rank IC of the test dates");
-    vfr_svg_puts(b, "<g id=\"ic-panel\">");
+    vfri_svg_begin(b, "chart-ic", NULL, WIDE, 396, "Daily IC and rank IC of the test dates");
+    vfri_svg_puts(b, "<g id=\"ic-panel\">");
     ic_panel(r, 24, ic, T, dates, lo, hi, "IC", "test.ic", palette[0], 0);
-    vfr_svg_puts(b, "</g><g id=\"rank-ic-panel\">");
+    vfri_svg_puts(b, "</g><g id=\"rank-ic-panel\">");
     ic_panel(r, 206, ric, T, dates, lo, hi, "rank IC", "test.rank_ic", palette[2], 1);
-    vfr_svg_puts(b, "</g>");
-    vfr_svg_end(b);
+    vfri_svg_puts(b, "</g>");
+    vfri_svg_end(b);
     char icap[512];
     int nc = snprintf(icap, sizeof icap,
                       "Per test date: Pearson (IC) and Spearman (rank IC) correlation across symbols of the score "
@@ -1118,7 +1118,7 @@ static vfr_status sec_signal(rr *r)
                  (int)(T - with_ic), (int)T);
     figure_end(b, icap);
 done:
-    vfr_svg_puts(b, "</section>\n");
+    vfri_svg_puts(b, "</section>\n");
     free(ic), free(ric), free(dates);
     return st;
 }
@@ -1144,10 +1144,10 @@ static vfr_status sec_features(rr *r)
     vfr_svg_buf *b = r->b;
     const cJSON *fi = jget(r->j[F_METRICS], "featureImportance");
     int F = cJSON_GetArraySize(fi);
-    vfr_svg_puts(b, "<section id=\"features\">\n<h2>Feature importance</h2>\n");
+    vfri_svg_puts(b, "<section id=\"features\">\n<h2>Feature importance</h2>\n");
     if (F < 1) {
         note(b, "note-importance", "No feature importance in metrics.json", NULL);
-        vfr_svg_puts(b, "</section>\n");
+        vfri_svg_puts(b, "</section>\n");
         return VFR_OK;
     }
     feat *f = malloc(sizeof *f * (size_t)F);
@@ -1172,19 +1172,19 @@ static vfr_status sec_features(rr *r)
         hi = v[k] > hi ? v[k] : hi;
     }
     figure_begin(b, "wide");
-    vfr_svg_begin(b, "chart-importance", NULL, WIDE, 20 + 19 * n + 42, "Top features by importance");
+    vfri_svg_begin(b, "chart-importance", NULL, WIDE, 20 + 19 * n + 42, "Top features by importance");
     vfr_svg_plot p;
-    vfr_svg_plot_init(&p, b, 230, 12, WIDE - 230 - 40, 19 * n, 0, hi > 0 ? hi * 1.05 : 1, 0, 1);
-    vfr_svg_hbars(&p, v, labels, n, palette[0],
+    vfri_svg_plot_init(&p, b, 230, 12, WIDE - 230 - 40, 19 * n, 0, hi > 0 ? hi * 1.05 : 1, 0, 1);
+    vfri_svg_hbars(&p, v, labels, n, palette[0],
                   jstr(r->j[F_MANIFEST], "model.type") && !strcmp(jstr(r->j[F_MANIFEST], "model.type"), "linear")
                       ? "importance (|coefficient| of the standardised feature)"
                       : "importance (gain)");
-    vfr_svg_end(b);
+    vfri_svg_end(b);
     char cap[160];
     snprintf(cap, sizeof cap, "The %d most important of %d features (metrics.json featureImportance) of the final model.", n, F);
     figure_end(b, cap);
     free(f);
-    vfr_svg_puts(b, "</section>\n");
+    vfri_svg_puts(b, "</section>\n");
     return VFR_OK;
 }
 
@@ -1194,13 +1194,13 @@ static void search_summary(rr *r)
 {
     vfr_svg_buf *b = r->b;
     const int S = F_SEARCH;
-    vfr_svg_puts(b, "<table id=\"table-search\" class=\"kvt\">");
+    vfri_svg_puts(b, "<table id=\"table-search\" class=\"kvt\">");
     static const char *const str_keys[][2] = {{"method", "method"}, {"scoringMetric", "scoring metric"},
                                               {"direction", "direction"}};
     for (size_t i = 0; i < 3; i++) {
-        vfr_svg_printf(b, "<tr><th>%s</th>", str_keys[i][1]);
+        vfri_svg_printf(b, "<tr><th>%s</th>", str_keys[i][1]);
         jstr_out(r, "td", S, str_keys[i][0]);
-        vfr_svg_puts(b, "</tr>");
+        vfri_svg_puts(b, "</tr>");
     }
     static const char *const num_keys[][2] = {
         {"nFolds", "folds"}, {"trialsPlanned", "trials planned"}, {"trialsEvaluated", "trials evaluated"},
@@ -1209,13 +1209,13 @@ static void search_summary(rr *r)
         {"trialSharpeVariance", "variance of the trials' Sharpe ratios"},
         {"optimizationDuration", "search wall time (s)"}};
     for (size_t i = 0; i < sizeof num_keys / sizeof num_keys[0]; i++) {
-        vfr_svg_printf(b, "<tr><th>%s</th>", num_keys[i][1]);
+        vfri_svg_printf(b, "<tr><th>%s</th>", num_keys[i][1]);
         jnum_out(r, "td", S, num_keys[i][0], -1);
-        vfr_svg_puts(b, "</tr>");
+        vfri_svg_puts(b, "</tr>");
     }
-    vfr_svg_puts(b, "<tr><th>best parameters</th><td>");
+    vfri_svg_puts(b, "<tr><th>best parameters</th><td>");
     kv_list(b, jget(r->j[S], "bestParams"));
-    vfr_svg_puts(b, "</td></tr></table>\n");
+    vfri_svg_puts(b, "</td></tr></table>\n");
 }
 
 /* A scatter of trial scores against one parameter. */
@@ -1249,38 +1249,38 @@ static void param_plot(rr *r, const cJSON *all, const char *key, const double *s
             cats[ncat++] = v;
         x[i] = c < ncat ? c : NAN;
     }
-    vfr_svg_extend(x, P, &lo, &hi);
-    vfr_svg_extend(score, P, &slo, &shi);
+    vfri_svg_extend(x, P, &lo, &hi);
+    vfri_svg_extend(score, P, &slo, &shi);
     if (categorical)
         lo = -0.5, hi = ncat - 0.5;
     else
-        vfr_svg_pad(&lo, &hi, 0.08);
-    vfr_svg_pad(&slo, &shi, 0.1);
-    vfr_svg_puts(b, "<figure class=\"third\">");
-    vfr_svg_begin(b, NULL, "chart-param", 350, 250, key);
-    vfr_svg_puts(b, "<g data-param=\"");
-    vfr_svg_esc(b, key);
-    vfr_svg_puts(b, "\">");
+        vfri_svg_pad(&lo, &hi, 0.08);
+    vfri_svg_pad(&slo, &shi, 0.1);
+    vfri_svg_puts(b, "<figure class=\"third\">");
+    vfri_svg_begin(b, NULL, "chart-param", 350, 250, key);
+    vfri_svg_puts(b, "<g data-param=\"");
+    vfri_svg_esc(b, key);
+    vfri_svg_puts(b, "\">");
     vfr_svg_plot p;
-    vfr_svg_plot_init(&p, b, 64, 12, 270, 190, lo, hi, slo, shi);
-    vfr_svg_axes(&p, key, "score", categorical ? VFR_SVG_X_NONE : 0);
+    vfri_svg_plot_init(&p, b, 64, 12, 270, 190, lo, hi, slo, shi);
+    vfri_svg_axes(&p, key, "score", categorical ? VFR_SVG_X_NONE : 0);
     if (categorical)
         for (int c = 0; c < ncat; c++) {
             vfr_svg_buf t = {0};
             json_text(&t, cats[c]);
-            /* json_text has escaped the label; vfr_svg_text would escape it twice */
-            vfr_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"tick\">%s</text>",
-                           vfr_svg_px(&p, c), p.top + p.height + 13, t.s ? t.s : "");
+            /* json_text has escaped the label; vfri_svg_text would escape it twice */
+            vfri_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"tick\">%s</text>",
+                           vfri_svg_px(&p, c), p.top + p.height + 13, t.s ? t.s : "");
             if (t.oom)
                 b->oom = 1;
-            vfr_svg_buf_free(&t);
+            vfri_svg_buf_free(&t);
         }
-    vfr_svg_points(&p, x, score, P, palette[0], 3.5, 0, "trials");
+    vfri_svg_points(&p, x, score, P, palette[0], 3.5, 0, "trials");
     if (best >= 0 && best < P)
-        vfr_svg_points(&p, x + best, score + best, 1, palette[4], 5, 1, "best");
-    vfr_svg_puts(b, "</g>");
-    vfr_svg_end(b);
-    vfr_svg_puts(b, "</figure>\n");
+        vfri_svg_points(&p, x + best, score + best, 1, palette[4], 5, 1, "best");
+    vfri_svg_puts(b, "</g>");
+    vfri_svg_end(b);
+    vfri_svg_puts(b, "</figure>\n");
 }
 
 static vfr_status sec_search(rr *r)
@@ -1290,17 +1290,17 @@ static vfr_status sec_search(rr *r)
     const cJSON *all = jget(s, "allResults");
     if (!s && !jget(r->j[F_METRICS], "search"))
         return VFR_OK; /* no search block: no section */
-    vfr_svg_puts(b, "<section id=\"search\">\n<h2>Hyperparameter search</h2>\n");
+    vfri_svg_puts(b, "<section id=\"search\">\n<h2>Hyperparameter search</h2>\n");
     if (!s) {
         note(b, "note-search", "The run had a search block, but search.json", r->why[F_SEARCH]);
-        vfr_svg_puts(b, "</section>\n");
+        vfri_svg_puts(b, "</section>\n");
         return VFR_OK;
     }
     search_summary(r);
     int P = cJSON_GetArraySize(all);
     if (P < 1) {
         note(b, "note-search", "search.json lists no trials", NULL);
-        vfr_svg_puts(b, "</section>\n");
+        vfri_svg_puts(b, "</section>\n");
         return VFR_OK;
     }
     vfr_status st = VFR_OK;
@@ -1329,37 +1329,37 @@ static vfr_status sec_search(rr *r)
             hi = fmax(hi, ty[i] + lo_sd[i]);
         }
     }
-    vfr_svg_pad(&lo, &hi, 0.06);
+    vfri_svg_pad(&lo, &hi, 0.06);
     double xlo = INFINITY, xhi = -INFINITY;
-    vfr_svg_extend(tx, P, &xlo, &xhi);
+    vfri_svg_extend(tx, P, &xlo, &xhi);
     xlo -= 0.5, xhi += 0.5;
 
     /* trial scores in order, with the running best */
     figure_begin(b, "wide");
-    vfr_svg_begin(b, "chart-search-trials", NULL, WIDE, 290, "Trial scores in order, with the running best");
+    vfri_svg_begin(b, "chart-search-trials", NULL, WIDE, 290, "Trial scores in order, with the running best");
     static const char *const lg_names[] = {"trial mean score (+- sd over folds)", "running best", "pruned", "best trial"};
     static const char *const lg_colors[] = {"#1f77b4", "#ff7f0e", "#9467bd", "#d62728"};
-    vfr_svg_legend(b, 72, 16, lg_names, lg_colors, 4);
+    vfri_svg_legend(b, 72, 16, lg_names, lg_colors, 4);
     vfr_svg_plot p;
-    vfr_svg_plot_init(&p, b, 72, 28, WIDE - 96, 214, xlo, xhi, lo, hi);
-    vfr_svg_axes(&p, "trial", "score (higher is better)", VFR_SVG_X_INT);
-    vfr_svg_puts(b, "<g class=\"whiskers\" stroke=\"#9ecae1\" stroke-width=\"1.5\">");
+    vfri_svg_plot_init(&p, b, 72, 28, WIDE - 96, 214, xlo, xhi, lo, hi);
+    vfri_svg_axes(&p, "trial", "score (higher is better)", VFR_SVG_X_INT);
+    vfri_svg_puts(b, "<g class=\"whiskers\" stroke=\"#9ecae1\" stroke-width=\"1.5\">");
     for (int k = 0; k < P; k++)
         if (isfinite(ty[k]) && lo_sd[k] > 0)
-            vfr_svg_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", vfr_svg_px(&p, tx[k]),
-                           vfr_svg_py(&p, ty[k] - lo_sd[k]), vfr_svg_px(&p, tx[k]), vfr_svg_py(&p, ty[k] + lo_sd[k]));
-    vfr_svg_puts(b, "</g>\n");
-    vfr_svg_line(&p, tx, run, P, palette[2], 2, 0, "series running-best", "running best");
-    vfr_svg_points(&p, tx, ty, P, palette[0], 3.5, 0, "trials");
-    vfr_svg_points(&p, tx, pruned_y, P, palette[5], 4, 1, "pruned");
+            vfri_svg_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", vfri_svg_px(&p, tx[k]),
+                           vfri_svg_py(&p, ty[k] - lo_sd[k]), vfri_svg_px(&p, tx[k]), vfri_svg_py(&p, ty[k] + lo_sd[k]));
+    vfri_svg_puts(b, "</g>\n");
+    vfri_svg_line(&p, tx, run, P, palette[2], 2, 0, "series running-best", "running best");
+    vfri_svg_points(&p, tx, ty, P, palette[0], 3.5, 0, "trials");
+    vfri_svg_points(&p, tx, pruned_y, P, palette[5], 4, 1, "pruned");
     if (best >= 0)
-        vfr_svg_points(&p, tx + best, ty + best, 1, palette[4], 6, 1, "best");
-    vfr_svg_end(b);
+        vfri_svg_points(&p, tx + best, ty + best, 1, palette[4], 6, 1, "best");
+    vfri_svg_end(b);
     figure_end(b, "Each trial's mean score over the search folds (whiskers: one sd), in trial order; the line "
                   "is the best score so far. Scores where lower is better (log loss) are negated.");
 
     /* per-parameter scatter of the scores, for the parameters that vary */
-    vfr_svg_puts(b, "<h3>Score by parameter</h3><div class=\"row\" id=\"chart-search-params\">\n");
+    vfri_svg_puts(b, "<h3>Score by parameter</h3><div class=\"row\" id=\"chart-search-params\">\n");
     int plots = 0;
     const cJSON *params0 = jget(all->child, "params");
     for (const cJSON *k = params0 ? params0->child : NULL; k && plots < MAX_PARAM_PLOTS; k = k->next) {
@@ -1375,7 +1375,7 @@ static vfr_status sec_search(rr *r)
     }
     if (!plots)
         note(b, NULL, "Every trial has the same parameters", NULL);
-    vfr_svg_puts(b, "</div>\n");
+    vfri_svg_puts(b, "</div>\n");
 
     /* the best trial fold by fold */
     const cJSON *bt = best >= 0 ? cJSON_GetArrayItem(all, best) : NULL;
@@ -1390,31 +1390,31 @@ static vfr_status sec_search(rr *r)
             fx[k] = isfinite(jnum(f, "fold")) ? jnum(f, "fold") : k;
             fy[k] = jnum(f, "score");
         }
-        vfr_svg_extend(fy, K, &flo, &fhi);
+        vfri_svg_extend(fy, K, &flo, &fhi);
         double mean = jnum(s, "bestScore.mean");
         if (isfinite(mean))
             flo = fmin(flo, mean), fhi = fmax(fhi, mean);
-        vfr_svg_pad(&flo, &fhi, 0.25);
+        vfri_svg_pad(&flo, &fhi, 0.25);
         figure_begin(b, "wide");
-        vfr_svg_begin(b, "chart-search-folds", NULL, WIDE, 250, "Scores of the best trial, fold by fold");
+        vfri_svg_begin(b, "chart-search-folds", NULL, WIDE, 250, "Scores of the best trial, fold by fold");
         vfr_svg_plot pf;
-        vfr_svg_plot_init(&pf, b, 72, 14, WIDE - 96, 190, -0.5, K - 0.5, flo, fhi);
-        vfr_svg_axes(&pf, "search fold", "score", VFR_SVG_X_INT);
+        vfri_svg_plot_init(&pf, b, 72, 14, WIDE - 96, 190, -0.5, K - 0.5, flo, fhi);
+        vfri_svg_axes(&pf, "search fold", "score", VFR_SVG_X_INT);
         /* dots, not bars: the axis spans the scores only, and a bar's length
          * from a cut axis would exaggerate the differences */
         int cut = flo > 0 || fhi < 0;
         if (cut)
-            vfr_svg_axis_break(&pf);
-        vfr_svg_hline(&pf, mean, "#d62728", 0, NULL);
-        vfr_svg_points(&pf, fx, fy, K, palette[0], 6, 0, "folds");
+            vfri_svg_axis_break(&pf);
+        vfri_svg_hline(&pf, mean, "#d62728", 0, NULL);
+        vfri_svg_points(&pf, fx, fy, K, palette[0], 6, 0, "folds");
         char ms[48];
         fmt_num(mean, -1, ms);
-        vfr_svg_printf(b, "<text class=\"big\" x=\"%.1f\" y=\"30\" text-anchor=\"end\">trial %d: mean "
+        vfri_svg_printf(b, "<text class=\"big\" x=\"%.1f\" y=\"30\" text-anchor=\"end\">trial %d: mean "
                           "<tspan data-key=\"search:bestScore.mean\">%s</tspan></text>",
                        pf.left + pf.width - 6, best_trial, isfinite(mean) ? ms : "-");
-        vfr_svg_end(b);
+        vfri_svg_end(b);
         double smin = INFINITY, smax = -INFINITY;
-        vfr_svg_extend(fy, K, &smin, &smax);
+        vfri_svg_extend(fy, K, &smin, &smax);
         char fcap[400], a[48], c[48], d[48];
         fmt_num(smin, -1, a), fmt_num(smax, -1, c), fmt_num(smax - smin, -1, d);
         snprintf(fcap, sizeof fcap,
@@ -1425,7 +1425,7 @@ static vfr_status sec_search(rr *r)
         figure_end(b, fcap);
     }
 done:
-    vfr_svg_puts(b, "</section>\n");
+    vfri_svg_puts(b, "</section>\n");
     free(tx), free(ty), free(run), free(lo_sd), free(pruned_y);
     return st;
 }
@@ -1487,43 +1487,43 @@ static void sec_windows(rr *r, const double *wm, int K)
     vfr_svg_buf *b = r->b;
     if (K < 2)
         return; /* a holdout: one window, the test period above */
-    vfr_svg_puts(b, "<section id=\"windows\">\n<h2>Walk-forward windows</h2>\n");
+    vfri_svg_puts(b, "<section id=\"windows\">\n<h2>Walk-forward windows</h2>\n");
     if (!r->pred) {
         note(b, "note-windows", "No per-window metrics: predictions.h5", r->pred_why);
-        vfr_svg_puts(b, "</section>\n");
+        vfri_svg_puts(b, "</section>\n");
         return;
     }
     double x[4096], a[4096], c[4096], lo = INFINITY, hi = -INFINITY;
     int n = K < 4096 ? K : 4096;
     for (int k = 0; k < n; k++)
         x[k] = k, a[k] = wm[2 * k], c[k] = wm[2 * k + 1];
-    vfr_svg_extend(a, n, &lo, &hi);
-    vfr_svg_extend(c, n, &lo, &hi);
+    vfri_svg_extend(a, n, &lo, &hi);
+    vfri_svg_extend(c, n, &lo, &hi);
     double ref = r->classification ? 0.5 : 0.0;
     lo = fmin(lo, ref), hi = fmax(hi, ref);
-    vfr_svg_pad(&lo, &hi, 0.08);
+    vfri_svg_pad(&lo, &hi, 0.08);
     const char *na = r->classification ? "accuracy" : "IC", *nc = r->classification ? "ROC AUC" : "rank IC";
     figure_begin(b, "wide");
-    vfr_svg_printf(b, "<div data-folds=\"%d\">", K);
-    vfr_svg_begin(b, "chart-windows", NULL, WIDE, 290, "Test metrics per walk-forward window");
+    vfri_svg_printf(b, "<div data-folds=\"%d\">", K);
+    vfri_svg_begin(b, "chart-windows", NULL, WIDE, 290, "Test metrics per walk-forward window");
     const char *names[2] = {na, nc}, *colors[2] = {palette[0], palette[2]};
-    vfr_svg_legend(b, 72, 16, names, colors, 2);
+    vfri_svg_legend(b, 72, 16, names, colors, 2);
     vfr_svg_plot p;
-    vfr_svg_plot_init(&p, b, 72, 28, WIDE - 96, 214, -0.5, n - 0.5, lo, hi);
-    vfr_svg_axes(&p, "window (fold)", r->classification ? "accuracy / AUC" : "IC / rank IC", VFR_SVG_X_INT);
-    vfr_svg_hline(&p, ref, "#999", 1, NULL);
-    vfr_svg_line(&p, x, a, n, colors[0], 1.5, 0, "series", na);
-    vfr_svg_points(&p, x, a, n, colors[0], 2.6, 0, "windows");
-    vfr_svg_line(&p, x, c, n, colors[1], 1.5, 0, "series", nc);
-    vfr_svg_points(&p, x, c, n, colors[1], 2.6, 0, "windows");
-    vfr_svg_end(b);
-    vfr_svg_puts(b, "</div>");
+    vfri_svg_plot_init(&p, b, 72, 28, WIDE - 96, 214, -0.5, n - 0.5, lo, hi);
+    vfri_svg_axes(&p, "window (fold)", r->classification ? "accuracy / AUC" : "IC / rank IC", VFR_SVG_X_INT);
+    vfri_svg_hline(&p, ref, "#999", 1, NULL);
+    vfri_svg_line(&p, x, a, n, colors[0], 1.5, 0, "series", na);
+    vfri_svg_points(&p, x, a, n, colors[0], 2.6, 0, "windows");
+    vfri_svg_line(&p, x, c, n, colors[1], 1.5, 0, "series", nc);
+    vfri_svg_points(&p, x, c, n, colors[1], 2.6, 0, "windows");
+    vfri_svg_end(b);
+    vfri_svg_puts(b, "</div>");
     figure_end(b, r->classification
                       ? "Accuracy and ROC AUC of each window's test rows (predictions.h5 rows in split.json's test "
                         "dates of the fold); the folds' test dates are adjacent and together form the test period."
                       : "Mean daily IC and rank IC of each window's test rows (predictions.h5 rows in split.json's "
                         "test dates of the fold).");
-    vfr_svg_puts(b, "</section>\n");
+    vfri_svg_puts(b, "</section>\n");
 }
 
 /* ---- tables ------------------------------------------------------------------------ */
@@ -1542,40 +1542,40 @@ static void json_rows(rr *r, const cJSON *o, int file, const char *prefix, int d
             snprintf(path, sizeof path, "%s.%s", prefix, name);
         else
             snprintf(path, sizeof path, "%s", name);
-        vfr_svg_puts(b, "<tr><th>");
-        vfr_svg_esc(b, name);
-        vfr_svg_puts(b, "</th>");
+        vfri_svg_puts(b, "<tr><th>");
+        vfri_svg_esc(b, name);
+        vfri_svg_puts(b, "</th>");
         if (cJSON_IsNumber(c)) {
             num(b, "td", c->valuedouble, -1, file, path);
         } else if (cJSON_IsString(c)) {
-            vfr_svg_puts(b, "<td");
+            vfri_svg_puts(b, "<td");
             put_key(b, file, path);
-            vfr_svg_puts(b, ">");
-            vfr_svg_esc(b, c->valuestring);
-            vfr_svg_puts(b, "</td>");
+            vfri_svg_puts(b, ">");
+            vfri_svg_esc(b, c->valuestring);
+            vfri_svg_puts(b, "</td>");
         } else if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && c->child && depth < 4) {
             int scalars = 1;
             for (const cJSON *e = c->child; e; e = e->next)
                 scalars &= !(cJSON_IsObject(e) || cJSON_IsArray(e));
             if (cJSON_IsArray(c) && scalars) {
-                vfr_svg_puts(b, "<td>");
+                vfri_svg_puts(b, "<td>");
                 for (const cJSON *e = c->child; e; e = e->next) {
                     json_text(b, e);
                     if (e->next)
-                        vfr_svg_puts(b, ", ");
+                        vfri_svg_puts(b, ", ");
                 }
-                vfr_svg_puts(b, "</td>");
+                vfri_svg_puts(b, "</td>");
             } else {
-                vfr_svg_puts(b, "<td><table class=\"nested\">");
+                vfri_svg_puts(b, "<td><table class=\"nested\">");
                 json_rows(r, c, file, path, depth + 1);
-                vfr_svg_puts(b, "</table></td>");
+                vfri_svg_puts(b, "</table></td>");
             }
         } else {
-            vfr_svg_puts(b, "<td>");
+            vfri_svg_puts(b, "<td>");
             json_text(b, c);
-            vfr_svg_puts(b, "</td>");
+            vfri_svg_puts(b, "</td>");
         }
-        vfr_svg_puts(b, "</tr>");
+        vfri_svg_puts(b, "</tr>");
     }
 }
 
@@ -1590,27 +1590,27 @@ static void ranges(rr *r, int k, const char *set)
         snprintf(path, sizeof path, "folds.%d.%s", k, set);
         a = jget(r->j[F_SPLIT], path);
     }
-    vfr_svg_puts(b, "<td>");
+    vfri_svg_puts(b, "<td>");
     if (!cJSON_GetArraySize(a))
-        vfr_svg_puts(b, "&#8212;");
+        vfri_svg_puts(b, "&#8212;");
     for (int i = 0; i < cJSON_GetArraySize(a); i++) {
         char q[192];
         snprintf(q, sizeof q, "%s.%d.start", path, i);
         jstr_out(r, "span", F_SPLIT, q);
-        vfr_svg_puts(b, " to ");
+        vfri_svg_puts(b, " to ");
         snprintf(q, sizeof q, "%s.%d.end", path, i);
         jstr_out(r, "span", F_SPLIT, q);
-        vfr_svg_puts(b, "<br><small>");
+        vfri_svg_puts(b, "<br><small>");
         snprintf(q, sizeof q, "%s.%d.dates", path, i);
         jnum_out(r, "span", F_SPLIT, q, -1);
-        vfr_svg_puts(b, " dates, ");
+        vfri_svg_puts(b, " dates, ");
         snprintf(q, sizeof q, "%s.%d.rows", path, i);
         jnum_out(r, "span", F_SPLIT, q, -1);
-        vfr_svg_puts(b, " rows</small>");
+        vfri_svg_puts(b, " rows</small>");
         if (i + 1 < cJSON_GetArraySize(a))
-            vfr_svg_puts(b, "<br>");
+            vfri_svg_puts(b, "<br>");
     }
-    vfr_svg_puts(b, "</td>");
+    vfri_svg_puts(b, "</td>");
 }
 
 /* The split's dates, with each fold's fit and test metrics (wm: [2K] the
@@ -1619,32 +1619,32 @@ static void tab_split(rr *r, const double *wm, int K)
 {
     vfr_svg_buf *b = r->b;
     char path[256];
-    vfr_svg_puts(b, "<h3>Split</h3>");
+    vfri_svg_puts(b, "<h3>Split</h3>");
     const cJSON *sp = r->j[F_SPLIT];
     if (!sp) {
         note(b, "table-split", "No split: split.json", r->why[F_SPLIT]);
     } else {
-        vfr_svg_puts(b, "<p class=\"sub\">Method ");
+        vfri_svg_puts(b, "<p class=\"sub\">Method ");
         jstr_out(r, "span", F_SPLIT, "method");
-        vfr_svg_puts(b, ", horizon ");
+        vfri_svg_puts(b, ", horizon ");
         jnum_out(r, "span", F_SPLIT, "horizon", -1);
-        vfr_svg_puts(b, ", purge ");
+        vfri_svg_puts(b, ", purge ");
         jnum_out(r, "span", F_SPLIT, "purgeDays", -1);
-        vfr_svg_puts(b, " and embargo ");
+        vfri_svg_puts(b, " and embargo ");
         jnum_out(r, "span", F_SPLIT, "embargoDays", -1);
-        vfr_svg_puts(b, " days; ");
+        vfri_svg_puts(b, " days; ");
         jnum_out(r, "span", F_SPLIT, "dates", -1);
-        vfr_svg_puts(b, " dates, ");
+        vfri_svg_puts(b, " dates, ");
         jnum_out(r, "span", F_SPLIT, "rows", -1);
-        vfr_svg_puts(b, " rows.</p>");
+        vfri_svg_puts(b, " rows.</p>");
         const char *na = r->classification ? "test accuracy" : "test IC";
         const char *nc = r->classification ? "test AUC" : "test rank IC";
-        vfr_svg_printf(b, "<table id=\"table-split\"><tr><th>fold</th><th>train</th><th>validation</th><th>test</th>"
+        vfri_svg_printf(b, "<table id=\"table-split\"><tr><th>fold</th><th>train</th><th>validation</th><th>test</th>"
                           "<th class=\"num\">purged</th><th class=\"num\">embargoed</th><th class=\"num\">rounds</th>"
                           "<th class=\"num\">best round (1-based)</th><th class=\"num\">%s</th><th class=\"num\">%s</th></tr>",
                        na, nc);
         for (int k = 0; k < cJSON_GetArraySize(jget(sp, "folds")); k++) {
-            vfr_svg_printf(b, "<tr><td>%d</td>", k + 1); /* 1-based, as the log's "fold k/K" */
+            vfri_svg_printf(b, "<tr><td>%d</td>", k + 1); /* 1-based, as the log's "fold k/K" */
             ranges(r, k, "train");
             ranges(r, k, "validation");
             ranges(r, k, "test");
@@ -1659,9 +1659,9 @@ static void tab_split(rr *r, const double *wm, int K)
             /* a holdout's one window is the test column of the metrics table */
             num(b, "td", k < K ? wm[2 * k] : NAN, -1, -1, NULL);
             num(b, "td", k < K ? wm[2 * k + 1] : NAN, -1, -1, NULL);
-            vfr_svg_puts(b, "</tr>");
+            vfri_svg_puts(b, "</tr>");
         }
-        vfr_svg_puts(b, "</table>\n");
+        vfri_svg_puts(b, "</table>\n");
     }
 }
 
@@ -1670,43 +1670,43 @@ static void sec_tables(rr *r, const double *wm, int K)
     vfr_svg_buf *b = r->b;
     const cJSON *m = r->j[F_METRICS];
     char path[256];
-    vfr_svg_puts(b, "<section id=\"tables\">\n<h2>Tables</h2>\n<div class=\"grid2\">\n<div>");
+    vfri_svg_puts(b, "<section id=\"tables\">\n<h2>Tables</h2>\n<div class=\"grid2\">\n<div>");
 
     /* model metrics */
     int has_val = jget(m, "validation") != NULL;
-    vfr_svg_printf(b, "<h3>Model metrics</h3><table id=\"table-metrics\"><tr><th>metric</th><th class=\"num\">test</th>%s</tr>",
+    vfri_svg_printf(b, "<h3>Model metrics</h3><table id=\"table-metrics\"><tr><th>metric</th><th class=\"num\">test</th>%s</tr>",
                    has_val ? "<th class=\"num\">validation</th>" : "");
     for (int k = 0; k < VFR_METRIC_COUNT; k++) {
         if (!vfr_metrics_applies(r->classification ? VFR_TASK_CLASSIFICATION : VFR_TASK_REGRESSION, (vfr_metric)k))
             continue;
         const char *name = vfr_metrics_name((vfr_metric)k);
-        vfr_svg_printf(b, "<tr><td>%s</td>", name);
+        vfri_svg_printf(b, "<tr><td>%s</td>", name);
         snprintf(path, sizeof path, "test.%s", name);
         jnum_out(r, "td", F_METRICS, path, -1);
         if (has_val) {
             snprintf(path, sizeof path, "validation.%s", name);
             jnum_out(r, "td", F_METRICS, path, -1);
         }
-        vfr_svg_puts(b, "</tr>");
+        vfri_svg_puts(b, "</tr>");
     }
-    vfr_svg_puts(b, "</table>\n</div>\n<div>");
+    vfri_svg_puts(b, "</table>\n</div>\n<div>");
 
     /* data quality */
-    vfr_svg_puts(b, "<h3>Data quality</h3>");
+    vfri_svg_puts(b, "<h3>Data quality</h3>");
     if (cJSON_IsObject(r->j[F_QUALITY])) {
-        vfr_svg_puts(b, "<table id=\"table-quality\" class=\"kvt\">");
+        vfri_svg_puts(b, "<table id=\"table-quality\" class=\"kvt\">");
         json_rows(r, r->j[F_QUALITY], F_QUALITY, NULL, 0);
-        vfr_svg_puts(b, "</table>\n");
+        vfri_svg_puts(b, "</table>\n");
     } else {
         note(b, "table-quality", "No data-quality report: quality.json", r->why[F_QUALITY]);
     }
-    vfr_svg_puts(b, "</div>\n</div>\n");
+    vfri_svg_puts(b, "</div>\n</div>\n");
 
     /* financial metrics of the model and every baseline: full width, and
      * scrolling sideways rather than cut off when there are many baselines */
     const cJSON *cmp = r->j[F_COMPARISON], *bl = jget(cmp, "baselines");
     int has_bh_cmp = 0, bh_index = -1, i = 0;
-    vfr_svg_puts(b, "<h3>Backtest: model and baselines</h3><div class=\"scroll\"><table id=\"table-financial\"><tr><th>metric</th>"
+    vfri_svg_puts(b, "<h3>Backtest: model and baselines</h3><div class=\"scroll\"><table id=\"table-financial\"><tr><th>metric</th>"
                     "<th class=\"num\">model</th><th class=\"num\">buy_and_hold</th>");
     for (const cJSON *c = bl ? bl->child : NULL; c; c = c->next, i++) {
         const char *nm = jstr(c, "name");
@@ -1714,17 +1714,17 @@ static void sec_tables(rr *r, const double *wm, int K)
             has_bh_cmp = 1;
             bh_index = i;
         } else if (cJSON_IsObject(jget(c, "performance"))) {
-            vfr_svg_puts(b, "<th class=\"num\">");
-            vfr_svg_esc(b, nm ? nm : "?");
-            vfr_svg_puts(b, "</th>");
+            vfri_svg_puts(b, "<th class=\"num\">");
+            vfri_svg_esc(b, nm ? nm : "?");
+            vfri_svg_puts(b, "</th>");
         }
     }
-    vfr_svg_puts(b, "</tr>");
+    vfri_svg_puts(b, "</tr>");
     int fin_net = 0;
     for (int f = 0; f < VFR_FIN_COUNT; f++) {
         const char *name = vfr_backtest_metric_name((vfr_fin)f);
         fin_net |= !strcmp(name, "net_exposure");
-        vfr_svg_printf(b, "<tr><td>%s</td>", name);
+        vfri_svg_printf(b, "<tr><td>%s</td>", name);
         snprintf(path, sizeof path, "backtest.model.%s", name);
         jnum_out(r, "td", F_METRICS, path, -1);
         snprintf(path, sizeof path, "backtest.buyAndHold.%s", name);
@@ -1737,14 +1737,14 @@ static void sec_tables(rr *r, const double *wm, int K)
             snprintf(path, sizeof path, "baselines.%d.performance.%s", i, name);
             jnum_out(r, "td", F_COMPARISON, path, -1);
         }
-        vfr_svg_puts(b, "</tr>");
+        vfri_svg_puts(b, "</tr>");
     }
     /* exposure to the market (comparison.json: modelExposure, baselines[].exposure) */
     if (cJSON_IsObject(jget(cmp, "modelExposure"))) {
         static const char *const rows[][2] = {{"net", "net exposure"}, {"beta", "beta to buy_and_hold"},
                                               {"alpha", "alpha, annualised (t, HAC)"}};
         for (int k = fin_net ? 1 : 0; k < 3; k++) {
-            vfr_svg_printf(b, "<tr class=\"exposure\"><td>%s</td>", rows[k][1]);
+            vfri_svg_printf(b, "<tr class=\"exposure\"><td>%s</td>", rows[k][1]);
             for (int col = -2; col < cJSON_GetArraySize(bl); col++) {
                 /* -2: the model, -1: buy_and_hold, then the other baselines with performance */
                 const cJSON *c = col >= 0 ? cJSON_GetArrayItem(bl, col) : NULL;
@@ -1760,35 +1760,35 @@ static void sec_tables(rr *r, const double *wm, int K)
                 else
                     snprintf(base, sizeof base, "baselines.%d.exposure", at);
                 if (at == -1) {
-                    vfr_svg_puts(b, "<td class=\"num na\">&#8212;</td>");
+                    vfri_svg_puts(b, "<td class=\"num na\">&#8212;</td>");
                     continue;
                 }
                 snprintf(path, sizeof path, "%s.%s", base, rows[k][0]);
                 if (k < 2) {
                     jnum_out(r, "td", F_COMPARISON, path, -1);
                 } else {
-                    vfr_svg_puts(b, "<td class=\"num\">");
+                    vfri_svg_puts(b, "<td class=\"num\">");
                     jnum_out(r, "span", F_COMPARISON, path, -1);
-                    vfr_svg_puts(b, " (t ");
+                    vfri_svg_puts(b, " (t ");
                     snprintf(path, sizeof path, "%s.alphaT", base);
                     jnum_out(r, "span", F_COMPARISON, path, 2);
-                    vfr_svg_puts(b, ")</td>");
+                    vfri_svg_puts(b, ")</td>");
                 }
             }
-            vfr_svg_puts(b, "</tr>");
+            vfri_svg_puts(b, "</tr>");
         }
     }
-    vfr_svg_puts(b, "</table></div><p class=\"sub\">Strategy ");
+    vfri_svg_puts(b, "</table></div><p class=\"sub\">Strategy ");
     jstr_out(r, "span", F_METRICS, "backtest.strategy");
-    vfr_svg_puts(b, ", threshold ");
+    vfri_svg_puts(b, ", threshold ");
     jnum_out(r, "span", F_METRICS, "backtest.threshold", -1);
-    vfr_svg_puts(b, ", k ");
+    vfri_svg_puts(b, ", k ");
     jnum_out(r, "span", F_METRICS, "backtest.k", -1);
-    vfr_svg_puts(b, ", held ");
+    vfri_svg_puts(b, ", held ");
     jnum_out(r, "span", F_METRICS, "backtest.holdingDays", -1);
-    vfr_svg_puts(b, " days, cost ");
+    vfri_svg_puts(b, " days, cost ");
     jnum_out(r, "span", F_METRICS, "backtest.costBps", -1);
-    vfr_svg_printf(b, " bps per unit of turnover.%s%s</p>\n",
+    vfri_svg_printf(b, " bps per unit of turnover.%s%s</p>\n",
                    r->j[F_COMPARISON] ? (has_bh_cmp ? " The buy_and_hold column is metrics.json's." : "")
                                       : " No comparison.json: the other baselines are not in this run yet.",
                    cJSON_IsObject(jget(cmp, "modelExposure"))
@@ -1798,7 +1798,7 @@ static void sec_tables(rr *r, const double *wm, int K)
                        : "");
 
     tab_split(r, wm, K);
-    vfr_svg_puts(b, "</section>\n");
+    vfri_svg_puts(b, "</section>\n");
 }
 
 /* ---- the page ------------------------------------------------------------------- */
@@ -1849,14 +1849,14 @@ static vfr_status render(rr *r)
     vfr_status st = VFR_OK;
     double *wm = NULL;
     const char *job_id = jstr(r->j[F_MANIFEST], "jobId") ? jstr(r->j[F_MANIFEST], "jobId") : jstr(r->j[F_JOB], "jobId");
-    vfr_svg_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    vfri_svg_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                     "<meta name=\"generator\" content=\"vfr " VFR_VERSION "\">\n<title>vfr run report: ");
-    vfr_svg_esc(b, job_id ? job_id : "?");
-    vfr_svg_puts(b, "</title>\n<style>");
-    vfr_svg_puts(b, css);
-    vfr_svg_puts(b, "</style>\n</head>\n<body>\n<main>\n");
+    vfri_svg_esc(b, job_id ? job_id : "?");
+    vfri_svg_puts(b, "</title>\n<style>");
+    vfri_svg_puts(b, css);
+    vfri_svg_puts(b, "</style>\n</head>\n<body>\n<main>\n");
     sec_header(r);
     sec_decision(r);
     VFR_TRY(sec_performance(r));
@@ -1871,13 +1871,13 @@ static vfr_status render(rr *r)
     }
     sec_windows(r, wm, K);
     sec_tables(r, wm, K);
-    vfr_svg_puts(b, "<footer>Written by vfr " VFR_VERSION " from the run folder's files");
+    vfri_svg_puts(b, "<footer>Written by vfr " VFR_VERSION " from the run folder's files");
     for (int f = 0; f < F_SEARCH; f++) /* the optional files are explained where they are used */
         if (!r->j[f]) {
-            vfr_svg_printf(b, "; %s: ", file_name(f));
-            vfr_svg_esc(b, r->why[f]);
+            vfri_svg_printf(b, "; %s: ", file_name(f));
+            vfri_svg_esc(b, r->why[f]);
         }
-    vfr_svg_puts(b, ". Charts are inline SVG; the page runs no script and fetches nothing.</footer>\n"
+    vfri_svg_puts(b, ". Charts are inline SVG; the page runs no script and fetches nothing.</footer>\n"
                     "</main>\n</body>\n</html>\n");
 fail:
     free(wm);
@@ -1936,13 +1936,13 @@ vfr_status vfr_runreport_write(const char *run_dir, const char *out_path)
         VFR_TRY(vfr_runfolder_path(run_dir, VFR_RUNFILE_REPORT, dflt, sizeof dflt));
         out_path = dflt;
     }
-    VFR_TRY(vfr_write_file_atomic(out_path, b.s, b.len));
+    VFR_TRY(vfri_write_file_atomic(out_path, b.s, b.len));
 fail:
     for (int f = 0; f < F_COUNT; f++)
         cJSON_Delete(r.j[f]);
     vfr_predictions_free(r.pred);
     vfr_backtest_free_returns(r.daily, r.names, r.M);
     free(r.dates);
-    vfr_svg_buf_free(&b);
+    vfri_svg_buf_free(&b);
     return st;
 }

@@ -62,7 +62,7 @@ vfr_status vfr_space_parse(const char *space_json, vfr_search_method method, vfr
     }
     for (cJSON *it = o->child; it; it = it->next) {
         dim *d = &s->d[s->D++];
-        d->name = vfr_strdup(it->string);
+        d->name = vfri_strdup(it->string);
         cJSON *vals = NULL;
         if (cJSON_IsArray(it)) {
             vals = it;

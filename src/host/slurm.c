@@ -256,7 +256,7 @@ static char *quoted_line(char *const argv[])
 static vfr_status write_script(const char *dir, const char *name, const char *text, char *path, size_t cap)
 {
     snprintf(path, cap, "%s/%s", dir, name);
-    vfr_status st = vfr_write_file_atomic(path, text, strlen(text));
+    vfr_status st = vfri_write_file_atomic(path, text, strlen(text));
     if (st == VFR_OK && chmod(path, 0755) != 0)
         st = vfr_fail(VFR_ERR_IO, "%s: chmod: %s", path, strerror(errno));
     return st;
@@ -266,7 +266,7 @@ static vfr_status write_script(const char *dir, const char *name, const char *te
 static vfr_status sbatch(char *const argv[], char id[64])
 {
     char out[512], err[2048];
-    int rc = vfr_spawn_capture(argv, out, sizeof out, err, sizeof err);
+    int rc = vfri_spawn_capture(argv, out, sizeof out, err, sizeof err);
     if (rc == 127)
         return vfr_fail(VFR_ERR_NOT_FOUND, "slurm: cannot run sbatch (is Slurm installed and on PATH?)");
     if (rc != 0) {
@@ -351,7 +351,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
      * as a whole when it finishes (keeping only the search's files), and
      * the finalize job's own log is written while it runs. */
     snprintf(out->dir, sizeof out->dir, "%s/%s.slurm", runs, job->job_id);
-    if (vfr_mkdirs(out->dir) != 0 || vfr_mkdirs(out->run_dir) != 0) {
+    if (vfri_mkdirs(out->dir) != 0 || vfri_mkdirs(out->run_dir) != 0) {
         st = vfr_fail(VFR_ERR_IO, "slurm: cannot create '%s': %s", out->dir, strerror(errno));
         goto fail;
     }
@@ -360,7 +360,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
         goto fail;
     }
     VFR_TRY(vfr_runfolder_path(out->dir, VFR_RUNFILE_JOB, jobpath, sizeof jobpath)); /* the resolved job, as a run keeps it */
-    VFR_TRY(vfr_write_file_atomic(jobpath, json, strlen(json)));
+    VFR_TRY(vfri_write_file_atomic(jobpath, json, strlen(json)));
     qexe = vfr_shell_quote(exe), qjob = vfr_shell_quote(jobpath), qrun = vfr_shell_quote(out->run_dir);
     char devflag[160] = "";
     if (o->device)
@@ -417,7 +417,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
             snprintf(err, sizeof err, "%s", vfr_last_error());
             char *cargv[] = {"scancel", out->array_id, NULL};
             char o1[64], e1[256];
-            vfr_spawn_capture(cargv, o1, sizeof o1, e1, sizeof e1);
+            vfri_spawn_capture(cargv, o1, sizeof o1, e1, sizeof e1);
             st = vfr_fail(fs, "%s (the search array %s was cancelled)", err, out->array_id);
             goto fail;
         }
@@ -485,7 +485,7 @@ static void slurm_ids(const vfr_queue_job *j, char array[64], char fin[64])
     cJSON_Delete(o);
 }
 
-vfr_status vfr_slurm_cancel(const vfr_queue_job *j)
+vfr_status vfri_slurm_cancel(const vfr_queue_job *j)
 {
     char array[64], fin[64], out[256], err[1024];
     slurm_ids(j, array, fin);
@@ -499,7 +499,7 @@ vfr_status vfr_slurm_cancel(const vfr_queue_job *j)
     if (fin[0])
         argv[k++] = fin;
     argv[k] = NULL;
-    int rc = vfr_spawn_capture(argv, out, sizeof out, err, sizeof err);
+    int rc = vfri_spawn_capture(argv, out, sizeof out, err, sizeof err);
     if (rc == 127)
         return vfr_fail(VFR_ERR_NOT_FOUND, "cancel %s: cannot run scancel", j->id);
     if (rc != 0)
@@ -529,9 +529,9 @@ vfr_status vfr_slurm_refresh(vfr_queue *q, const char *id, char **states_json)
     const char *fin_state = NULL;
     char fin_buf[64] = "", fin_reason[128] = "";
     int running = 0, pending = 0, bad = 0;
-    if (vfr_spawn_have_program("squeue")) {
+    if (vfri_spawn_have_program("squeue")) {
         char *argv[] = {"squeue", "-h", "-r", "-t", "all", "-o", "%i|%T|%r", "-j", ids, NULL};
-        if (vfr_spawn_capture(argv, buf, 1 << 16, err, sizeof err) == 0) {
+        if (vfri_spawn_capture(argv, buf, 1 << 16, err, sizeof err) == 0) {
             char *save = NULL;
             for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *p1 = strchr(line, '|'), *p2 = p1 ? strchr(p1 + 1, '|') : NULL;
@@ -562,10 +562,10 @@ vfr_status vfr_slurm_refresh(vfr_queue *q, const char *id, char **states_json)
             }
         }
     }
-    if (!fin_state && fin[0] && vfr_spawn_have_program("sacct")) {
+    if (!fin_state && fin[0] && vfri_spawn_have_program("sacct")) {
         /* squeue forgets finished jobs after MinJobAge; accounting keeps them */
         char *argv[] = {"sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", fin, NULL};
-        if (vfr_spawn_capture(argv, buf, 1 << 16, err, sizeof err) == 0) {
+        if (vfri_spawn_capture(argv, buf, 1 << 16, err, sizeof err) == 0) {
             char *bar = strchr(buf, '|');
             if (bar) {
                 char *end = bar + 1 + strcspn(bar + 1, " \n");

@@ -7,6 +7,6 @@
 
 /* scancel of a Slurm job's ids (its array and its finalize job); OK when it
  * never reached sbatch. Errors: NOT_FOUND (no scancel), IO (scancel failed). */
-vfr_status vfr_slurm_cancel(const vfr_queue_job *j);
+vfr_status vfri_slurm_cancel(const vfr_queue_job *j);
 
 #endif

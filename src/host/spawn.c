@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int vfr_spawn_have_program(const char *prog)
+int vfri_spawn_have_program(const char *prog)
 {
     const char *path = getenv("PATH");
     if (!path || !*path)
@@ -32,7 +32,7 @@ int vfr_spawn_have_program(const char *prog)
     return 0;
 }
 
-int vfr_spawn_capture(char *const argv[], char *out, size_t cap, char *err, size_t errcap)
+int vfri_spawn_capture(char *const argv[], char *out, size_t cap, char *err, size_t errcap)
 {
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     if (cap)

@@ -1,6 +1,6 @@
 /* svg.c: the run report's SVG writer (svg.h). Plain string building: every
  * coordinate is printed with one decimal, long series are thinned to what a
- * pixel can show, and every piece of text goes through vfr_svg_esc. Not a
+ * pixel can show, and every piece of text goes through vfri_svg_esc. Not a
  * plotting library: no layout engine, no fonts measured; callers place things. */
 #include "svg.h"
 
@@ -42,12 +42,12 @@ static void putn(vfr_svg_buf *b, const char *s, size_t n)
     b->s[b->len] = '\0';
 }
 
-void vfr_svg_puts(vfr_svg_buf *b, const char *s)
+void vfri_svg_puts(vfr_svg_buf *b, const char *s)
 {
     putn(b, s, strlen(s));
 }
 
-void vfr_svg_printf(vfr_svg_buf *b, const char *fmt, ...)
+void vfri_svg_printf(vfr_svg_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -85,7 +85,7 @@ static int utf8_len(const unsigned char *s)
     return n;
 }
 
-void vfr_svg_esc(vfr_svg_buf *b, const char *s)
+void vfri_svg_esc(vfr_svg_buf *b, const char *s)
 {
     if (!s)
         return;
@@ -99,11 +99,11 @@ void vfr_svg_esc(vfr_svg_buf *b, const char *s)
         if (!*p)
             break;
         switch (*p) {
-        case '&': vfr_svg_puts(b, "&amp;"); p++; continue;
-        case '<': vfr_svg_puts(b, "&lt;"); p++; continue;
-        case '>': vfr_svg_puts(b, "&gt;"); p++; continue;
-        case '"': vfr_svg_puts(b, "&quot;"); p++; continue;
-        case '\'': vfr_svg_puts(b, "&#39;"); p++; continue;
+        case '&': vfri_svg_puts(b, "&amp;"); p++; continue;
+        case '<': vfri_svg_puts(b, "&lt;"); p++; continue;
+        case '>': vfri_svg_puts(b, "&gt;"); p++; continue;
+        case '"': vfri_svg_puts(b, "&quot;"); p++; continue;
+        case '\'': vfri_svg_puts(b, "&#39;"); p++; continue;
         case '\t': case '\n': putn(b, (const char *)p, 1); p++; continue;
         default: break;
         }
@@ -116,13 +116,13 @@ void vfr_svg_esc(vfr_svg_buf *b, const char *s)
             putn(b, (const char *)p, (size_t)n);
             p += n;
         } else {
-            vfr_svg_puts(b, "\xEF\xBF\xBD");
+            vfri_svg_puts(b, "\xEF\xBF\xBD");
             p++;
         }
     }
 }
 
-void vfr_svg_buf_free(vfr_svg_buf *b)
+void vfri_svg_buf_free(vfr_svg_buf *b)
 {
     if (!b)
         return;
@@ -132,30 +132,30 @@ void vfr_svg_buf_free(vfr_svg_buf *b)
 
 /* ---- frame ------------------------------------------------------------------ */
 
-void vfr_svg_begin(vfr_svg_buf *b, const char *id, const char *cls, int w, int h, const char *title)
+void vfri_svg_begin(vfr_svg_buf *b, const char *id, const char *cls, int w, int h, const char *title)
 {
-    vfr_svg_puts(b, "<svg xmlns=\"http://www.w3.org/2000/svg\"");
+    vfri_svg_puts(b, "<svg xmlns=\"http://www.w3.org/2000/svg\"");
     if (id) {
-        vfr_svg_puts(b, " id=\"");
-        vfr_svg_esc(b, id);
-        vfr_svg_puts(b, "\"");
+        vfri_svg_puts(b, " id=\"");
+        vfri_svg_esc(b, id);
+        vfri_svg_puts(b, "\"");
     }
-    vfr_svg_puts(b, " class=\"chart");
+    vfri_svg_puts(b, " class=\"chart");
     if (cls) {
-        vfr_svg_puts(b, " ");
-        vfr_svg_esc(b, cls);
+        vfri_svg_puts(b, " ");
+        vfri_svg_esc(b, cls);
     }
-    vfr_svg_printf(b, "\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\"><title>", w, h, w, h);
-    vfr_svg_esc(b, title);
-    vfr_svg_puts(b, "</title>\n");
+    vfri_svg_printf(b, "\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\"><title>", w, h, w, h);
+    vfri_svg_esc(b, title);
+    vfri_svg_puts(b, "</title>\n");
 }
 
-void vfr_svg_end(vfr_svg_buf *b)
+void vfri_svg_end(vfr_svg_buf *b)
 {
-    vfr_svg_puts(b, "</svg>\n");
+    vfri_svg_puts(b, "</svg>\n");
 }
 
-void vfr_svg_extend(const double *v, int64_t n, double *lo, double *hi)
+void vfri_svg_extend(const double *v, int64_t n, double *lo, double *hi)
 {
     for (int64_t i = 0; i < n; i++)
         if (isfinite(v[i])) {
@@ -166,7 +166,7 @@ void vfr_svg_extend(const double *v, int64_t n, double *lo, double *hi)
         }
 }
 
-void vfr_svg_pad(double *lo, double *hi, double frac)
+void vfri_svg_pad(double *lo, double *hi, double frac)
 {
     double s = *hi - *lo;
     if (isfinite(s) && s > 0) {
@@ -187,7 +187,7 @@ static void fix_range(double *lo, double *hi)
     }
 }
 
-void vfr_svg_plot_init(vfr_svg_plot *p, vfr_svg_buf *b, double left, double top, double width,
+void vfri_svg_plot_init(vfr_svg_plot *p, vfr_svg_buf *b, double left, double top, double width,
                        double height, double x0, double x1, double y0, double y1)
 {
     memset(p, 0, sizeof *p);
@@ -198,12 +198,12 @@ void vfr_svg_plot_init(vfr_svg_plot *p, vfr_svg_buf *b, double left, double top,
     p->x0 = x0, p->x1 = x1, p->y0 = y0, p->y1 = y1;
 }
 
-double vfr_svg_px(const vfr_svg_plot *p, double x)
+double vfri_svg_px(const vfr_svg_plot *p, double x)
 {
     return p->left + (x - p->x0) / (p->x1 - p->x0) * p->width;
 }
 
-double vfr_svg_py(const vfr_svg_plot *p, double y)
+double vfri_svg_py(const vfr_svg_plot *p, double y)
 {
     return p->top + (p->y1 - y) / (p->y1 - p->y0) * p->height;
 }
@@ -234,19 +234,19 @@ static void tick_label(char *out, size_t cap, double v, double step, int percent
 
 static void ytick(const vfr_svg_plot *p, double y, const char *label)
 {
-    double Y = vfr_svg_py(p, y);
-    vfr_svg_printf(p->b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+    double Y = vfri_svg_py(p, y);
+    vfri_svg_printf(p->b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
                    p->left, Y, p->left + p->width, Y);
-    vfr_svg_text(p->b, p->left - 5, Y + 3.5, "end", "tick", label);
+    vfri_svg_text(p->b, p->left - 5, Y + 3.5, "end", "tick", label);
 }
 
 static void xtick(const vfr_svg_plot *p, double x, const char *label)
 {
-    double X = vfr_svg_px(p, x);
-    vfr_svg_printf(p->b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
+    double X = vfri_svg_px(p, x);
+    vfri_svg_printf(p->b, "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
                    X, p->top, X, p->top + p->height);
     if (label)
-        vfr_svg_text(p->b, X, p->top + p->height + 13, "middle", "tick", label);
+        vfri_svg_text(p->b, X, p->top + p->height + 13, "middle", "tick", label);
 }
 
 static int month_key(int32_t day, char ymd[11])
@@ -296,11 +296,11 @@ static void date_ticks(const vfr_svg_plot *p, int labels)
     }
 }
 
-void vfr_svg_axes(const vfr_svg_plot *p, const char *xlabel, const char *ylabel, unsigned flags)
+void vfri_svg_axes(const vfr_svg_plot *p, const char *xlabel, const char *ylabel, unsigned flags)
 {
     vfr_svg_buf *b = p->b;
     char lab[48];
-    vfr_svg_puts(b, "<g class=\"axes\">");
+    vfri_svg_puts(b, "<g class=\"axes\">");
     double ys = nice_step(p->y1 - p->y0, p->height < 120 ? 3 : 5);
     for (double y = ceil(p->y0 / ys - 1e-9) * ys; y <= p->y1 + ys * 1e-9; y += ys) {
         tick_label(lab, sizeof lab, y, ys, (flags & VFR_SVG_Y_PERCENT) != 0);
@@ -318,30 +318,30 @@ void vfr_svg_axes(const vfr_svg_plot *p, const char *xlabel, const char *ylabel,
             xtick(p, x, xl ? lab : NULL);
         }
     }
-    vfr_svg_printf(b, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+    vfri_svg_printf(b, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
                    p->left, p->top, p->width, p->height);
     if (xlabel)
-        vfr_svg_text(b, p->left + p->width / 2, p->top + p->height + 30, "middle", "axis-title", xlabel);
+        vfri_svg_text(b, p->left + p->width / 2, p->top + p->height + 30, "middle", "axis-title", xlabel);
     if (ylabel) {
         double x = p->left - 44, y = p->top + p->height / 2;
-        vfr_svg_printf(b, "<text class=\"axis-title\" text-anchor=\"middle\" transform=\"translate(%.1f %.1f) rotate(-90)\">", x, y);
-        vfr_svg_esc(b, ylabel);
-        vfr_svg_puts(b, "</text>");
+        vfri_svg_printf(b, "<text class=\"axis-title\" text-anchor=\"middle\" transform=\"translate(%.1f %.1f) rotate(-90)\">", x, y);
+        vfri_svg_esc(b, ylabel);
+        vfri_svg_puts(b, "</text>");
     }
-    vfr_svg_puts(b, "</g>\n");
+    vfri_svg_puts(b, "</g>\n");
 }
 
 /* ---- marks ------------------------------------------------------------------ */
 
 static void open_path(vfr_svg_buf *b, const char *cls, const char *name)
 {
-    vfr_svg_puts(b, "<path class=\"");
-    vfr_svg_esc(b, cls ? cls : "series");
-    vfr_svg_puts(b, "\"");
+    vfri_svg_puts(b, "<path class=\"");
+    vfri_svg_esc(b, cls ? cls : "series");
+    vfri_svg_puts(b, "\"");
     if (name) {
-        vfr_svg_puts(b, " data-series=\"");
-        vfr_svg_esc(b, name);
-        vfr_svg_puts(b, "\"");
+        vfri_svg_puts(b, " data-series=\"");
+        vfri_svg_esc(b, name);
+        vfri_svg_puts(b, "\"");
     }
 }
 
@@ -351,103 +351,103 @@ static const char *const dash_patterns[] = {NULL, "5 4", "2 3", "9 3 2 3", "12 4
 static void dash_attr(vfr_svg_buf *b, int dash)
 {
     if (dash > 0)
-        vfr_svg_printf(b, " stroke-dasharray=\"%s\"", dash_patterns[1 + (dash - 1) % (NDASH - 1)]);
+        vfri_svg_printf(b, " stroke-dasharray=\"%s\"", dash_patterns[1 + (dash - 1) % (NDASH - 1)]);
 }
 
-void vfr_svg_line(const vfr_svg_plot *p, const double *x, const double *y, int64_t n,
+void vfri_svg_line(const vfr_svg_plot *p, const double *x, const double *y, int64_t n,
                   const char *color, double width, int dash, const char *cls, const char *name)
 {
     vfr_svg_buf *b = p->b;
     open_path(b, cls, name);
-    vfr_svg_printf(b, " fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"", color, width);
+    vfri_svg_printf(b, " fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"", color, width);
     dash_attr(b, dash);
-    vfr_svg_puts(b, " stroke-linejoin=\"round\" d=\"");
+    vfri_svg_puts(b, " stroke-linejoin=\"round\" d=\"");
     int pen = 0, pending = 0;
     double lx = 0, ly = 0, qx = 0, qy = 0;
     for (int64_t i = 0; i <= n; i++) {
         double xv = i < n ? (x ? x[i] : (double)i) : NAN, yv = i < n ? y[i] : NAN;
         if (!isfinite(xv) || !isfinite(yv)) {
             if (pending)
-                vfr_svg_printf(b, "L%.1f %.1f", qx, qy);
+                vfri_svg_printf(b, "L%.1f %.1f", qx, qy);
             pen = pending = 0;
             continue;
         }
-        double X = vfr_svg_px(p, xv), Y = vfr_svg_py(p, yv);
+        double X = vfri_svg_px(p, xv), Y = vfri_svg_py(p, yv);
         if (!pen) {
-            vfr_svg_printf(b, "M%.1f %.1f", X, Y);
+            vfri_svg_printf(b, "M%.1f %.1f", X, Y);
             pen = 1, lx = X, ly = Y;
         } else if (fabs(X - lx) < 0.5 && fabs(Y - ly) < 0.5) {
             pending = 1, qx = X, qy = Y;
         } else {
-            vfr_svg_printf(b, "L%.1f %.1f", X, Y);
+            vfri_svg_printf(b, "L%.1f %.1f", X, Y);
             lx = X, ly = Y, pending = 0;
         }
     }
-    vfr_svg_puts(b, "\"/>\n");
+    vfri_svg_puts(b, "\"/>\n");
 }
 
-void vfr_svg_points(const vfr_svg_plot *p, const double *x, const double *y, int64_t n,
+void vfri_svg_points(const vfr_svg_plot *p, const double *x, const double *y, int64_t n,
                     const char *color, double r, int hollow, const char *cls)
 {
     vfr_svg_buf *b = p->b;
-    vfr_svg_puts(b, "<g class=\"");
-    vfr_svg_esc(b, cls ? cls : "points");
+    vfri_svg_puts(b, "<g class=\"");
+    vfri_svg_esc(b, cls ? cls : "points");
     if (hollow)
-        vfr_svg_printf(b, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\">", color);
+        vfri_svg_printf(b, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\">", color);
     else
-        vfr_svg_printf(b, "\" fill=\"%s\">", color);
+        vfri_svg_printf(b, "\" fill=\"%s\">", color);
     for (int64_t i = 0; i < n; i++) {
         double xv = x ? x[i] : (double)i;
         if (isfinite(xv) && isfinite(y[i]))
-            vfr_svg_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>", vfr_svg_px(p, xv),
-                           vfr_svg_py(p, y[i]), r);
+            vfri_svg_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"/>", vfri_svg_px(p, xv),
+                           vfri_svg_py(p, y[i]), r);
     }
-    vfr_svg_puts(b, "</g>\n");
+    vfri_svg_puts(b, "</g>\n");
 }
 
-void vfr_svg_bars(const vfr_svg_plot *p, const double *x, const double *y, int64_t n, double bar_w,
+void vfri_svg_bars(const vfr_svg_plot *p, const double *x, const double *y, int64_t n, double bar_w,
                   const char *color, const char *cls)
 {
     vfr_svg_buf *b = p->b;
-    double w = fabs(vfr_svg_px(p, bar_w) - vfr_svg_px(p, 0));
+    double w = fabs(vfri_svg_px(p, bar_w) - vfri_svg_px(p, 0));
     if (w < 0.6)
         w = 0.6;
-    double base = p->y0 > 0 ? p->y0 : p->y1 < 0 ? p->y1 : 0, Y0 = vfr_svg_py(p, base);
+    double base = p->y0 > 0 ? p->y0 : p->y1 < 0 ? p->y1 : 0, Y0 = vfri_svg_py(p, base);
     open_path(b, cls ? cls : "bars", NULL);
-    vfr_svg_printf(b, " fill=\"%s\" d=\"", color);
+    vfri_svg_printf(b, " fill=\"%s\" d=\"", color);
     for (int64_t i = 0; i < n; i++) {
         double xv = x ? x[i] : (double)i;
         if (!isfinite(xv) || !isfinite(y[i]))
             continue;
-        double X = vfr_svg_px(p, xv) - w / 2, Y = vfr_svg_py(p, y[i]);
-        vfr_svg_printf(b, "M%.1f %.1fh%.1fV%.1fh%.1fz", X, Y0, w, Y, -w);
+        double X = vfri_svg_px(p, xv) - w / 2, Y = vfri_svg_py(p, y[i]);
+        vfri_svg_printf(b, "M%.1f %.1fh%.1fV%.1fh%.1fz", X, Y0, w, Y, -w);
     }
-    vfr_svg_puts(b, "\"/>\n");
+    vfri_svg_puts(b, "\"/>\n");
 }
 
-void vfr_svg_hline(const vfr_svg_plot *p, double y, const char *color, int dash, const char *label)
+void vfri_svg_hline(const vfr_svg_plot *p, double y, const char *color, int dash, const char *label)
 {
     if (!isfinite(y) || y < p->y0 || y > p->y1)
         return;
-    double Y = vfr_svg_py(p, y);
-    vfr_svg_printf(p->b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.2\"%s/>",
+    double Y = vfri_svg_py(p, y);
+    vfri_svg_printf(p->b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.2\"%s/>",
                    p->left, Y, p->left + p->width, Y, color, dash ? " stroke-dasharray=\"5 4\"" : "");
     if (label)
-        vfr_svg_text(p->b, p->left + p->width - 4, Y - 4, "end", "note", label);
+        vfri_svg_text(p->b, p->left + p->width - 4, Y - 4, "end", "note", label);
 }
 
-void vfr_svg_text(vfr_svg_buf *b, double x, double y, const char *anchor, const char *cls,
+void vfri_svg_text(vfr_svg_buf *b, double x, double y, const char *anchor, const char *cls,
                   const char *text)
 {
-    vfr_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"", x, y, anchor);
+    vfri_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\"", x, y, anchor);
     if (cls) {
-        vfr_svg_puts(b, " class=\"");
-        vfr_svg_esc(b, cls);
-        vfr_svg_puts(b, "\"");
+        vfri_svg_puts(b, " class=\"");
+        vfri_svg_esc(b, cls);
+        vfri_svg_puts(b, "\"");
     }
-    vfr_svg_puts(b, ">");
-    vfr_svg_esc(b, text);
-    vfr_svg_puts(b, "</text>");
+    vfri_svg_puts(b, ">");
+    vfri_svg_esc(b, text);
+    vfri_svg_puts(b, "</text>");
 }
 
 /* No font metrics: an estimate of a legend name's width, px. */
@@ -459,69 +459,69 @@ static double text_width(const char *name)
     return 7.2 * (double)len;
 }
 
-void vfr_svg_legend(vfr_svg_buf *b, double x, double y, const char *const *names,
+void vfri_svg_legend(vfr_svg_buf *b, double x, double y, const char *const *names,
                     const char *const *colors, int n)
 {
-    vfr_svg_puts(b, "<g class=\"legend\">");
+    vfri_svg_puts(b, "<g class=\"legend\">");
     for (int i = 0; i < n; i++) {
-        vfr_svg_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"4\" fill=\"%s\"/>", x, y - 5, colors[i]);
-        vfr_svg_text(b, x + 18, y, "start", NULL, names[i]);
+        vfri_svg_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"4\" fill=\"%s\"/>", x, y - 5, colors[i]);
+        vfri_svg_text(b, x + 18, y, "start", NULL, names[i]);
         x += 34 + text_width(names[i]);
     }
-    vfr_svg_puts(b, "</g>\n");
+    vfri_svg_puts(b, "</g>\n");
 }
 
-void vfr_svg_legend_lines(vfr_svg_buf *b, double x, double y, const char *const *names,
+void vfri_svg_legend_lines(vfr_svg_buf *b, double x, double y, const char *const *names,
                           const char *const *colors, const int *dashes, int n)
 {
-    vfr_svg_puts(b, "<g class=\"legend\">");
+    vfri_svg_puts(b, "<g class=\"legend\">");
     for (int i = 0; i < n; i++) {
-        vfr_svg_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.5\"",
+        vfri_svg_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.5\"",
                        x, y - 3.5, x + 22, y - 3.5, colors[i]);
         dash_attr(b, dashes ? dashes[i] : 0);
-        vfr_svg_puts(b, "/>");
-        vfr_svg_text(b, x + 26, y, "start", NULL, names[i]);
+        vfri_svg_puts(b, "/>");
+        vfri_svg_text(b, x + 26, y, "start", NULL, names[i]);
         x += 42 + text_width(names[i]);
     }
-    vfr_svg_puts(b, "</g>\n");
+    vfri_svg_puts(b, "</g>\n");
 }
 
-void vfr_svg_axis_break(const vfr_svg_plot *p)
+void vfri_svg_axis_break(const vfr_svg_plot *p)
 {
     double x = p->left, y = p->top + p->height;
-    vfr_svg_printf(p->b, "<g class=\"axis-break\"><rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"9\" fill=\"#fff\"/>"
+    vfri_svg_printf(p->b, "<g class=\"axis-break\"><rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"9\" fill=\"#fff\"/>"
                          "<path fill=\"none\" stroke=\"#555\" stroke-width=\"1.3\" d=\"M%.1f %.1fl4 -3l4 6l4 -6l4 3"
                          "M%.1f %.1fl4 -3l4 6l4 -6l4 3\"/></g>\n",
                    x - 7, y - 12, x - 8, y - 9.5, x - 8, y - 5.5);
 }
 
-void vfr_svg_hbars(const vfr_svg_plot *p, const double *v, const char *const *labels, int n,
+void vfri_svg_hbars(const vfr_svg_plot *p, const double *v, const char *const *labels, int n,
                    const char *color, const char *xlabel)
 {
     vfr_svg_buf *b = p->b;
     char lab[48];
-    vfr_svg_puts(b, "<g class=\"axes\">");
+    vfri_svg_puts(b, "<g class=\"axes\">");
     double xs = nice_step(p->x1 - p->x0, 5);
     for (double x = ceil(p->x0 / xs - 1e-9) * xs; x <= p->x1 + xs * 1e-9; x += xs) {
         tick_label(lab, sizeof lab, x, xs, 0);
         xtick(p, x, lab);
     }
     if (xlabel)
-        vfr_svg_text(b, p->left + p->width / 2, p->top + p->height + 30, "middle", "axis-title", xlabel);
-    vfr_svg_puts(b, "</g>\n<g class=\"hbars\">");
+        vfri_svg_text(b, p->left + p->width / 2, p->top + p->height + 30, "middle", "axis-title", xlabel);
+    vfri_svg_puts(b, "</g>\n<g class=\"hbars\">");
     double row = n > 0 ? p->height / n : p->height, h = row * 0.72;
     for (int i = 0; i < n; i++) {
-        double y = p->top + row * i + (row - h) / 2, w = isfinite(v[i]) ? vfr_svg_px(p, v[i]) - p->left : 0;
+        double y = p->top + row * i + (row - h) / 2, w = isfinite(v[i]) ? vfri_svg_px(p, v[i]) - p->left : 0;
         if (w < 0)
             w = 0;
-        vfr_svg_printf(b, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>",
+        vfri_svg_printf(b, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>",
                        p->left, y, w, h, color);
-        vfr_svg_text(b, p->left - 6, y + h / 2 + 4, "end", "bar-label", labels[i]);
+        vfri_svg_text(b, p->left - 6, y + h / 2 + 4, "end", "bar-label", labels[i]);
     }
-    vfr_svg_puts(b, "</g>\n");
+    vfri_svg_puts(b, "</g>\n");
 }
 
-void vfr_svg_heatmap(vfr_svg_buf *b, double x, double y, double cw, double ch, int rows, int cols,
+void vfri_svg_heatmap(vfr_svg_buf *b, double x, double y, double cw, double ch, int rows, int cols,
                      const double *v, const char *const *text, const char *const *key,
                      const char *const *row_labels, const char *const *col_labels)
 {
@@ -529,7 +529,7 @@ void vfr_svg_heatmap(vfr_svg_buf *b, double x, double y, double cw, double ch, i
     for (int i = 0; i < rows * cols; i++)
         if (isfinite(v[i]) && v[i] > mx)
             mx = v[i];
-    vfr_svg_puts(b, "<g class=\"heatmap\">");
+    vfri_svg_puts(b, "<g class=\"heatmap\">");
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) {
             double f = mx > 0 && isfinite(v[r * cols + c]) ? v[r * cols + c] / mx : 0;
@@ -537,22 +537,22 @@ void vfr_svg_heatmap(vfr_svg_buf *b, double x, double y, double cw, double ch, i
             int R = (int)lround(255 - f * (255 - 31)), G = (int)lround(255 - f * (255 - 119)),
                 B = (int)lround(255 - f * (255 - 180));
             double X = x + c * cw, Y = y + r * ch;
-            vfr_svg_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\" stroke=\"#fff\"/>",
+            vfri_svg_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\" stroke=\"#fff\"/>",
                            X, Y, cw, ch, R, G, B);
-            vfr_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"cell%s\"",
+            vfri_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"cell%s\"",
                            X + cw / 2, Y + ch / 2 + 5, f > 0.55 ? " on-dark" : "");
             if (key && key[r * cols + c]) {
-                vfr_svg_puts(b, " data-key=\"");
-                vfr_svg_esc(b, key[r * cols + c]);
-                vfr_svg_puts(b, "\"");
+                vfri_svg_puts(b, " data-key=\"");
+                vfri_svg_esc(b, key[r * cols + c]);
+                vfri_svg_puts(b, "\"");
             }
-            vfr_svg_puts(b, ">");
-            vfr_svg_esc(b, text[r * cols + c]);
-            vfr_svg_puts(b, "</text>");
+            vfri_svg_puts(b, ">");
+            vfri_svg_esc(b, text[r * cols + c]);
+            vfri_svg_puts(b, "</text>");
         }
     for (int r = 0; r < rows; r++)
-        vfr_svg_text(b, x - 8, y + r * ch + ch / 2 + 4, "end", "tick", row_labels[r]);
+        vfri_svg_text(b, x - 8, y + r * ch + ch / 2 + 4, "end", "tick", row_labels[r]);
     for (int c = 0; c < cols; c++)
-        vfr_svg_text(b, x + c * cw + cw / 2, y + rows * ch + 16, "middle", "tick", col_labels[c]);
-    vfr_svg_puts(b, "</g>\n");
+        vfri_svg_text(b, x + c * cw + cw / 2, y + rows * ch + 16, "middle", "tick", col_labels[c]);
+    vfri_svg_puts(b, "</g>\n");
 }

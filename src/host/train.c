@@ -56,7 +56,7 @@ static void log_sink(void *user, vfr_log_level level, const char *msg)
     static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
     if (l->f) {
         char ts[32];
-        vfr_utc_now(ts);
+        vfri_utc_now(ts);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "ts", ts);
         cJSON_AddStringToObject(o, "level", names[level <= VFR_LOG_DEBUG ? level : 2]);
@@ -90,7 +90,7 @@ typedef struct timings {
 
 static void step_begin(timings *t, const vfr_reporter *rep, const char *step, int idx)
 {
-    t->t0 = vfr_seconds();
+    t->t0 = vfri_seconds();
     t->step = step;
     vfr_report_log(rep, VFR_LOG_INFO, "step %d/%d: %s", idx, NSTEPS, step);
     vfr_report_progress(rep, "train", idx - 1, NSTEPS);
@@ -98,7 +98,7 @@ static void step_begin(timings *t, const vfr_reporter *rep, const char *step, in
 
 static void step_end(timings *t)
 {
-    cJSON_AddNumberToObject(t->steps, t->step, vfr_seconds() - t->t0);
+    cJSON_AddNumberToObject(t->steps, t->step, vfri_seconds() - t->t0);
 }
 
 /* The state of one run, filled step by step; run_end releases it. */
@@ -294,7 +294,7 @@ static vfr_status cpcv_join_paths(cpcv_work *w)
         }
         char nm[32];
         snprintf(nm, sizeof nm, "path_%d", j);
-        if (!(w->names[j] = vfr_strdup(nm)))
+        if (!(w->names[j] = vfri_strdup(nm)))
             return oom();
     }
     return vfr_backtest_stats(VFR_DEVICE_CPU, w->paths, w->NP, w->domain, w->bo, w->pf);
@@ -466,7 +466,7 @@ static vfr_status step_search(train_run *r)
         return VFR_OK;
     vfr_tune_options to = {r->dst, o->jobs > 0 ? o->jobs : 1, o->nthread, o->resume, 0, 1, o->device, &r->rep,
                            o->stop};
-    vfr_status st = vfr_tune_prepared(job, r->p, r->dev, r->model_dev, &to, &r->tune);
+    vfr_status st = vfri_tune_prepared(job, r->p, r->dev, r->model_dev, &to, &r->tune);
     if (st != VFR_OK)
         return st;
     vfr_report_log(&r->rep, VFR_LOG_INFO, "search: best trial %d, %s %.5f +- %.5f over %lld trials; final fit with %s",
@@ -506,7 +506,7 @@ static vfr_status run_destination(train_run *r)
 static vfr_status open_run_folder(train_run *r)
 {
     const vfr_job *job = r->job;
-    vfr_status st = vfr_run_tmp_create(r->dst, r->tmp, sizeof r->tmp);
+    vfr_status st = vfri_run_tmp_create(r->dst, r->tmp, sizeof r->tmp);
     if (st != VFR_OK) {
         r->tmp[0] = '\0';
         return st;
@@ -517,17 +517,17 @@ static vfr_status open_run_folder(train_run *r)
     r->lg.f = fopen(logp, "w");
     vfr_report_log(&r->rep, VFR_LOG_INFO, "run folder %s (assembled in %s)", r->dst, r->tmp);
     char *resolved = vfr_job_to_json(job);
-    st = resolved ? vfr_runfolder_write_text(r->tmp, VFR_RUNFILE_JOB, resolved) : oom();
+    st = resolved ? vfri_runfolder_write_text(r->tmp, VFR_RUNFILE_JOB, resolved) : oom();
     free(resolved);
     if (st == VFR_OK)
-        st = vfr_runfolder_write_text(r->tmp, VFR_RUNFILE_QUALITY, r->quality);
+        st = vfri_runfolder_write_text(r->tmp, VFR_RUNFILE_QUALITY, r->quality);
     if (st == VFR_OK && r->p->processors_json) /* the fitted chain: the registry keeps it for vfr predict */
-        st = vfr_runfolder_write_text(r->tmp, VFR_RUNFILE_PROCESSORS, r->p->processors_json);
+        st = vfri_runfolder_write_text(r->tmp, VFR_RUNFILE_PROCESSORS, r->p->processors_json);
     char *split = NULL;
     if (st == VFR_OK)
         st = vfr_runfolder_split_json(job, r->p, r->sp, &split);
     if (st == VFR_OK)
-        st = vfr_runfolder_write_text(r->tmp, VFR_RUNFILE_SPLIT, split);
+        st = vfri_runfolder_write_text(r->tmp, VFR_RUNFILE_SPLIT, split);
     free(split);
     return st;
 }
@@ -587,13 +587,13 @@ static vfr_status fit_fold(train_run *r, int32_t k, cJSON *fits)
     }
     if (st == VFR_OK)
         st = vfr_model_fit(r->model, tr, va, &fo, &fr);
-    double t1 = vfr_seconds();
+    double t1 = vfri_seconds();
     if (st == VFR_OK)
         st = predict_dates(r->model, p, f->test[0].lo, f->test[0].hi, r->score_row);
     if (st == VFR_OK && r->holdout && va)
         st = predict_dates(r->model, p, f->val[0].lo, f->val[0].hi, r->score_row);
     if (st == VFR_OK) {
-        r->predict_s += vfr_seconds() - t1;
+        r->predict_s += vfri_seconds() - t1;
         int64_t train_rows = vfr_dataview_rows(tr);
         cJSON_AddItemToArray(fits, fold_json(r, k, train_rows, va ? vfr_dataview_rows(va) : 0, &fr));
         vfr_report_log(&r->rep, VFR_LOG_INFO,
@@ -684,7 +684,7 @@ static vfr_status step_save(train_run *r)
     step_begin(&r->tm, &r->rep, "predict", 5);
     cJSON_AddNumberToObject(r->tm.steps, "predict", r->predict_s);
     char mpath[8500];
-    vfr_status st = vfr_runfolder_path_named(r->tmp, vfr_model_artifact_name(r->job->model_type), mpath, sizeof mpath);
+    vfr_status st = vfri_runfolder_path_named(r->tmp, vfr_model_artifact_name(r->job->model_type), mpath, sizeof mpath);
     if (st == VFR_OK)
         st = vfr_model_save(r->model, mpath);
     if (st == VFR_OK)
@@ -760,9 +760,9 @@ static void backtest_json(train_run *r)
     cJSON_AddNumberToObject(btj, "threshold", bo->threshold);
     cJSON_AddNumberToObject(btj, "holdingDays", bo->horizon);
     cJSON_AddNumberToObject(btj, "costBps", bo->cost_bps);
-    cJSON_AddItemToObject(btj, "model", vfr_backtest_fin_json(fin));
-    cJSON_AddItemToObject(btj, "buyAndHold", vfr_backtest_fin_json(fin + VFR_FIN_COUNT));
-    cJSON *ex = vfr_backtest_exposure_json(fin, r->daily, r->daily + T, T, r->job->horizon);
+    cJSON_AddItemToObject(btj, "model", vfri_backtest_fin_json(fin));
+    cJSON_AddItemToObject(btj, "buyAndHold", vfri_backtest_fin_json(fin + VFR_FIN_COUNT));
+    cJSON *ex = vfri_backtest_exposure_json(fin, r->daily, r->daily + T, T, r->job->horizon);
     const cJSON *b_ = cJSON_GetObjectItem(ex, "beta"), *a_ = cJSON_GetObjectItem(ex, "alpha"),
                 *t_ = cJSON_GetObjectItem(ex, "alphaT");
     vfr_report_log(&r->rep, VFR_LOG_INFO,
@@ -891,7 +891,7 @@ static vfr_status step_evaluate(train_run *r)
     evaluate_tables(r);
     if (r->cpcv && (st = cpcv_paths(r, r->refit ? r->tune.best_rounds : 0)) != VFR_OK)
         return st;
-    if ((st = vfr_runfolder_write_json(r->tmp, VFR_RUNFILE_METRICS, r->metrics)) != VFR_OK ||
+    if ((st = vfri_runfolder_write_json(r->tmp, VFR_RUNFILE_METRICS, r->metrics)) != VFR_OK ||
         (st = write_predictions(r)) != VFR_OK)
         return st;
     step_end(&r->tm);
@@ -928,7 +928,7 @@ static vfr_status test_predictions(const train_run *r, vfr_predictions *t, int64
 static vfr_status step_compare(train_run *r)
 {
     vfr_status st = VFR_OK;
-    if (r->job->search.enabled && (st = vfr_runfolder_move_search(r->dst, r->tmp)) != VFR_OK)
+    if (r->job->search.enabled && (st = vfri_runfolder_move_search(r->dst, r->tmp)) != VFR_OK)
         return st;
     r->moved_search = r->job->search.enabled;
     step_begin(&r->tm, &r->rep, "compare", 7);
@@ -939,7 +939,7 @@ static vfr_status step_compare(train_run *r)
     st = test_predictions(r, &test, &offsets);
     if (st == VFR_OK) {
         vfr_compare_input in = {r->job, r->metrics, search, &test};
-        st = vfr_compare_core(r->tmp, &in, &co, &cmp);
+        st = vfri_compare_core(r->tmp, &in, &co, &cmp);
     }
     const cJSON *d = cJSON_GetObjectItem(cmp, "decision");
     if (d)
@@ -1021,7 +1021,7 @@ static void manifest_fill(train_run *r)
 {
     const vfr_job *job = r->job;
     char now[32];
-    vfr_utc_now(now);
+    vfri_utc_now(now);
     cJSON_AddStringToObject(r->manifest, "jobId", job->job_id);
     cJSON_AddStringToObject(r->manifest, "createdAt", now);
     cJSON_AddStringToObject(r->manifest, "vfrVersion", VFR_VERSION);
@@ -1085,7 +1085,7 @@ static vfr_status register_run(const vfr_job *job, const vfr_train_options *o, c
         cJSON_AddBoolToObject(rj, "deployed", ar.deployed);
         cJSON_AddStringToObject(rj, "deployReason", ar.why);
     }
-    st = vfr_runfolder_write_json(res->run_dir, VFR_RUNFILE_REGISTRY, rj);
+    st = vfri_runfolder_write_json(res->run_dir, VFR_RUNFILE_REGISTRY, rj);
     cJSON_Delete(rj);
     if (st == VFR_OK && vfr_runreport_write(res->run_dir, NULL) != VFR_OK)
         vfr_error_clear(); /* the report without the registry line is still the report */
@@ -1102,7 +1102,7 @@ static vfr_status step_publish(train_run *r)
     step_begin(&r->tm, &r->rep, "write", 8);
     manifest_fill(r);
     step_end(&r->tm);
-    vfr_status st = vfr_runfolder_write_json(r->tmp, VFR_RUNFILE_MANIFEST, r->manifest);
+    vfr_status st = vfri_runfolder_write_json(r->tmp, VFR_RUNFILE_MANIFEST, r->manifest);
     if (st != VFR_OK)
         return st;
     /* the run report: a view of the finished folder; a failure costs the page, not the run */
@@ -1116,7 +1116,7 @@ static vfr_status step_publish(train_run *r)
         fclose(r->lg.f);
         r->lg.f = NULL;
     }
-    if ((st = vfr_run_publish(r->tmp, r->dst)) != VFR_OK) /* one atomic swap (runfolder.c) */
+    if ((st = vfri_run_publish(r->tmp, r->dst)) != VFR_OK) /* one atomic swap (runfolder.c) */
         return st;
     r->tmp[0] = '\0';
     snprintf(r->res->run_dir, sizeof r->res->run_dir, "%s", r->dst);
@@ -1135,10 +1135,10 @@ static void run_end(train_run *r)
 {
     if (r->lg.f)
         fclose(r->lg.f);
-    if (r->tmp[0] && r->moved_search && vfr_mkdirs(r->dst) == 0)
-        vfr_runfolder_move_search(r->tmp, r->dst);
+    if (r->tmp[0] && r->moved_search && vfri_mkdirs(r->dst) == 0)
+        vfri_runfolder_move_search(r->tmp, r->dst);
     if (r->tmp[0])
-        vfr_remove_tree(r->tmp);
+        vfri_remove_tree(r->tmp);
     vfr_model_destroy(r->model);
     vfr_split_free(r->sp);
     vfr_prepared_free(r->p);

@@ -193,7 +193,7 @@ static vfr_status replay_log(engine *e, const char *path, int must_exist)
 {
     char *buf;
     size_t len;
-    if (vfr_read_file(path, &buf, &len) != 0) {
+    if (vfri_read_file(path, &buf, &len) != 0) {
         if (errno == ENOENT && !must_exist)
             return VFR_OK;
         return vfr_fail(errno == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", path, strerror(errno));
@@ -538,10 +538,10 @@ static void *worker(void *arg)
                 st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
         }
         const int32_t k = e->task_fold[i];
-        double t0 = vfr_seconds();
+        double t0 = vfri_seconds();
         if (st == VFR_OK)
             st = fit_task(e, i, members, nm);
-        double secs = (vfr_seconds() - t0) / nm;
+        double secs = (vfri_seconds() - t0) / nm;
         /* score and log each result as it comes: a kill loses only the fits in flight */
         pthread_mutex_lock(&e->log_lock);
         e->fits++;
@@ -1109,7 +1109,7 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
         cJSON_AddStringToObject(o, "finalRounds", es ? "mean best round of the best trial's folds (early stopping on)"
                                                       : "rounds trained in the folds: n_estimators (early stopping off)");
         cJSON_AddNumberToObject(o, "bestRounds", res->best_rounds);
-        res->best_params_json = vfr_strdup(t->params);
+        res->best_params_json = vfri_strdup(t->params);
         res->best_mean = t->mean;
         res->best_sd = t->sd;
         res->best_trial = (int32_t)best;
@@ -1122,9 +1122,9 @@ static vfr_status finish(engine *e, int32_t final_rung, vfr_tune_result *res, do
     if (!res->search_json)
         return vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
     char path[4300];
-    vfr_status st = vfr_runfolder_path_named(e->o->run_dir, out_name, path, sizeof path);
+    vfr_status st = vfri_runfolder_path_named(e->o->run_dir, out_name, path, sizeof path);
     if (st == VFR_OK)
-        st = vfr_write_file_atomic(path, res->search_json, strlen(res->search_json));
+        st = vfri_write_file_atomic(path, res->search_json, strlen(res->search_json));
     if (st == VFR_OK && best < 0)
         st = vfr_fail(VFR_ERR_INVALID_ARG, "tune: no trial finished on every fold; nothing to choose from");
     return st;
@@ -1299,7 +1299,7 @@ static vfr_status setup(engine *e)
 static void progress(engine *e)
 {
     int64_t best = best_trial(e, 0);
-    double el = vfr_seconds() - e->t_start;
+    double el = vfri_seconds() - e->t_start;
     double eta = e->cells_done > 0 ? el * (double)(e->cells_total - e->cells_done) / (double)e->cells_done : 0;
     if (best >= 0)
         vfr_report_log(&e->rep, VFR_LOG_INFO,
@@ -1313,7 +1313,7 @@ static void progress(engine *e)
 static void rep_log(void *u, vfr_log_level l, const char *m) { vfr_report_log(u, l, "%s", m); }
 static void rep_prog(void *u, const char *s, double d, double t) { vfr_report_progress(u, s, d, t); }
 
-vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_device_kind dev,
+vfr_status vfri_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_device_kind dev,
                              vfr_device_kind model_dev, const vfr_tune_options *o,
                              vfr_tune_result *res)
 {
@@ -1355,7 +1355,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
     int total = o->nthread > 0 ? o->nthread : (int)(cores > 0 ? cores : 1);
     int jobs = o->jobs > 0 ? o->jobs : 1;
     e.nthread_model = total / jobs > 0 ? total / jobs : 1;
-    if (vfr_mkdirs(o->run_dir) != 0) {
+    if (vfri_mkdirs(o->run_dir) != 0) {
         st = vfr_fail(VFR_ERR_IO, "%s: cannot create: %s", o->run_dir, strerror(errno));
         goto done;
     }
@@ -1389,7 +1389,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
                    (long long)in_shard, e.K, job->search.metric, sh ? "successive halving, " : "",
                    job->search.method == VFR_SEARCH_GRID ? "grid" : job->search.method == VFR_SEARCH_RANDOM ? "random" : "TPE",
                    jobs, e.nthread_model, e.log_path, e.cells_done ? " (resuming)" : "");
-    e.t_start = vfr_seconds();
+    e.t_start = vfri_seconds();
     int64_t *tt = malloc(sizeof *tt * (size_t)(e.P * e.K + 1));
     int32_t *kk = malloc(sizeof *kk * (size_t)(e.P * e.K + 1));
     int32_t *rr = calloc((size_t)(e.P * e.K + 1), sizeof *rr);
@@ -1488,7 +1488,7 @@ vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_devi
     /* a shard's result is its slice (search.shard-<i>-of-<n>.json); merge makes the whole */
     char sname[128];
     if ((st = vfr_runfolder_shard_name(VFR_RUNFILE_SEARCH, o->shard, nshards, sname, sizeof sname)) == VFR_OK)
-        st = finish(&e, final_rung, res, vfr_seconds() - e.t_start, sname);
+        st = finish(&e, final_rung, res, vfri_seconds() - e.t_start, sname);
 done:
     engine_free(&e);
     return st;
@@ -1513,7 +1513,7 @@ vfr_status vfr_tune_run(const vfr_job *job, const vfr_tune_options *o, vfr_tune_
     /* external memory's cache files, if any, in the run folder */
     if ((st = vfr_prepared_set_cache_root(p, o->run_dir)) != VFR_OK)
         goto done;
-    st = vfr_tune_prepared(job, p, dev, model_dev, o, res);
+    st = vfri_tune_prepared(job, p, dev, model_dev, o, res);
 done:
     free(quality);
     vfr_prepared_free(p);

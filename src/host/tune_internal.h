@@ -7,7 +7,7 @@
 #include "vfr/tune.h"
 
 /* vfr_tune_run on data already prepared (vfr train with a search block). */
-vfr_status vfr_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_device_kind dev,
+vfr_status vfri_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_device_kind dev,
                              vfr_device_kind model_dev, const vfr_tune_options *o,
                              vfr_tune_result *res);
 

@@ -39,7 +39,7 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-const char *vfr_closest(const char *word, const char *const *cands, size_t n)
+const char *vfri_closest(const char *word, const char *const *cands, size_t n)
 {
     const char *best = NULL;
     size_t bd = 4;
@@ -53,7 +53,7 @@ const char *vfr_closest(const char *word, const char *const *cands, size_t n)
     return best;
 }
 
-char *vfr_strdup(const char *s)
+char *vfri_strdup(const char *s)
 {
     size_t n = strlen(s) + 1;
     char *p = malloc(n);
@@ -74,7 +74,7 @@ static int cmp_named(const void *a, const void *b)
     return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
-int vfr_find_duplicate(const char *const *v, int64_t n, int64_t *first, int64_t *second)
+int vfri_find_duplicate(const char *const *v, int64_t n, int64_t *first, int64_t *second)
 {
     *first = *second = -1;
     if (n < 2)
@@ -96,7 +96,7 @@ int vfr_find_duplicate(const char *const *v, int64_t n, int64_t *first, int64_t 
     return *second >= 0;
 }
 
-FILE *vfr_fopen_regular(const char *path)
+FILE *vfri_fopen_regular(const char *path)
 {
     /* O_NONBLOCK: opening a FIFO with no writer must not wait for one */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -118,7 +118,7 @@ FILE *vfr_fopen_regular(const char *path)
     return f;
 }
 
-int vfr_json_nul_line(const char *text, size_t len)
+int vfri_json_nul_line(const char *text, size_t len)
 {
     int line = 1, in_str = 0;
     for (size_t i = 0; i < len; i++) {
@@ -142,7 +142,7 @@ int vfr_json_nul_line(const char *text, size_t len)
     return 0;
 }
 
-vfr_status vfr_fail_open(const char *path)
+vfr_status vfri_fail_open(const char *path)
 {
     int e = errno;
     if (e == EINVAL)
@@ -150,11 +150,11 @@ vfr_status vfr_fail_open(const char *path)
     return vfr_fail(e == ENOENT ? VFR_ERR_NOT_FOUND : VFR_ERR_IO, "%s: %s", path, strerror(e));
 }
 
-int vfr_read_file(const char *path, char **data, size_t *len)
+int vfri_read_file(const char *path, char **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
-    FILE *f = vfr_fopen_regular(path);
+    FILE *f = vfri_fopen_regular(path);
     if (!f)
         return -1;
     size_t cap = 1 << 16, n = 0;
@@ -194,7 +194,7 @@ static int remove_entry(const char *p, const struct stat *sb, int flag, struct F
     return remove(p);
 }
 
-int vfr_remove_tree(const char *path)
+int vfri_remove_tree(const char *path)
 {
     struct stat sb;
     if (lstat(path, &sb) != 0)
@@ -202,7 +202,7 @@ int vfr_remove_tree(const char *path)
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int vfr_mkdirs(const char *path)
+int vfri_mkdirs(const char *path)
 {
     char buf[4096];
     size_t n = strlen(path);
@@ -223,7 +223,7 @@ int vfr_mkdirs(const char *path)
     return 0;
 }
 
-void vfr_utc_now(char out[32])
+void vfri_utc_now(char out[32])
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -231,14 +231,14 @@ void vfr_utc_now(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-double vfr_seconds(void)
+double vfri_seconds(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-vfr_status vfr_write_file_atomic(const char *path, const void *data, size_t len)
+vfr_status vfri_write_file_atomic(const char *path, const void *data, size_t len)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -254,7 +254,7 @@ vfr_status vfr_write_file_atomic(const char *path, const void *data, size_t len)
     return VFR_OK;
 }
 
-void vfr_json_num(cJSON *o, const char *k, double v)
+void vfri_json_num(cJSON *o, const char *k, double v)
 {
     if (isfinite(v))
         cJSON_AddNumberToObject(o, k, v);
@@ -264,7 +264,7 @@ void vfr_json_num(cJSON *o, const char *k, double v)
 
 /* Below both the job (modelVersion) and the registry, which owns the rule
  * (vfr_registry_parse_semver passes its part limit). */
-vfr_status vfr_semver_parse(const char *s, int32_t max_part, int32_t v[3])
+vfr_status vfri_semver_parse(const char *s, int32_t max_part, int32_t v[3])
 {
     const char *p = s ? s : "";
     int k = 0;

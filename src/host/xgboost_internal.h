@@ -54,6 +54,6 @@ typedef struct vfr_xgb_api {
 } vfr_xgb_api;
 
 /* The loaded API (once per process). Errors as vfr_xgboost_probe. */
-vfr_status vfr_xgb_api_get(const vfr_xgb_api **out);
+vfr_status vfri_xgb_api_get(const vfr_xgb_api **out);
 
 #endif

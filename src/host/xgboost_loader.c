@@ -175,7 +175,7 @@ vfr_status vfr_xgboost_probe(vfr_xgboost_info *out)
     return VFR_OK;
 }
 
-vfr_status vfr_xgb_api_get(const vfr_xgb_api **out)
+vfr_status vfri_xgb_api_get(const vfr_xgb_api **out)
 {
     pthread_once(&once, load);
     *out = NULL;

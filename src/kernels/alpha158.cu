@@ -1,7 +1,7 @@
 /* alpha158.cu: Qlib's Alpha158 features on the GPU, one thread per bar over
  * the [symbols x dates] panel (each symbol's bars contiguous). A thread finds
- * its symbol by binary search of the offsets and runs vfr_a158_derive, then
- * (second launch) vfr_a158_row (src/host/alpha158_row.h): the functions the
+ * its symbol by binary search of the offsets and runs vfri_a158_derive, then
+ * (second launch) vfri_a158_row (src/host/alpha158_row.h): the functions the
  * CPU twin (alpha158.c) runs, so the two differ only by the compilers'
  * floating-point contraction.
  * The launcher stages the bars once, through the work's pinned buffer and
@@ -43,7 +43,7 @@ static __global__ void derive_kernel(double *d_in, const int64_t *d_off, int S, 
     if (r >= N)
         return;
     long long b = d_off[owner(d_off, S, r)];
-    vfr_a158_derive(d_in + 3 * N + b, d_in + 4 * N + b, r - b, d_in + 6 * N + r,
+    vfri_a158_derive(d_in + 3 * N + b, d_in + 4 * N + b, r - b, d_in + 6 * N + r,
                     d_in + 7 * N + r, d_in + 8 * N + r, d_in + 9 * N + r);
 }
 
@@ -57,7 +57,7 @@ static __global__ void alpha158_kernel(const double *d_in, int has_vwap, const i
     a158_series x = {d_in + b,         d_in + N + b,     d_in + 2 * N + b, d_in + 3 * N + b,
                      d_in + 4 * N + b, has_vwap ? d_in + 5 * N + b : NULL,
                      d_in + 6 * N + b, d_in + 7 * N + b, d_in + 8 * N + b, d_in + 9 * N + b};
-    vfr_a158_row(&x, r - b, NULL, d_out + r * ld);
+    vfri_a158_row(&x, r - b, NULL, d_out + r * ld);
 }
 
 #define CUDA_TRY(call) VFR_CUDA_TRY("alpha158 (cuda)", call)
@@ -65,7 +65,7 @@ static __global__ void alpha158_kernel(const double *d_in, int has_vwap, const i
 extern "C" vfr_status vfr_features_alpha158_staged(vfr_gpu_work *w, const vfr_ohlcv_series *x,
                                                    float *out, int64_t ld)
 {
-    vfr_status st = vfr_features_alpha158_check(x, ld);
+    vfr_status st = vfri_features_alpha158_check(x, ld);
     if (st != VFR_OK)
         return st;
     if (!w)
@@ -73,16 +73,16 @@ extern "C" vfr_status vfr_features_alpha158_staged(vfr_gpu_work *w, const vfr_oh
     const long long N = x->offset[x->S];
     if (N == 0)
         return VFR_OK;
-    const int nin = x->vwap ? 6 : 5, on_dev = vfr_gpu_is_device(out);
+    const int nin = x->vwap ? 6 : 5, on_dev = vfri_gpu_is_device(out);
     const size_t bytes = sizeof(double) * (size_t)N;
-    const size_t b_in = vfr_gpu_align(bytes * 10), b_off = vfr_gpu_align(sizeof(int64_t) * ((size_t)x->S + 1));
+    const size_t b_in = vfri_gpu_align(bytes * 10), b_off = vfri_gpu_align(sizeof(int64_t) * ((size_t)x->S + 1));
     const size_t b_out = sizeof(float) * (size_t)N * (size_t)ld;
     const double *src[6] = {x->open, x->high, x->low, x->close, x->volume, x->vwap};
     cudaStream_t s = w->stream;
     char *at;
     void *pin;
-    if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_ARENA, b_in + b_off + (on_dev ? 0 : b_out), (void **)&at)) != VFR_OK ||
-        (st = vfr_gpu_pinned(w, b_in + b_off, &pin)) != VFR_OK)
+    if ((st = vfri_gpu_scratch(w, VFR_GPU_SLOT_ARENA, b_in + b_off + (on_dev ? 0 : b_out), (void **)&at)) != VFR_OK ||
+        (st = vfri_gpu_pinned(w, b_in + b_off, &pin)) != VFR_OK)
         return st;
     {
         double *d_in = (double *)at;
@@ -114,7 +114,7 @@ fail:
 extern "C" vfr_status vfr_features_alpha158_cuda(const vfr_ohlcv_series *x, float *out,
                                                  int64_t ld)
 {
-    vfr_status st = vfr_features_alpha158_check(x, ld);
+    vfr_status st = vfri_features_alpha158_check(x, ld);
     if (st != VFR_OK)
         return st;
     vfr_device_kind used;

@@ -248,7 +248,7 @@ __global__ void stats_kernel(const double *d_daily, const long long *d_dir_n, co
     double *row = d_met + (size_t)m * VFR_FIN_COUNT;
     for (int k = 0; k < VFR_FIN_COUNT; k++)
         row[k] = NAN;
-    vfr_backtest_return_stats(d_daily + (size_t)m * T, T, ppy, rfa, row);
+    vfri_backtest_return_stats(d_daily + (size_t)m * T, T, ppy, rfa, row);
     if (d_turn) {
         long long dn = 0, dh = 0;
         double turn = 0, expo = 0, net = 0;
@@ -293,13 +293,13 @@ extern "C" vfr_status vfr_backtest_staged(const vfr_gpu_panel *g, vfr_gpu_work *
     if (!g || !w || !g->host.date_offset)
         return vfr_fail(VFR_ERR_INVALID_ARG, "backtest (cuda): need a work and a panel staged with its dates");
     const vfr_panel *p = &g->host;
-    vfr_status st = vfr_backtest_check_args(p, score, M, o, metrics);
+    vfr_status st = vfri_backtest_check_args(p, score, M, o, metrics);
     if (st != VFR_OK)
         return st;
     const long long N = p->N;
     const int T = p->T, S = p->S > 0 ? p->S : 1, h = o->horizon;
     const int topk = o->strategy == VFR_STRATEGY_TOP_K || o->strategy == VFR_STRATEGY_LONG_SHORT_MEDIAN;
-    const int on_dev = vfr_gpu_is_device(score);
+    const int on_dev = vfri_gpu_is_device(score);
     cudaStream_t s = w->stream;
     long long Mc = M;
     {
@@ -312,23 +312,23 @@ extern "C" vfr_status vfr_backtest_staged(const vfr_gpu_panel *g, vfr_gpu_work *
         Mc = M < fit ? M : fit;
         if (Mc > cap)
             Mc = cap;
-        Mc = vfr_metrics_cuda_chunk(Mc);
+        Mc = vfri_metrics_cuda_chunk(Mc);
         if (Mc < 1)
             Mc = 1;
     }
     {
         const size_t items = (size_t)Mc * (size_t)(N > 0 ? N : 1), cells = (size_t)Mc * (T > 0 ? T : 1);
-        const size_t b_f = vfr_gpu_align(sizeof(float) * items), b_i = vfr_gpu_align(sizeof(int) * items);
-        const size_t b_seg = vfr_gpu_align(sizeof(long long) * ((size_t)Mc * T + 1));
-        const size_t b_c = vfr_gpu_align(sizeof(double) * cells), b_met = vfr_gpu_align(sizeof(double) * VFR_FIN_COUNT * (size_t)Mc);
-        const size_t b_sg = vfr_gpu_align(items);
+        const size_t b_f = vfri_gpu_align(sizeof(float) * items), b_i = vfri_gpu_align(sizeof(int) * items);
+        const size_t b_seg = vfri_gpu_align(sizeof(long long) * ((size_t)Mc * T + 1));
+        const size_t b_c = vfri_gpu_align(sizeof(double) * cells), b_met = vfri_gpu_align(sizeof(double) * VFR_FIN_COUNT * (size_t)Mc);
+        const size_t b_sg = vfri_gpu_align(items);
         const size_t need = b_f + (topk ? b_f + 2 * b_i + b_seg : 0) + b_sg + 9 * b_c + b_met;
         char *arena;
         float *d_up = NULL;
         double *pin;
-        if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_ARENA, need, (void **)&arena)) != VFR_OK ||
-            (!on_dev && (st = vfr_gpu_scratch(w, VFR_GPU_SLOT_SCORE, sizeof(float) * items, (void **)&d_up)) != VFR_OK) ||
-            (st = vfr_gpu_pinned(w, sizeof(double) * (VFR_FIN_COUNT + (daily ? (size_t)(T > 0 ? T : 1) : 0)) * (size_t)Mc,
+        if ((st = vfri_gpu_scratch(w, VFR_GPU_SLOT_ARENA, need, (void **)&arena)) != VFR_OK ||
+            (!on_dev && (st = vfri_gpu_scratch(w, VFR_GPU_SLOT_SCORE, sizeof(float) * items, (void **)&d_up)) != VFR_OK) ||
+            (st = vfri_gpu_pinned(w, sizeof(double) * (VFR_FIN_COUNT + (daily ? (size_t)(T > 0 ? T : 1) : 0)) * (size_t)Mc,
                                  (void **)&pin)) != VFR_OK)
             return st;
         char *at = arena;
@@ -374,7 +374,7 @@ extern "C" vfr_status vfr_backtest_staged(const vfr_gpu_panel *g, vfr_gpu_work *
                 size_t tb = 0;
                 CUDA_TRY(cub::DeviceSegmentedSort::StableSortPairs(NULL, tb, d_score, d_sorted, d_pos,
                                                                    d_spos, total, nseg, d_seg, d_seg + 1, s));
-                if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_TEMP, tb, &d_temp)) != VFR_OK)
+                if ((st = vfri_gpu_scratch(w, VFR_GPU_SLOT_TEMP, tb, &d_temp)) != VFR_OK)
                     return st;
                 tb = w->dev_bytes[VFR_GPU_SLOT_TEMP];
                 CUDA_TRY(cub::DeviceSegmentedSort::StableSortPairs(d_temp, tb, d_score, d_sorted,
@@ -409,16 +409,16 @@ extern "C" vfr_status vfr_backtest_cuda(const vfr_panel *p, const float *score, 
                                         const vfr_backtest_options *o, double *metrics,
                                         double *daily)
 {
-    vfr_status st = vfr_backtest_check_args(p, score, M, o, metrics);
+    vfr_status st = vfri_backtest_check_args(p, score, M, o, metrics);
     vfr_device_kind used;
     if (st != VFR_OK || (st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
         return st;
     vfr_gpu_work *w;
     vfr_gpu_panel *g;
-    if ((st = vfr_gpu_stage(p, NULL, 0, &w, &g)) != VFR_OK)
+    if ((st = vfri_gpu_stage(p, NULL, 0, &w, &g)) != VFR_OK)
         return st;
     st = vfr_backtest_staged(g, w, score, M, o, metrics, daily);
-    vfr_gpu_unstage(w, g);
+    vfri_gpu_unstage(w, g);
     return st;
 }
 

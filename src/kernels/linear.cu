@@ -86,12 +86,12 @@ extern "C" vfr_status vfr_linear_gradhess_staged(const vfr_gpu_panel *gp, vfr_gp
     cudaStream_t s = wk->stream;
     cublasHandle_t h = wk->blas;
     /* scratch, carved: Z [rows, P], r, sw [rows], w, g [P], H [P, P], mean, scale [F], loss */
-    const size_t b_Z = vfr_gpu_align(sizeof(double) * rows * P), b_r = vfr_gpu_align(sizeof(double) * rows);
-    const size_t b_P = vfr_gpu_align(sizeof(double) * P), b_H = vfr_gpu_align(sizeof(double) * P * P);
+    const size_t b_Z = vfri_gpu_align(sizeof(double) * rows * P), b_r = vfri_gpu_align(sizeof(double) * rows);
+    const size_t b_P = vfri_gpu_align(sizeof(double) * P), b_H = vfri_gpu_align(sizeof(double) * P * P);
     char *at;
     double *pin;
-    if ((st = vfr_gpu_scratch(wk, VFR_GPU_SLOT_LINEAR, b_Z + 2 * b_r + 4 * b_P + b_H + 256, (void **)&at)) != VFR_OK ||
-        (st = vfr_gpu_pinned(wk, sizeof(double) * ((size_t)P * P + 3 * P + 1), (void **)&pin)) != VFR_OK)
+    if ((st = vfri_gpu_scratch(wk, VFR_GPU_SLOT_LINEAR, b_Z + 2 * b_r + 4 * b_P + b_H + 256, (void **)&at)) != VFR_OK ||
+        (st = vfri_gpu_pinned(wk, sizeof(double) * ((size_t)P * P + 3 * P + 1), (void **)&pin)) != VFR_OK)
         return st;
     double *d_Z = (double *)at, *d_r = (double *)(at + b_Z), *d_sw = (double *)(at + b_Z + b_r);
     double *d_w = (double *)(at + b_Z + 2 * b_r), *d_g = (double *)((char *)d_w + b_P);
@@ -159,9 +159,9 @@ extern "C" vfr_status vfr_linear_gradhess_cuda(const vfr_linear_problem *p, cons
     vfr_gpu_work *wk;
     vfr_gpu_panel *g;
     const vfr_panel rows = {p->n, 0, 0, NULL, NULL, p->y, NULL, NULL};
-    if ((st = vfr_gpu_stage(&rows, p->X, p->F, &wk, &g)) != VFR_OK)
+    if ((st = vfri_gpu_stage(&rows, p->X, p->F, &wk, &g)) != VFR_OK)
         return st;
     st = vfr_linear_gradhess_staged(g, wk, p, w, loss, grad, hess);
-    vfr_gpu_unstage(wk, g);
+    vfri_gpu_unstage(wk, g);
     return st;
 }

@@ -130,7 +130,7 @@ static __global__ void dropout_kernel(const float *in, float *out, long long n, 
 {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
          i += (long long)gridDim.x * blockDim.x)
-        out[i] = vfr_lstm_keep(lkey, i, p) ? __fmul_rn(in[i], scale) : 0.0f;
+        out[i] = vfri_lstm_keep(lkey, i, p) ? __fmul_rn(in[i], scale) : 0.0f;
 }
 
 static __global__ void add_bias_kernel(float *z, int B, const float *bias)
@@ -661,7 +661,7 @@ extern "C" vfr_status vfr_lstm_cuda_forward(vfr_lstm_cuda *c, int32_t B, int tra
             if (k > 0 && drop) {
                 long long n = (long long)s->L * B * in_width(s, k);
                 dropout_kernel<<<blocks_for(n, 256), 256, 0, c->stream>>>(in, c->d_in[k], n,
-                                                                          vfr_lstm_layer_key(key, k), p_drop, scale);
+                                                                          vfri_lstm_layer_key(key, k), p_drop, scale);
                 LAUNCH_TRY();
                 in = c->d_in[k];
             }
@@ -722,7 +722,7 @@ extern "C" vfr_status vfr_lstm_cuda_loss(vfr_lstm_cuda *c, int32_t B, int backwa
             if (k > 0 && c->p_drop > 0) {
                 long long n = (long long)s->L * B * in_width(s, k);
                 dropout_kernel<<<blocks_for(n, 256), 256, 0, c->stream>>>(
-                    dx, dx, n, vfr_lstm_layer_key(c->key, k), c->p_drop, 1.0f / (1.0f - c->p_drop));
+                    dx, dx, n, vfri_lstm_layer_key(c->key, k), c->p_drop, 1.0f / (1.0f - c->p_drop));
                 LAUNCH_TRY();
             }
             float *t = dy;

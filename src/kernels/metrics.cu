@@ -119,7 +119,7 @@ __global__ void sums_kernel(const float *d_score, const float *d_label, long lon
     }
     double out[P_COUNT];
     for (int k = 0; k < P_COUNT; k++)
-        out[k] = vfr_block_sum(v[k], sh);
+        out[k] = vfri_block_sum(v[k], sh);
     if (!cls && out[P_N] > 0) {
         /* second pass: M2 of the label around this block's mean (merged on
          * with Chan's update, which stays accurate where sum-of-squares would not) */
@@ -128,7 +128,7 @@ __global__ void sums_kernel(const float *d_score, const float *d_label, long lon
         for (long long i = r0 + threadIdx.x; i < r1; i += blockDim.x)
             if (isfinite(sc[i]) && isfinite(d_label[i]))
                 m2 += ((double)d_label[i] - mean) * ((double)d_label[i] - mean);
-        out[P_M2] = vfr_block_sum(m2, sh);
+        out[P_M2] = vfri_block_sum(m2, sh);
         out[P_MEAN] = mean;
     }
     if (threadIdx.x == 0) {
@@ -142,7 +142,7 @@ __global__ void sums_kernel(const float *d_score, const float *d_label, long lon
 #define NO_KEY 0xff800000u
 
 /* AUC keys: model m in the high 32 bits, the score's order-preserving key
- * (vfr_metrics_float_key, the CPU twin's) in the low ones, NO_KEY where score
+ * (vfri_metrics_float_key, the CPU twin's) in the low ones, NO_KEY where score
  * or label is not finite; one sort then orders every model's rows at once,
  * model m's in [m N, (m + 1) N). */
 __global__ void auc_keys_kernel(const float *d_score, const float *d_label, long long N,
@@ -153,7 +153,7 @@ __global__ void auc_keys_kernel(const float *d_score, const float *d_label, long
         long long j = i % N;
         float s = d_score[i], l = d_label[j];
         int ok = isfinite(s) && isfinite(l);
-        d_key[i] = (unsigned long long)(i / N) << 32 | (ok ? vfr_metrics_float_key(s) : NO_KEY);
+        d_key[i] = (unsigned long long)(i / N) << 32 | (ok ? vfri_metrics_float_key(s) : NO_KEY);
         d_pos[i] = ok && l == 1.0f;
     }
 }
@@ -200,7 +200,7 @@ __global__ void auc_kernel(const unsigned long long *d_key, const unsigned char 
         long long below = d_cum[a] - d_cum[base], in = d_cum[b] - d_cum[a];
         acc += (unsigned long long)(2 * below + in);
     }
-    acc = vfr_block_sum(acc, sh);
+    acc = vfri_block_sum(acc, sh);
     if (threadIdx.x == 0 && acc)
         atomicAdd(d_twice + m, acc);
 }
@@ -282,9 +282,9 @@ __global__ void ic_kernel(const float *d_score, const float *d_y, const float *d
             }
         a = warp_sum(a), b = warp_sum(b), c = warp_sum(c);
         ra = warp_sum(ra), rb = warp_sum(rb), rc = warp_sum(rc);
-        if (!vfr_metrics_is_constant(b, n, mx) && !vfr_metrics_is_constant(c, n, my)) {
+        if (!vfri_metrics_is_constant(b, n, mx) && !vfri_metrics_is_constant(c, n, my)) {
             ic = a / sqrt(b * c);
-            ric = !vfr_metrics_is_constant(rb, n, mrx) && !vfr_metrics_is_constant(rc, n, mry)
+            ric = !vfri_metrics_is_constant(rb, n, mrx) && !vfri_metrics_is_constant(rc, n, mry)
                       ? ra / sqrt(rb * rc)
                       : NAN;
         }
@@ -360,7 +360,7 @@ __global__ void finish_kernel(const double *d_part, int nb, const unsigned long 
         row[VFR_METRIC_RMSE] = sqrt(sse / n);
         row[VFR_METRIC_MAE] = s[P_SAE] / n;
         row[VFR_METRIC_R2] = n < 2                                    ? NAN
-                             : !vfr_metrics_is_constant(sst, n, s[P_MEAN]) ? 1.0 - sse / sst
+                             : !vfri_metrics_is_constant(sst, n, s[P_MEAN]) ? 1.0 - sse / sst
                              : sse == 0                              ? 1.0
                                                                      : 0.0;
         row[VFR_METRIC_MAPE] = s[P_NAPE] > 0 ? s[P_APE] / s[P_NAPE] : NAN;
@@ -392,13 +392,13 @@ extern "C" vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_w
     if (!g || !w || !g->host.date_offset)
         return vfr_fail(VFR_ERR_INVALID_ARG, "metrics (cuda): need a work and a panel staged with its dates");
     const vfr_panel *p = &g->host;
-    vfr_status st = vfr_metrics_check_args(p, score, M, o, out);
+    vfr_status st = vfri_metrics_check_args(p, score, M, o, out);
     if (st != VFR_OK)
         return st;
     const long long N = p->N;
     const int T = p->T, cls = o->task == VFR_TASK_CLASSIFICATION;
     const int nb = (int)((N + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK);
-    const int on_dev = vfr_gpu_is_device(score);
+    const int on_dev = vfri_gpu_is_device(score);
     cudaStream_t s = w->stream;
     long long Mc = M;
     /* Models per chunk: the sort buffers (about 40 bytes a row) and CUB's
@@ -417,7 +417,7 @@ extern "C" vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_w
             Mc = cap;
         if (Mc > 65535) /* models are gridDim.y of the row-block kernels */
             Mc = 65535;
-        Mc = vfr_metrics_cuda_chunk(Mc);
+        Mc = vfri_metrics_cuda_chunk(Mc);
         if (Mc < 1)
             Mc = 1;
     }
@@ -426,19 +426,19 @@ extern "C" vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_w
         /* one arena, carved: the buffers of the two sort phases (ks, ky, idx,
          * ks', is', ky', iy', rank_s, rank_y: 4 bytes each per item), then the
          * segment offsets, partial sums, daily ICs and the output rows */
-        const size_t b_sort = vfr_gpu_align(4 * 9 * items);
-        const size_t b_seg = vfr_gpu_align(sizeof(long long) * ((size_t)Mc * T + 1));
-        const size_t b_part = vfr_gpu_align(sizeof(double) * P_COUNT * (size_t)Mc * (size_t)(nb > 0 ? nb : 1));
-        const size_t b_ic = vfr_gpu_align(sizeof(double) * ((size_t)Mc * T + 1));
-        const size_t b_out = vfr_gpu_align(sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc);
-        const size_t b_twice = vfr_gpu_align(sizeof(unsigned long long) * (size_t)Mc);
+        const size_t b_sort = vfri_gpu_align(4 * 9 * items);
+        const size_t b_seg = vfri_gpu_align(sizeof(long long) * ((size_t)Mc * T + 1));
+        const size_t b_part = vfri_gpu_align(sizeof(double) * P_COUNT * (size_t)Mc * (size_t)(nb > 0 ? nb : 1));
+        const size_t b_ic = vfri_gpu_align(sizeof(double) * ((size_t)Mc * T + 1));
+        const size_t b_out = vfri_gpu_align(sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc);
+        const size_t b_twice = vfri_gpu_align(sizeof(unsigned long long) * (size_t)Mc);
         char *arena;
         float *d_score = NULL;
         double *pin;
-        if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_ARENA, b_sort + b_seg + b_part + 2 * b_ic + b_out + b_twice,
+        if ((st = vfri_gpu_scratch(w, VFR_GPU_SLOT_ARENA, b_sort + b_seg + b_part + 2 * b_ic + b_out + b_twice,
                                   (void **)&arena)) != VFR_OK ||
-            (!on_dev && (st = vfr_gpu_scratch(w, VFR_GPU_SLOT_SCORE, sizeof(float) * items, (void **)&d_score)) != VFR_OK) ||
-            (st = vfr_gpu_pinned(w, sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc, (void **)&pin)) != VFR_OK)
+            (!on_dev && (st = vfri_gpu_scratch(w, VFR_GPU_SLOT_SCORE, sizeof(float) * items, (void **)&d_score)) != VFR_OK) ||
+            (st = vfri_gpu_pinned(w, sizeof(double) * VFR_METRIC_COUNT * (size_t)Mc, (void **)&pin)) != VFR_OK)
             return st;
         long long *d_seg = (long long *)(arena + b_sort);
         double *d_part = (double *)((char *)d_seg + b_seg);
@@ -484,7 +484,7 @@ extern "C" vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_w
                     CUDA_TRY(cub::DeviceScan::ExclusiveSum(NULL, need2, flag, cum, total + 1, s));
                     if (need2 > need)
                         need = need2;
-                    if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_TEMP, need, &d_temp)) != VFR_OK)
+                    if ((st = vfri_gpu_scratch(w, VFR_GPU_SLOT_TEMP, need, &d_temp)) != VFR_OK)
                         return st;
                     need = w->dev_bytes[VFR_GPU_SLOT_TEMP];
                     CUDA_TRY(cub::DeviceRadixSort::SortPairs(d_temp, need, key, key2, pos, pos2, total, 0, bits, s));
@@ -509,7 +509,7 @@ extern "C" vfr_status vfr_metrics_batch_staged(const vfr_gpu_panel *g, vfr_gpu_w
                                                                  d_seg, d_seg + 1, s));
                     if (need2 > need)
                         need = need2;
-                    if ((st = vfr_gpu_scratch(w, VFR_GPU_SLOT_TEMP, need, &d_temp)) != VFR_OK)
+                    if ((st = vfri_gpu_scratch(w, VFR_GPU_SLOT_TEMP, need, &d_temp)) != VFR_OK)
                         return st;
                     need = w->dev_bytes[VFR_GPU_SLOT_TEMP];
                     CUDA_TRY(cub::DeviceSegmentedSort::SortPairs(d_temp, need, ks, ks2, idx, is2,
@@ -543,15 +543,15 @@ fail:
 extern "C" vfr_status vfr_metrics_batch_cuda(const vfr_panel *p, const float *score, int32_t M,
                                              const vfr_metrics_options *o, double *out)
 {
-    vfr_status st = vfr_metrics_check_args(p, score, M, o, out);
+    vfr_status st = vfri_metrics_check_args(p, score, M, o, out);
     vfr_device_kind used;
     if (st != VFR_OK || (st = vfr_device_resolve(VFR_DEVICE_CUDA, &used)) != VFR_OK)
         return st;
     vfr_gpu_work *w;
     vfr_gpu_panel *g;
-    if ((st = vfr_gpu_stage(p, NULL, 0, &w, &g)) != VFR_OK)
+    if ((st = vfri_gpu_stage(p, NULL, 0, &w, &g)) != VFR_OK)
         return st;
     st = vfr_metrics_batch_staged(g, w, score, M, o, out);
-    vfr_gpu_unstage(w, g);
+    vfri_gpu_unstage(w, g);
     return st;
 }

@@ -5,7 +5,7 @@
 
 /* Sum over the block, returned to every thread. All threads must call it;
  * sh holds blockDim.x / 32 values of shared memory. */
-template <typename V> __device__ V vfr_block_sum(V v, V *sh)
+template <typename V> __device__ V vfri_block_sum(V v, V *sh)
 {
     for (int o = 16; o > 0; o >>= 1)
         v += __shfl_down_sync(0xffffffffu, v, o);

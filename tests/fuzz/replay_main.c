@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     }
     char dir[600];
     snprintf(dir, sizeof dir, "%s", fuzz_path(""));
-    vfr_remove_tree(dir);
+    vfri_remove_tree(dir);
     printf("replay: %d inputs, no crash\n", files);
     return 0;
 }
