@@ -60,14 +60,4 @@ vfr_status vfr_processors_apply(const vfr_processors *pr, float *X, int32_t F,
 char *vfr_processors_to_json(const vfr_processors *pr);
 vfr_status vfr_processors_from_json(const char *json, vfr_processors **out);
 
-/* The job's chain (job->data.processors_json) on a prepared panel: fitted on
- * the training dates of the job's split that come before every validation
- * and test date of every fold (for holdout and walk-forward: the first
- * fold's training window), then applied to every row of p->X in place. Sets
- * p->processors_json to the fitted chain (with "fittedOn" dates). No-op
- * without a chain. Errors: INVALID_ARG (no training dates), NOMEM. */
-struct vfr_job;
-struct vfr_prepared;
-vfr_status vfr_xsection_process_panel(const struct vfr_job *job, struct vfr_prepared *p);
-
 #endif

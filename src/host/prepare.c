@@ -19,6 +19,7 @@
 #include "util.h"
 #include "vfr/colstats.h"
 #include "vfr/pack.h"
+#include "vfr/split.h"
 #include "vfr/xgboost.h"
 
 enum reason { R_NO_LABEL, R_LOW_COMPLETENESS, R_NON_FINITE, R_LOW_QUALITY, R_FLAT, R_SYMBOL, R_COUNT };
@@ -341,7 +342,7 @@ static const char *xgb_version(const vfr_xgboost_info *xi)
 #define ROW_BYTES 96.0
 
 /* dataConfig.memory: whether the panel holds the features (in core) or reads
- * them from the file (streamed, XGBoost only, no processors), and whether
+ * them from the file (streamed: XGBoost and linear, no processors), and whether
  * XGBoost's matrices go to external memory; from the estimated sizes of the
  * n rows in range against the memory available, logged. A plan that does not
  * fit is refused here, before any feature is read. */
@@ -351,6 +352,7 @@ static vfr_status memory_plan(const vfr_dataset *ds, const vfr_job *job, int64_t
     const vfr_dataset_meta *m = vfr_dataset_meta_get(ds);
     const double GB = 1e9, rows = (double)n, F = m->F;
     const int xgb = strcmp(job->model_type, "xgboost") == 0, procs = job->data.processors_json != NULL;
+    const int streams = xgb || strcmp(job->model_type, "linear") == 0; /* model.c: ops->streams */
     vfr_xgboost_info xi = {0};
     const int extmem = xgb && vfr_xgboost_probe(&xi) == VFR_OK && xi.has_extmem;
     vfr_error_clear();
@@ -358,19 +360,19 @@ static vfr_status memory_plan(const vfr_dataset *ds, const vfr_job *job, int64_t
     const double floats = rows * F * 4.0, quant = rows * F * QUANT_BYTES, index = rows * ROW_BYTES;
     /* in core: the panel, and the model's own data (XGBoost's quantile
      * matrix; the other types copy about a training set of floats) */
-    const double need_core = index + floats + (xgb ? quant : floats), need_stream = index + quant + chunk;
+    const double need_core = index + floats + (xgb ? quant : floats), need_stream = index + (xgb ? quant : 0) + chunk;
     const double need_ext = index + chunk * 2.0 + rows * 16.0, avail = memory_available();
     static const char *const names[] = {"auto", "in_core", "external"};
     const char *mode = names[job->data.memory];
     *stream = *external = 0;
-    if (job->data.memory == VFR_MEMORY_EXTERNAL || (job->data.memory == VFR_MEMORY_AUTO && xgb && !procs)) {
-        if (!xgb || procs)
+    if (job->data.memory == VFR_MEMORY_EXTERNAL || (job->data.memory == VFR_MEMORY_AUTO && streams && !procs)) {
+        if (job->data.memory == VFR_MEMORY_EXTERNAL && (!xgb || procs))
             return vfr_fail(VFR_ERR_INVALID_ARG,
                             "%s: dataConfig.memory: external needs modelType xgboost without dataConfig.processors "
                             "(this job: %s%s)",
                             job->path, job->model_type, procs ? ", with processors" : "");
         *stream = 1;
-        *external = job->data.memory == VFR_MEMORY_EXTERNAL || need_stream > avail;
+        *external = job->data.memory == VFR_MEMORY_EXTERNAL || (xgb && need_stream > avail);
         if (*external && !extmem && job->data.memory == VFR_MEMORY_EXTERNAL)
             return vfr_fail(VFR_ERR_INVALID_ARG,
                             "%s: dataConfig.memory: external needs XGBoost 3.0 or newer, and the library loaded is "
@@ -389,9 +391,11 @@ static vfr_status memory_plan(const vfr_dataset *ds, const vfr_job *job, int64_t
                             job->path, mode, (long long)n, m->F, need_ext / GB, avail / GB);
         vfr_report_log(rep, VFR_LOG_INFO,
                        "memory: %s: %lld rows x %d features in range, %.2f GB as float32, about %.2f GB quantized, "
-                       "%.2f GB available: features streamed from the file by chunks, XGBoost's matrices %s",
+                       "%.2f GB available: features streamed from the file by chunks, %s",
                        mode, (long long)n, m->F, floats / GB, quant / GB, avail / GB,
-                       *external ? "in external memory (cache files in the run folder)" : "in memory");
+                       !xgb        ? "the linear model reads them by chunks at each Newton step"
+                       : *external ? "XGBoost's matrices in external memory (cache files in the run folder)"
+                                   : "XGBoost's matrices in memory");
         return VFR_OK;
     }
     if (need_core > avail)
@@ -399,14 +403,14 @@ static vfr_status memory_plan(const vfr_dataset *ds, const vfr_job *job, int64_t
                         "%s: dataConfig.memory: %s: %lld rows x %d features need about %.2f GB in memory (%.2f GB "
                         "of float32 features) and %.2f GB are available%s",
                         job->path, mode, (long long)n, m->F, need_core / GB, floats / GB, avail / GB,
-                        xgb && !procs ? "; dataConfig.memory auto or external streams the features from the file"
-                        : "; only XGBoost jobs without dataConfig.processors can stream their features");
+                        streams && !procs ? "; dataConfig.memory auto streams the features from the file"
+                        : "; only XGBoost and linear jobs without dataConfig.processors can stream their features");
     vfr_report_log(rep, VFR_LOG_INFO,
                    "memory: %s: %lld rows x %d features in range, %.2f GB as float32, %.2f GB available: the panel "
                    "holds the features in memory%s",
                    mode, (long long)n, m->F, floats / GB, avail / GB,
-                   job->data.memory == VFR_MEMORY_IN_CORE ? "" : xgb ? " (dataConfig.processors need them)"
-                                                                     : " (only XGBoost streams)");
+                   job->data.memory == VFR_MEMORY_IN_CORE ? "" : streams ? " (dataConfig.processors need them)"
+                                                                         : " (only XGBoost and linear stream)");
     return VFR_OK;
 }
 
@@ -463,144 +467,170 @@ done:
     return st;
 }
 
-vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
-                       const vfr_reporter *rep, vfr_prepared **panel_out, char **report_out)
-{
-    vfr_status st = VFR_OK;
-    const vfr_dataset_meta *m = vfr_dataset_meta_get(ds);
-    const int32_t F = m->F, S = m->S;
-    vfr_prepared *p = NULL;
-    unsigned char *sel = NULL, *keep = NULL, *tradable = NULL;
-    float *xb = NULL, *xf = NULL;
-    int32_t *xi = NULL, *nfin = NULL, *nval = NULL;
-    int64_t *xs = NULL;
-    int stream = 0, external = 0;
-    int64_t nx = 0;
-    float *fwd_all = NULL, *qual[VFR_QUALITY_COUNT] = {0}, *qv = NULL;
-    int64_t *count = NULL, *sym_rows = NULL;
-    double *mean = NULL, *sd = NULL;
-    int64_t dropped[R_COUNT] = {0};
-    cJSON *rep_json = NULL;
-    *panel_out = NULL;
-    if (report_out)
-        *report_out = NULL;
+/* The gate's working state, shared by vfr_prepare's steps: the file rows in
+ * range [r0, r0 + n), what is read of them, and what the gate decides. */
+typedef struct gate {
+    vfr_dataset *ds;
+    const vfr_job *job;
+    const vfr_dataset_meta *m;
+    vfr_prepared *p;             /* the panel being built                        */
+    int64_t r0, n;               /* file rows in range                           */
+    int32_t hk, h1;              /* horizon index of the label and of 1 day (-1) */
+    int stream, external;        /* memory_plan's decision                       */
+    unsigned char *sel;          /* [S] the job's symbols                        */
+    unsigned char *keep;         /* [n] passed the row checks                    */
+    unsigned char *tradable;     /* [n] kept for the backtests only              */
+    int32_t *nfin, *nval;        /* [n] finite and valid features of each row    */
+    float *fwd_all;              /* [n, H] forward returns                       */
+    float *qual[VFR_QUALITY_COUNT]; /* [n] stored quality components, or NULL   */
+    float *qv;                   /* [rows_in] quality scores, for the report     */
+    double *mean, *sd;           /* [F] column statistics                        */
+    int64_t *count;              /* [F]                                          */
+    int64_t *sym_rows;           /* [S] rows kept per symbol (0: symbol dropped) */
+    int64_t rows_in, nq, nx;     /* selected rows, scores, tradable extras       */
+    int64_t dropped[R_COUNT];
+    int32_t sym_in, sym_kept;
+} gate;
 
-    int32_t hk = vfr_dataset_horizon_index(ds, job->horizon), h1 = vfr_dataset_horizon_index(ds, 1);
-    if (hk < 0) {
+static void gate_free(gate *g)
+{
+    free(g->sel), free(g->keep), free(g->tradable), free(g->nfin), free(g->nval), free(g->fwd_all), free(g->qv);
+    free(g->mean), free(g->sd), free(g->count), free(g->sym_rows);
+    for (int q = 0; q < VFR_QUALITY_COUNT; q++)
+        free(g->qual[q]);
+}
+
+/* The label's horizon and the job's symbols (dataConfig.symbols). */
+static vfr_status gate_select(gate *g)
+{
+    const vfr_dataset_meta *m = g->m;
+    const vfr_job *job = g->job;
+    g->hk = vfr_dataset_horizon_index(g->ds, job->horizon);
+    g->h1 = vfr_dataset_horizon_index(g->ds, 1);
+    if (g->hk < 0) {
         char hs[256] = "";
         size_t o = 0;
         for (int32_t k = 0; k < m->H && o < sizeof hs - 16; k++)
             o += (size_t)snprintf(hs + o, sizeof hs - o, "%s%d", k ? "," : "", m->horizons[k]);
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: predictionHorizon: %d is not in dataset %s (horizons: %s)",
-                        job->path, job->horizon, vfr_dataset_path(ds), m->H ? hs : "none");
+                        job->path, job->horizon, vfr_dataset_path(g->ds), m->H ? hs : "none");
     }
-    sel = calloc(S ? (size_t)S : 1, 1);
-    if (!sel)
+    if (!(g->sel = calloc(m->S ? (size_t)m->S : 1, 1)))
         return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
-    for (int32_t s = 0; s < S; s++)
-        sel[s] = job->data.symbols == NULL;
+    for (int32_t s = 0; s < m->S; s++)
+        g->sel[s] = job->data.symbols == NULL;
     for (int32_t i = 0; i < job->data.n_symbols; i++) {
-        int32_t s = vfr_dataset_symbol_index(ds, job->data.symbols[i]);
-        if (s < 0) {
-            st = vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.symbols[%d]: '%s' is not in dataset %s",
-                          job->path, i, job->data.symbols[i], vfr_dataset_path(ds));
-            goto fail;
-        }
-        sel[s] = 1;
+        int32_t s = vfr_dataset_symbol_index(g->ds, job->data.symbols[i]);
+        if (s < 0)
+            return vfr_fail(VFR_ERR_INVALID_ARG, "%s: dataConfig.symbols[%d]: '%s' is not in dataset %s", job->path,
+                            i, job->data.symbols[i], vfr_dataset_path(g->ds));
+        g->sel[s] = 1;
     }
-    int64_t r0, r1;
-    vfr_dataset_row_range(ds, job->data.start_date, job->data.end_date, &r0, &r1);
-    const int64_t n = r1 - r0;
-    VFR_TRY(memory_plan(ds, job, n, rep, &stream, &external));
-    p = calloc(1, sizeof *p);
-    if (!p) {
-        st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
-        goto fail;
-    }
+    return VFR_OK;
+}
+
+/* The panel and the gate's arrays, sized for every row in range. */
+static vfr_status gate_alloc(gate *g)
+{
+    const vfr_dataset_meta *m = g->m;
+    const int32_t F = m->F, S = m->S;
+    vfr_prepared *p = g->p = calloc(1, sizeof *p);
+    if (!p)
+        return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
     p->F = F;
     p->S = S;
-    p->horizon = job->horizon;
-    size_t nn = n > 0 ? (size_t)n : 1, nf = F > 0 ? (size_t)F : 1;
-    p->X = stream ? NULL : malloc(sizeof *p->X * nn * nf);
-    p->external = external;
+    p->horizon = g->job->horizon;
+    size_t nn = g->n > 0 ? (size_t)g->n : 1, nf = F > 0 ? (size_t)F : 1;
+    p->X = g->stream ? NULL : malloc(sizeof *p->X * nn * nf);
+    p->external = g->external;
     p->src_row = malloc(sizeof *p->src_row * nn);
-    nfin = malloc(sizeof *nfin * nn);
-    nval = malloc(sizeof *nval * nn);
-    fwd_all = malloc(sizeof *fwd_all * nn * (size_t)(m->H ? m->H : 1));
     p->y = malloc(sizeof *p->y * nn);
     p->fwd = malloc(sizeof *p->fwd * nn);
     p->fwd1 = malloc(sizeof *p->fwd1 * nn);
     p->date = malloc(sizeof *p->date * nn);
     p->symbol = malloc(sizeof *p->symbol * nn);
     p->close = m->has_close ? malloc(sizeof *p->close * nn) : NULL;
-    keep = malloc(nn);
-    tradable = calloc(nn, 1);
-    qv = malloc(sizeof *qv * nn);
-    count = malloc(sizeof *count * nf);
-    mean = malloc(sizeof *mean * nf);
-    sd = malloc(sizeof *sd * nf);
-    sym_rows = calloc(S ? (size_t)S : 1, sizeof *sym_rows);
     p->feature_names = calloc(nf, sizeof *p->feature_names);
     p->symbols = calloc(S ? (size_t)S : 1, sizeof *p->symbols);
-    if ((!stream && !p->X) || !p->src_row || !nfin || !nval || !fwd_all || !p->y || !p->fwd || !p->fwd1 || !p->date || !p->symbol ||
-        (m->has_close && !p->close) || !keep || !tradable || !qv || !count || !mean || !sd || !sym_rows ||
-        !p->feature_names || !p->symbols) {
-        st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory for %lld rows x %d features",
-                      (long long)n, F);
-        goto fail;
-    }
+    g->nfin = malloc(sizeof *g->nfin * nn);
+    g->nval = malloc(sizeof *g->nval * nn);
+    g->fwd_all = malloc(sizeof *g->fwd_all * nn * (size_t)(m->H ? m->H : 1));
+    g->keep = malloc(nn);
+    g->tradable = calloc(nn, 1);
+    g->qv = malloc(sizeof *g->qv * nn);
+    g->count = malloc(sizeof *g->count * nf);
+    g->mean = malloc(sizeof *g->mean * nf);
+    g->sd = malloc(sizeof *g->sd * nf);
+    g->sym_rows = calloc(S ? (size_t)S : 1, sizeof *g->sym_rows);
+    if ((!g->stream && !p->X) || !p->src_row || !p->y || !p->fwd || !p->fwd1 || !p->date || !p->symbol ||
+        (m->has_close && !p->close) || !p->feature_names || !p->symbols || !g->nfin || !g->nval || !g->fwd_all ||
+        !g->keep || !g->tradable || !g->qv || !g->count || !g->mean || !g->sd || !g->sym_rows)
+        return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory for %lld rows x %d features", (long long)g->n, F);
     for (int32_t f = 0; f < F; f++)
-        if (!(p->feature_names[f] = dup_str(m->feature_names[f]))) {
-            st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
-            goto fail;
-        }
+        if (!(p->feature_names[f] = dup_str(m->feature_names[f])))
+            return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
     for (int32_t s = 0; s < S; s++)
-        if (!(p->symbols[s] = dup_str(m->symbols[s]))) {
-            st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
-            goto fail;
-        }
+        if (!(p->symbols[s] = dup_str(m->symbols[s])))
+            return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
+    return VFR_OK;
+}
+
+/* Reads the rows in range (features only in core), then each row's finite
+ * and valid feature counts against the column statistics. */
+static vfr_status gate_read(gate *g, vfr_device_kind dev, const vfr_reporter *rep)
+{
+    vfr_status st = VFR_OK;
+    vfr_prepared *p = g->p;
+    const int64_t r0 = g->r0, r1 = g->r0 + g->n;
     vfr_report_progress(rep, "prepare", 0, 4);
-    if (!stream)
-        VFR_TRY(vfr_dataset_read_features(ds, r0, r1, p->X));
-    VFR_TRY(vfr_dataset_read_forward_returns(ds, r0, r1, fwd_all));
-    if (p->close)
-        VFR_TRY(vfr_dataset_read_close(ds, r0, r1, p->close));
+    if (!g->stream && (st = vfr_dataset_read_features(g->ds, r0, r1, p->X)) != VFR_OK)
+        return st;
+    if ((st = vfr_dataset_read_forward_returns(g->ds, r0, r1, g->fwd_all)) != VFR_OK)
+        return st;
+    if (p->close && (st = vfr_dataset_read_close(g->ds, r0, r1, p->close)) != VFR_OK)
+        return st;
     for (int q = 0; q < VFR_QUALITY_COUNT; q++) {
-        if (!(m->quality_mask & (1u << q)))
+        if (!(g->m->quality_mask & (1u << q)))
             continue;
-        if (!(qual[q] = malloc(sizeof *qual[q] * nn))) {
-            st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
-            goto fail;
-        }
-        VFR_TRY(vfr_dataset_read_quality(ds, (vfr_quality)q, r0, r1, qual[q]));
+        if (!(g->qual[q] = malloc(sizeof *g->qual[q] * (size_t)(g->n > 0 ? g->n : 1))))
+            return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
+        if ((st = vfr_dataset_read_quality(g->ds, (vfr_quality)q, r0, r1, g->qual[q])) != VFR_OK)
+            return st;
     }
     vfr_report_progress(rep, "prepare", 1, 4);
-    vfr_colstats cs = {count, mean, sd};
-    if (stream) {
-        VFR_TRY(stream_counts(ds, r0, n, F, &cs, nfin, nval));
-    } else {
-        VFR_TRY(vfr_colstats_compute(dev, p->X, n, F, &cs));
-        row_counts(p->X, n, F, mean, sd, nfin, nval);
-    }
-    vfr_report_progress(rep, "prepare", 2, 4);
+    vfr_colstats cs = {g->count, g->mean, g->sd};
+    if (g->stream)
+        return stream_counts(g->ds, r0, g->n, p->F, &cs, g->nfin, g->nval);
+    if ((st = vfr_colstats_compute(dev, p->X, g->n, p->F, &cs)) != VFR_OK)
+        return st;
+    row_counts(p->X, g->n, p->F, g->mean, g->sd, g->nfin, g->nval);
+    return VFR_OK;
+}
 
-    /* score each selected row; the first failing reason is the one counted */
-    int64_t rows_in = 0, nq = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t s = m->symbol[r0 + i];
-        keep[i] = 0;
-        if (!sel[s])
+/* Scores each selected row; the first failing reason is the one counted.
+ * Then symbols with too few kept rows are dropped whole. */
+static void gate_score(gate *g)
+{
+    const vfr_dataset_meta *m = g->m;
+    const vfr_job *job = g->job;
+    const vfr_prepared *p = g->p;
+    const int32_t F = m->F;
+    for (int64_t i = 0; i < g->n; i++) {
+        int32_t s = m->symbol[g->r0 + i];
+        g->keep[i] = 0;
+        if (!g->sel[s])
             continue;
-        rows_in++;
-        const int32_t finite = nfin[i], valid = nval[i];
+        g->rows_in++;
+        const int32_t finite = g->nfin[i], valid = g->nval[i];
+        float *const *qual = g->qual;
         double c = qual[0] ? qual[0][i] : F ? (double)finite / F : 1.0;
         double fr = qual[1] ? qual[1][i] : 1.0, re = qual[2] ? qual[2][i] : 1.0;
         double va = qual[3] ? qual[3][i] : finite ? (double)valid / finite : 0.0;
         double q = 0.35 * c + 0.25 * fr + 0.25 * re + 0.15 * va;
-        qv[nq++] = (float)q;
-        float y = fwd_all[i * m->H + hk];
+        g->qv[g->nq++] = (float)q;
+        float y = g->fwd_all[i * m->H + g->hk];
         /* tradable at its date: a feature row, and a usable close if stored */
-        tradable[i] = !p->close || (isfinite(p->close[i]) && p->close[i] > 0.0f);
+        g->tradable[i] = !p->close || (isfinite(p->close[i]) && p->close[i] > 0.0f);
         int r = !isfinite(y)                                          ? R_NO_LABEL
                 : c < job->data.min_completeness                      ? R_LOW_COMPLETENESS
                 : finite < F && job->data.nonfinite == VFR_NONFINITE_DROP_ROW ? R_NON_FINITE
@@ -609,73 +639,110 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
                           job->data.flat == VFR_FLAT_DROP             ? R_FLAT
                                                                       : -1;
         if (r >= 0) {
-            dropped[r]++;
+            g->dropped[r]++;
             continue;
         }
-        keep[i] = 1;
-        sym_rows[s]++;
+        g->keep[i] = 1;
+        g->sym_rows[s]++;
     }
-    int32_t sym_dropped = 0, sym_kept = 0, sym_in = 0;
-    for (int32_t s = 0; s < S; s++) {
-        sym_in += sel[s];
-        if (sym_rows[s] > 0 && sym_rows[s] < job->data.min_samples_per_symbol) {
-            dropped[R_SYMBOL] += sym_rows[s];
-            sym_dropped++;
-            sym_rows[s] = 0;
-        } else if (sym_rows[s] > 0) {
-            sym_kept++;
+    for (int32_t s = 0; s < m->S; s++) {
+        g->sym_in += g->sel[s];
+        if (g->sym_rows[s] > 0 && g->sym_rows[s] < job->data.min_samples_per_symbol) {
+            g->dropped[R_SYMBOL] += g->sym_rows[s];
+            g->sym_rows[s] = 0;
+        } else if (g->sym_rows[s] > 0) {
+            g->sym_kept++;
         }
     }
-
     /* Rows the gate dropped but that were tradable at their date stay for
      * the backtests, after the trainable rows; only on dates that have
      * trainable rows (a date no row trains on is no panel date). */
-    for (int64_t i = 0, j; i < n; i = j) {
+    for (int64_t i = 0, j; i < g->n; i = j) {
         int has_train = 0;
-        for (j = i; j < n && m->date[r0 + j] == m->date[r0 + i]; j++)
-            has_train |= keep[j] && sym_rows[m->symbol[r0 + j]] > 0;
+        for (j = i; j < g->n && m->date[g->r0 + j] == m->date[g->r0 + i]; j++)
+            has_train |= g->keep[j] && g->sym_rows[m->symbol[g->r0 + j]] > 0;
         for (int64_t q = i; q < j; q++) {
-            int32_t s = m->symbol[r0 + q];
-            int train = keep[q] && sym_rows[s] > 0;
-            tradable[q] = !train && sel[s] && tradable[q] && has_train;
-            nx += tradable[q];
+            int32_t s = m->symbol[g->r0 + q];
+            int train = g->keep[q] && g->sym_rows[s] > 0;
+            g->tradable[q] = !train && g->sel[s] && g->tradable[q] && has_train;
+            g->nx += g->tradable[q];
         }
     }
-    xb = stream ? NULL : malloc(sizeof *xb * (size_t)(nx ? nx : 1) * nf);
-    xf = malloc(sizeof *xf * (size_t)(nx ? nx : 1) * 3);
-    xi = malloc(sizeof *xi * (size_t)(nx ? nx : 1) * 2);
-    xs = malloc(sizeof *xs * (size_t)(nx ? nx : 1));
-    if ((!stream && !xb) || !xf || !xi || !xs) {
+}
+
+/* Grows the panel's per-row arrays to n_all rows. */
+static vfr_status grow_rows(vfr_prepared *p, size_t na, size_t nf)
+{
+    float *X2 = p->X ? realloc(p->X, sizeof *p->X * na * nf) : NULL;
+    if (X2)
+        p->X = X2;
+    int64_t *s2 = realloc(p->src_row, sizeof *p->src_row * na);
+    if (s2)
+        p->src_row = s2;
+    float *a1 = realloc(p->y, sizeof *p->y * na), *a2 = a1 ? realloc(p->fwd, sizeof *p->fwd * na) : NULL;
+    if (a1)
+        p->y = a1;
+    if (a2)
+        p->fwd = a2;
+    float *a3 = a2 ? realloc(p->fwd1, sizeof *p->fwd1 * na) : NULL;
+    if (a3)
+        p->fwd1 = a3;
+    int32_t *b1 = a3 ? realloc(p->date, sizeof *p->date * na) : NULL;
+    if (b1)
+        p->date = b1;
+    int32_t *b2 = b1 ? realloc(p->symbol, sizeof *p->symbol * na) : NULL;
+    if (b2)
+        p->symbol = b2;
+    float *a4 = p->close && b2 ? realloc(p->close, sizeof *p->close * na) : NULL;
+    if (a4)
+        p->close = a4;
+    if ((p->X && !X2) || !s2 || !b2 || (p->close && !a4))
+        return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
+    return VFR_OK;
+}
+
+/* The panel's rows: the survivors compacted in place (the write index never
+ * passes the read index), then the tradable extras after them. */
+static vfr_status gate_compact(gate *g)
+{
+    const vfr_dataset_meta *m = g->m;
+    vfr_prepared *p = g->p;
+    const int32_t F = m->F, H = m->H;
+    const int64_t r0 = g->r0, nx = g->nx;
+    const size_t nf = F > 0 ? (size_t)F : 1, nxs = (size_t)(nx ? nx : 1);
+    float *xb = g->stream ? NULL : malloc(sizeof *xb * nxs * nf), *xf = malloc(sizeof *xf * nxs * 3);
+    int32_t *xi = malloc(sizeof *xi * nxs * 2);
+    int64_t *xs = malloc(sizeof *xs * nxs);
+    vfr_status st = VFR_OK;
+    if ((!g->stream && !xb) || !xf || !xi || !xs) {
         st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
-        goto fail;
+        goto done;
     }
-    for (int64_t i = 0, x = 0; i < n; i++) {
-        if (!tradable[i])
+    for (int64_t i = 0, x = 0; i < g->n; i++) { /* the extras, before compaction overwrites them */
+        if (!g->tradable[i])
             continue;
         if (xb)
             memcpy(xb + x * F, p->X + i * F, sizeof *xb * (size_t)F);
         xs[x] = r0 + i;
-        xf[3 * x] = fwd_all[i * m->H + hk];
-        xf[3 * x + 1] = h1 >= 0 ? fwd_all[i * m->H + h1] : NAN;
+        xf[3 * x] = g->fwd_all[i * H + g->hk];
+        xf[3 * x + 1] = g->h1 >= 0 ? g->fwd_all[i * H + g->h1] : NAN;
         xf[3 * x + 2] = p->close ? p->close[i] : NAN;
         xi[2 * x] = m->date[r0 + i];
         xi[2 * x + 1] = m->symbol[r0 + i];
         x++;
     }
-
-    /* compact the survivors in place (write index never passes read index) */
     int64_t w = 0;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < g->n; i++) {
         int32_t s = m->symbol[r0 + i];
-        if (!keep[i] || sym_rows[s] == 0)
+        if (!g->keep[i] || g->sym_rows[s] == 0)
             continue;
         if (w != i && p->X)
             memmove(p->X + w * F, p->X + i * F, sizeof *p->X * (size_t)F);
         p->src_row[w] = r0 + i;
-        float y = fwd_all[i * m->H + hk];
+        float y = g->fwd_all[i * H + g->hk];
         p->fwd[w] = y;
-        p->fwd1[w] = h1 >= 0 ? fwd_all[i * m->H + h1] : NAN;
-        p->y[w] = job->objective == VFR_OBJECTIVE_DIRECTION ? (y > 0.0f ? 1.0f : 0.0f) : y;
+        p->fwd1[w] = g->h1 >= 0 ? g->fwd_all[i * H + g->h1] : NAN;
+        p->y[w] = g->job->objective == VFR_OBJECTIVE_DIRECTION ? (y > 0.0f ? 1.0f : 0.0f) : y;
         p->date[w] = m->date[r0 + i];
         p->symbol[w] = s;
         if (p->close)
@@ -684,59 +751,44 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     }
     p->n = w;
     p->n_all = w + nx;
-    if (nx) { /* the tradable rows follow the trainable ones */
-        size_t na = (size_t)p->n_all;
-        float *X2 = p->X ? realloc(p->X, sizeof *p->X * na * nf) : NULL;
-        if (X2)
-            p->X = X2;
-        int64_t *s2 = realloc(p->src_row, sizeof *p->src_row * na);
-        if (s2)
-            p->src_row = s2;
-        float *a1 = realloc(p->y, sizeof *p->y * na), *a2 = a1 ? realloc(p->fwd, sizeof *p->fwd * na) : NULL;
-        if (a1)
-            p->y = a1;
-        if (a2)
-            p->fwd = a2;
-        float *a3 = a2 ? realloc(p->fwd1, sizeof *p->fwd1 * na) : NULL;
-        if (a3)
-            p->fwd1 = a3;
-        int32_t *b1 = a3 ? realloc(p->date, sizeof *p->date * na) : NULL;
-        if (b1)
-            p->date = b1;
-        int32_t *b2 = b1 ? realloc(p->symbol, sizeof *p->symbol * na) : NULL;
-        if (b2)
-            p->symbol = b2;
-        float *a4 = p->close && b2 ? realloc(p->close, sizeof *p->close * na) : NULL;
-        if (a4)
-            p->close = a4;
-        if ((p->X && !X2) || !s2 || !b2 || (p->close && !a4)) {
-            st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
-            goto fail;
-        }
-        if (p->X)
-            memcpy(p->X + w * F, xb, sizeof *xb * (size_t)nx * (size_t)F);
-        for (int64_t x = 0; x < nx; x++) {
-            p->src_row[w + x] = xs[x];
-            p->y[w + x] = NAN;
-            p->fwd[w + x] = xf[3 * x];
-            p->fwd1[w + x] = xf[3 * x + 1];
-            if (p->close)
-                p->close[w + x] = xf[3 * x + 2];
-            p->date[w + x] = xi[2 * x];
-            p->symbol[w + x] = xi[2 * x + 1];
-        }
+    if (!nx)
+        goto done;
+    if ((st = grow_rows(p, (size_t)p->n_all, nf)) != VFR_OK)
+        goto done;
+    if (p->X)
+        memcpy(p->X + w * F, xb, sizeof *xb * (size_t)nx * (size_t)F);
+    for (int64_t x = 0; x < nx; x++) {
+        p->src_row[w + x] = xs[x];
+        p->y[w + x] = NAN;
+        p->fwd[w + x] = xf[3 * x];
+        p->fwd1[w + x] = xf[3 * x + 1];
+        if (p->close)
+            p->close[w + x] = xf[3 * x + 2];
+        p->date[w + x] = xi[2 * x];
+        p->symbol[w + x] = xi[2 * x + 1];
     }
-    free(xb), free(xf), free(xi), free(xs), free(nfin), free(nval);
-    xb = NULL, xf = NULL, xi = NULL, xs = NULL, nfin = NULL, nval = NULL;
+done:
+    free(xb), free(xf), free(xi), free(xs);
+    return st;
+}
+
+/* The panel's dates (dates, date_row, xdate_row), cross-sectional labels,
+ * and every row's history (prev_row). */
+static vfr_status index_dates(vfr_prepared *p, const vfr_job *job)
+{
+    const int64_t w = p->n;
     int32_t T = 0;
     for (int64_t i = 0; i < w; i++)
         T += i == 0 || p->date[i] != p->date[i - 1];
     p->T = T;
     p->dates = malloc(sizeof *p->dates * (size_t)(T ? T : 1));
     p->date_row = malloc(sizeof *p->date_row * (size_t)(T + 1));
-    if (!p->dates || !p->date_row) {
-        st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
-        goto fail;
+    p->xdate_row = malloc(sizeof *p->xdate_row * (size_t)(T + 1));
+    p->prev_row = malloc(sizeof *p->prev_row * (size_t)(p->n_all ? p->n_all : 1));
+    int64_t *last = malloc(sizeof *last * (size_t)(p->S ? p->S : 1));
+    if (!p->dates || !p->date_row || !p->xdate_row || !p->prev_row || !last) {
+        free(last);
+        return vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
     }
     for (int64_t i = 0, t = 0; i < w; i++)
         if (i == 0 || p->date[i] != p->date[i - 1]) {
@@ -747,24 +799,14 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     /* rank_return / excess_return: the label across each date's kept rows */
     if (vfr_xsection_label_kind(job->target) != VFR_LABEL_RAW)
         vfr_xsection_label(vfr_xsection_label_kind(job->target), p->fwd, p->date_row, T, p->y);
-    p->xdate_row = malloc(sizeof *p->xdate_row * (size_t)(T + 1));
-    p->prev_row = malloc(sizeof *p->prev_row * (size_t)(p->n_all ? p->n_all : 1));
-    int64_t *last = malloc(sizeof *last * (size_t)(S ? S : 1));
-    if (!p->xdate_row || !p->prev_row || !last) {
-        free(last);
-        st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
-        goto fail;
+    int64_t r = w; /* extras only sit on panel dates */
+    for (int32_t t = 0; t < T; t++) {
+        p->xdate_row[t] = r;
+        while (r < p->n_all && p->date[r] == p->dates[t])
+            r++;
     }
-    {
-        int64_t r = w; /* extras only sit on panel dates */
-        for (int32_t t = 0; t < T; t++) {
-            p->xdate_row[t] = r;
-            while (r < p->n_all && p->date[r] == p->dates[t])
-                r++;
-        }
-        p->xdate_row[T] = r;
-    }
-    for (int32_t s = 0; s < S; s++)
+    p->xdate_row[T] = r;
+    for (int32_t s = 0; s < p->S; s++)
         last[s] = -1;
     /* a symbol's history is its previous date, trainable or not: whether a
      * row trains depends on its forward return, which is not known at t */
@@ -779,25 +821,32 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
             last[p->symbol[i]] = i;
     }
     free(last);
-    vfr_report_progress(rep, "prepare", 3, 4);
+    return VFR_OK;
+}
 
-    rep_json = cJSON_CreateObject();
+/* The gate's report (vfr prepare's JSON; docs/job-config.md). */
+static cJSON *gate_report(const gate *g)
+{
+    const vfr_job *job = g->job;
+    const vfr_prepared *p = g->p;
+    const int32_t T = p->T;
+    cJSON *rep_json = cJSON_CreateObject();
     cJSON_AddStringToObject(rep_json, "dataset", job->data.dataset);
-    cJSON_AddNumberToObject(rep_json, "rowsInRange", (double)n);
-    cJSON_AddNumberToObject(rep_json, "rowsIn", (double)rows_in);
-    cJSON_AddNumberToObject(rep_json, "rowsKept", (double)w);
-    cJSON_AddNumberToObject(rep_json, "rowsDropped", (double)(rows_in - w));
+    cJSON_AddNumberToObject(rep_json, "rowsInRange", (double)g->n);
+    cJSON_AddNumberToObject(rep_json, "rowsIn", (double)g->rows_in);
+    cJSON_AddNumberToObject(rep_json, "rowsKept", (double)p->n);
+    cJSON_AddNumberToObject(rep_json, "rowsDropped", (double)(g->rows_in - p->n));
     /* dropped from training, still traded in the backtests (prepare.h) */
-    cJSON_AddNumberToObject(rep_json, "rowsTradableNotTrained", (double)nx);
+    cJSON_AddNumberToObject(rep_json, "rowsTradableNotTrained", (double)g->nx);
     cJSON *dr = cJSON_AddObjectToObject(rep_json, "droppedBy");
     for (int r = 0; r < R_COUNT; r++)
-        cJSON_AddNumberToObject(dr, reason_names[r], (double)dropped[r]);
-    cJSON_AddNumberToObject(rep_json, "symbolsIn", sym_in);
-    cJSON_AddNumberToObject(rep_json, "symbolsKept", sym_kept);
+        cJSON_AddNumberToObject(dr, reason_names[r], (double)g->dropped[r]);
+    cJSON_AddNumberToObject(rep_json, "symbolsIn", g->sym_in);
+    cJSON_AddNumberToObject(rep_json, "symbolsKept", g->sym_kept);
     cJSON *ds_j = cJSON_AddArrayToObject(rep_json, "symbolsDropped");
-    for (int32_t s = 0; s < S; s++)
-        if (sel[s] && sym_rows[s] == 0)
-            cJSON_AddItemToArray(ds_j, cJSON_CreateString(m->symbols[s]));
+    for (int32_t s = 0; s < g->m->S; s++)
+        if (g->sel[s] && g->sym_rows[s] == 0)
+            cJSON_AddItemToArray(ds_j, cJSON_CreateString(g->m->symbols[s]));
     cJSON_AddNumberToObject(rep_json, "datesKept", T);
     char d0[11] = "", d1[11] = "";
     if (T) {
@@ -811,8 +860,8 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     static const char *dflt[] = {"share of finite features", "default 1.0", "default 1.0",
                                  "share of finite features within 10 std of the column mean"};
     for (int q = 0; q < 4; q++)
-        cJSON_AddStringToObject(src, qn[q], qual[q] ? "stored" : dflt[q]);
-    cJSON_AddItemToObject(rep_json, "quality", quantiles(qv, nq));
+        cJSON_AddStringToObject(src, qn[q], g->qual[q] ? "stored" : dflt[q]);
+    cJSON_AddItemToObject(rep_json, "quality", quantiles(g->qv, g->nq));
     cJSON *th = cJSON_AddObjectToObject(rep_json, "thresholds");
     cJSON_AddNumberToObject(th, "minQuality", job->data.min_quality);
     cJSON_AddNumberToObject(th, "minCompleteness", job->data.min_completeness);
@@ -820,33 +869,159 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     cJSON_AddStringToObject(th, "nonFinitePolicy",
                             vfr_job_enum_name("dataConfig.nonFinitePolicy", (int)job->data.nonfinite));
     cJSON_AddStringToObject(th, "flatPolicy", vfr_job_enum_name("dataConfig.flatPolicy", (int)job->data.flat));
+    return rep_json;
+}
 
-    const char *why = w < job->data.min_rows       ? "dataConfig.minRows"
-                      : T < job->data.min_dates     ? "dataConfig.minDates"
-                      : sym_kept < job->data.min_symbols ? "dataConfig.minSymbols"
-                                                    : NULL;
-    if (why) {
+/* Too little data left after the gate: the error, naming the limit. */
+static vfr_status gate_minimums(const gate *g)
+{
+    const vfr_job *job = g->job;
+    const int64_t w = g->p->n;
+    const int32_t T = g->p->T;
+    const char *why = w < job->data.min_rows                  ? "dataConfig.minRows"
+                      : T < job->data.min_dates               ? "dataConfig.minDates"
+                      : g->sym_kept < job->data.min_symbols   ? "dataConfig.minSymbols"
+                                                              : NULL;
+    if (!why)
+        return VFR_OK;
+    return vfr_fail(VFR_ERR_INVALID_ARG,
+                    "%s: too little data after the quality gate: %lld rows, %d dates, %d symbols left of %lld rows "
+                    "in range (%s is %lld, %lld, %d); see 'vfr prepare %s'",
+                    job->path, (long long)w, T, g->sym_kept, (long long)g->rows_in, why,
+                    (long long)job->data.min_rows, (long long)job->data.min_dates, job->data.min_symbols,
+                    job->path);
+}
+
+/* The job's chain (job->data.processors_json) on the prepared panel: fitted
+ * on the training dates of the job's split that come before every validation
+ * and test date of every fold (for holdout and walk-forward: the first
+ * fold's training window), then applied to every row of the trading view in
+ * place. Sets p->processors_json to the fitted chain (with "fittedOn" dates).
+ * No-op without a chain. Errors: INVALID_ARG (no training dates), NOMEM. */
+static vfr_status process_panel(const vfr_job *job, vfr_prepared *p)
+{
+    if (!job->data.processors_json)
+        return VFR_OK;
+    vfr_status st = VFR_OK;
+    vfr_processors *pr = NULL;
+    vfr_split *sp = NULL;
+    char *text = NULL;
+    float *Xu = NULL;
+    vfr_trading_view tv = {0};
+    VFR_TRY(vfr_processors_parse(job->data.processors_json, job->path, &pr));
+    vfr_split_spec ss = job->split; /* cpcv's test period is the holdout's (train.c) */
+    if (ss.method == VFR_SPLIT_CPCV)
+        ss.method = VFR_SPLIT_HOLDOUT;
+    st = vfr_split_make(&ss, p->T, &sp);
+    if (st != VFR_OK) {
+        vfr_error_prefix("%s: ", job->path);
+        goto fail;
+    }
+    /* The first fold's first training window, cut before the earliest date
+     * any fold validates or tests on: no evaluated date informs the fit. */
+    int32_t lo = sp->folds[0].n_train ? sp->folds[0].train[0].lo : 0;
+    int32_t hi = sp->folds[0].n_train ? sp->folds[0].train[0].hi : 0;
+    for (int32_t k = 0; k < sp->K; k++) {
+        const vfr_fold *f = &sp->folds[k];
+        for (int32_t r = 0; r < f->n_val; r++)
+            hi = f->val[r].lo < hi ? f->val[r].lo : hi;
+        for (int32_t r = 0; r < f->n_test; r++)
+            hi = f->test[r].lo < hi ? f->test[r].lo : hi;
+    }
+    if (hi <= lo) {
         st = vfr_fail(VFR_ERR_INVALID_ARG,
-                      "%s: too little data after the quality gate: %lld rows, %d dates, %d symbols left of %lld rows in range (%s is %lld, %lld, %d); see 'vfr prepare %s'",
-                      job->path, (long long)w, T, sym_kept, (long long)rows_in, why,
-                      (long long)job->data.min_rows, (long long)job->data.min_dates,
-                      job->data.min_symbols, job->path);
+                      "%s: dataConfig.processors: the split leaves no training dates before the first "
+                      "validation or test date to fit them on", job->path);
+        goto fail;
+    }
+    /* A date's cross-section is every name tradable at it, not only the rows
+     * whose label survived the gate (that set depends on the forward return):
+     * the processors see the trading view of all dates (prepare.h), and the
+     * result goes back to each prepared row. */
+    VFR_TRY(vfr_prepared_trading_view(p, 0, p->T, &tv));
+    if (!(Xu = malloc(sizeof *Xu * (size_t)(tv.panel.N ? tv.panel.N : 1) * (size_t)p->F))) {
+        st = vfr_fail(VFR_ERR_NOMEM, "processors: out of memory for %lld rows", (long long)tv.panel.N);
+        goto fail;
+    }
+    for (int64_t i = 0; i < tv.panel.N; i++)
+        memcpy(Xu + i * p->F, p->X + tv.row[i] * p->F, sizeof *Xu * (size_t)p->F);
+    VFR_TRY(vfr_processors_fit(pr, Xu, p->F, tv.offset, lo, hi));
+    VFR_TRY(vfr_processors_apply(pr, Xu, p->F, tv.offset, p->T));
+    for (int64_t i = 0; i < tv.panel.N; i++)
+        memcpy(p->X + tv.row[i] * p->F, Xu + i * p->F, sizeof *Xu * (size_t)p->F);
+    text = vfr_processors_to_json(pr);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    if (!o) {
+        st = vfr_fail(VFR_ERR_NOMEM, "processors: out of memory");
+        goto fail;
+    }
+    char a[11], b[11];
+    vfr_date_format(p->dates[lo], a);
+    vfr_date_format(p->dates[hi - 1], b);
+    cJSON *fo = cJSON_AddObjectToObject(o, "fittedOn");
+    cJSON_AddStringToObject(fo, "dateFirst", a);
+    cJSON_AddStringToObject(fo, "dateLast", b);
+    cJSON_AddNumberToObject(fo, "dates", hi - lo);
+    free(p->processors_json);
+    p->processors_json = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!p->processors_json)
+        st = vfr_fail(VFR_ERR_NOMEM, "processors: out of memory");
+fail:
+    free(text);
+    free(Xu);
+    vfr_trading_view_free(&tv);
+    vfr_split_free(sp);
+    vfr_processors_free(pr);
+    return st;
+}
+
+/* The pipeline of the gate: select, plan memory, read, score, compact,
+ * index the dates, report; then the processors and the streamed source. */
+vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
+                       const vfr_reporter *rep, vfr_prepared **panel_out, char **report_out)
+{
+    vfr_status st = VFR_OK;
+    gate g = {.ds = ds, .job = job, .m = vfr_dataset_meta_get(ds)};
+    cJSON *rep_json = NULL;
+    *panel_out = NULL;
+    if (report_out)
+        *report_out = NULL;
+    VFR_TRY(gate_select(&g));
+    int64_t r1;
+    vfr_dataset_row_range(ds, job->data.start_date, job->data.end_date, &g.r0, &r1);
+    g.n = r1 - g.r0;
+    VFR_TRY(memory_plan(ds, job, g.n, rep, &g.stream, &g.external));
+    VFR_TRY(gate_alloc(&g));
+    VFR_TRY(gate_read(&g, dev, rep));
+    vfr_report_progress(rep, "prepare", 2, 4);
+    gate_score(&g);
+    VFR_TRY(gate_compact(&g));
+    free(g.nfin), free(g.nval);
+    g.nfin = g.nval = NULL;
+    VFR_TRY(index_dates(g.p, job));
+    vfr_report_progress(rep, "prepare", 3, 4);
+    if (!(rep_json = gate_report(&g))) {
+        st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
+        goto fail;
+    }
+    if ((st = gate_minimums(&g)) != VFR_OK) {
         if (report_out)
             *report_out = cJSON_Print(rep_json); /* the report explains the failure */
         goto fail;
     }
     /* dataConfig.processors: fitted on training dates, applied to every row
      * (in core: memory_plan keeps such panels' features) */
-    VFR_TRY(vfr_xsection_process_panel(job, p));
-    if (stream) {
-        if (!(p->src = calloc(1, sizeof *p->src))) {
+    VFR_TRY(process_panel(job, g.p));
+    if (g.stream) {
+        if (!(g.p->src = calloc(1, sizeof *g.p->src))) {
             st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
             goto fail;
         }
-        p->src->ds = ds;
-        pthread_mutex_init(&p->src->lock, NULL);
-        if (external)
-            VFR_TRY(make_cache_dir(p, NULL));
+        g.p->src->ds = ds;
+        pthread_mutex_init(&g.p->src->lock, NULL);
+        if (g.external)
+            VFR_TRY(make_cache_dir(g.p, NULL));
     }
     if (report_out && !(*report_out = cJSON_Print(rep_json))) {
         st = vfr_fail(VFR_ERR_NOMEM, "prepare: out of memory");
@@ -854,18 +1029,13 @@ vfr_status vfr_prepare(vfr_dataset *ds, const vfr_job *job, vfr_device_kind dev,
     }
     vfr_report_progress(rep, "prepare", 4, 4);
     cJSON_Delete(rep_json);
-    free(sel), free(keep), free(tradable), free(fwd_all), free(qv), free(count), free(mean), free(sd), free(sym_rows);
-    free(xb), free(xf), free(xi), free(xs), free(nfin), free(nval);
-    for (int q = 0; q < VFR_QUALITY_COUNT; q++)
-        free(qual[q]);
-    *panel_out = p;
+    gate_free(&g);
+    *panel_out = g.p;
     return VFR_OK;
 fail:
     cJSON_Delete(rep_json);
-    free(sel), free(keep), free(tradable), free(fwd_all), free(qv), free(count), free(mean), free(sd), free(sym_rows);
-    free(xb), free(xf), free(xi), free(xs), free(nfin), free(nval);
-    for (int q = 0; q < VFR_QUALITY_COUNT; q++)
-        free(qual[q]);
-    vfr_prepared_free(p);
+    gate_free(&g);
+    vfr_prepared_free(g.p);
     return st;
 }
+

@@ -11,10 +11,6 @@
 #include <string.h>
 
 #include "util.h"
-#include "vfr/dataset.h"
-#include "vfr/job.h"
-#include "vfr/prepare.h"
-#include "vfr/split.h"
 
 vfr_label_kind vfr_xsection_label_kind(const char *target)
 {
@@ -406,83 +402,5 @@ fail:
     *out = NULL;
 done:
     cJSON_Delete(o);
-    return st;
-}
-
-vfr_status vfr_xsection_process_panel(const vfr_job *job, vfr_prepared *p)
-{
-    if (!job->data.processors_json)
-        return VFR_OK;
-    vfr_status st = VFR_OK;
-    vfr_processors *pr = NULL;
-    vfr_split *sp = NULL;
-    char *text = NULL;
-    float *Xu = NULL;
-    vfr_trading_view tv = {0};
-    VFR_TRY(vfr_processors_parse(job->data.processors_json, job->path, &pr));
-    vfr_split_spec ss = job->split; /* cpcv's test period is the holdout's (train.c) */
-    if (ss.method == VFR_SPLIT_CPCV)
-        ss.method = VFR_SPLIT_HOLDOUT;
-    st = vfr_split_make(&ss, p->T, &sp);
-    if (st != VFR_OK) {
-        vfr_error_prefix("%s: ", job->path);
-        goto fail;
-    }
-    /* The first fold's first training window, cut before the earliest date
-     * any fold validates or tests on: no evaluated date informs the fit. */
-    int32_t lo = sp->folds[0].n_train ? sp->folds[0].train[0].lo : 0;
-    int32_t hi = sp->folds[0].n_train ? sp->folds[0].train[0].hi : 0;
-    for (int32_t k = 0; k < sp->K; k++) {
-        const vfr_fold *f = &sp->folds[k];
-        for (int32_t r = 0; r < f->n_val; r++)
-            hi = f->val[r].lo < hi ? f->val[r].lo : hi;
-        for (int32_t r = 0; r < f->n_test; r++)
-            hi = f->test[r].lo < hi ? f->test[r].lo : hi;
-    }
-    if (hi <= lo) {
-        st = vfr_fail(VFR_ERR_INVALID_ARG,
-                      "%s: dataConfig.processors: the split leaves no training dates before the first "
-                      "validation or test date to fit them on", job->path);
-        goto fail;
-    }
-    /* A date's cross-section is every name tradable at it, not only the rows
-     * whose label survived the gate (that set depends on the forward return):
-     * the processors see the trading view of all dates (prepare.h), and the
-     * result goes back to each prepared row. */
-    VFR_TRY(vfr_prepared_trading_view(p, 0, p->T, &tv));
-    if (!(Xu = malloc(sizeof *Xu * (size_t)(tv.panel.N ? tv.panel.N : 1) * (size_t)p->F))) {
-        st = vfr_fail(VFR_ERR_NOMEM, "processors: out of memory for %lld rows", (long long)tv.panel.N);
-        goto fail;
-    }
-    for (int64_t i = 0; i < tv.panel.N; i++)
-        memcpy(Xu + i * p->F, p->X + tv.row[i] * p->F, sizeof *Xu * (size_t)p->F);
-    VFR_TRY(vfr_processors_fit(pr, Xu, p->F, tv.offset, lo, hi));
-    VFR_TRY(vfr_processors_apply(pr, Xu, p->F, tv.offset, p->T));
-    for (int64_t i = 0; i < tv.panel.N; i++)
-        memcpy(p->X + tv.row[i] * p->F, Xu + i * p->F, sizeof *Xu * (size_t)p->F);
-    text = vfr_processors_to_json(pr);
-    cJSON *o = text ? cJSON_Parse(text) : NULL;
-    if (!o) {
-        st = vfr_fail(VFR_ERR_NOMEM, "processors: out of memory");
-        goto fail;
-    }
-    char a[11], b[11];
-    vfr_date_format(p->dates[lo], a);
-    vfr_date_format(p->dates[hi - 1], b);
-    cJSON *fo = cJSON_AddObjectToObject(o, "fittedOn");
-    cJSON_AddStringToObject(fo, "dateFirst", a);
-    cJSON_AddStringToObject(fo, "dateLast", b);
-    cJSON_AddNumberToObject(fo, "dates", hi - lo);
-    free(p->processors_json);
-    p->processors_json = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!p->processors_json)
-        st = vfr_fail(VFR_ERR_NOMEM, "processors: out of memory");
-fail:
-    free(text);
-    free(Xu);
-    vfr_trading_view_free(&tv);
-    vfr_split_free(sp);
-    vfr_processors_free(pr);
     return st;
 }
