@@ -161,7 +161,7 @@ static void linear(vfr_gpu_work *w)
     for (int f = 0; f < F; f++)
         mean[f] = 0.1 * f, scale[f] = 1.0 + 0.2 * f, wt[f] = 0.3 * test_nrand();
     wt[F] = 0.1;
-    vfr_linear_problem lp = {X, label, N, F, mean, scale, 1, 0.5};
+    vfr_linear_problem lp = {X, label, N, F, mean, scale, 1, 0.5, NULL, NULL, 0};
     const vfr_panel rows = {.N = N, .label = label};
     vfr_gpu_panel *g = NULL;
     CHECK_OK(vfr_gpu_panel_create(w, &rows, X, F, &g));

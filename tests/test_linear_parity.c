@@ -25,7 +25,7 @@ static void compare(int64_t n, int32_t F, int logistic)
     }
     for (int32_t k = 0; k < P; k++)
         w[k] = 0.3 * test_urand() - 0.15;
-    vfr_linear_problem p = {X, y, n, F, mean, scale, logistic, 0.7};
+    vfr_linear_problem p = {X, y, n, F, mean, scale, logistic, 0.7, NULL, NULL, 0};
     CHECK_OK(vfr_linear_gradhess_cpu(&p, w, &l1, g1, H1));
     CHECK_OK(vfr_linear_gradhess_cuda(&p, w, &l2, g2, H2));
     char what[64];

@@ -39,8 +39,9 @@ void vfr_dataview_destroy(vfr_dataview *v); /* NULL is a no-op */
  * [(row1-row0), F]; it is called from any thread, one call at a time per
  * view (the reader serialises across views itself if it must). y [n] as in
  * vfr_dataview_create. XGBoost builds its matrices from such a view chunk by
- * chunk and predicts chunk by chunk; the other model types read the view's
- * rows into a block of their own on first use (its size, not the panel's).
+ * chunk and predicts chunk by chunk, the linear model reads it by chunks at
+ * each Newton step (on the CPU); the other model types read the view's rows
+ * into a block of their own on first use (its size, not the panel's).
  * ctx is borrowed. Errors: INVALID_ARG, NOMEM. */
 typedef vfr_status (*vfr_rows_reader)(void *ctx, int64_t row0, int64_t row1, float *out);
 vfr_status vfr_dataview_create_streamed(vfr_rows_reader read, void *ctx, int64_t first_row,

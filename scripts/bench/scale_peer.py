@@ -19,6 +19,7 @@ import xgboost as xgb
 ds, run, threads, rounds = sys.argv[1:5]
 threads, rounds = int(threads), int(rounds)
 fold = json.load(open(f"{run}/split.json"))["folds"][0]
+first = lambda s: fold[s]["ranges"][0]  # the split document (runfolder.h)
 t0 = time.time()
 
 
@@ -42,11 +43,11 @@ def rows_of(f, date, rng, horizon):
 
 with h5py.File(ds) as f:
     date = f["date"][:]
-    Xtr, ytr = rows_of(f, date, fold["train"][0], 1)
+    Xtr, ytr = rows_of(f, date, first("train"), 1)
     t1 = time.time()
     dtr = xgb.QuantileDMatrix(Xtr, ytr, max_bin=256, nthread=threads)
     del Xtr
-    Xva, yva = rows_of(f, date, fold["validation"][0], 1)
+    Xva, yva = rows_of(f, date, first("validation"), 1)
     dva = xgb.QuantileDMatrix(Xva, yva, ref=dtr, max_bin=256, nthread=threads)
     del Xva
     t2 = time.time()
@@ -54,7 +55,7 @@ with h5py.File(ds) as f:
               "max_depth": 6, "eta": 0.1, "max_bin": 256, "nthread": threads, "seed": 1}
     b = xgb.train(params, dtr, rounds, evals=[(dtr, "train"), (dva, "valid")], verbose_eval=False)
     t3 = time.time()
-    Xte, _ = rows_of(f, date, fold["test"][0], 1)
+    Xte, _ = rows_of(f, date, first("test"), 1)
     p = b.inplace_predict(Xte)
     t4 = time.time()
 print(f"python    steps (s): read train {t1 - t0:.1f}, QuantileDMatrix + validation {t2 - t1:.1f}, "

@@ -13,17 +13,25 @@
 
 #define BLOCK 4096
 
-/* Standardised rows [r0, r0 + b) with the intercept column: OUT Z [b, P]. */
-static void standardise(const vfr_linear_problem *p, int64_t r0, int64_t b, double *Z)
+/* Standardised rows x [b, F] with the intercept column: OUT Z [b, P]. */
+static void standardise(const vfr_linear_problem *p, const float *x0, int64_t b, double *Z)
 {
     const int32_t F = p->F, P = F + 1;
     for (int64_t i = 0; i < b; i++) {
-        const float *x = p->X + (r0 + i) * F;
+        const float *x = x0 + i * F;
         double *z = Z + i * P;
         for (int32_t f = 0; f < F; f++)
             z[f] = isfinite(x[f]) ? ((double)x[f] - p->mean[f]) / p->scale[f] : 0.0;
         z[F] = 1.0;
     }
+}
+
+/* Rows read at a time from a problem without X: whole blocks, about 32 MB,
+ * so that the blocks (and the sums) are those of the in-memory case. */
+static int64_t chunk_rows(int32_t F)
+{
+    int64_t c = ((int64_t)32 << 20) / ((int64_t)(F > 0 ? F : 1) * (int64_t)sizeof(float) * BLOCK) * BLOCK;
+    return c < BLOCK ? BLOCK : c;
 }
 
 vfr_status vfr_linear_gradhess_cpu(const vfr_linear_problem *p, const double *w, double *loss,
@@ -35,12 +43,30 @@ vfr_status vfr_linear_gradhess_cpu(const vfr_linear_problem *p, const double *w,
         free(Z), free(r);
         return vfr_fail(VFR_ERR_NOMEM, "linear: out of memory");
     }
+    const int64_t C = p->X ? (p->n > 0 ? p->n : 1)
+                      : p->chunk >= BLOCK ? p->chunk / BLOCK * BLOCK : chunk_rows(F);
+    float *buf = p->X ? NULL : malloc(sizeof *buf * (size_t)C * (size_t)(F > 0 ? F : 1));
+    if (!p->X && (!buf || !p->rows)) {
+        free(Z), free(r), free(buf);
+        return p->rows ? vfr_fail(VFR_ERR_NOMEM, "linear: out of memory")
+                       : vfr_fail(VFR_ERR_INVALID_ARG, "linear: a problem without X needs a row reader");
+    }
     memset(grad, 0, sizeof *grad * (size_t)P);
     memset(hess, 0, sizeof *hess * (size_t)P * (size_t)P);
     double L = 0.0;
-    for (int64_t r0 = 0; r0 < p->n; r0 += BLOCK) {
+    const float *rows = p->X;
+    for (int64_t r0 = 0, c0 = 0; r0 < p->n; r0 += BLOCK) {
+        if (!p->X && r0 % C == 0) { /* the next chunk of rows */
+            int64_t cn = p->n - r0 < C ? p->n - r0 : C;
+            vfr_status st = p->rows(p->rows_ctx, r0, r0 + cn, buf, &rows);
+            if (st != VFR_OK) {
+                free(Z), free(r), free(buf);
+                return st;
+            }
+            c0 = r0;
+        }
         int64_t b = p->n - r0 < BLOCK ? p->n - r0 : BLOCK;
-        standardise(p, r0, b, Z);
+        standardise(p, rows + (r0 - c0) * F, b, Z);
         /* r = Z w */
         cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)b, P, 1.0, Z, P, w, 1, 0.0, r, 1);
         double sw[BLOCK];
@@ -75,7 +101,7 @@ vfr_status vfr_linear_gradhess_cpu(const vfr_linear_problem *p, const double *w,
         for (int32_t j = 0; j < i; j++)
             hess[i * P + j] = hess[j * P + i];
     *loss = L;
-    free(Z), free(r);
+    free(Z), free(r), free(buf);
     return VFR_OK;
 }
 
@@ -156,6 +182,10 @@ vfr_status vfr_linear_fit(vfr_device_kind dev, const vfr_linear_problem *p, int 
     *iters = 0;
     if (!g || !H || !d || !w2 || !g2 || !H2) {
         st = vfr_fail(VFR_ERR_NOMEM, "linear: out of memory");
+        goto fail;
+    }
+    if (dev == VFR_DEVICE_CUDA && !p->X) {
+        st = vfr_fail(VFR_ERR_INVALID_ARG, "linear: the CUDA fit needs the rows in memory (X)");
         goto fail;
     }
     if (dev == VFR_DEVICE_CUDA) {

@@ -145,7 +145,7 @@ vfr_status vfr_model_fit(vfr_model *m, vfr_dataview *train, vfr_dataview *val,
     if (val && (val->n < 1 || !val->y))
         val = NULL;
     const float *X;
-    if (m->ops != &vfr_model_xgboost_ops) { /* XGBoost reads streamed views by chunks */
+    if (!m->ops->streams) { /* XGBoost and linear read streamed views by chunks */
         vfr_status st = vfri_dataview_block(train, &X);
         if (st == VFR_OK && val)
             st = vfri_dataview_block(val, &X);
@@ -160,7 +160,7 @@ vfr_status vfr_model_predict(vfr_model *m, vfr_dataview *v, float *out)
     if (v->n == 0)
         return VFR_OK;
     const float *X;
-    vfr_status st = m->ops != &vfr_model_xgboost_ops ? vfri_dataview_block(v, &X) : VFR_OK;
+    vfr_status st = !m->ops->streams ? vfri_dataview_block(v, &X) : VFR_OK;
     if (st != VFR_OK)
         return st;
     return m->ops->predict(m->state, v, out);
@@ -189,7 +189,7 @@ vfr_status vfr_model_predict_f64(vfr_model *m, vfr_dataview *v, double *out)
     if (v->n == 0)
         return VFR_OK;
     const float *X;
-    vfr_status st = m->ops != &vfr_model_xgboost_ops ? vfri_dataview_block(v, &X) : VFR_OK;
+    vfr_status st = !m->ops->streams ? vfri_dataview_block(v, &X) : VFR_OK;
     if (st != VFR_OK)
         return st;
     if (m->ops->predict_f64)

@@ -50,6 +50,9 @@ vfr_status vfri_dataview_block(vfr_dataview *v, const float **X);
 typedef struct vfr_model_ops {
     const char *type;
     const char *artifact;     /* file name of the saved artifact             */
+    /* 1: fit and predict read a streamed view by chunks themselves
+     * (vfr_dataview_read); 0: its rows are read into one block first */
+    int streams;
     /* checks trainingConfig.hyperparameters (JSON object text) as the job
      * loads, before any data is read; NULL: checked at create only */
     vfr_status (*check)(const char *params_json);

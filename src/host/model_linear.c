@@ -117,6 +117,41 @@ done:
 
 static vfr_status problem_loss(const lin_model *m, vfr_dataview *v, double *loss);
 
+/* The linear core's row reader over a view (vfr_linear_rows). */
+static vfr_status view_rows(void *ctx, int64_t r0, int64_t r1, float *buf, const float **rows)
+{
+    return vfr_dataview_read(ctx, r0, r1, buf, rows);
+}
+
+/* Column statistics of a view: in one call over an in-memory view, else
+ * chunk by chunk, merged (colstats.h). */
+static vfr_status view_colstats(vfr_dataview *v, vfr_colstats *cs)
+{
+    if (v->X) {
+        vfr_colstats_cpu(v->X, v->n, v->F, cs);
+        return VFR_OK;
+    }
+    const int64_t C = vfr_dataview_chunk_rows(v->F);
+    const size_t nf = (size_t)(v->F ? v->F : 1);
+    float *buf = malloc(sizeof *buf * (size_t)C * nf);
+    int64_t *c1 = malloc(sizeof *c1 * nf);
+    double *m1 = malloc(sizeof *m1 * nf), *s1 = malloc(sizeof *s1 * nf);
+    vfr_status st = buf && c1 && m1 && s1 ? VFR_OK : vfr_fail(VFR_ERR_NOMEM, "linear: out of memory");
+    for (int32_t f = 0; f < v->F; f++)
+        cs->count[f] = 0, cs->mean[f] = NAN, cs->std[f] = NAN;
+    vfr_colstats part = {c1, m1, s1};
+    for (int64_t a = 0; a < v->n && st == VFR_OK; a += C) {
+        int64_t k = v->n - a < C ? v->n - a : C;
+        const float *rows;
+        if ((st = vfr_dataview_read(v, a, a + k, buf, &rows)) != VFR_OK)
+            break;
+        vfr_colstats_cpu(rows, k, v->F, &part);
+        vfr_colstats_merge(cs, &part, v->F);
+    }
+    free(buf), free(c1), free(m1), free(s1);
+    return st;
+}
+
 static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
                       const vfr_fit_options *opt, vfr_fit_result *res)
 {
@@ -124,6 +159,10 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
     (void)opt;
     if (train->F != m->F)
         return vfr_fail(VFR_ERR_INVALID_ARG, "linear fit: %d features, the model has %d", train->F, m->F);
+    vfr_status st = VFR_OK;
+    const float *X;
+    if (m->device == VFR_DEVICE_CUDA && (st = vfri_dataview_block(train, &X)) != VFR_OK)
+        return st; /* the CUDA fit stages the rows from one block */
     int64_t *cnt = malloc(sizeof *cnt * (size_t)(m->F ? m->F : 1));
     double *sd = malloc(sizeof *sd * (size_t)(m->F ? m->F : 1));
     if (!cnt || !sd) {
@@ -131,28 +170,31 @@ static vfr_status fit(void *state, vfr_dataview *train, vfr_dataview *val,
         return vfr_fail(VFR_ERR_NOMEM, "linear: out of memory");
     }
     vfr_colstats cs = {cnt, m->mean, sd};
-    vfr_colstats_cpu(train->X, train->n, m->F, &cs);
+    st = view_colstats(train, &cs);
     for (int32_t f = 0; f < m->F; f++) {
         if (!isfinite(m->mean[f]))
             m->mean[f] = 0.0;
         m->scale[f] = isfinite(sd[f]) && sd[f] > 0 ? sd[f] : 1.0;
     }
     free(cnt), free(sd);
-    vfr_linear_problem p = {train->X, train->y, train->n, m->F, m->mean, m->scale,
-                            m->objective == VFR_OBJECTIVE_DIRECTION, m->l2};
-    vfr_status st = vfr_linear_fit(m->device, &p, m->max_iter, m->tol, m->w, &m->iters);
     if (st != VFR_OK)
+        return st;
+    vfr_linear_problem p = {train->X, train->y, train->n, m->F, m->mean, m->scale,
+                            m->objective == VFR_OBJECTIVE_DIRECTION, m->l2, view_rows, train, 0};
+    if ((st = vfr_linear_fit(m->device, &p, m->max_iter, m->tol, m->w, &m->iters)) != VFR_OK)
         return st;
     m->trained = 1;
     res->rounds = m->iters;
     res->best_round = m->iters - 1;
     res->loss_name = p.logistic ? "logloss" : "rmse";
     double l;
-    problem_loss(m, train, &l);
+    if ((st = problem_loss(m, train, &l)) != VFR_OK)
+        return st;
     res->train_loss = l;
     res->best_val_loss = NAN;
     if (val) {
-        problem_loss(m, val, &l);
+        if ((st = problem_loss(m, val, &l)) != VFR_OK)
+            return st;
         res->best_val_loss = l;
     }
     return VFR_OK;
@@ -167,22 +209,48 @@ static double score_row(const lin_model *m, const float *x)
     return m->objective == VFR_OBJECTIVE_DIRECTION ? 1.0 / (1.0 + exp(-z)) : z;
 }
 
-/* Mean log loss (direction) or RMSE (returns) of the model on a view. */
-static vfr_status problem_loss(const lin_model *m, vfr_dataview *v, double *loss)
+/* Scores of view rows [0, n) into out [n] (float) or, with out NULL, the
+ * mean log loss (direction) or RMSE (returns) against the labels into
+ * *loss; rows read chunk by chunk (a streamed view's from its reader). */
+static vfr_status score_view(const lin_model *m, vfr_dataview *v, float *out, double *loss)
 {
+    const int64_t C = vfr_dataview_chunk_rows(v->F);
+    float *buf = v->X ? NULL : malloc(sizeof *buf * (size_t)C * (size_t)(v->F ? v->F : 1));
+    if (!v->X && !buf)
+        return vfr_fail(VFR_ERR_NOMEM, "linear: out of memory");
+    vfr_status st = VFR_OK;
     double s = 0.0;
-    for (int64_t i = 0; i < v->n; i++) {
-        double p = score_row(m, v->X + i * v->F), y = v->y[i];
-        if (m->objective == VFR_OBJECTIVE_DIRECTION) {
-            p = fmin(fmax(p, 1e-15), 1 - 1e-15);
-            s -= y * log(p) + (1 - y) * log(1 - p);
-        } else {
-            s += (p - y) * (p - y);
+    for (int64_t a = 0; a < v->n && st == VFR_OK; a += C) {
+        int64_t k = v->n - a < C ? v->n - a : C;
+        const float *rows;
+        if ((st = vfr_dataview_read(v, a, a + k, buf, &rows)) != VFR_OK)
+            break;
+        for (int64_t i = 0; i < k; i++) {
+            double p = score_row(m, rows + i * v->F);
+            if (out) {
+                out[a + i] = (float)p;
+                continue;
+            }
+            double y = v->y[a + i];
+            if (m->objective == VFR_OBJECTIVE_DIRECTION) {
+                p = fmin(fmax(p, 1e-15), 1 - 1e-15);
+                s -= y * log(p) + (1 - y) * log(1 - p);
+            } else {
+                s += (p - y) * (p - y);
+            }
         }
     }
-    s /= v->n > 0 ? (double)v->n : 1.0;
-    *loss = m->objective == VFR_OBJECTIVE_DIRECTION ? s : sqrt(s);
-    return VFR_OK;
+    free(buf);
+    if (loss) {
+        s /= v->n > 0 ? (double)v->n : 1.0;
+        *loss = m->objective == VFR_OBJECTIVE_DIRECTION ? s : sqrt(s);
+    }
+    return st;
+}
+
+static vfr_status problem_loss(const lin_model *m, vfr_dataview *v, double *loss)
+{
+    return score_view(m, v, NULL, loss);
 }
 
 static vfr_status predict(void *state, vfr_dataview *v, float *out)
@@ -192,9 +260,7 @@ static vfr_status predict(void *state, vfr_dataview *v, float *out)
         return vfr_fail(VFR_ERR_INVALID_ARG, "linear predict: the model is not trained");
     if (v->F != m->F)
         return vfr_fail(VFR_ERR_INVALID_ARG, "linear predict: %d features, the model has %d", v->F, m->F);
-    for (int64_t i = 0; i < v->n; i++)
-        out[i] = (float)score_row(m, v->X + i * v->F);
-    return VFR_OK;
+    return score_view(m, v, out, NULL);
 }
 
 static cJSON *doubles(const double *v, int32_t n)
@@ -324,6 +390,7 @@ static char *describe(void *state)
 const vfr_model_ops vfr_model_linear_ops = {
     .type = "linear",
     .artifact = "model.json",
+    .streams = 1,
     .create = create,
     .fit = fit,
     .predict = predict,

@@ -846,6 +846,7 @@ static vfr_status preload(void)
 const vfr_model_ops vfr_model_xgboost_ops = {
     .type = "xgboost",
     .artifact = "model.json",
+    .streams = 1,
     .check = check,
     .preload = preload,
     .create = create,
