@@ -1313,6 +1313,148 @@ static void progress(engine *e)
 static void rep_log(void *u, vfr_log_level l, const char *m) { vfr_report_log(u, l, "%s", m); }
 static void rep_prog(void *u, const char *s, double d, double t) { vfr_report_progress(u, s, d, t); }
 
+/* What a sharded search cannot do. */
+static vfr_status check_shards(const vfr_job *job, int nshards)
+{
+    if (!job->search.enabled)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: the job has no search block", job->path);
+    if (nshards > 1 && job->search.method == VFR_SEARCH_TPE)
+        return vfr_fail(VFR_ERR_INVALID_ARG,
+                        "%s: search.method: bayesian (TPE) is sequential and cannot be sharded; use grid_search or random_search with --shard",
+                        job->path);
+    if (nshards > 1 && job->search.pruning != VFR_PRUNING_NONE)
+        return vfr_fail(VFR_ERR_INVALID_ARG, "%s: search.pruning: successive halving ranks all trials together and cannot be sharded",
+                        job->path);
+    return VFR_OK;
+}
+
+/* The trial log: the run folder made, the shard's log path, the halving
+ * rungs, a resumed log replayed (or an old one removed), the log opened for
+ * appending; then the cells already done counted. */
+static vfr_status open_log(engine *e, int nshards, int sh)
+{
+    const vfr_tune_options *o = e->o;
+    vfr_status st;
+    if (vfri_mkdirs(o->run_dir) != 0)
+        return vfr_fail(VFR_ERR_IO, "%s: cannot create: %s", o->run_dir, strerror(errno));
+    st = vfr_runfolder_shard_path(o->run_dir, VFR_RUNFILE_TRIALS, o->shard, nshards, e->log_path, sizeof e->log_path);
+    if (st != VFR_OK)
+        return st;
+    if (sh && (st = asha_setup(e)) != VFR_OK)
+        return st;
+    if (o->resume) {
+        if ((st = replay_log(e, e->log_path, 0)) != VFR_OK)
+            return st;
+    } else if (unlink(e->log_path) != 0 && errno != ENOENT) {
+        return vfr_fail(VFR_ERR_IO, "%s: cannot start a new log: %s", e->log_path, strerror(errno));
+    }
+    if (!(e->log = fopen(e->log_path, "a")))
+        return vfr_fail(VFR_ERR_IO, "%s: %s", e->log_path, strerror(errno));
+    for (int64_t i = 0; i < e->P; i++)
+        for (int32_t k = 0; k < e->K; k++)
+            e->cells_done += e->t[i].in_shard && e->t[i].c[k].done;
+    return VFR_OK;
+}
+
+/* TPE: the points of trials [w0, w1) from the trials before them (ox, oy:
+ * scratch of P x D and P); a resumed trial must be the point drawn again. */
+static vfr_status tpe_points(engine *e, int64_t w0, int64_t w1, double *ox, double *oy)
+{
+    const vfr_job *job = e->job;
+    int32_t n = 0;
+    for (int64_t i = 0; i < w0; i++) {
+        aggregate(e, &e->t[i]);
+        memcpy(ox + n * e->D, e->t[i].x, sizeof *ox * (size_t)e->D);
+        oy[n++] = trial_complete(e, &e->t[i], 0) ? e->t[i].mean : NAN;
+    }
+    for (int64_t i = w0; i < w1; i++) {
+        double x[256];
+        vfr_status st = vfr_space_tpe_point(e->space, job->search.seed, i, ox, oy, n, job->search.startup, x);
+        if (st != VFR_OK)
+            return st;
+        char *params = vfr_space_point_json(e->space, x, job->training.hyperparameters_json);
+        if (e->t[i].params) { /* resumed: must be the same point */
+            cJSON *a = cJSON_Parse(params), *b = cJSON_Parse(e->t[i].params);
+            int same = cJSON_Compare(a, b, 1);
+            cJSON_Delete(a), cJSON_Delete(b);
+            free(params);
+            if (!same)
+                return vfr_fail(VFR_ERR_INVALID_ARG,
+                                "%s: trial %lld in the log has other parameters than this search draws (another seed?)",
+                                e->log_path, (long long)i);
+        } else {
+            e->t[i].params = params;
+            memcpy(e->t[i].x, x, sizeof *x * (size_t)e->D);
+        }
+    }
+    return VFR_OK;
+}
+
+/* Grid, random and TPE without halving: waves of trials (TPE: its batch),
+ * each wave's undone trial x folds run together; patience stops early. */
+static vfr_status run_waves(engine *e, int jobs)
+{
+    const vfr_job *job = e->job;
+    vfr_status st = VFR_OK;
+    int64_t *tt = malloc(sizeof *tt * (size_t)(e->P * e->K + 1));
+    int32_t *kk = malloc(sizeof *kk * (size_t)(e->P * e->K + 1));
+    int32_t *rr = calloc((size_t)(e->P * e->K + 1), sizeof *rr);
+    double *ox = malloc(sizeof *ox * (size_t)(e->P * (e->D ? e->D : 1) + 1)), *oy = malloc(sizeof *oy * (size_t)(e->P + 1));
+    if (!tt || !kk || !rr || !ox || !oy) {
+        st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+        goto done;
+    }
+    int64_t wave = job->search.method == VFR_SEARCH_TPE ? job->search.batch : (jobs * 2 > 8 ? jobs * 2 : 8);
+    /* grid and random without patience: one wave, fold-major, so that one
+     * fold's training matrices are alive at a time (each fit is logged as
+     * it finishes, so a wave is no longer the unit of a resume) */
+    const int fold_major = job->search.method != VFR_SEARCH_TPE && job->search.patience <= 0;
+    if (fold_major) {
+        wave = e->P;
+        e->free_done_folds = 1;
+        if (!(e->fold_left = calloc((size_t)e->K, sizeof *e->fold_left))) {
+            st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
+            goto done;
+        }
+    }
+    double best_seen = -INFINITY;
+    int64_t since_best = 0;
+    for (int64_t w0 = 0; w0 < e->P && st == VFR_OK; w0 += wave) {
+        int64_t w1 = w0 + wave < e->P ? w0 + wave : e->P;
+        if (job->search.method == VFR_SEARCH_TPE && (st = tpe_points(e, w0, w1, ox, oy)) != VFR_OK)
+            break;
+        int64_t n = 0;
+        for (int32_t k0 = 0; k0 < (fold_major ? e->K : 1); k0++)
+            for (int64_t i = w0; i < w1; i++)
+                for (int32_t k = fold_major ? k0 : 0; k < (fold_major ? k0 + 1 : e->K); k++)
+                    if (e->t[i].in_shard && !e->t[i].c[k].done) {
+                        tt[n] = i;
+                        kk[n] = k;
+                        rr[n++] = 0;
+                    }
+        if (n && (st = run_wave(e, tt, kk, rr, 0, n)) != VFR_OK)
+            break;
+        progress(e);
+        if (job->search.patience > 0) { /* stop when the best has not moved for `patience` trials */
+            int64_t b = best_trial(e, 0);
+            if (b >= 0 && e->t[b].mean > best_seen) {
+                best_seen = e->t[b].mean;
+                since_best = 0;
+            } else {
+                since_best += w1 - w0;
+            }
+            if (since_best >= job->search.patience) {
+                vfr_report_log(&e->rep, VFR_LOG_INFO, "search: no improvement in %lld trials (patience): stopping",
+                               (long long)since_best);
+                break;
+            }
+        }
+    }
+done:
+    free(tt), free(kk), free(rr), free(ox), free(oy);
+    return st;
+}
+
 vfr_status vfri_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_device_kind dev,
                              vfr_device_kind model_dev, const vfr_tune_options *o,
                              vfr_tune_result *res)
@@ -1333,163 +1475,32 @@ vfr_status vfri_tune_prepared(const vfr_job *job, const vfr_prepared *p, vfr_dev
     e.model_dev = model_dev;
     e.higher_better = metric_higher_better(job->search.metric);
     e.rep = (vfr_reporter){rep_log, rep_prog, (void *)o->reporter};
-    int nshards = o->n_shards > 1 ? o->n_shards : 1;
-    if (!job->search.enabled) {
-        st = vfr_fail(VFR_ERR_INVALID_ARG, "%s: the job has no search block", job->path);
-        goto done;
-    }
-    if (nshards > 1 && job->search.method == VFR_SEARCH_TPE) {
-        st = vfr_fail(VFR_ERR_INVALID_ARG,
-                      "%s: search.method: bayesian (TPE) is sequential and cannot be sharded; use grid_search or random_search with --shard",
-                      job->path);
-        goto done;
-    }
-    if (nshards > 1 && job->search.pruning != VFR_PRUNING_NONE) {
-        st = vfr_fail(VFR_ERR_INVALID_ARG, "%s: search.pruning: successive halving ranks all trials together and cannot be sharded",
-                      job->path);
-        goto done;
-    }
-    if ((st = setup(&e)) != VFR_OK)
-        goto done;
+    const int nshards = o->n_shards > 1 ? o->n_shards : 1;
+    const int sh = job->search.pruning == VFR_PRUNING_SUCCESSIVE_HALVING;
+    VFR_TRY(check_shards(job, nshards));
+    VFR_TRY(setup(&e));
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int total = o->nthread > 0 ? o->nthread : (int)(cores > 0 ? cores : 1);
     int jobs = o->jobs > 0 ? o->jobs : 1;
     e.nthread_model = total / jobs > 0 ? total / jobs : 1;
-    if (vfri_mkdirs(o->run_dir) != 0) {
-        st = vfr_fail(VFR_ERR_IO, "%s: cannot create: %s", o->run_dir, strerror(errno));
-        goto done;
-    }
-    st = vfr_runfolder_shard_path(o->run_dir, VFR_RUNFILE_TRIALS, o->shard, nshards, e.log_path, sizeof e.log_path);
-    if (st != VFR_OK)
-        goto done;
-    int sh = job->search.pruning == VFR_PRUNING_SUCCESSIVE_HALVING;
-    if (sh && (st = asha_setup(&e)) != VFR_OK)
-        goto done;
-    if (o->resume) {
-        if ((st = replay_log(&e, e.log_path, 0)) != VFR_OK)
-            goto done;
-    } else if (unlink(e.log_path) != 0 && errno != ENOENT) {
-        st = vfr_fail(VFR_ERR_IO, "%s: cannot start a new log: %s", e.log_path, strerror(errno));
-        goto done;
-    }
-    e.log = fopen(e.log_path, "a");
-    if (!e.log) {
-        st = vfr_fail(VFR_ERR_IO, "%s: %s", e.log_path, strerror(errno));
-        goto done;
-    }
+    VFR_TRY(open_log(&e, nshards, sh));
     int64_t in_shard = 0;
     for (int64_t i = 0; i < e.P; i++)
         in_shard += e.t[i].in_shard;
     e.cells_total = in_shard * e.K;
-    for (int64_t i = 0; i < e.P; i++)
-        for (int32_t k = 0; k < e.K; k++)
-            e.cells_done += e.t[i].in_shard && e.t[i].c[k].done;
     vfr_report_log(&e.rep, VFR_LOG_INFO,
                    "search: %lld trials x %d folds (%s, %s%s), %d at a time, %d threads each; log %s%s",
                    (long long)in_shard, e.K, job->search.metric, sh ? "successive halving, " : "",
                    job->search.method == VFR_SEARCH_GRID ? "grid" : job->search.method == VFR_SEARCH_RANDOM ? "random" : "TPE",
                    jobs, e.nthread_model, e.log_path, e.cells_done ? " (resuming)" : "");
     e.t_start = vfri_seconds();
-    int64_t *tt = malloc(sizeof *tt * (size_t)(e.P * e.K + 1));
-    int32_t *kk = malloc(sizeof *kk * (size_t)(e.P * e.K + 1));
-    int32_t *rr = calloc((size_t)(e.P * e.K + 1), sizeof *rr);
-    double *ox = malloc(sizeof *ox * (size_t)(e.P * (e.D ? e.D : 1) + 1)), *oy = malloc(sizeof *oy * (size_t)(e.P + 1));
-    if (!tt || !kk || !rr || !ox || !oy) {
-        free(tt), free(kk), free(rr), free(ox), free(oy);
-        st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
-        goto done;
-    }
     int32_t final_rung = 0;
-    if (!sh) {
-        int64_t wave = job->search.method == VFR_SEARCH_TPE ? job->search.batch : (jobs * 2 > 8 ? jobs * 2 : 8);
-        /* grid and random without patience: one wave, fold-major, so that one
-         * fold's training matrices are alive at a time (each fit is logged as
-         * it finishes, so a wave is no longer the unit of a resume) */
-        const int fold_major = job->search.method != VFR_SEARCH_TPE && job->search.patience <= 0;
-        if (fold_major) {
-            wave = e.P;
-            e.free_done_folds = 1;
-            if (!(e.fold_left = calloc((size_t)e.K, sizeof *e.fold_left))) {
-                st = vfr_fail(VFR_ERR_NOMEM, "tune: out of memory");
-                wave = 1;
-            }
-        }
-        double best_seen = -INFINITY;
-        int64_t since_best = 0;
-        for (int64_t w0 = 0; w0 < e.P && st == VFR_OK; w0 += wave) {
-            int64_t w1 = w0 + wave < e.P ? w0 + wave : e.P;
-            if (job->search.method == VFR_SEARCH_TPE) { /* points from trials before this batch */
-                int32_t n = 0;
-                for (int64_t i = 0; i < w0; i++) {
-                    aggregate(&e, &e.t[i]);
-                    memcpy(ox + n * e.D, e.t[i].x, sizeof *ox * (size_t)e.D);
-                    oy[n++] = trial_complete(&e, &e.t[i], 0) ? e.t[i].mean : NAN;
-                }
-                for (int64_t i = w0; i < w1; i++) {
-                    double x[256];
-                    if ((st = vfr_space_tpe_point(e.space, job->search.seed, i, ox, oy, n,
-                                                  job->search.startup, x)) != VFR_OK)
-                        break;
-                    char *params = vfr_space_point_json(e.space, x, job->training.hyperparameters_json);
-                    if (e.t[i].params) { /* resumed: must be the same point */
-                        cJSON *a = cJSON_Parse(params), *b = cJSON_Parse(e.t[i].params);
-                        int same = cJSON_Compare(a, b, 1);
-                        cJSON_Delete(a), cJSON_Delete(b);
-                        free(params);
-                        if (!same) {
-                            st = vfr_fail(VFR_ERR_INVALID_ARG,
-                                          "%s: trial %lld in the log has other parameters than this search draws (another seed?)",
-                                          e.log_path, (long long)i);
-                            break;
-                        }
-                    } else {
-                        e.t[i].params = params;
-                        memcpy(e.t[i].x, x, sizeof *x * (size_t)e.D);
-                    }
-                }
-                if (st != VFR_OK)
-                    break;
-            }
-            int64_t n = 0;
-            for (int32_t k0 = 0; k0 < (fold_major ? e.K : 1); k0++)
-                for (int64_t i = w0; i < w1; i++)
-                    for (int32_t k = fold_major ? k0 : 0; k < (fold_major ? k0 + 1 : e.K); k++)
-                        if (e.t[i].in_shard && !e.t[i].c[k].done) {
-                            tt[n] = i;
-                            kk[n] = k;
-                            rr[n++] = 0;
-                        }
-            if (n)
-                st = run_wave(&e, tt, kk, rr, 0, n);
-            if (st != VFR_OK)
-                break;
-            progress(&e);
-            if (job->search.patience > 0) { /* stop when the best has not moved for `patience` trials */
-                int64_t b = best_trial(&e, 0);
-                if (b >= 0 && e.t[b].mean > best_seen) {
-                    best_seen = e.t[b].mean;
-                    since_best = 0;
-                } else {
-                    since_best += w1 - w0;
-                }
-                if (since_best >= job->search.patience) {
-                    vfr_report_log(&e.rep, VFR_LOG_INFO, "search: no improvement in %lld trials (patience): stopping",
-                                   (long long)since_best);
-                    break;
-                }
-            }
-        }
-    } else {
-        st = run_asha(&e, &final_rung);
-    }
-    free(tt), free(kk), free(rr), free(ox), free(oy);
-    if (st != VFR_OK)
-        goto done;
+    VFR_TRY(sh ? run_asha(&e, &final_rung) : run_waves(&e, jobs));
     /* a shard's result is its slice (search.shard-<i>-of-<n>.json); merge makes the whole */
     char sname[128];
     if ((st = vfr_runfolder_shard_name(VFR_RUNFILE_SEARCH, o->shard, nshards, sname, sizeof sname)) == VFR_OK)
         st = finish(&e, final_rung, res, vfri_seconds() - e.t_start, sname);
-done:
+fail:
     engine_free(&e);
     return st;
 }
