@@ -294,14 +294,11 @@ void vfr_slurm_submission_free(vfr_slurm_submission *s)
     memset(s, 0, sizeof *s);
 }
 
-vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_options *o,
-                            vfr_slurm_submission *out)
+/* The options and the job, checked before anything is written: names that
+ * go into a script, shards only for a search that can be split, the job as
+ * the queue takes it, and a jobId not already queued. */
+static vfr_status check_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_options *o)
 {
-    memset(out, 0, sizeof *out);
-    vfr_status st = VFR_OK;
-    char *qexe = NULL, *qjob = NULL, *qrun = NULL, *json = NULL;
-    const char *qdev = "";
-    int recorded = 0;
     if (!o || !o->exe || !o->runs_dir)
         return vfr_fail(VFR_ERR_INVALID_ARG, "slurm: no vfr binary or runs folder given");
     if (o->shards < 1 || o->shards > 10000)
@@ -320,7 +317,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
     if (!safe_word(job->job_id, "._-") || job->job_id[0] == '.')
         return vfr_fail(VFR_ERR_INVALID_ARG, "%s: jobId '%s' has characters a script may not hold",
                         job->path ? job->path : "job", job->job_id);
-    int sharded = job->search.enabled;
+    const int sharded = job->search.enabled;
     if (!sharded && o->shards > 1)
         return vfr_fail(VFR_ERR_INVALID_ARG,
                         "%s: --shards %d needs a search block (search.*); without one, submit with --shards 1",
@@ -331,18 +328,52 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
                         "%s: search.%s: %s ranks trials against each other and cannot be sharded; use --shards 1",
                         job->path ? job->path : "job", job->search.method == VFR_SEARCH_TPE ? "method" : "pruning",
                         job->search.method == VFR_SEARCH_TPE ? "bayesian (TPE)" : "successive halving");
-    int signal_s = o->signal_s > 0 ? o->signal_s : 60;
-    if ((st = q_check_job(job)) != VFR_OK)
+    vfr_status st = q_check_job(job);
+    if (st != VFR_OK)
         return st;
-
     if (!o->dry_run && q) { /* before any file is written: a running job's copy stays as it is */
         int exists = 0;
-        VFR_TRY(vfr_queue_exists(q, job->job_id, &exists));
+        if ((st = vfr_queue_exists(q, job->job_id, &exists)) != VFR_OK)
+            return st;
         if (exists)
             return vfr_fail(VFR_ERR_DUPLICATE_JOB_ID,
                             "jobId '%s' is already in the queue %s; give the job a new jobId", job->job_id,
                             vfr_queue_dir(q));
     }
+    return VFR_OK;
+}
+
+/* The submitted ids (array, finalize), the shard count and the folder,
+ * recorded with the queued job. */
+static vfr_status record_ids(vfr_queue *q, const vfr_job *job, const vfr_slurm_options *o,
+                             const vfr_slurm_submission *out, int sharded)
+{
+    cJSON *sj = cJSON_CreateObject();
+    if (sharded)
+        cJSON_AddStringToObject(sj, "array", out->array_id);
+    cJSON_AddStringToObject(sj, "finalize", out->finalize_id);
+    cJSON_AddNumberToObject(sj, "shards", sharded ? o->shards : 0);
+    cJSON_AddStringToObject(sj, "dir", out->dir);
+    char *sjt = cJSON_PrintUnformatted(sj);
+    cJSON_Delete(sj);
+    if (!sjt)
+        return vfr_fail(VFR_ERR_NOMEM, "slurm: out of memory");
+    vfr_status st = q_set_slurm(q, job->job_id, sjt, out->run_dir);
+    free(sjt);
+    return st;
+}
+
+vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_options *o,
+                            vfr_slurm_submission *out)
+{
+    memset(out, 0, sizeof *out);
+    vfr_status st = VFR_OK;
+    char *qexe = NULL, *qjob = NULL, *qrun = NULL, *json = NULL;
+    const char *qdev = "";
+    int recorded = 0;
+    if ((st = check_submit(q, job, o)) != VFR_OK)
+        return st;
+    const int sharded = job->search.enabled, signal_s = o->signal_s > 0 ? o->signal_s : 60;
     char runs[3600], exe[3600], jobpath[4200], spath[4200], fpath[4200];
     VFR_TRY(abs_path(o->runs_dir, runs, sizeof runs));
     VFR_TRY(abs_path(o->exe, exe, sizeof exe));
@@ -424,22 +455,7 @@ vfr_status vfr_slurm_submit(vfr_queue *q, const vfr_job *job, const vfr_slurm_op
     } else {
         VFR_TRY(sbatch(fargv_nodep, out->finalize_id));
     }
-    cJSON *sj = cJSON_CreateObject();
-    if (sharded)
-        cJSON_AddStringToObject(sj, "array", out->array_id);
-    cJSON_AddStringToObject(sj, "finalize", out->finalize_id);
-    cJSON_AddNumberToObject(sj, "shards", sharded ? o->shards : 0);
-    cJSON_AddStringToObject(sj, "dir", out->dir);
-    char *sjt = cJSON_PrintUnformatted(sj);
-    cJSON_Delete(sj);
-    if (!sjt) {
-        st = vfr_fail(VFR_ERR_NOMEM, "slurm: out of memory");
-        goto fail;
-    }
-    st = q_set_slurm(q, job->job_id, sjt, out->run_dir);
-    free(sjt);
-    if (st != VFR_OK)
-        goto fail;
+    VFR_TRY(record_ids(q, job, o, out, sharded));
 done:
     free(qexe), free(qjob), free(qrun), free(json);
     return VFR_OK;
